@@ -1,0 +1,43 @@
+/* A blocking gRPC client over grpc C core, for gradectl, the benchmark and
+ * the end-to-end tests. One client per thread: calls on one client must not
+ * overlap. Uses an insecure (plaintext) channel. */
+#ifndef GRADING_CLIENT_H
+#define GRADING_CLIENT_H
+
+#include <stdint.h>
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "grading/err.h"
+
+typedef struct grading_client grading_client_t;
+
+/* Result of one call. details is owned by the result: free it with
+ * grading_call_result_destroy. */
+typedef struct {
+    grpc_status_code status;
+    char *details;               /* status message, "" if none; malloc'd */
+} grading_call_result_t;
+
+/* Connects lazily to addr ("127.0.0.1:50051"). Errors: GRADING_ENOMEM. */
+grading_err_t grading_client_new(const char *addr, grading_client_t **out);
+void grading_client_free(grading_client_t *c);
+
+/* Unary call of `method` ("/grading.v1.GradingService/GetSellerMetrics").
+ * On status OK, *out_resp holds the decoded reply (the caller frees it with
+ * protobuf_c_message_free_unpacked); otherwise *out_resp is NULL.
+ * Returns GRADING_OK when the call completed (whatever its status; read
+ * res->status), GRADING_EIO when it could not be made, GRADING_EINVAL when
+ * the reply does not decode. timeout_ms <= 0 means 30 s. */
+grading_err_t grading_client_call(grading_client_t *c, const char *method,
+                                  const ProtobufCMessage *req,
+                                  const ProtobufCMessageDescriptor *resp_desc, int64_t timeout_ms,
+                                  ProtobufCMessage **out_resp, grading_call_result_t *res);
+
+void grading_call_result_destroy(grading_call_result_t *res);
+
+/* The name of a status code ("INVALID_ARGUMENT"). */
+const char *grading_status_name(grpc_status_code s);
+
+#endif

@@ -1,0 +1,112 @@
+/* Per-day counters of one seller, and how events change them.
+ *
+ * Counters are derived from state, not from event arrival: an order adds
+ * what its merged timeline implies (paid -> orders and GMV on the paid day,
+ * shipped -> shipped on the shipped day, and "on time" once both are known,
+ * ...). Applying an event emits the contributions of the record before
+ * (negated) and after, so counters end the same whatever the arrival order. */
+#ifndef GRADING_COUNTERS_H
+#define GRADING_COUNTERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grading/err.h"
+#include "grading/event.h"
+#include "grading/order.h"
+#include "grading/tz.h"
+
+/* The base counters; names (grading_counter_name) are the metric names. */
+typedef enum {
+    GRADING_C_ORDERS = 0,
+    GRADING_C_GMV,
+    GRADING_C_SHIPPED,
+    GRADING_C_SHIPPED_ON_TIME,
+    GRADING_C_SHIPPED_TRACKING_VALID,
+    GRADING_C_DELIVERED,
+    GRADING_C_AUTO_COMPLETED,
+    GRADING_C_CANCELS,
+    GRADING_C_CANCELS_SELLER_FAULT,
+    GRADING_C_CANCELS_BUYER_FAULT,
+    GRADING_C_CANCELS_PLATFORM_FAULT,
+    GRADING_C_CANCELS_OUT_OF_STOCK,
+    GRADING_C_CANCELS_SHIPPING_DELAY,
+    GRADING_C_CANCELS_BUYER_REQUEST,
+    GRADING_C_CANCELS_OTHER,
+    GRADING_C_RETURNS,
+    GRADING_C_RETURNS_SELLER_FAULT,
+    GRADING_C_EXCHANGES,
+    GRADING_C_EXCHANGES_SELLER_FAULT,
+    GRADING_C_NON_RECEIPTS,
+    GRADING_C_INQUIRIES,
+    GRADING_C_INQUIRIES_ANSWERED,
+    GRADING_C_INQUIRIES_ANSWERED_24H,
+    GRADING_C_REVIEWS,
+    GRADING_C_RATING_SUM,
+    GRADING_C_STRONGLY_RECOMMEND,
+    GRADING_C_RECOMMEND,
+    GRADING_C_NOT_RECOMMENDED,
+    GRADING_C_DELIVERY_SATISFACTION_SUM,
+    GRADING_C_DELIVERY_SATISFACTION_COUNT,
+    GRADING_C_PLATFORM_REVENUE,
+    GRADING_C_COUNT
+} grading_counter_t;
+
+#define GRADING_MAX_CUSTOM_PER_DAY 32
+
+typedef struct {
+    char name[GRADING_MAX_CUSTOM_NAME_LEN + 1];
+    double value;
+} grading_custom_value_t;
+
+/* One seller's counters for one local day (or summed over a window). */
+typedef struct {
+    int64_t c[GRADING_C_COUNT];
+    uint32_t ncustom;
+    grading_custom_value_t custom[GRADING_MAX_CUSTOM_PER_DAY];
+} grading_day_counters_t;
+
+/* One change to one day's counter. custom != NULL names a custom counter
+ * (then fvalue is the change and counter is unused). */
+typedef struct {
+    int32_t day;
+    grading_counter_t counter;
+    int64_t delta;
+    const char *custom;   /* borrowed from the event */
+    double fvalue;
+} grading_contrib_t;
+
+/* Enough for any one event's contributions (old and new record together). */
+#define GRADING_MAX_CONTRIBS 64
+
+/* "orders", "gmv", ... ; NULL for an out-of-range counter. */
+const char *grading_counter_name(grading_counter_t c);
+
+void grading_day_counters_init(grading_day_counters_t *d);
+
+/* Applies one contribution to d (which must be the record of contrib->day).
+ * Errors: GRADING_EFULL when a new custom name would exceed
+ * GRADING_MAX_CUSTOM_PER_DAY. */
+grading_err_t grading_day_counters_apply(grading_day_counters_t *d, const grading_contrib_t *k);
+
+/* acc += d, customs merged by name. Errors: GRADING_EFULL as above. */
+grading_err_t grading_day_counters_add(grading_day_counters_t *acc, const grading_day_counters_t *d);
+
+/* A custom counter's value in d (0 if absent). */
+double grading_day_counters_custom(const grading_day_counters_t *d, const char *name);
+
+/* The contributions of an order record, with sign (+1 or -1). Appends to
+ * out[*n], never past cap. Returns GRADING_EFULL if cap is too small. */
+grading_err_t grading_order_contribs(const grading_order_t *o, const grading_tz_t *tz, int sign,
+                                     grading_contrib_t *out, size_t cap, size_t *n);
+
+/* The same for an inquiry record. */
+grading_err_t grading_inquiry_contribs(const grading_inquiry_t *q, const grading_tz_t *tz,
+                                       int sign, grading_contrib_t *out, size_t cap, size_t *n);
+
+/* The contributions of an event that keeps no record (review, delivery
+ * satisfaction, platform revenue, custom). Others append nothing. */
+grading_err_t grading_event_contribs(const grading_event_t *ev, const grading_tz_t *tz,
+                                     grading_contrib_t *out, size_t cap, size_t *n);
+
+#endif

@@ -1,0 +1,57 @@
+/* The single writer. Any thread submits a batch of validated events; one
+ * writer thread takes every batch waiting, applies each in a nested
+ * transaction of one write transaction (a failing batch leaves no trace,
+ * the others go on), commits once (fsync), and only then calls each batch's
+ * done callback. Readers never wait on it. */
+#ifndef GRADING_INGEST_H
+#define GRADING_INGEST_H
+
+#include <stdint.h>
+
+#include "grading/err.h"
+#include "grading/event.h"
+#include "grading/store.h"
+#include "grading/tz.h"
+
+/* Bounds one group commit (LMDB's dirty-page limit, reply latency). */
+#define GRADING_INGEST_MAX_GROUP_EVENTS 20000
+
+typedef struct grading_ingest grading_ingest_t;
+typedef struct grading_ingest_batch grading_ingest_batch_t;
+
+/* Called on the writer thread once the batch's fate is on disk: err is OK
+ * (accepted + duplicates == n) or the reason nothing of it was stored
+ * (GRADING_EFULL, GRADING_EIO, GRADING_ESHUTDOWN, ...). Must not block. */
+typedef void (*grading_ingest_done_cb)(grading_ingest_batch_t *b, grading_err_t err,
+                                       uint32_t accepted, uint32_t duplicates);
+
+/* Caller-owned; events, marketplaces and zones must stay valid until done_cb. */
+struct grading_ingest_batch {
+    const grading_event_t *events;
+    const char *const *marketplaces;   /* resolved name for events[i] */
+    const grading_tz_t *const *zones;  /* marketplace's zone for events[i] */
+    uint32_t n;
+    grading_ingest_done_cb done_cb;
+    void *data;                        /* for the caller */
+    grading_ingest_batch_t *next_;     /* private: the queue */
+};
+
+/* Starts the writer thread. now_ms gives the "stored at" time of events.
+ * Errors: GRADING_ENOMEM, GRADING_EIO (thread creation). */
+grading_err_t grading_ingest_start(grading_store_t *st, int64_t (*now_ms)(void *), void *clock_ctx,
+                                   grading_ingest_t **out);
+
+/* Queues b. Never blocks on the disk. After grading_ingest_stop() began,
+ * b->done_cb runs at once with GRADING_ESHUTDOWN. */
+void grading_ingest_submit(grading_ingest_t *in, grading_ingest_batch_t *b);
+
+/* Finishes every queued batch, stops the thread and frees in. */
+void grading_ingest_stop(grading_ingest_t *in);
+
+/* Applies one batch inside txn (what the writer does for each batch):
+ * dedupes by event_id, merges timelines, updates daily counters.
+ * Exposed for tests and tools. Errors: as the store's. */
+grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batch_t *b,
+                                   int64_t stored_ms, uint32_t *accepted, uint32_t *duplicates);
+
+#endif

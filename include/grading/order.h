@@ -1,0 +1,56 @@
+/* An order's timeline, merged from its events in any arrival order.
+ *
+ * Each stage (paid, shipped, delivered, cancelled, returned, exchanged,
+ * non-receipt) keeps the earliest event of that stage; on a tie in time the
+ * details that compare smaller win. So merging is commutative and
+ * idempotent: the same events in any order give the same record. */
+#ifndef GRADING_ORDER_H
+#define GRADING_ORDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "grading/event.h"
+
+#define GRADING_CURRENCY_MAX 8   /* ISO 4217 is 3 letters; room for NUL */
+
+enum {
+    GRADING_ORDER_OVERSEAS = 1u << 0,
+    GRADING_ORDER_TRACKING_VALID = 1u << 1,
+    GRADING_ORDER_AUTO_COMPLETED = 1u << 2
+};
+
+typedef struct {
+    /* Stage times in Unix ms; 0 = that stage has not happened. */
+    int64_t paid_ms, shipped_ms, delivered_ms, cancelled_ms;
+    int64_t returned_ms, exchanged_ms, non_receipt_ms;
+    /* From the paid event. */
+    int64_t amount;
+    int64_t reserved_ship_ms;          /* 0 = no reserved date */
+    uint32_t ship_within_days;
+    char product_id[GRADING_MAX_ID_LEN + 1];
+    char currency[GRADING_CURRENCY_MAX];
+    uint32_t flags;                    /* GRADING_ORDER_* */
+    /* From the stage's event. */
+    int32_t cancel_fault, cancel_reason, return_fault, exchange_fault;
+} grading_order_t;
+
+/* An inquiry's timeline: received and first answer. */
+typedef struct {
+    int64_t received_ms, answered_ms;  /* 0 = not yet */
+} grading_inquiry_t;
+
+void grading_order_init(grading_order_t *o);
+void grading_inquiry_init(grading_inquiry_t *q);
+
+/* Merges an order event into *o. Returns true if *o changed.
+ * ev->kind must satisfy grading_event_is_order(); others leave *o as is. */
+bool grading_order_apply(grading_order_t *o, const grading_event_t *ev);
+
+/* Merges an inquiry_received / inquiry_answered event. Returns true if changed. */
+bool grading_inquiry_apply(grading_inquiry_t *q, const grading_event_t *ev);
+
+/* A reserved order: ship_within_days >= 4 or a reserved ship date (SPEC §3). */
+bool grading_order_is_reserved(const grading_order_t *o);
+
+#endif

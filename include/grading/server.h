@@ -1,0 +1,51 @@
+/* The gRPC server: grpc C core, several completion-queue threads, one
+ * handler per RPC. It knows the store only through store.h and ingest.h.
+ *
+ * Each thread owns a completion queue and keeps calls requested on it for
+ * every registered method; a unary call is read, handled and answered with
+ * one batch. RecordEvents is answered from the ingest writer's callback,
+ * after the commit is on disk. */
+#ifndef GRADING_SERVER_H
+#define GRADING_SERVER_H
+
+#include <stdint.h>
+
+#include "grading/err.h"
+#include "grading/ingest.h"
+#include "grading/policy.h"
+#include "grading/store.h"
+
+#define GRADING_SERVER_DEFAULT_LISTEN "127.0.0.1:50051"
+#define GRADING_SERVER_MAX_THREADS 64
+
+typedef struct grading_server grading_server_t;
+
+typedef struct {
+    const char *listen;            /* "127.0.0.1:50051"; port 0 picks one */
+    int threads;                   /* completion-queue threads, >= 1 */
+    grading_store_t *store;        /* borrowed, outlives the server */
+    grading_ingest_t *ingest;      /* borrowed, outlives the server */
+    grading_policy_t *policy;      /* the server takes its own reference */
+    int64_t (*now_ms)(void *ctx);  /* the clock for unset as_of */
+    void *clock_ctx;
+} grading_server_options_t;
+
+/* Binds, starts the threads and serves. *out_port is the bound port.
+ * Errors: GRADING_EINVAL (bad options), GRADING_EIO (cannot bind),
+ * GRADING_ENOMEM. *e says why. */
+grading_err_t grading_server_start(const grading_server_options_t *opts, grading_server_t **out,
+                                   int *out_port, grading_error_t *e);
+
+/* Swaps in a new policy; calls in flight finish on the old one. Takes its
+ * own reference to p. */
+void grading_server_set_policy(grading_server_t *s, grading_policy_t *p);
+
+/* Health turns NOT_SERVING, new calls are refused, calls in flight get up
+ * to grace_ms to finish before they are cancelled; then the threads stop.
+ * Blocks until done. */
+void grading_server_shutdown(grading_server_t *s, int64_t grace_ms);
+
+/* Frees a server that was shut down. */
+void grading_server_free(grading_server_t *s);
+
+#endif

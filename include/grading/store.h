@@ -1,0 +1,109 @@
+/* The LMDB store: the only code that calls mdb_*.
+ *
+ * Named databases (DESIGN.md): events (event_id -> stored time, dedupe),
+ * daily (marketplace, seller, day -> that day's counters), orders
+ * (marketplace, seller, order_id -> timeline), inquiries (marketplace,
+ * seller, inquiry_id -> timeline), meta (name -> value; "schema_version").
+ *
+ * Threads: one writer at a time (the ingest thread); any number of readers,
+ * each with its own grading_store_reader_t (LMDB readers never block). The
+ * map grows on demand: grading_store_grow() waits for open read
+ * transactions to end, so read transactions must be short. */
+#ifndef GRADING_STORE_H
+#define GRADING_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "grading/counters.h"
+#include "grading/err.h"
+#include "grading/order.h"
+
+#define GRADING_STORE_SCHEMA_VERSION 1
+#define GRADING_STORE_DEFAULT_MAP_SIZE (UINT64_C(256) << 20)      /* 256 MiB */
+#define GRADING_STORE_DEFAULT_MAX_MAP_SIZE (UINT64_C(64) << 30)   /* 64 GiB */
+
+typedef struct grading_store grading_store_t;
+typedef struct grading_store_reader grading_store_reader_t;
+typedef struct grading_txn grading_txn_t;
+
+typedef struct {
+    const char *dir;          /* created if missing */
+    uint64_t map_size;        /* initial; 0 = default */
+    uint64_t max_map_size;    /* growth stops here; 0 = default */
+} grading_store_options_t;
+
+/* Opens (creating if needed) the store in opts->dir and checks the schema
+ * version. Errors: GRADING_EIO (directory unusable, lock held, LMDB error),
+ * GRADING_ECORRUPT (other schema version), GRADING_ENOMEM. *e says why. */
+grading_err_t grading_store_open(const grading_store_options_t *opts, grading_store_t **out,
+                                 grading_error_t *e);
+
+/* Closes the environment. All readers and transactions must be gone. */
+void grading_store_close(grading_store_t *st);
+
+/* Current map size in bytes. */
+uint64_t grading_store_map_size(grading_store_t *st);
+
+/* Doubles the map size (capped at max_map_size). Must be called with no
+ * write transaction open; blocks new read transactions while it works.
+ * Errors: GRADING_EFULL (already at the maximum), GRADING_EIO. */
+grading_err_t grading_store_grow(grading_store_t *st);
+
+/* ---- write transactions (one thread) ---- */
+
+/* Begins a write transaction, or a nested one inside parent (its changes
+ * become the parent's on commit, vanish on abort).
+ * Errors: GRADING_EIO, GRADING_EFULL, GRADING_ENOMEM. */
+grading_err_t grading_store_write_begin(grading_store_t *st, grading_txn_t *parent,
+                                        grading_txn_t **out);
+
+/* Commits and frees txn; a top-level commit is on disk (fsync'd) when it
+ * returns OK. On error the transaction is aborted and freed.
+ * Errors: GRADING_EFULL (MDB_MAP_FULL / MDB_TXN_FULL), GRADING_EIO. */
+grading_err_t grading_txn_commit(grading_txn_t *txn);
+
+/* Aborts and frees txn (a write txn, or a read txn: see reader_end). */
+void grading_txn_abort(grading_txn_t *txn);
+
+/* ---- readers (one per thread) ---- */
+
+grading_err_t grading_store_reader_new(grading_store_t *st, grading_store_reader_t **out);
+void grading_store_reader_free(grading_store_reader_t *r);
+
+/* Opens a snapshot; the returned txn is owned by r and valid until
+ * grading_store_read_end(). Errors: GRADING_EIO. */
+grading_err_t grading_store_read_begin(grading_store_reader_t *r, grading_txn_t **out);
+void grading_store_read_end(grading_store_reader_t *r);
+
+/* ---- records (any txn; puts need a write txn) ----
+ * Gets fill *out and set *found; a missing key is OK with *found = false.
+ * Errors: GRADING_EINVAL (key part too long), GRADING_ECORRUPT (stored
+ * record does not decode), GRADING_EFULL (map/txn full, on put), GRADING_EIO. */
+
+grading_err_t grading_store_event_seen(grading_txn_t *txn, const char *event_id, bool *out_seen);
+grading_err_t grading_store_event_put(grading_txn_t *txn, const char *event_id, int64_t stored_ms);
+
+grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                      const char *order_id, grading_order_t *out, bool *found);
+grading_err_t grading_store_order_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                      const char *order_id, const grading_order_t *o);
+
+grading_err_t grading_store_inquiry_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                        const char *inquiry_id, grading_inquiry_t *out,
+                                        bool *found);
+grading_err_t grading_store_inquiry_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                        const char *inquiry_id, const grading_inquiry_t *q);
+
+grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                    int32_t day, grading_day_counters_t *out, bool *found);
+grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                    int32_t day, const grading_day_counters_t *d);
+
+/* Adds the seller's days in [from_day, to_day] (inclusive) into *acc with
+ * one range scan. Errors: as above, and GRADING_EFULL from custom merging. */
+grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t from_day, int32_t to_day,
+                                     grading_day_counters_t *acc);
+
+#endif
