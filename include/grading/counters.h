@@ -8,6 +8,7 @@
 #ifndef GRADING_COUNTERS_H
 #define GRADING_COUNTERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,12 @@ typedef enum {
 
 #define GRADING_MAX_CUSTOM_PER_DAY 32
 
+/* An order paid with ship_within_days = 0 made no promise; it is judged
+ * against this many days (a policy may judge differently). */
+#define GRADING_DEFAULT_SHIP_WITHIN_DAYS 3
+/* "Answered within 24 h" (the base counter inquiries_answered_24h). */
+#define GRADING_INQUIRY_ANSWER_MS (24 * INT64_C(3600000))
+
 typedef struct {
     char name[GRADING_MAX_CUSTOM_NAME_LEN + 1];
     double value;
@@ -94,6 +101,10 @@ grading_err_t grading_day_counters_add(grading_day_counters_t *acc, const gradin
 
 /* A custom counter's value in d (0 if absent). */
 double grading_day_counters_custom(const grading_day_counters_t *d, const char *name);
+
+/* True when the order is paid and shipped by its promise: a reserved date's
+ * local day, else ship_within_days local days after the paid day. */
+bool grading_order_shipped_on_time(const grading_order_t *o, const grading_tz_t *tz);
 
 /* The contributions of an order record, with sign (+1 or -1). Appends to
  * out[*n], never past cap. Returns GRADING_EFULL if cap is too small. */

@@ -40,6 +40,10 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
  * own reference to p. */
 void grading_server_set_policy(grading_server_t *s, grading_policy_t *p);
 
+/* Health turns NOT_SERVING (so load balancers stop sending), every call is
+ * still served. Call before grading_server_shutdown to drain gracefully. */
+void grading_server_drain(grading_server_t *s);
+
 /* Health turns NOT_SERVING, new calls are refused, calls in flight get up
  * to grace_ms to finish before they are cancelled; then the threads stop.
  * Blocks until done. */

@@ -1,0 +1,157 @@
+/* Flag parsing for gradingd. Deployment scripts rely on these names. */
+#include "flags.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "grading/server.h"
+#include "grading/store.h"
+
+void app_flags_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: gradingd [flags]\n"
+            "  --listen ADDR            gRPC address (default %s)\n"
+            "  --data-dir DIR           LMDB directory, created if missing (default ./data)\n"
+            "  --policy FILE            policy YAML (default: $GRADING_POLICY)\n"
+            "  --threads N              completion-queue threads, 1..%d (default: CPUs)\n"
+            "  --map-size BYTES         initial LMDB map size, K/M/G suffixes (default 256M)\n"
+            "  --max-map-size BYTES     the map grows up to this (default 64G)\n"
+            "  --port-file FILE         write the bound port here once serving\n"
+            "  --drain-ms MS            on SIGTERM, answer health NOT_SERVING this long first (default 0)\n"
+            "  --shutdown-grace-ms MS   then let calls in flight finish this long (default 10000)\n"
+            "  --version                print the version\n"
+            "  --help                   this text\n"
+            "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy\n",
+            GRADING_SERVER_DEFAULT_LISTEN, GRADING_SERVER_MAX_THREADS);
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s[0] || s[0] == '-') return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s) return false;
+    uint64_t mul = 1;
+    if (*end == 'K' || *end == 'k') mul = UINT64_C(1) << 10, end++;
+    else if (*end == 'M' || *end == 'm') mul = UINT64_C(1) << 20, end++;
+    else if (*end == 'G' || *end == 'g') mul = UINT64_C(1) << 30, end++;
+    else if (*end == 'T' || *end == 't') mul = UINT64_C(1) << 40, end++;
+    if (*end) return false;
+    if (v > UINT64_MAX / mul) return false;
+    *out = (uint64_t)v * mul;
+    return true;
+}
+
+static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t errlen)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    *f = (app_flags_t){
+        .listen = GRADING_SERVER_DEFAULT_LISTEN,
+        .data_dir = "./data",
+        .policy = getenv("GRADING_POLICY"),
+        .threads = ncpu < 1 ? 1 : ncpu > GRADING_SERVER_MAX_THREADS ? GRADING_SERVER_MAX_THREADS : (int)ncpu,
+        .map_size = GRADING_STORE_DEFAULT_MAP_SIZE,
+        .max_map_size = GRADING_STORE_DEFAULT_MAX_MAP_SIZE,
+        .drain_ms = 0,
+        .shutdown_grace_ms = 10000,
+    };
+    enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
+           O_GRACE, O_HELP, O_VERSION };
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"data-dir", required_argument, NULL, O_DATA},
+        {"policy", required_argument, NULL, O_POLICY},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"map-size", required_argument, NULL, O_MAP},
+        {"max-map-size", required_argument, NULL, O_MAXMAP},
+        {"port-file", required_argument, NULL, O_PORTFILE},
+        {"drain-ms", required_argument, NULL, O_DRAIN},
+        {"shutdown-grace-ms", required_argument, NULL, O_GRACE},
+        {"help", no_argument, NULL, O_HELP},
+        {"version", no_argument, NULL, O_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    optind = 1;
+    int c;
+    int64_t v;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_LISTEN: f->listen = optarg; break;
+        case O_DATA: f->data_dir = optarg; break;
+        case O_POLICY: f->policy = optarg; break;
+        case O_PORTFILE: f->port_file = optarg; break;
+        case O_THREADS:
+            if (!parse_int(optarg, 1, GRADING_SERVER_MAX_THREADS, &v)) {
+                snprintf(err, errlen, "--threads must be 1..%d, got \"%s\"", GRADING_SERVER_MAX_THREADS, optarg);
+                return false;
+            }
+            f->threads = (int)v;
+            break;
+        case O_MAP:
+        case O_MAXMAP: {
+            uint64_t b;
+            if (!parse_u64(optarg, &b) || b < (UINT64_C(1) << 20)) {
+                snprintf(err, errlen, "--%s must be a size of at least 1M (like 256M, 4G), got \"%s\"",
+                         c == O_MAP ? "map-size" : "max-map-size", optarg);
+                return false;
+            }
+            if (c == O_MAP) f->map_size = b;
+            else f->max_map_size = b;
+            break;
+        }
+        case O_DRAIN:
+        case O_GRACE:
+            if (!parse_int(optarg, 0, INT64_C(3600000), &v)) {
+                snprintf(err, errlen, "--%s must be 0..3600000 milliseconds, got \"%s\"",
+                         c == O_DRAIN ? "drain-ms" : "shutdown-grace-ms", optarg);
+                return false;
+            }
+            if (c == O_DRAIN) f->drain_ms = v;
+            else f->shutdown_grace_ms = v;
+            break;
+        case 'h':
+        case O_HELP: f->help = true; break;
+        case O_VERSION: f->version = true; break;
+        case ':':
+            snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
+            return false;
+        default:
+            snprintf(err, errlen, "unknown flag %s (see --help)", argv[optind - 1]);
+            return false;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
+        return false;
+    }
+    if (f->help || f->version) return true;
+    if (!f->policy || !f->policy[0]) {
+        snprintf(err, errlen, "--policy FILE is required (or set GRADING_POLICY)");
+        return false;
+    }
+    if (!f->data_dir[0]) {
+        snprintf(err, errlen, "--data-dir must not be empty");
+        return false;
+    }
+    if (f->max_map_size < f->map_size) {
+        snprintf(err, errlen, "--max-map-size must be >= --map-size");
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,30 @@
+/* gradingd's command line. */
+#ifndef GRADING_APP_FLAGS_H
+#define GRADING_APP_FLAGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    const char *listen;
+    const char *data_dir;
+    const char *policy;
+    const char *port_file;
+    int threads;
+    uint64_t map_size;
+    uint64_t max_map_size;
+    int64_t drain_ms;
+    int64_t shutdown_grace_ms;
+    bool help;
+    bool version;
+} app_flags_t;
+
+/* Parses argv into *f (defaults first). On a bad flag writes a one-line
+ * reason into err and returns false. */
+bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t errlen);
+
+void app_flags_usage(FILE *out);
+
+#endif

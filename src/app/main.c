@@ -1,0 +1,205 @@
+/* gradingd: flags, start-up, the libuv loop for signals, graceful stop.
+ *
+ * Start-up order is the dependency order (policy, store, ingest writer,
+ * gRPC server); stop is the reverse, so nothing is torn down while a
+ * layer above may still use it: the server drains its calls (each
+ * RecordEvents answered after its commit), then the writer finishes what
+ * is queued, then LMDB closes. The main thread only runs the libuv loop. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "flags.h"
+#include "grading/ingest.h"
+#include "grading/policy.h"
+#include "grading/server.h"
+#include "grading/store.h"
+
+#define EXIT_USAGE 2
+
+typedef struct {
+    app_flags_t flags;
+    grading_store_t *store;
+    grading_ingest_t *ingest;
+    grading_server_t *server;
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t drain_timer;
+    bool stopping;
+} app_t;
+
+static int64_t wall_now_ms(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void print_diags(const char *what, const grading_policy_diags_t *d)
+{
+    size_t shown = d->count < GRADING_POLICY_MAX_DIAGS ? d->count : GRADING_POLICY_MAX_DIAGS;
+    for (size_t i = 0; i < shown; i++)
+        fprintf(stderr, "gradingd: %s: %s: %s\n", what, d->diags[i].where, d->diags[i].message);
+    if (d->count > shown)
+        fprintf(stderr, "gradingd: %s: ... and %zu more\n", what, d->count - shown);
+}
+
+/* Writes the port atomically so a reader never sees a partial file. */
+static int write_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    fprintf(f, "%d\n", port);
+    if (fclose(f) != 0) return -1;
+    return rename(tmp, path);
+}
+
+static void close_handles(app_t *a)
+{
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sighup, NULL);
+    uv_close((uv_handle_t *)&a->drain_timer, NULL);
+}
+
+static void on_drained(uv_timer_t *t)
+{
+    app_t *a = t->data;
+    grading_server_shutdown(a->server, a->flags.shutdown_grace_ms);
+    close_handles(a);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+    app_t *a = h->data;
+    if (a->stopping) return;
+    a->stopping = true;
+    fprintf(stderr, "gradingd: %s: draining\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    grading_server_drain(a->server);
+    uv_timer_start(&a->drain_timer, on_drained, (uint64_t)a->flags.drain_ms, 0);
+}
+
+static void on_reload_signal(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    app_t *a = h->data;
+    grading_policy_t *p = NULL;
+    grading_policy_diags_t *diags = calloc(1, sizeof *diags);
+    if (!diags) return;
+    grading_err_t err = grading_policy_load_file(a->flags.policy, &p, diags);
+    if (err) {
+        fprintf(stderr, "gradingd: SIGHUP: policy %s rejected, keeping the current one\n",
+                a->flags.policy);
+        print_diags("policy", diags);
+    } else {
+        grading_server_set_policy(a->server, p);
+        fprintf(stderr, "gradingd: SIGHUP: policy %s loaded, version %s\n", a->flags.policy,
+                grading_policy_version(p));
+        grading_policy_unref(p);
+    }
+    free(diags);
+}
+
+int main(int argc, char **argv)
+{
+    app_t a = {0};
+    char err[512];
+    int rc = 1;
+    grading_policy_t *policy = NULL;
+    grading_policy_diags_t *diags = NULL;
+    grading_error_t e = {0};
+    bool loop_ready = false;
+
+    if (!app_flags_parse(argc, argv, &a.flags, err, sizeof err)) {
+        fprintf(stderr, "gradingd: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (a.flags.help) {
+        app_flags_usage(stdout);
+        return 0;
+    }
+    if (a.flags.version) {
+        printf("gradingd %s\n", GRADING_VERSION);
+        return 0;
+    }
+
+    diags = calloc(1, sizeof *diags);
+    if (!diags) goto fail;
+    if (grading_policy_load_file(a.flags.policy, &policy, diags)) {
+        fprintf(stderr, "gradingd: policy %s is invalid:\n", a.flags.policy);
+        print_diags("policy", diags);
+        rc = EXIT_USAGE;
+        goto fail;
+    }
+
+    grading_store_options_t so = {
+        .dir = a.flags.data_dir, .map_size = a.flags.map_size, .max_map_size = a.flags.max_map_size};
+    if (grading_store_open(&so, &a.store, &e)) {
+        grading_error_format(&e, err, sizeof err);
+        fprintf(stderr, "gradingd: data dir %s: %s\n", a.flags.data_dir, err);
+        rc = EXIT_USAGE;
+        goto fail;
+    }
+    if (grading_ingest_start(a.store, wall_now_ms, NULL, &a.ingest)) {
+        fprintf(stderr, "gradingd: cannot start the writer thread\n");
+        goto fail;
+    }
+
+    grading_server_options_t opts = {
+        .listen = a.flags.listen,
+        .threads = a.flags.threads,
+        .store = a.store,
+        .ingest = a.ingest,
+        .policy = policy,
+        .now_ms = wall_now_ms,
+    };
+    int port = 0;
+    if (grading_server_start(&opts, &a.server, &port, &e)) {
+        grading_error_format(&e, err, sizeof err);
+        fprintf(stderr, "gradingd: %s\n", err);
+        goto fail;
+    }
+
+    uv_loop_init(&a.loop);
+    loop_ready = true;
+    uv_signal_init(&a.loop, &a.sigterm);
+    uv_signal_init(&a.loop, &a.sigint);
+    uv_signal_init(&a.loop, &a.sighup);
+    uv_timer_init(&a.loop, &a.drain_timer);
+    a.sigterm.data = a.sigint.data = a.sighup.data = a.drain_timer.data = &a;
+    uv_signal_start(&a.sigterm, on_stop_signal, SIGTERM);
+    uv_signal_start(&a.sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&a.sighup, on_reload_signal, SIGHUP);
+
+    if (a.flags.port_file && write_port_file(a.flags.port_file, port) != 0) {
+        fprintf(stderr, "gradingd: cannot write --port-file %s: %s\n", a.flags.port_file,
+                strerror(errno));
+        grading_server_shutdown(a.server, 0);
+        close_handles(&a);
+        uv_run(&a.loop, UV_RUN_DEFAULT);
+        rc = EXIT_USAGE;
+        goto fail;
+    }
+    fprintf(stderr, "gradingd: serving on %s (port %d), data %s, policy %s version %s, %d threads\n",
+            a.flags.listen, port, a.flags.data_dir, a.flags.policy,
+            grading_policy_version(policy), a.flags.threads);
+
+    uv_run(&a.loop, UV_RUN_DEFAULT);
+    rc = 0;
+    fprintf(stderr, "gradingd: stopped cleanly\n");
+fail:
+    if (a.server) grading_server_free(a.server);
+    if (a.ingest) grading_ingest_stop(a.ingest);
+    if (a.store) grading_store_close(a.store);
+    if (loop_ready) uv_loop_close(&a.loop);
+    grading_policy_unref(policy);
+    free(diags);
+    return rc;
+}

@@ -1,0 +1,247 @@
+/* Daily counters and the contributions that events make to them.
+ *
+ * A record's contributions are a pure function of the record, so applying
+ * an event is "minus what the record implied before, plus what it implies
+ * now". Arrival order and retries then cannot change the totals. Where a
+ * counter is a numerator of a rate, it lands on the same day as its
+ * denominator (answered-within-24h on the day the inquiry arrived,
+ * shipped-on-time on the day it shipped), so a window's ratio is sound. */
+#include "grading/counters.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const counter_names[GRADING_C_COUNT] = {
+    [GRADING_C_ORDERS] = "orders",
+    [GRADING_C_GMV] = "gmv",
+    [GRADING_C_SHIPPED] = "shipped",
+    [GRADING_C_SHIPPED_ON_TIME] = "shipped_on_time",
+    [GRADING_C_SHIPPED_TRACKING_VALID] = "shipped_tracking_valid",
+    [GRADING_C_DELIVERED] = "delivered",
+    [GRADING_C_AUTO_COMPLETED] = "auto_completed",
+    [GRADING_C_CANCELS] = "cancels",
+    [GRADING_C_CANCELS_SELLER_FAULT] = "cancels_seller_fault",
+    [GRADING_C_CANCELS_BUYER_FAULT] = "cancels_buyer_fault",
+    [GRADING_C_CANCELS_PLATFORM_FAULT] = "cancels_platform_fault",
+    [GRADING_C_CANCELS_OUT_OF_STOCK] = "cancels_out_of_stock",
+    [GRADING_C_CANCELS_SHIPPING_DELAY] = "cancels_shipping_delay",
+    [GRADING_C_CANCELS_BUYER_REQUEST] = "cancels_buyer_request",
+    [GRADING_C_CANCELS_OTHER] = "cancels_other",
+    [GRADING_C_RETURNS] = "returns",
+    [GRADING_C_RETURNS_SELLER_FAULT] = "returns_seller_fault",
+    [GRADING_C_EXCHANGES] = "exchanges",
+    [GRADING_C_EXCHANGES_SELLER_FAULT] = "exchanges_seller_fault",
+    [GRADING_C_NON_RECEIPTS] = "non_receipts",
+    [GRADING_C_INQUIRIES] = "inquiries",
+    [GRADING_C_INQUIRIES_ANSWERED] = "inquiries_answered",
+    [GRADING_C_INQUIRIES_ANSWERED_24H] = "inquiries_answered_24h",
+    [GRADING_C_REVIEWS] = "reviews",
+    [GRADING_C_RATING_SUM] = "rating_sum",
+    [GRADING_C_STRONGLY_RECOMMEND] = "strongly_recommend",
+    [GRADING_C_RECOMMEND] = "recommend",
+    [GRADING_C_NOT_RECOMMENDED] = "not_recommended",
+    [GRADING_C_DELIVERY_SATISFACTION_SUM] = "delivery_satisfaction_sum",
+    [GRADING_C_DELIVERY_SATISFACTION_COUNT] = "delivery_satisfaction_count",
+    [GRADING_C_PLATFORM_REVENUE] = "platform_revenue",
+};
+
+const char *grading_counter_name(grading_counter_t c)
+{
+    if ((int)c < 0 || c >= GRADING_C_COUNT) return NULL;
+    return counter_names[c];
+}
+
+void grading_day_counters_init(grading_day_counters_t *d)
+{
+    memset(d->c, 0, sizeof d->c);
+    d->ncustom = 0;
+}
+
+static grading_err_t custom_add(grading_day_counters_t *d, const char *name, double v)
+{
+    for (uint32_t i = 0; i < d->ncustom; i++) {
+        if (strcmp(d->custom[i].name, name) == 0) {
+            d->custom[i].value += v;
+            return GRADING_OK;
+        }
+    }
+    if (d->ncustom >= GRADING_MAX_CUSTOM_PER_DAY) return GRADING_EFULL;
+    grading_custom_value_t *cv = &d->custom[d->ncustom++];
+    snprintf(cv->name, sizeof cv->name, "%s", name);
+    cv->value = v;
+    return GRADING_OK;
+}
+
+grading_err_t grading_day_counters_apply(grading_day_counters_t *d, const grading_contrib_t *k)
+{
+    if (k->custom) return custom_add(d, k->custom, k->fvalue);
+    if ((int)k->counter < 0 || k->counter >= GRADING_C_COUNT) return GRADING_EINVAL;
+    d->c[k->counter] += k->delta;
+    return GRADING_OK;
+}
+
+grading_err_t grading_day_counters_add(grading_day_counters_t *acc, const grading_day_counters_t *d)
+{
+    for (int i = 0; i < GRADING_C_COUNT; i++) acc->c[i] += d->c[i];
+    for (uint32_t i = 0; i < d->ncustom; i++) {
+        grading_err_t err = custom_add(acc, d->custom[i].name, d->custom[i].value);
+        if (err) return err;
+    }
+    return GRADING_OK;
+}
+
+double grading_day_counters_custom(const grading_day_counters_t *d, const char *name)
+{
+    for (uint32_t i = 0; i < d->ncustom; i++)
+        if (strcmp(d->custom[i].name, name) == 0) return d->custom[i].value;
+    return 0.0;
+}
+
+/* Appends one contribution; the caller checks the overflow flag once. */
+typedef struct {
+    grading_contrib_t *out;
+    size_t cap, *n;
+    bool overflow;
+} sink_t;
+
+static void emit(sink_t *s, int32_t day, grading_counter_t c, int64_t delta)
+{
+    if (*s->n >= s->cap) {
+        s->overflow = true;
+        return;
+    }
+    s->out[(*s->n)++] = (grading_contrib_t){.day = day, .counter = c, .delta = delta};
+}
+
+static void emit_custom(sink_t *s, int32_t day, const char *name, double v)
+{
+    if (*s->n >= s->cap) {
+        s->overflow = true;
+        return;
+    }
+    s->out[(*s->n)++] = (grading_contrib_t){.day = day, .custom = name, .fvalue = v};
+}
+
+static grading_counter_t fault_counter(int32_t fault, grading_counter_t seller,
+                                       grading_counter_t buyer, grading_counter_t platform)
+{
+    if (fault == GRADING_FAULT_SELLER) return seller;
+    if (fault == GRADING_FAULT_BUYER) return buyer;
+    if (fault == GRADING_FAULT_PLATFORM) return platform;
+    return GRADING_C_COUNT;   /* unspecified: counted in the total only */
+}
+
+static grading_counter_t reason_counter(int32_t reason)
+{
+    switch (reason) {
+    case GRADING_REASON_OUT_OF_STOCK: return GRADING_C_CANCELS_OUT_OF_STOCK;
+    case GRADING_REASON_SHIPPING_DELAY: return GRADING_C_CANCELS_SHIPPING_DELAY;
+    case GRADING_REASON_BUYER_REQUEST: return GRADING_C_CANCELS_BUYER_REQUEST;
+    case GRADING_REASON_OTHER: return GRADING_C_CANCELS_OTHER;
+    default: return GRADING_C_COUNT;
+    }
+}
+
+bool grading_order_shipped_on_time(const grading_order_t *o, const grading_tz_t *tz)
+{
+    if (!o->paid_ms || !o->shipped_ms) return false;
+    int32_t shipped = grading_tz_day(tz, o->shipped_ms);
+    if (o->reserved_ship_ms) return shipped <= grading_tz_day(tz, o->reserved_ship_ms);
+    uint32_t promised = o->ship_within_days ? o->ship_within_days
+                                            : GRADING_DEFAULT_SHIP_WITHIN_DAYS;
+    return shipped - grading_tz_day(tz, o->paid_ms) <= (int64_t)promised;
+}
+
+grading_err_t grading_order_contribs(const grading_order_t *o, const grading_tz_t *tz, int sign,
+                                     grading_contrib_t *out, size_t cap, size_t *n)
+{
+    sink_t s = {out, cap, n, false};
+    if (o->paid_ms) {
+        int32_t day = grading_tz_day(tz, o->paid_ms);
+        emit(&s, day, GRADING_C_ORDERS, sign);
+        emit(&s, day, GRADING_C_GMV, sign * o->amount);
+    }
+    if (o->shipped_ms) {
+        int32_t day = grading_tz_day(tz, o->shipped_ms);
+        emit(&s, day, GRADING_C_SHIPPED, sign);
+        if (o->flags & GRADING_ORDER_TRACKING_VALID)
+            emit(&s, day, GRADING_C_SHIPPED_TRACKING_VALID, sign);
+        if (grading_order_shipped_on_time(o, tz)) emit(&s, day, GRADING_C_SHIPPED_ON_TIME, sign);
+    }
+    if (o->delivered_ms) {
+        int32_t day = grading_tz_day(tz, o->delivered_ms);
+        emit(&s, day, GRADING_C_DELIVERED, sign);
+        if (o->flags & GRADING_ORDER_AUTO_COMPLETED) emit(&s, day, GRADING_C_AUTO_COMPLETED, sign);
+    }
+    if (o->cancelled_ms) {
+        int32_t day = grading_tz_day(tz, o->cancelled_ms);
+        emit(&s, day, GRADING_C_CANCELS, sign);
+        grading_counter_t f = fault_counter(o->cancel_fault, GRADING_C_CANCELS_SELLER_FAULT,
+                                            GRADING_C_CANCELS_BUYER_FAULT,
+                                            GRADING_C_CANCELS_PLATFORM_FAULT);
+        if (f != GRADING_C_COUNT) emit(&s, day, f, sign);
+        grading_counter_t r = reason_counter(o->cancel_reason);
+        if (r != GRADING_C_COUNT) emit(&s, day, r, sign);
+    }
+    if (o->returned_ms) {
+        int32_t day = grading_tz_day(tz, o->returned_ms);
+        emit(&s, day, GRADING_C_RETURNS, sign);
+        if (o->return_fault == GRADING_FAULT_SELLER)
+            emit(&s, day, GRADING_C_RETURNS_SELLER_FAULT, sign);
+    }
+    if (o->exchanged_ms) {
+        int32_t day = grading_tz_day(tz, o->exchanged_ms);
+        emit(&s, day, GRADING_C_EXCHANGES, sign);
+        if (o->exchange_fault == GRADING_FAULT_SELLER)
+            emit(&s, day, GRADING_C_EXCHANGES_SELLER_FAULT, sign);
+    }
+    if (o->non_receipt_ms) emit(&s, grading_tz_day(tz, o->non_receipt_ms), GRADING_C_NON_RECEIPTS, sign);
+    return s.overflow ? GRADING_EFULL : GRADING_OK;
+}
+
+grading_err_t grading_inquiry_contribs(const grading_inquiry_t *q, const grading_tz_t *tz,
+                                       int sign, grading_contrib_t *out, size_t cap, size_t *n)
+{
+    sink_t s = {out, cap, n, false};
+    if (q->received_ms) {
+        int32_t day = grading_tz_day(tz, q->received_ms);
+        emit(&s, day, GRADING_C_INQUIRIES, sign);
+        if (q->answered_ms && q->answered_ms - q->received_ms <= GRADING_INQUIRY_ANSWER_MS)
+            emit(&s, day, GRADING_C_INQUIRIES_ANSWERED_24H, sign);
+    }
+    if (q->answered_ms)
+        emit(&s, grading_tz_day(tz, q->answered_ms), GRADING_C_INQUIRIES_ANSWERED, sign);
+    return s.overflow ? GRADING_EFULL : GRADING_OK;
+}
+
+grading_err_t grading_event_contribs(const grading_event_t *ev, const grading_tz_t *tz,
+                                     grading_contrib_t *out, size_t cap, size_t *n)
+{
+    sink_t s = {out, cap, n, false};
+    int32_t day = grading_tz_day(tz, ev->occurred_ms);
+    switch (ev->kind) {
+    case GRADING_EV_BUYER_REVIEW:
+        emit(&s, day, GRADING_C_REVIEWS, 1);
+        emit(&s, day, GRADING_C_RATING_SUM, ev->rating);
+        if (ev->recommendation == GRADING_REC_STRONGLY_RECOMMEND)
+            emit(&s, day, GRADING_C_STRONGLY_RECOMMEND, 1);
+        else if (ev->recommendation == GRADING_REC_RECOMMEND)
+            emit(&s, day, GRADING_C_RECOMMEND, 1);
+        else if (ev->recommendation == GRADING_REC_NOT_RECOMMENDED)
+            emit(&s, day, GRADING_C_NOT_RECOMMENDED, 1);
+        break;
+    case GRADING_EV_DELIVERY_SATISFACTION:
+        emit(&s, day, GRADING_C_DELIVERY_SATISFACTION_SUM, ev->score);
+        emit(&s, day, GRADING_C_DELIVERY_SATISFACTION_COUNT, 1);
+        break;
+    case GRADING_EV_PLATFORM_REVENUE:
+        emit(&s, day, GRADING_C_PLATFORM_REVENUE, ev->amount);
+        break;
+    case GRADING_EV_CUSTOM:
+        emit_custom(&s, day, ev->name, ev->value);
+        break;
+    default:
+        break;
+    }
+    return s.overflow ? GRADING_EFULL : GRADING_OK;
+}

@@ -1,0 +1,258 @@
+/* One handler per RPC, and the method table.
+ *
+ * Handlers decode nothing themselves (the server hands them the message),
+ * judge requests with core's validation, read through the thread's store
+ * reader, and answer once with rpc_reply(). RecordEvents hands its batch
+ * to the ingest writer and answers from the writer's callback, after the
+ * commit is on disk. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert.h"
+#include "grading/counters.h"
+#include "grpc/health/v1/health.pb-c.h"
+#include "server_internal.h"
+
+static void reply_error(call_slot_t *s, const grading_error_t *e)
+{
+    char msg[GRADING_ERROR_FIELD_MAX + GRADING_ERROR_MSG_MAX + 4];
+    grading_error_format(e, msg, sizeof msg);
+    rpc_reply(s, rpc_status_of(e->code), msg, NULL);
+}
+
+/* The marketplace named in a request ("" = the default), or a NOT_FOUND. */
+static const grading_marketplace_t *resolve_marketplace(call_slot_t *s, const char *name,
+                                                        const char *field, grading_error_t *e)
+{
+    const grading_marketplace_t *mp = grading_policy_marketplace(s->policy, name);
+    if (!mp)
+        grading_error_set(e, GRADING_ENOTFOUND, field, "unknown marketplace \"%s\"",
+                          name ? name : "");
+    return mp;
+}
+
+/* ---- RecordEvents ---- */
+
+static void record_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t accepted,
+                        uint32_t duplicates)
+{
+    call_slot_t *s = b->data;
+    if (err) {
+        const char *why = err == GRADING_EFULL      ? "the store is full; nothing of this batch was stored"
+                          : err == GRADING_ESHUTDOWN ? "server is shutting down; nothing of this batch was stored"
+                                                     : "storage error; nothing of this batch was stored";
+        rpc_reply(s, rpc_status_of(err), why, NULL);
+        return;
+    }
+    Grading__V1__RecordEventsResponse resp = GRADING__V1__RECORD_EVENTS_RESPONSE__INIT;
+    resp.accepted = accepted;
+    resp.duplicates = duplicates;
+    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+}
+
+static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    const Grading__V1__RecordEventsRequest *req = (const void *)msg;
+    grading_error_t e = {0};
+    record_state_t *r = &s->record;
+    uint32_t n = (uint32_t)req->n_events;
+
+    if (req->n_events > GRADING_MAX_EVENTS_PER_CALL) {
+        grading_error_set(&e, GRADING_EFULL, "events", "at most %d events per call, got %zu",
+                          GRADING_MAX_EVENTS_PER_CALL, req->n_events);
+        goto fail;
+    }
+    r->events = calloc(n ? n : 1, sizeof *r->events);
+    r->marketplaces = calloc(n ? n : 1, sizeof *r->marketplaces);
+    r->zones = calloc(n ? n : 1, sizeof *r->zones);
+    if (!r->events || !r->marketplaces || !r->zones) {
+        grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    for (uint32_t i = 0; i < n; i++) rpc_event_from_pb(req->events[i], &r->events[i]);
+    if (grading_events_validate(r->events, n, &e)) goto fail;
+    for (uint32_t i = 0; i < n; i++) {
+        char field[64];
+        snprintf(field, sizeof field, "events[%u].marketplace", i);
+        const grading_marketplace_t *mp = resolve_marketplace(s, r->events[i].marketplace, field, &e);
+        if (!mp) goto fail;
+        r->marketplaces[i] = mp->name;
+        r->zones[i] = &mp->tz;
+    }
+    r->batch = (grading_ingest_batch_t){
+        .events = r->events,
+        .marketplaces = r->marketplaces,
+        .zones = r->zones,
+        .n = n,
+        .done_cb = record_done,
+        .data = s,
+    };
+    grading_ingest_submit(rpc_ingest(s), &r->batch);
+    return;
+fail:
+    reply_error(s, &e);
+}
+
+/* ---- GetSellerMetrics ---- */
+
+typedef struct {
+    const char *name;
+    int32_t days;   /* trailing days; 0 = the calendar month holding as_of */
+} window_t;
+
+static const window_t windows[] = {{"30d", 30}, {"90d", 90}, {"365d", 365}, {"month", 0}};
+#define NWINDOWS (sizeof windows / sizeof windows[0])
+
+typedef struct {
+    Grading__V1__MetricValue *values;
+    Grading__V1__MetricValue **ptrs;
+    char (*names)[GRADING_MAX_CUSTOM_NAME_LEN + 8];
+    size_t n, cap;
+} metric_list_t;
+
+static void metric_add(metric_list_t *l, const char *name, const char *window, double value)
+{
+    if (l->n >= l->cap) return;
+    Grading__V1__MetricValue *v = &l->values[l->n];
+    grading__v1__metric_value__init(v);
+    v->name = (char *)name;
+    v->window = (char *)window;
+    v->value = value;
+    v->numerator = value;
+    v->sufficient = true;
+    l->ptrs[l->n++] = v;
+}
+
+static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    const Grading__V1__GetSellerMetricsRequest *req = (const void *)msg;
+    grading_error_t e = {0};
+    grading_day_counters_t *sums = NULL;
+    metric_list_t l = {0};
+    bool reading = false;
+
+    if (!req->seller_id || !req->seller_id[0]) {
+        grading_error_set(&e, GRADING_EINVAL, "seller_id", "is required");
+        goto fail;
+    }
+    const grading_marketplace_t *mp = resolve_marketplace(s, req->marketplace, "marketplace", &e);
+    if (!mp) goto fail;
+    int64_t as_of = req->as_of ? rpc_timestamp_ms(req->as_of) : rpc_now_ms(s);
+    if (as_of < GRADING_MIN_TIME_MS || as_of >= GRADING_MAX_TIME_MS) {
+        grading_error_set(&e, GRADING_EINVAL, "as_of", "must be between 2000-01-01 and 2100-01-01 UTC");
+        goto fail;
+    }
+    int32_t today = grading_tz_day(&mp->tz, as_of);
+
+    sums = calloc(NWINDOWS, sizeof *sums);
+    if (!sums) {
+        grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    grading_txn_t *txn = NULL;
+    grading_err_t err = grading_store_read_begin(rpc_thread_reader(s), &txn);
+    if (err) {
+        grading_error_set(&e, err, "", "cannot read the store");
+        goto fail;
+    }
+    reading = true;
+    for (size_t w = 0; w < NWINDOWS; w++) {
+        grading_day_counters_init(&sums[w]);
+        int32_t from = windows[w].days ? today - windows[w].days + 1 : grading_month_first_day(today);
+        err = grading_store_days_sum(txn, mp->name, req->seller_id, from, today, &sums[w]);
+        if (err) {
+            grading_error_set(&e, err, "seller_id", "cannot read the seller's counters");
+            goto fail;
+        }
+    }
+    grading_store_read_end(rpc_thread_reader(s));
+    reading = false;
+
+    size_t ncustom = 0;
+    for (size_t w = 0; w < NWINDOWS; w++) ncustom += sums[w].ncustom;
+    l.cap = NWINDOWS * GRADING_C_COUNT + ncustom;
+    l.values = calloc(l.cap, sizeof *l.values);
+    l.ptrs = calloc(l.cap, sizeof *l.ptrs);
+    l.names = calloc(ncustom ? ncustom : 1, sizeof *l.names);
+    if (!l.values || !l.ptrs || !l.names) {
+        grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    for (int c = 0; c < GRADING_C_COUNT; c++)
+        for (size_t w = 0; w < NWINDOWS; w++)
+            metric_add(&l, grading_counter_name((grading_counter_t)c), windows[w].name,
+                       (double)sums[w].c[c]);
+    size_t k = 0;
+    for (size_t w = 0; w < NWINDOWS; w++)
+        for (uint32_t i = 0; i < sums[w].ncustom; i++, k++) {
+            snprintf(l.names[k], sizeof l.names[k], "custom:%s", sums[w].custom[i].name);
+            metric_add(&l, l.names[k], windows[w].name, sums[w].custom[i].value);
+        }
+
+    Grading__V1__SellerMetrics resp = GRADING__V1__SELLER_METRICS__INIT;
+    Google__Protobuf__Timestamp ts;
+    rpc_timestamp_set(&ts, as_of);
+    resp.marketplace = (char *)mp->name;
+    resp.seller_id = req->seller_id;
+    resp.as_of = &ts;
+    resp.policy_version = (char *)grading_policy_version(s->policy);
+    resp.n_metrics = l.n;
+    resp.metrics = l.ptrs;
+    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+    goto done;
+fail:
+    if (reading) grading_store_read_end(rpc_thread_reader(s));
+    reply_error(s, &e);
+done:
+    free(l.values);
+    free(l.ptrs);
+    free(l.names);
+    free(sums);
+}
+
+/* ---- Health ---- */
+
+static void handle_health_check(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    const Grpc__Health__V1__HealthCheckRequest *req = (const void *)msg;
+    if (req->service && req->service[0] && strcmp(req->service, "grading.v1.GradingService") != 0) {
+        rpc_reply(s, GRPC_STATUS_NOT_FOUND, "unknown service", NULL);
+        return;
+    }
+    Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    resp.status = rpc_shutting_down(s) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING
+                                       : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+}
+
+/* ---- not yet ---- */
+
+static void handle_unimplemented(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    (void)msg;
+    char m[200];
+    snprintf(m, sizeof m, "%s is not implemented yet (arrives with the policy engine)",
+             s->method->path);
+    rpc_reply(s, GRPC_STATUS_UNIMPLEMENTED, m, NULL);
+}
+
+#define SVC "/grading.v1.GradingService/"
+
+const rpc_method_t grading_rpc_methods[] = {
+    {SVC "RecordEvents", &grading__v1__record_events_request__descriptor, handle_record_events, 32},
+    {SVC "GetSellerMetrics", &grading__v1__get_seller_metrics_request__descriptor,
+     handle_get_seller_metrics, 4},
+    {SVC "GetGrade", &grading__v1__get_grade_request__descriptor, handle_unimplemented, 1},
+    {SVC "GetPenaltyState", &grading__v1__get_penalty_state_request__descriptor, handle_unimplemented, 1},
+    {SVC "GetRankingBoosts", &grading__v1__get_ranking_boosts_request__descriptor, handle_unimplemented, 1},
+    {SVC "GetAdCreditEligibility", &grading__v1__get_ad_credit_eligibility_request__descriptor,
+     handle_unimplemented, 1},
+    {SVC "GetSettlementTerms", &grading__v1__get_settlement_terms_request__descriptor,
+     handle_unimplemented, 1},
+    {SVC "ClosePeriod", &grading__v1__close_period_request__descriptor, handle_unimplemented, 1},
+    {"/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
+     handle_health_check, 2},
+};
+const int grading_rpc_method_count = sizeof grading_rpc_methods / sizeof grading_rpc_methods[0];

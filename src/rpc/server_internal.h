@@ -1,0 +1,78 @@
+/* What the server core shares with the RPC handlers: the call slot, the
+ * per-thread context and the reply function. Private to src/rpc. */
+#ifndef GRADING_SERVER_INTERNAL_H
+#define GRADING_SERVER_INTERNAL_H
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+
+#include "grading/ingest.h"
+#include "grading/policy.h"
+#include "grading/server.h"
+#include "grading/store.h"
+
+typedef struct call_slot call_slot_t;
+typedef struct cq_thread cq_thread_t;
+
+/* A handler owns the call from here: it answers with rpc_reply(), now or
+ * later from another thread (RecordEvents answers after the commit). */
+typedef void (*rpc_handler_fn)(call_slot_t *s, const ProtobufCMessage *req);
+
+typedef struct {
+    const char *path;                          /* "/grading.v1.GradingService/GetGrade" */
+    const ProtobufCMessageDescriptor *request;
+    rpc_handler_fn handler;
+    int slots_per_thread;                      /* calls kept requested per thread */
+} rpc_method_t;
+
+/* Per-call state for RecordEvents, freed with the slot. */
+typedef struct {
+    grading_event_t *events;
+    const char **marketplaces;
+    const grading_tz_t **zones;
+    grading_ingest_batch_t batch;
+} record_state_t;
+
+struct call_slot {
+    grading_server_t *srv;
+    cq_thread_t *thr;
+    const rpc_method_t *method;     /* NULL: the catch-all for unknown methods */
+    void *registered;               /* grpc's handle of the method */
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array request_md;
+    grpc_call_details details;      /* unknown methods only */
+    grpc_byte_buffer *payload;
+    enum { SLOT_REQUESTED, SLOT_SENDING } state;
+    /* What the reply batch points at until it completes. */
+    grpc_op ops[4];
+    grpc_byte_buffer *reply;
+    grpc_slice status_details;
+    int cancelled;
+    /* Held for the call's duration. */
+    ProtobufCMessage *request;
+    grading_policy_t *policy;
+    record_state_t record;
+};
+
+/* Sends the reply (resp may be NULL for an error), then the server frees
+ * the call and requests a new one. Call exactly once per call; any thread. */
+void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
+               const ProtobufCMessage *resp);
+
+/* Maps our error codes to gRPC status codes. */
+grpc_status_code rpc_status_of(grading_err_t err);
+
+/* The store reader owned by the calling handler's thread. */
+grading_store_reader_t *rpc_thread_reader(call_slot_t *s);
+
+grading_ingest_t *rpc_ingest(call_slot_t *s);
+int64_t rpc_now_ms(call_slot_t *s);
+bool rpc_shutting_down(call_slot_t *s);
+
+/* The method table (handlers.c) and its length. */
+extern const rpc_method_t grading_rpc_methods[];
+extern const int grading_rpc_method_count;
+
+#endif
