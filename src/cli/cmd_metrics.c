@@ -1,0 +1,175 @@
+/* gradectl metrics: a seller's metrics (GetSellerMetrics) as a table.
+ *
+ * The reply is a flat list of (name, window, value, numerator,
+ * denominator); people read it best pivoted: one row per metric, one
+ * column per window. Known windows come in their natural order, any
+ * other window the server adds later gets a column after them, and
+ * metrics keep the server's order. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "grading/pbjson.h"
+#include "grading/v1/grading.pb-c.h"
+
+#define METRICS_MAX_WINDOWS 12   /* table columns, the metric name included */
+
+static const char *const known_windows[] = {"30d", "90d", "365d", "month"};
+
+typedef struct {
+    const char *windows[METRICS_MAX_WINDOWS];
+    size_t nwindows;
+    const char **names;
+    size_t nnames;
+    const Grading__V1__MetricValue **grid;   /* nnames * nwindows */
+} pivot_t;
+
+static size_t index_of(const char *const *list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0) return i;
+    return n;
+}
+
+static int pivot_build(pivot_t *p, const Grading__V1__SellerMetrics *m)
+{
+    for (size_t i = 0; i < sizeof known_windows / sizeof known_windows[0]; i++)
+        p->windows[p->nwindows++] = known_windows[i];
+    p->names = calloc(m->n_metrics ? m->n_metrics : 1, sizeof *p->names);
+    if (!p->names) return -1;
+    for (size_t i = 0; i < m->n_metrics; i++) {
+        const Grading__V1__MetricValue *v = m->metrics[i];
+        if (index_of(p->windows, p->nwindows, v->window) == p->nwindows && p->nwindows < METRICS_MAX_WINDOWS - 1)
+            p->windows[p->nwindows++] = v->window;
+        if (index_of(p->names, p->nnames, v->name) == p->nnames) p->names[p->nnames++] = v->name;
+    }
+    p->grid = calloc(p->nnames * p->nwindows + 1, sizeof *p->grid);
+    if (!p->grid) return -1;
+    for (size_t i = 0; i < m->n_metrics; i++) {
+        const Grading__V1__MetricValue *v = m->metrics[i];
+        size_t w = index_of(p->windows, p->nwindows, v->window);
+        if (w == p->nwindows) continue;   /* beyond the column cap */
+        p->grid[index_of(p->names, p->nnames, v->name) * p->nwindows + w] = v;
+    }
+    return 0;
+}
+
+static void pivot_free(pivot_t *p)
+{
+    free(p->names);
+    free(p->grid);
+}
+
+/* "12", or "0.0312 (3/96)" when the value is a ratio; "*" marks a value
+ * below the policy's minimum volume. */
+static void format_cell(const Grading__V1__MetricValue *v, char *buf, size_t len, bool *insufficient)
+{
+    char val[40], num[40], den[40];
+    cli_format_number(v->value, val, sizeof val);
+    if (v->denominator != 0) {
+        cli_format_number(v->numerator, num, sizeof num);
+        cli_format_number(v->denominator, den, sizeof den);
+        snprintf(buf, len, "%s (%s/%s)%s", val, num, den, v->sufficient ? "" : "*");
+    } else {
+        snprintf(buf, len, "%s%s", val, v->sufficient ? "" : "*");
+    }
+    if (!v->sufficient) *insufficient = true;
+}
+
+static int print_table(const Grading__V1__SellerMetrics *m)
+{
+    pivot_t p = {0};
+    cli_table_t *t = NULL;
+    bool insufficient = false;
+    int rc = CLI_EXIT_FAIL;
+    char as_of[GRADING_PBJSON_TIMESTAMP_MAX] = "now";
+
+    if (m->as_of) grading_pbjson_timestamp_format(m->as_of->seconds, m->as_of->nanos, as_of, sizeof as_of);
+    printf("seller %s  marketplace %s  as of %s", m->seller_id, m->marketplace[0] ? m->marketplace : "(default)",
+           as_of);
+    if (m->policy_version[0]) printf("  policy %s", m->policy_version);
+    printf("\n\n");
+    if (m->n_metrics == 0) {
+        printf("(no metrics)\n");
+        return CLI_EXIT_OK;
+    }
+
+    if (pivot_build(&p, m)) goto fail;
+    char align[METRICS_MAX_WINDOWS + 1] = "l";
+    for (size_t w = 0; w < p.nwindows; w++) align[w + 1] = 'r';
+    align[p.nwindows + 1] = '\0';
+    if (!(t = cli_table_new(p.nwindows + 1, align))) goto fail;
+
+    const char *head[METRICS_MAX_WINDOWS];
+    head[0] = "metric";
+    for (size_t w = 0; w < p.nwindows; w++) head[w + 1] = p.windows[w];
+    if (cli_table_add_row(t, head)) goto fail;
+
+    char cells[METRICS_MAX_WINDOWS][128];
+    const char *row[METRICS_MAX_WINDOWS];
+    for (size_t r = 0; r < p.nnames; r++) {
+        row[0] = p.names[r];
+        for (size_t w = 0; w < p.nwindows; w++) {
+            const Grading__V1__MetricValue *v = p.grid[r * p.nwindows + w];
+            if (v) {
+                format_cell(v, cells[w], sizeof cells[w], &insufficient);
+                row[w + 1] = cells[w];
+            } else {
+                row[w + 1] = NULL;   /* prints "-" */
+            }
+        }
+        if (cli_table_add_row(t, row)) goto fail;
+    }
+    cli_table_print(t, stdout);
+    if (insufficient) printf("\n* below the policy's minimum volume: not enough data to judge\n");
+    rc = CLI_EXIT_OK;
+fail:
+    if (rc) fprintf(stderr, "gradectl: out of memory\n");
+    cli_table_free(t);
+    pivot_free(&p);
+    return rc;
+}
+
+static int run_metrics(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
+{
+    const char *marketplace = NULL, *as_of = NULL;
+    char *pos[1];
+    int npos, rc;
+    ProtobufCMessage *ts = NULL, *resp = NULL;
+    const cli_opt_t opts[] = {
+        {"--marketplace", &marketplace, NULL},
+        {"--as-of", &as_of, NULL},
+        {NULL, NULL, NULL},
+    };
+
+    if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 1, 1, &npos))) return rc;
+    if (!pos[0][0]) return cli_usage_error(cmd, "SELLER must not be empty");
+    if (as_of && (rc = cli_parse_timestamp(cmd, "--as-of", as_of, &ts))) return rc;
+
+    Grading__V1__GetSellerMetricsRequest req = GRADING__V1__GET_SELLER_METRICS_REQUEST__INIT;
+    req.seller_id = pos[0];
+    if (marketplace) req.marketplace = (char *)marketplace;
+    req.as_of = (Google__Protobuf__Timestamp *)ts;
+    rc = cli_call(ctx, "GetSellerMetrics", &req.base, &grading__v1__seller_metrics__descriptor, &resp, NULL);
+    if (rc) goto done;
+    rc = ctx->json ? cli_print_json(resp) : print_table((const Grading__V1__SellerMetrics *)resp);
+done:
+    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
+    if (ts) protobuf_c_message_free_unpacked(ts, NULL);
+    return rc;
+}
+
+const cli_command_t cli_cmd_metrics = {
+    .name = "metrics",
+    .synopsis = "SELLER [--marketplace M] [--as-of RFC3339]",
+    .summary = "show a seller's metrics (GetSellerMetrics)",
+    .help = "Options:\n"
+            "  --marketplace M    the seller's marketplace (default: the policy's default)\n"
+            "  --as-of TIME       evaluate as of this RFC 3339 time, e.g. 2026-10-05T09:30:00+09:00\n"
+            "                     (default: now)\n"
+            "\n"
+            "Prints one row per metric and one column per window (30d, 90d, 365d, month:\n"
+            "the calendar month holding the as-of time). A ratio shows its numerator and\n"
+            "denominator: 0.0312 (3/96). With --json, the SellerMetrics reply as JSON.\n",
+    .run = run_metrics,
+};

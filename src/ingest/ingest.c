@@ -1,0 +1,467 @@
+/* The single writer: group commit of event batches.
+ *
+ * Any thread queues a batch (a mutex, a condvar, an intrusive FIFO); one
+ * writer thread takes everything waiting, up to
+ * GRADING_INGEST_MAX_GROUP_EVENTS events but always at least one batch,
+ * and applies the group in one LMDB write transaction: each batch in its
+ * own nested transaction, so a batch that fails vanishes alone and the
+ * others go on. One commit (one fsync) then covers the whole group, and
+ * only after it returned does any batch's done callback run: a reply never
+ * promises what is not on disk.
+ *
+ * A full map (GRADING_EFULL) aborts the group, grows the map and retries.
+ * When the map cannot grow any more, the group is retried one batch per
+ * transaction, so one batch too large for what is left does not fail the
+ * small ones that still fit. Growth is bounded: each grow doubles the map
+ * up to its maximum, then fails.
+ *
+ * Applying a batch (grading_ingest_apply) is "minus what a record implied
+ * before, plus what it implies now" onto the daily records (counters.h),
+ * so the same events in any arrival order give the same counters. The
+ * day records a batch touches are kept in a small cache for the batch's
+ * life: a batch of one seller's orders rewrites its day record once, not
+ * once per event. */
+#include "grading/ingest.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grading/counters.h"
+#include "ingest_internal.h"
+
+/* ---- applying one batch ---- */
+
+/* Day records kept while a batch is applied; a few cover the usual batch
+ * (one seller, today and the days its orders were paid). */
+#define DAY_CACHE_SLOTS 8
+
+typedef struct {
+    const char *mp, *seller;   /* borrowed from the batch */
+    int32_t day;
+    bool used, dirty;
+    grading_day_counters_t d;
+} day_slot_t;
+
+typedef struct {
+    grading_txn_t *txn;
+    day_slot_t *slots;
+    unsigned victim;   /* round-robin eviction */
+} day_cache_t;
+
+static grading_err_t slot_flush(day_cache_t *c, day_slot_t *s)
+{
+    if (!s->used || !s->dirty) return GRADING_OK;
+    grading_err_t err = grading_store_day_put(c->txn, s->mp, s->seller, s->day, &s->d);
+    if (!err) s->dirty = false;
+    return err;
+}
+
+static grading_err_t cache_flush(day_cache_t *c)
+{
+    for (unsigned i = 0; i < DAY_CACHE_SLOTS; i++) {
+        grading_err_t err = slot_flush(c, &c->slots[i]);
+        if (err) return err;
+    }
+    return GRADING_OK;
+}
+
+static grading_err_t cache_day(day_cache_t *c, const char *mp, const char *seller, int32_t day,
+                               day_slot_t **out)
+{
+    day_slot_t *free_slot = NULL;
+    for (unsigned i = 0; i < DAY_CACHE_SLOTS; i++) {
+        day_slot_t *s = &c->slots[i];
+        if (!s->used) {
+            if (!free_slot) free_slot = s;
+            continue;
+        }
+        if (s->day == day && strcmp(s->seller, seller) == 0 && strcmp(s->mp, mp) == 0) {
+            *out = s;
+            return GRADING_OK;
+        }
+    }
+    day_slot_t *s = free_slot;
+    if (!s) {
+        s = &c->slots[c->victim];
+        c->victim = (c->victim + 1) % DAY_CACHE_SLOTS;
+        grading_err_t err = slot_flush(c, s);
+        if (err) return err;
+    }
+    bool found;
+    s->used = false;
+    grading_err_t err = grading_store_day_get(c->txn, mp, seller, day, &s->d, &found);
+    if (err) return err;
+    s->mp = mp;
+    s->seller = seller;
+    s->day = day;
+    s->used = true;
+    s->dirty = false;
+    *out = s;
+    return GRADING_OK;
+}
+
+/* Adds up contributions that hit the same counter of the same day, so an
+ * unchanged stage ("-1 then +1" on its day) touches no record at all. */
+static void net_contribs(grading_contrib_t *ks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ks[i].custom || ks[i].delta == 0) continue;
+        for (size_t j = i + 1; j < n; j++) {
+            if (!ks[j].custom && ks[j].day == ks[i].day && ks[j].counter == ks[i].counter) {
+                ks[i].delta += ks[j].delta;
+                ks[j].delta = 0;
+            }
+        }
+    }
+}
+
+static grading_err_t apply_contribs(day_cache_t *c, const char *mp, const char *seller,
+                                    const grading_contrib_t *ks, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!ks[i].custom && ks[i].delta == 0) continue;
+        day_slot_t *s;
+        grading_err_t err = cache_day(c, mp, seller, ks[i].day, &s);
+        if (err) return err;
+        err = grading_day_counters_apply(&s->d, &ks[i]);
+        /* Too many custom names on one day is a limit of the data, not a
+         * full disk: EFULL here would make the writer grow the map for
+         * nothing, so it is reported as a bad batch. */
+        if (err == GRADING_EFULL) return GRADING_EINVAL;
+        if (err) return err;
+        s->dirty = true;
+    }
+    return GRADING_OK;
+}
+
+/* The contributions an event makes: a record's change, or the event's own. */
+static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev, const char *mp,
+                                   const grading_tz_t *tz, grading_contrib_t *ks, size_t *nk)
+{
+    grading_err_t err = GRADING_OK;
+    bool found;
+    *nk = 0;
+    if (grading_event_is_order(ev->kind)) {
+        grading_order_t o, old;
+        if ((err = grading_store_order_get(txn, mp, ev->seller_id, ev->ref_id, &o, &found)))
+            return err;
+        if (!found) grading_order_init(&o);
+        old = o;
+        if (!grading_order_apply(&o, ev)) return GRADING_OK;
+        if ((err = grading_order_contribs(&old, tz, -1, ks, GRADING_MAX_CONTRIBS, nk)) ||
+            (err = grading_order_contribs(&o, tz, +1, ks, GRADING_MAX_CONTRIBS, nk)))
+            return GRADING_EINVAL;   /* more contributions than any record makes */
+        return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);
+    }
+    if (ev->kind == GRADING_EV_INQUIRY_RECEIVED || ev->kind == GRADING_EV_INQUIRY_ANSWERED) {
+        grading_inquiry_t q, old;
+        if ((err = grading_store_inquiry_get(txn, mp, ev->seller_id, ev->ref_id, &q, &found)))
+            return err;
+        if (!found) grading_inquiry_init(&q);
+        old = q;
+        if (!grading_inquiry_apply(&q, ev)) return GRADING_OK;
+        if ((err = grading_inquiry_contribs(&old, tz, -1, ks, GRADING_MAX_CONTRIBS, nk)) ||
+            (err = grading_inquiry_contribs(&q, tz, +1, ks, GRADING_MAX_CONTRIBS, nk)))
+            return GRADING_EINVAL;
+        return grading_store_inquiry_put(txn, mp, ev->seller_id, ev->ref_id, &q);
+    }
+    if (grading_event_contribs(ev, tz, ks, GRADING_MAX_CONTRIBS, nk)) return GRADING_EINVAL;
+    return GRADING_OK;
+}
+
+grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batch_t *b,
+                                   int64_t stored_ms, uint32_t *accepted, uint32_t *duplicates)
+{
+    grading_err_t err = GRADING_OK;
+    day_cache_t cache = {txn, NULL, 0};
+    uint32_t acc = 0, dup = 0;
+
+    if (b->n == 0) goto done;
+    if (!b->events || !b->marketplaces || !b->zones) {
+        err = GRADING_EINVAL;
+        goto fail;
+    }
+    cache.slots = calloc(DAY_CACHE_SLOTS, sizeof *cache.slots);
+    if (!cache.slots) {
+        err = GRADING_ENOMEM;
+        goto fail;
+    }
+    for (uint32_t i = 0; i < b->n; i++) {
+        const grading_event_t *ev = &b->events[i];
+        const char *mp = b->marketplaces[i];
+        const grading_tz_t *tz = b->zones[i];
+        grading_contrib_t ks[GRADING_MAX_CONTRIBS];
+        size_t nk;
+        bool seen;
+
+        if (!mp || !tz) {
+            err = GRADING_EINVAL;
+            goto fail;
+        }
+        /* An id stored earlier, by this batch too, is a duplicate. */
+        if ((err = grading_store_event_seen(txn, ev->event_id, &seen))) goto fail;
+        if (seen) {
+            dup++;
+            continue;
+        }
+        if ((err = grading_store_event_put(txn, ev->event_id, stored_ms))) goto fail;
+        if ((err = event_effects(txn, ev, mp, tz, ks, &nk))) goto fail;
+        net_contribs(ks, nk);
+        if ((err = apply_contribs(&cache, mp, ev->seller_id, ks, nk))) goto fail;
+        acc++;
+    }
+    if ((err = cache_flush(&cache))) goto fail;
+done:
+    free(cache.slots);
+    *accepted = acc;
+    *duplicates = dup;
+    return GRADING_OK;
+fail:
+    free(cache.slots);
+    *accepted = 0;
+    *duplicates = 0;
+    return err;
+}
+
+/* ---- the writer thread ---- */
+
+typedef struct {
+    grading_err_t err;
+    uint32_t accepted, duplicates;
+} result_t;
+
+struct grading_ingest {
+    grading_store_t *st;
+    int64_t (*now_ms)(void *);
+    void *clock_ctx;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    grading_ingest_batch_t *head, *tail;   /* under mu */
+    bool stopping;                         /* under mu */
+    result_t *results;                     /* writer thread only */
+    size_t results_cap;
+};
+
+static void finish(grading_ingest_batch_t *b, const result_t *r)
+{
+    if (!b->done_cb) return;
+    if (r->err)
+        b->done_cb(b, r->err, 0, 0);
+    else
+        b->done_cb(b, GRADING_OK, r->accepted, r->duplicates);
+}
+
+/* Calls every callback of a group; a callback may free its batch, so the
+ * link is read first. */
+static void finish_group(grading_ingest_batch_t *group, const result_t *res, grading_err_t all)
+{
+    size_t i = 0;
+    for (grading_ingest_batch_t *b = group, *next; b; b = next, i++) {
+        next = b->next_;
+        b->next_ = NULL;
+        result_t r = all ? (result_t){all, 0, 0} : res[i];
+        finish(b, &r);
+    }
+}
+
+/* One attempt at the whole group in one transaction. Returns the commit's
+ * result; res[] holds each batch's own. EFULL anywhere aborts everything. */
+static grading_err_t try_group(grading_ingest_t *in, grading_ingest_batch_t *group, result_t *res)
+{
+    int64_t now = in->now_ms(in->clock_ctx);
+    grading_txn_t *top = NULL;
+    grading_err_t err = grading_store_write_begin(in->st, NULL, &top);
+    if (err) return err;
+    size_t i = 0;
+    for (grading_ingest_batch_t *b = group; b; b = b->next_, i++) {
+        grading_txn_t *child = NULL;
+        res[i] = (result_t){0};
+        err = grading_store_write_begin(in->st, top, &child);
+        if (!err) {
+            err = grading_ingest_apply(child, b, now, &res[i].accepted, &res[i].duplicates);
+            if (err)
+                grading_txn_abort(child);
+            else
+                err = grading_txn_commit(child);
+        }
+        if (err == GRADING_EFULL) {
+            grading_txn_abort(top);
+            return GRADING_EFULL;
+        }
+        res[i].err = err;   /* this batch alone fails; the others go on */
+    }
+    return grading_txn_commit(top);
+}
+
+/* One batch in its own transaction, growing the map while that helps. */
+static void run_alone(grading_ingest_t *in, grading_ingest_batch_t *b)
+{
+    result_t r = {0};
+    for (;;) {
+        grading_txn_t *txn = NULL;
+        r = (result_t){0};
+        r.err = grading_store_write_begin(in->st, NULL, &txn);
+        if (!r.err) {
+            r.err = grading_ingest_apply(txn, b, in->now_ms(in->clock_ctx), &r.accepted,
+                                         &r.duplicates);
+            if (r.err)
+                grading_txn_abort(txn);
+            else
+                r.err = grading_txn_commit(txn);
+        }
+        if (r.err != GRADING_EFULL) break;
+        grading_err_t g = grading_store_grow(in->st);
+        if (g) {
+            r.err = g;
+            break;
+        }
+    }
+    b->next_ = NULL;
+    finish(b, &r);
+}
+
+static void run_group(grading_ingest_t *in, grading_ingest_batch_t *group, size_t count)
+{
+    if (count > in->results_cap) {
+        result_t *res = realloc(in->results, count * sizeof *res);
+        if (!res) {
+            finish_group(group, NULL, GRADING_ENOMEM);
+            return;
+        }
+        in->results = res;
+        in->results_cap = count;
+    }
+    for (;;) {
+        grading_err_t err = try_group(in, group, in->results);
+        if (err != GRADING_EFULL) {
+            finish_group(group, in->results, err);
+            return;
+        }
+        err = grading_store_grow(in->st);
+        if (err == GRADING_EFULL) break;   /* at the maximum: see what still fits */
+        if (err) {
+            finish_group(group, NULL, err);
+            return;
+        }
+    }
+    if (count == 1) {   /* it was alone already */
+        finish_group(group, NULL, GRADING_EFULL);
+        return;
+    }
+    for (grading_ingest_batch_t *b = group, *next; b; b = next) {
+        next = b->next_;
+        run_alone(in, b);
+    }
+}
+
+/* Unlinks the next group from the queue (mu held). */
+static grading_ingest_batch_t *take_group(grading_ingest_t *in, size_t *count)
+{
+    grading_ingest_batch_t *first = in->head, *last = first;
+    uint64_t events = first->n;
+    size_t n = 1;
+    while (last->next_ && events + last->next_->n <= GRADING_INGEST_MAX_GROUP_EVENTS) {
+        last = last->next_;
+        events += last->n;
+        n++;
+    }
+    in->head = last->next_;
+    if (!in->head) in->tail = NULL;
+    last->next_ = NULL;
+    *count = n;
+    return first;
+}
+
+static void *writer_main(void *arg)
+{
+    grading_ingest_t *in = arg;
+    for (;;) {
+        pthread_mutex_lock(&in->mu);
+        while (!in->head && !in->stopping) pthread_cond_wait(&in->cv, &in->mu);
+        if (!in->head) {   /* stopping, and everything queued is done */
+            pthread_mutex_unlock(&in->mu);
+            break;
+        }
+        size_t count;
+        grading_ingest_batch_t *group = take_group(in, &count);
+        pthread_mutex_unlock(&in->mu);
+        run_group(in, group, count);
+    }
+    return NULL;
+}
+
+grading_err_t grading_ingest_start(grading_store_t *st, int64_t (*now_ms)(void *), void *clock_ctx,
+                                   grading_ingest_t **out)
+{
+    grading_err_t err;
+    bool mu_ready = false, cv_ready = false;
+    if (!st || !now_ms) return GRADING_EINVAL;
+    grading_ingest_t *in = calloc(1, sizeof *in);
+    if (!in) return GRADING_ENOMEM;
+    in->st = st;
+    in->now_ms = now_ms;
+    in->clock_ctx = clock_ctx;
+    if (pthread_mutex_init(&in->mu, NULL)) {
+        err = GRADING_ENOMEM;
+        goto fail;
+    }
+    mu_ready = true;
+    if (pthread_cond_init(&in->cv, NULL)) {
+        err = GRADING_ENOMEM;
+        goto fail;
+    }
+    cv_ready = true;
+    if (pthread_create(&in->thread, NULL, writer_main, in)) {
+        err = GRADING_EIO;
+        goto fail;
+    }
+    *out = in;
+    return GRADING_OK;
+fail:
+    if (cv_ready) pthread_cond_destroy(&in->cv);
+    if (mu_ready) pthread_mutex_destroy(&in->mu);
+    free(in);
+    return err;
+}
+
+void grading_ingest_submit(grading_ingest_t *in, grading_ingest_batch_t *b)
+{
+    b->next_ = NULL;
+    pthread_mutex_lock(&in->mu);
+    if (in->stopping) {
+        pthread_mutex_unlock(&in->mu);
+        if (b->done_cb) b->done_cb(b, GRADING_ESHUTDOWN, 0, 0);
+        return;
+    }
+    if (in->tail)
+        in->tail->next_ = b;
+    else
+        in->head = b;
+    in->tail = b;
+    pthread_cond_signal(&in->cv);
+    pthread_mutex_unlock(&in->mu);
+}
+
+bool grading_ingest_stopping(grading_ingest_t *in)
+{
+    pthread_mutex_lock(&in->mu);
+    bool stopping = in->stopping;
+    pthread_mutex_unlock(&in->mu);
+    return stopping;
+}
+
+void grading_ingest_stop(grading_ingest_t *in)
+{
+    if (!in) return;
+    pthread_mutex_lock(&in->mu);
+    in->stopping = true;
+    pthread_cond_signal(&in->cv);
+    pthread_mutex_unlock(&in->mu);
+    pthread_join(in->thread, NULL);
+    pthread_cond_destroy(&in->cv);
+    pthread_mutex_destroy(&in->mu);
+    free(in->results);
+    free(in);
+}

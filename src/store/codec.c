@@ -1,0 +1,298 @@
+/* Record encodings: explicit little-endian bytes, a version byte first.
+ *
+ *   order v1:    u8 1 | i64 paid, shipped, delivered, cancelled, returned,
+ *                exchanged, non_receipt, amount, reserved_ship | u32
+ *                ship_within_days | u8 n + product_id | u8 n + currency |
+ *                u32 flags | i32 cancel_fault, cancel_reason, return_fault,
+ *                exchange_fault
+ *   inquiry v1:  u8 1 | i64 received | i64 answered
+ *   day v1:      u8 1 | u16 ncounters | ncounters x i64 | u8 ncustom |
+ *                ncustom x (u8 n + name | f64 bits as u64)
+ *   event:       i64 stored_ms
+ *
+ * A day record carries its counter count: a build that knows more counters
+ * reads an older record as zeros for the new ones; a record with more
+ * counters than this build knows is refused (dropping them on the next
+ * write would lose data). A reader walks the bytes with a cursor that
+ * remembers overruns, so every decoder checks once at the end that nothing
+ * was missing and nothing is left over. */
+#include "codec.h"
+
+#include <string.h>
+
+/* ---- writing ---- */
+
+typedef struct {
+    uint8_t *p;
+    size_t n;
+} wr_t;
+
+static void put_u8(wr_t *w, uint8_t v) { w->p[w->n++] = v; }
+
+static void put_u16(wr_t *w, uint16_t v)
+{
+    put_u8(w, (uint8_t)v);
+    put_u8(w, (uint8_t)(v >> 8));
+}
+
+static void put_u32(wr_t *w, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) put_u8(w, (uint8_t)(v >> (8 * i)));
+}
+
+static void put_u64(wr_t *w, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) put_u8(w, (uint8_t)(v >> (8 * i)));
+}
+
+static void put_i64(wr_t *w, int64_t v) { put_u64(w, (uint64_t)v); }
+static void put_i32(wr_t *w, int32_t v) { put_u32(w, (uint32_t)v); }
+
+static void put_f64(wr_t *w, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);   /* IEEE 754 bits; byte order is ours */
+    put_u64(w, bits);
+}
+
+/* A NUL-terminated string of at most max bytes inside a field of cap bytes. */
+static grading_err_t put_str(wr_t *w, const char *s, size_t cap, size_t max)
+{
+    size_t n = strnlen(s, cap);
+    if (n > max || n >= cap) return GRADING_EINVAL;
+    put_u8(w, (uint8_t)n);
+    memcpy(w->p + w->n, s, n);
+    w->n += n;
+    return GRADING_OK;
+}
+
+/* ---- reading ---- */
+
+typedef struct {
+    const uint8_t *p;
+    size_t len, pos;
+    bool bad;   /* an overrun or a bad value happened */
+} rd_t;
+
+static const uint8_t *take(rd_t *r, size_t n)
+{
+    if (r->bad || r->len - r->pos < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const uint8_t *p = r->p + r->pos;
+    r->pos += n;
+    return p;
+}
+
+static uint8_t get_u8(rd_t *r)
+{
+    const uint8_t *p = take(r, 1);
+    return p ? p[0] : 0;
+}
+
+static uint16_t get_u16(rd_t *r)
+{
+    const uint8_t *p = take(r, 2);
+    return p ? (uint16_t)(p[0] | p[1] << 8) : 0;
+}
+
+static uint32_t get_u32(rd_t *r)
+{
+    const uint8_t *p = take(r, 4);
+    if (!p) return 0;
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static uint64_t get_u64(rd_t *r)
+{
+    const uint8_t *p = take(r, 8);
+    if (!p) return 0;
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static int64_t get_i64(rd_t *r) { return (int64_t)get_u64(r); }
+static int32_t get_i32(rd_t *r) { return (int32_t)get_u32(r); }
+
+static double get_f64(rd_t *r)
+{
+    uint64_t bits = get_u64(r);
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* A length-prefixed string of min..max bytes without NUL into dst[cap]. */
+static void get_str(rd_t *r, char *dst, size_t cap, size_t min, size_t max)
+{
+    size_t n = get_u8(r);
+    const uint8_t *p = take(r, n);
+    if (!p || n < min || n > max || n >= cap || memchr(p, 0, n)) {
+        r->bad = true;
+        dst[0] = '\0';
+        return;
+    }
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+}
+
+/* The whole record was read, nothing more, nothing less. */
+static grading_err_t rd_end(const rd_t *r)
+{
+    return r->bad || r->pos != r->len ? GRADING_ECORRUPT : GRADING_OK;
+}
+
+/* ---- order ---- */
+
+grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf, size_t *out_len)
+{
+    wr_t w = {buf, 0};
+    put_u8(&w, GRADING_CODEC_ORDER_V1);
+    put_i64(&w, o->paid_ms);
+    put_i64(&w, o->shipped_ms);
+    put_i64(&w, o->delivered_ms);
+    put_i64(&w, o->cancelled_ms);
+    put_i64(&w, o->returned_ms);
+    put_i64(&w, o->exchanged_ms);
+    put_i64(&w, o->non_receipt_ms);
+    put_i64(&w, o->amount);
+    put_i64(&w, o->reserved_ship_ms);
+    put_u32(&w, o->ship_within_days);
+    grading_err_t err = put_str(&w, o->product_id, sizeof o->product_id, GRADING_MAX_ID_LEN);
+    if (err) return err;
+    err = put_str(&w, o->currency, sizeof o->currency, GRADING_CURRENCY_MAX - 1);
+    if (err) return err;
+    put_u32(&w, o->flags);
+    put_i32(&w, o->cancel_fault);
+    put_i32(&w, o->cancel_reason);
+    put_i32(&w, o->return_fault);
+    put_i32(&w, o->exchange_fault);
+    *out_len = w.n;
+    return GRADING_OK;
+}
+
+grading_err_t grading_codec_order_decode(const uint8_t *buf, size_t len, grading_order_t *out)
+{
+    rd_t r = {buf, len, 0, false};
+    grading_order_t o;
+    grading_order_init(&o);
+    if (get_u8(&r) != GRADING_CODEC_ORDER_V1) return GRADING_ECORRUPT;
+    o.paid_ms = get_i64(&r);
+    o.shipped_ms = get_i64(&r);
+    o.delivered_ms = get_i64(&r);
+    o.cancelled_ms = get_i64(&r);
+    o.returned_ms = get_i64(&r);
+    o.exchanged_ms = get_i64(&r);
+    o.non_receipt_ms = get_i64(&r);
+    o.amount = get_i64(&r);
+    o.reserved_ship_ms = get_i64(&r);
+    o.ship_within_days = get_u32(&r);
+    get_str(&r, o.product_id, sizeof o.product_id, 0, GRADING_MAX_ID_LEN);
+    get_str(&r, o.currency, sizeof o.currency, 0, GRADING_CURRENCY_MAX - 1);
+    o.flags = get_u32(&r);
+    o.cancel_fault = get_i32(&r);
+    o.cancel_reason = get_i32(&r);
+    o.return_fault = get_i32(&r);
+    o.exchange_fault = get_i32(&r);
+    grading_err_t err = rd_end(&r);
+    if (err) return err;
+    *out = o;
+    return GRADING_OK;
+}
+
+/* ---- inquiry ---- */
+
+grading_err_t grading_codec_inquiry_encode(const grading_inquiry_t *q, uint8_t *buf,
+                                           size_t *out_len)
+{
+    wr_t w = {buf, 0};
+    put_u8(&w, GRADING_CODEC_INQUIRY_V1);
+    put_i64(&w, q->received_ms);
+    put_i64(&w, q->answered_ms);
+    *out_len = w.n;
+    return GRADING_OK;
+}
+
+grading_err_t grading_codec_inquiry_decode(const uint8_t *buf, size_t len, grading_inquiry_t *out)
+{
+    rd_t r = {buf, len, 0, false};
+    if (get_u8(&r) != GRADING_CODEC_INQUIRY_V1) return GRADING_ECORRUPT;
+    grading_inquiry_t q;
+    q.received_ms = get_i64(&r);
+    q.answered_ms = get_i64(&r);
+    grading_err_t err = rd_end(&r);
+    if (err) return err;
+    *out = q;
+    return GRADING_OK;
+}
+
+/* ---- day counters ---- */
+
+grading_err_t grading_codec_day_encode(const grading_day_counters_t *d, uint8_t *buf,
+                                       size_t *out_len)
+{
+    if (d->ncustom > GRADING_MAX_CUSTOM_PER_DAY) return GRADING_EINVAL;
+    wr_t w = {buf, 0};
+    put_u8(&w, GRADING_CODEC_DAY_V1);
+    put_u16(&w, GRADING_C_COUNT);
+    for (int i = 0; i < GRADING_C_COUNT; i++) put_i64(&w, d->c[i]);
+    put_u8(&w, (uint8_t)d->ncustom);
+    for (uint32_t i = 0; i < d->ncustom; i++) {
+        const grading_custom_value_t *cv = &d->custom[i];
+        if (!cv->name[0]) return GRADING_EINVAL;
+        grading_err_t err = put_str(&w, cv->name, sizeof cv->name, GRADING_MAX_CUSTOM_NAME_LEN);
+        if (err) return err;
+        put_f64(&w, cv->value);
+    }
+    *out_len = w.n;
+    return GRADING_OK;
+}
+
+grading_err_t grading_codec_day_decode(const uint8_t *buf, size_t len, grading_day_counters_t *out)
+{
+    rd_t r = {buf, len, 0, false};
+    /* Decoded in place (the record is large); on failure *out is left
+     * zeroed, never half-filled. */
+    grading_day_counters_init(out);
+    if (get_u8(&r) != GRADING_CODEC_DAY_V1) r.bad = true;
+    uint16_t ncounters = get_u16(&r);
+    if (ncounters > GRADING_C_COUNT) r.bad = true;
+    for (uint16_t i = 0; i < ncounters && !r.bad; i++) out->c[i] = get_i64(&r);
+    uint8_t ncustom = get_u8(&r);
+    if (ncustom > GRADING_MAX_CUSTOM_PER_DAY) r.bad = true;
+    for (uint8_t i = 0; i < ncustom && !r.bad; i++) {
+        grading_custom_value_t *cv = &out->custom[i];
+        get_str(&r, cv->name, sizeof cv->name, 1, GRADING_MAX_CUSTOM_NAME_LEN);
+        cv->value = get_f64(&r);
+        /* Names are unique within a day (customs merge by name). */
+        for (uint8_t j = 0; j < i && !r.bad; j++)
+            if (strcmp(out->custom[j].name, cv->name) == 0) r.bad = true;
+    }
+    out->ncustom = ncustom;
+    grading_err_t err = rd_end(&r);
+    if (err) grading_day_counters_init(out);
+    return err;
+}
+
+/* ---- event ---- */
+
+void grading_codec_event_encode(int64_t stored_ms, uint8_t *buf, size_t *out_len)
+{
+    wr_t w = {buf, 0};
+    put_i64(&w, stored_ms);
+    *out_len = w.n;
+}
+
+grading_err_t grading_codec_event_decode(const uint8_t *buf, size_t len, int64_t *out_stored_ms)
+{
+    rd_t r = {buf, len, 0, false};
+    int64_t v = get_i64(&r);
+    grading_err_t err = rd_end(&r);
+    if (err) return err;
+    *out_stored_ms = v;
+    return GRADING_OK;
+}

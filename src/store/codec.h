@@ -1,0 +1,46 @@
+/* Record encodings of the store (internal to src/store, and its tests).
+ *
+ * Every record is explicit little-endian bytes led by a format version, so
+ * a record never depends on a compiler's struct layout and a newer build
+ * can read what an older one wrote. Decoders check every length and value
+ * they rely on and return GRADING_ECORRUPT rather than guess. */
+#ifndef GRADING_STORE_CODEC_H
+#define GRADING_STORE_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grading/counters.h"
+#include "grading/err.h"
+#include "grading/order.h"
+
+#define GRADING_CODEC_ORDER_V1 1
+#define GRADING_CODEC_INQUIRY_V1 1
+#define GRADING_CODEC_DAY_V1 1
+
+/* Upper bounds of an encoded record, for caller buffers. */
+#define GRADING_CODEC_ORDER_MAX (1 + 9 * 8 + 4 + 1 + GRADING_MAX_ID_LEN + 1 + GRADING_CURRENCY_MAX + 4 + 4 * 4)
+#define GRADING_CODEC_INQUIRY_MAX (1 + 2 * 8)
+#define GRADING_CODEC_DAY_MAX \
+    (1 + 2 + GRADING_C_COUNT * 8 + 1 + GRADING_MAX_CUSTOM_PER_DAY * (1 + GRADING_MAX_CUSTOM_NAME_LEN + 8))
+#define GRADING_CODEC_EVENT_MAX 8
+
+/* Encoders write into buf (at least the _MAX above) and set *out_len.
+ * Errors: GRADING_EINVAL if the record breaks a limit it must keep
+ * (a string too long, more customs than GRADING_MAX_CUSTOM_PER_DAY). */
+grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf, size_t *out_len);
+grading_err_t grading_codec_inquiry_encode(const grading_inquiry_t *q, uint8_t *buf,
+                                           size_t *out_len);
+grading_err_t grading_codec_day_encode(const grading_day_counters_t *d, uint8_t *buf,
+                                       size_t *out_len);
+/* An events-db value: the time the event was stored. */
+void grading_codec_event_encode(int64_t stored_ms, uint8_t *buf, size_t *out_len);
+
+/* Decoders fill *out from len bytes. Errors: GRADING_ECORRUPT (unknown
+ * version, truncated, trailing bytes, a value out of its range). */
+grading_err_t grading_codec_order_decode(const uint8_t *buf, size_t len, grading_order_t *out);
+grading_err_t grading_codec_inquiry_decode(const uint8_t *buf, size_t len, grading_inquiry_t *out);
+grading_err_t grading_codec_day_decode(const uint8_t *buf, size_t len, grading_day_counters_t *out);
+grading_err_t grading_codec_event_decode(const uint8_t *buf, size_t len, int64_t *out_stored_ms);
+
+#endif

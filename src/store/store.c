@@ -1,0 +1,606 @@
+/* The LMDB store: environment, transactions, readers, records.
+ *
+ * One environment, five named databases (store.h). The environment is
+ * opened with MDB_NOTLS so a read transaction belongs to a reader object,
+ * not to a thread's TLS slot: each reader keeps one MDB_txn for its life,
+ * reset between reads and renewed for the next (no malloc, no slot
+ * search on the hot path). Sync stays on (no MDB_NOSYNC): a top-level
+ * commit has been fsync'd when it returns.
+ *
+ * Map growth. mdb_env_set_mapsize() is only safe when this process has no
+ * transaction in flight, so every top-level transaction (read or write)
+ * holds the read side of map_lock for its life and grading_store_grow()
+ * takes the write side. The lock prefers writers, so a grow waits only
+ * for the reads already running; new readers queue behind it for the
+ * moment the remap takes. MDB_MAP_RESIZED (another process grew the map)
+ * is answered the same way: adopt the new size under the write side, retry.
+ * A transaction must end on the thread that began it (it holds the lock).
+ *
+ * An exclusive flock on <dir>/grading.lock keeps a second server off the
+ * same directory; LMDB itself would let two writers take turns, each
+ * believing it is the only one. The kernel drops the lock when the process
+ * dies, so a crash never leaves the directory locked.
+ *
+ * Records are encoded by codec.c, keys by keys.c; this file only moves
+ * bytes in and out of LMDB and maps its errors onto ours. */
+#include "grading/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "grading/keys.h"
+
+#define STORE_MAX_DBS 8
+#define STORE_MAX_READERS 256                     /* reader objects (threads) at once */
+#define STORE_MIN_MAP_SIZE (UINT64_C(256) << 10)  /* room for the empty databases */
+#define STORE_LOCK_FILE "grading.lock"
+#define STORE_DIR_MODE 0750
+#define STORE_FILE_MODE 0640
+#define STORE_RESIZE_RETRIES 4                    /* MDB_MAP_RESIZED: adopt and retry */
+#define STORE_SCHEMA_KEY "schema_version"
+
+enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_META, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {
+    [DB_EVENTS] = "events", [DB_DAILY] = "daily", [DB_ORDERS] = "orders",
+    [DB_INQUIRIES] = "inquiries", [DB_META] = "meta",
+};
+
+struct grading_store {
+    MDB_env *env;
+    MDB_dbi dbi[DB_COUNT];
+    pthread_rwlock_t map_lock;   /* read side: a txn is open; write side: remapping */
+    bool map_lock_ready;
+    _Atomic uint64_t map_size;
+    uint64_t max_map_size;
+    int lock_fd;
+};
+
+struct grading_txn {
+    grading_store_t *st;
+    MDB_txn *txn;
+    grading_txn_t *parent;            /* nested write txn: no lock of its own */
+    grading_store_reader_t *reader;   /* a reader's snapshot; NULL for writes */
+};
+
+struct grading_store_reader {
+    grading_store_t *st;
+    grading_txn_t txn;   /* txn.txn is NULL until the first read_begin */
+    bool active;
+};
+
+static grading_err_t from_mdb(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS: return GRADING_OK;
+    case MDB_MAP_FULL:
+    case MDB_TXN_FULL: return GRADING_EFULL;
+    case ENOMEM: return GRADING_ENOMEM;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND: return GRADING_ECORRUPT;
+    case MDB_BAD_VALSIZE: return GRADING_EINVAL;
+    default: return GRADING_EIO;
+    }
+}
+
+static void refresh_map_size(grading_store_t *st)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(st->env, &info) == MDB_SUCCESS)
+        atomic_store(&st->map_size, (uint64_t)info.me_mapsize);
+}
+
+/* ---- open / close ---- */
+
+static grading_err_t prepare_dir(const char *dir, grading_error_t *e)
+{
+    struct stat sb;
+    if (mkdir(dir, STORE_DIR_MODE) != 0 && errno != EEXIST)
+        return grading_error_set(e, GRADING_EIO, "", "cannot create data directory %s: %s", dir,
+                                 strerror(errno));
+    if (stat(dir, &sb) != 0)
+        return grading_error_set(e, GRADING_EIO, "", "cannot use data directory %s: %s", dir,
+                                 strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return grading_error_set(e, GRADING_EIO, "", "data directory %s: %s", dir,
+                                 strerror(ENOTDIR));
+    if (access(dir, R_OK | W_OK | X_OK) != 0)
+        return grading_error_set(e, GRADING_EIO, "", "data directory %s is not usable: %s", dir,
+                                 strerror(errno));
+    return GRADING_OK;
+}
+
+static grading_err_t lock_dir(grading_store_t *st, const char *dir, grading_error_t *e)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, STORE_LOCK_FILE);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return grading_error_set(e, GRADING_EIO, "", "data directory path %s is too long", dir);
+    st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, STORE_FILE_MODE);
+    if (st->lock_fd < 0)
+        return grading_error_set(e, GRADING_EIO, "", "cannot open %s: %s", path, strerror(errno));
+    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return grading_error_set(e, GRADING_EIO, "",
+                                     "data directory %s is in use by another process (%s is locked)",
+                                     dir, path);
+        return grading_error_set(e, GRADING_EIO, "", "cannot lock %s: %s", path, strerror(errno));
+    }
+    return GRADING_OK;
+}
+
+/* Writes the schema version into a new store, or checks an existing one's. */
+static grading_err_t check_schema(grading_store_t *st, MDB_txn *txn, const char *dir,
+                                  grading_error_t *e)
+{
+    MDB_val k = {sizeof STORE_SCHEMA_KEY - 1, (void *)STORE_SCHEMA_KEY}, v;
+    int rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        uint32_t ver = GRADING_STORE_SCHEMA_VERSION;
+        uint8_t buf[4] = {(uint8_t)ver, (uint8_t)(ver >> 8), (uint8_t)(ver >> 16),
+                          (uint8_t)(ver >> 24)};
+        v = (MDB_val){sizeof buf, buf};
+        rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+        if (rc)
+            return grading_error_set(e, GRADING_EIO, "",
+                                     "cannot write the schema version in %s: %s", dir,
+                                     mdb_strerror(rc));
+        return GRADING_OK;
+    }
+    if (rc)
+        return grading_error_set(e, GRADING_EIO, "", "cannot read the schema version in %s: %s",
+                                 dir, mdb_strerror(rc));
+    if (v.mv_size != 4)
+        return grading_error_set(e, GRADING_ECORRUPT, "",
+                                 "data directory %s: schema_version is %zu bytes, expected 4", dir,
+                                 v.mv_size);
+    const uint8_t *p = v.mv_data;
+    uint32_t ver = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                   (uint32_t)p[3] << 24;
+    if (ver != GRADING_STORE_SCHEMA_VERSION)
+        return grading_error_set(e, GRADING_ECORRUPT, "",
+                                 "data directory %s holds schema version %u; this build reads "
+                                 "version %d",
+                                 dir, ver, GRADING_STORE_SCHEMA_VERSION);
+    return GRADING_OK;
+}
+
+static void store_free(grading_store_t *st)
+{
+    if (!st) return;
+    if (st->env) mdb_env_close(st->env);
+    if (st->map_lock_ready) pthread_rwlock_destroy(&st->map_lock);
+    if (st->lock_fd >= 0) close(st->lock_fd);   /* drops the flock */
+    free(st);
+}
+
+grading_err_t grading_store_open(const grading_store_options_t *opts, grading_store_t **out,
+                                 grading_error_t *e)
+{
+    grading_store_t *st = NULL;
+    MDB_txn *txn = NULL;
+    grading_err_t err;
+    int rc;
+
+    *out = NULL;
+    if (!opts || !opts->dir || !opts->dir[0]) {
+        err = grading_error_set(e, GRADING_EINVAL, "dir", "a data directory is required");
+        goto fail;
+    }
+    uint64_t map_size = opts->map_size ? opts->map_size : GRADING_STORE_DEFAULT_MAP_SIZE;
+    uint64_t max_map_size =
+        opts->max_map_size ? opts->max_map_size : GRADING_STORE_DEFAULT_MAX_MAP_SIZE;
+    if (map_size < STORE_MIN_MAP_SIZE || map_size > SIZE_MAX) {
+        err = grading_error_set(e, GRADING_EINVAL, "map_size",
+                                "must be at least %llu bytes, got %llu",
+                                (unsigned long long)STORE_MIN_MAP_SIZE,
+                                (unsigned long long)map_size);
+        goto fail;
+    }
+    if (max_map_size < map_size) {
+        err = grading_error_set(e, GRADING_EINVAL, "max_map_size",
+                                "must be at least map_size (%llu bytes), got %llu",
+                                (unsigned long long)map_size, (unsigned long long)max_map_size);
+        goto fail;
+    }
+    if ((err = prepare_dir(opts->dir, e))) goto fail;
+
+    st = calloc(1, sizeof *st);
+    if (!st) {
+        err = grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    st->lock_fd = -1;
+    st->max_map_size = max_map_size > SIZE_MAX ? SIZE_MAX : max_map_size;
+    if ((err = lock_dir(st, opts->dir, e))) goto fail;
+
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    rc = pthread_rwlock_init(&st->map_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (rc) {
+        err = grading_error_set(e, GRADING_ENOMEM, "", "cannot create the map lock: %s",
+                                strerror(rc));
+        goto fail;
+    }
+    st->map_lock_ready = true;
+
+    if ((rc = mdb_env_create(&st->env))) {
+        err = grading_error_set(e, from_mdb(rc), "", "cannot create the LMDB environment: %s",
+                                mdb_strerror(rc));
+        goto fail;
+    }
+    if ((rc = mdb_env_set_maxdbs(st->env, STORE_MAX_DBS)) ||
+        (rc = mdb_env_set_maxreaders(st->env, STORE_MAX_READERS)) ||
+        (rc = mdb_env_set_mapsize(st->env, (size_t)map_size)) ||
+        (rc = mdb_env_open(st->env, opts->dir, MDB_NOTLS, STORE_FILE_MODE))) {
+        err = grading_error_set(e, GRADING_EIO, "", "cannot open the LMDB environment in %s: %s",
+                                opts->dir, mdb_strerror(rc));
+        goto fail;
+    }
+    if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn))) {
+        err = grading_error_set(e, GRADING_EIO, "", "cannot begin a transaction in %s: %s",
+                                opts->dir, mdb_strerror(rc));
+        goto fail;
+    }
+    for (int i = 0; i < DB_COUNT; i++) {
+        if ((rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &st->dbi[i]))) {
+            err = grading_error_set(e, GRADING_EIO, "", "cannot open database \"%s\" in %s: %s",
+                                    db_names[i], opts->dir, mdb_strerror(rc));
+            goto fail;
+        }
+    }
+    if ((err = check_schema(st, txn, opts->dir, e))) goto fail;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc) {
+        err = grading_error_set(e, GRADING_EIO, "", "cannot initialise the store in %s: %s",
+                                opts->dir, mdb_strerror(rc));
+        goto fail;
+    }
+    refresh_map_size(st);
+    *out = st;
+    return GRADING_OK;
+fail:
+    if (txn) mdb_txn_abort(txn);
+    store_free(st);
+    return err;
+}
+
+void grading_store_close(grading_store_t *st)
+{
+    store_free(st);
+}
+
+uint64_t grading_store_map_size(grading_store_t *st)
+{
+    return atomic_load(&st->map_size);
+}
+
+grading_err_t grading_store_grow(grading_store_t *st)
+{
+    grading_err_t err = GRADING_OK;
+    pthread_rwlock_wrlock(&st->map_lock);
+    uint64_t cur = atomic_load(&st->map_size);
+    if (cur >= st->max_map_size) {
+        err = GRADING_EFULL;
+        goto done;
+    }
+    uint64_t next = cur > st->max_map_size / 2 ? st->max_map_size : cur * 2;
+    int rc = mdb_env_set_mapsize(st->env, (size_t)next);
+    if (rc) {
+        err = from_mdb(rc) == GRADING_ENOMEM ? GRADING_ENOMEM : GRADING_EIO;
+        goto done;
+    }
+    refresh_map_size(st);
+done:
+    pthread_rwlock_unlock(&st->map_lock);
+    return err;
+}
+
+/* Another process grew the map past ours: take its size (no txn may be open). */
+static void adopt_map_size(grading_store_t *st)
+{
+    pthread_rwlock_wrlock(&st->map_lock);
+    if (mdb_env_set_mapsize(st->env, 0) == MDB_SUCCESS) refresh_map_size(st);
+    pthread_rwlock_unlock(&st->map_lock);
+}
+
+/* ---- write transactions ---- */
+
+grading_err_t grading_store_write_begin(grading_store_t *st, grading_txn_t *parent,
+                                        grading_txn_t **out)
+{
+    grading_err_t err;
+    int rc;
+    grading_txn_t *t = calloc(1, sizeof *t);
+    if (!t) return GRADING_ENOMEM;
+    t->st = st;
+    t->parent = parent;
+    if (parent) {
+        if (parent->reader) {
+            err = GRADING_ESTATE;   /* a read snapshot cannot hold a write */
+            goto fail;
+        }
+        if ((rc = mdb_txn_begin(st->env, parent->txn, 0, &t->txn))) {
+            err = from_mdb(rc);
+            goto fail;
+        }
+        *out = t;
+        return GRADING_OK;
+    }
+    for (int attempt = 0;; attempt++) {
+        pthread_rwlock_rdlock(&st->map_lock);
+        rc = mdb_txn_begin(st->env, NULL, 0, &t->txn);
+        if (rc == MDB_SUCCESS) break;   /* the read side stays held until the txn ends */
+        pthread_rwlock_unlock(&st->map_lock);
+        if (rc != MDB_MAP_RESIZED || attempt >= STORE_RESIZE_RETRIES) {
+            err = from_mdb(rc);
+            goto fail;
+        }
+        adopt_map_size(st);
+    }
+    *out = t;
+    return GRADING_OK;
+fail:
+    free(t);
+    return err;
+}
+
+grading_err_t grading_txn_commit(grading_txn_t *t)
+{
+    if (t->reader) {   /* a snapshot has nothing to commit */
+        grading_store_read_end(t->reader);
+        return GRADING_OK;
+    }
+    int rc = mdb_txn_commit(t->txn);   /* frees the MDB_txn, even on error */
+    if (!t->parent) pthread_rwlock_unlock(&t->st->map_lock);
+    free(t);
+    return from_mdb(rc);
+}
+
+void grading_txn_abort(grading_txn_t *t)
+{
+    if (!t) return;
+    if (t->reader) {
+        grading_store_read_end(t->reader);
+        return;
+    }
+    mdb_txn_abort(t->txn);
+    if (!t->parent) pthread_rwlock_unlock(&t->st->map_lock);
+    free(t);
+}
+
+/* ---- readers ---- */
+
+grading_err_t grading_store_reader_new(grading_store_t *st, grading_store_reader_t **out)
+{
+    grading_store_reader_t *r = calloc(1, sizeof *r);
+    if (!r) return GRADING_ENOMEM;
+    r->st = st;
+    r->txn.st = st;
+    r->txn.reader = r;
+    *out = r;
+    return GRADING_OK;
+}
+
+void grading_store_reader_free(grading_store_reader_t *r)
+{
+    if (!r) return;
+    grading_store_read_end(r);
+    if (r->txn.txn) mdb_txn_abort(r->txn.txn);   /* gives back the reader slot */
+    free(r);
+}
+
+grading_err_t grading_store_read_begin(grading_store_reader_t *r, grading_txn_t **out)
+{
+    grading_store_t *st = r->st;
+    if (r->active) return GRADING_ESTATE;   /* read_end first */
+    for (int attempt = 0;; attempt++) {
+        int rc;
+        pthread_rwlock_rdlock(&st->map_lock);
+        if (!r->txn.txn) {
+            rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &r->txn.txn);
+        } else {
+            rc = mdb_txn_renew(r->txn.txn);
+            if (rc && rc != MDB_MAP_RESIZED) {
+                /* Start afresh next time rather than renew a txn in an unknown state. */
+                mdb_txn_abort(r->txn.txn);
+                r->txn.txn = NULL;
+            }
+        }
+        if (rc == MDB_SUCCESS) {
+            r->active = true;
+            *out = &r->txn;
+            return GRADING_OK;
+        }
+        pthread_rwlock_unlock(&st->map_lock);
+        if (rc != MDB_MAP_RESIZED || attempt >= STORE_RESIZE_RETRIES)
+            return rc == ENOMEM ? GRADING_ENOMEM : GRADING_EIO;
+        adopt_map_size(st);
+    }
+}
+
+void grading_store_read_end(grading_store_reader_t *r)
+{
+    if (!r || !r->active) return;
+    mdb_txn_reset(r->txn.txn);
+    r->active = false;
+    pthread_rwlock_unlock(&r->st->map_lock);
+}
+
+/* ---- records ---- */
+
+static grading_err_t get_raw(grading_txn_t *t, int db, const uint8_t *key, size_t klen,
+                             MDB_val *v, bool *found)
+{
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_get(t->txn, t->st->dbi[db], &k, v);
+    *found = rc == MDB_SUCCESS;
+    return rc == MDB_NOTFOUND ? GRADING_OK : from_mdb(rc);
+}
+
+static grading_err_t put_raw(grading_txn_t *t, int db, const uint8_t *key, size_t klen,
+                             const uint8_t *val, size_t vlen)
+{
+    if (t->reader) return GRADING_ESTATE;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    return from_mdb(mdb_put(t->txn, t->st->dbi[db], &k, &v, 0));
+}
+
+/* An event id is its own key. */
+static grading_err_t event_key(const char *event_id, size_t *out_len)
+{
+    if (!event_id) return GRADING_EINVAL;
+    size_t n = strnlen(event_id, GRADING_MAX_ID_LEN + 1);
+    if (n == 0 || n > GRADING_MAX_ID_LEN) return GRADING_EINVAL;
+    *out_len = n;
+    return GRADING_OK;
+}
+
+grading_err_t grading_store_event_seen(grading_txn_t *txn, const char *event_id, bool *out_seen)
+{
+    size_t klen;
+    MDB_val v;
+    grading_err_t err = event_key(event_id, &klen);
+    if (err) return err;
+    return get_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, &v, out_seen);
+}
+
+grading_err_t grading_store_event_put(grading_txn_t *txn, const char *event_id, int64_t stored_ms)
+{
+    size_t klen, vlen;
+    uint8_t val[GRADING_CODEC_EVENT_MAX];
+    grading_err_t err = event_key(event_id, &klen);
+    if (err) return err;
+    grading_codec_event_encode(stored_ms, val, &vlen);
+    return put_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, val, vlen);
+}
+
+grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                      const char *order_id, grading_order_t *out, bool *found)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t klen;
+    MDB_val v;
+    grading_err_t err = grading_key_order(key, mp, seller, order_id, &klen);
+    if (!err) err = get_raw(txn, DB_ORDERS, key, klen, &v, found);
+    if (err) return err;
+    if (!*found) {
+        grading_order_init(out);
+        return GRADING_OK;
+    }
+    return grading_codec_order_decode(v.mv_data, v.mv_size, out);
+}
+
+grading_err_t grading_store_order_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                      const char *order_id, const grading_order_t *o)
+{
+    uint8_t key[GRADING_KEY_MAX], val[GRADING_CODEC_ORDER_MAX];
+    size_t klen, vlen;
+    grading_err_t err = grading_key_order(key, mp, seller, order_id, &klen);
+    if (!err) err = grading_codec_order_encode(o, val, &vlen);
+    if (err) return err;
+    return put_raw(txn, DB_ORDERS, key, klen, val, vlen);
+}
+
+grading_err_t grading_store_inquiry_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                        const char *inquiry_id, grading_inquiry_t *out,
+                                        bool *found)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t klen;
+    MDB_val v;
+    grading_err_t err = grading_key_order(key, mp, seller, inquiry_id, &klen);
+    if (!err) err = get_raw(txn, DB_INQUIRIES, key, klen, &v, found);
+    if (err) return err;
+    if (!*found) {
+        grading_inquiry_init(out);
+        return GRADING_OK;
+    }
+    return grading_codec_inquiry_decode(v.mv_data, v.mv_size, out);
+}
+
+grading_err_t grading_store_inquiry_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                        const char *inquiry_id, const grading_inquiry_t *q)
+{
+    uint8_t key[GRADING_KEY_MAX], val[GRADING_CODEC_INQUIRY_MAX];
+    size_t klen, vlen;
+    grading_err_t err = grading_key_order(key, mp, seller, inquiry_id, &klen);
+    if (!err) err = grading_codec_inquiry_encode(q, val, &vlen);
+    if (err) return err;
+    return put_raw(txn, DB_INQUIRIES, key, klen, val, vlen);
+}
+
+grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                    int32_t day, grading_day_counters_t *out, bool *found)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t klen;
+    MDB_val v;
+    grading_err_t err = grading_key_day(key, mp, seller, day, &klen);
+    if (!err) err = get_raw(txn, DB_DAILY, key, klen, &v, found);
+    if (err) return err;
+    if (!*found) {
+        grading_day_counters_init(out);
+        return GRADING_OK;
+    }
+    return grading_codec_day_decode(v.mv_data, v.mv_size, out);
+}
+
+grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                    int32_t day, const grading_day_counters_t *d)
+{
+    uint8_t key[GRADING_KEY_MAX], val[GRADING_CODEC_DAY_MAX];
+    size_t klen, vlen;
+    grading_err_t err = grading_key_day(key, mp, seller, day, &klen);
+    if (!err) err = grading_codec_day_encode(d, val, &vlen);
+    if (err) return err;
+    return put_raw(txn, DB_DAILY, key, klen, val, vlen);
+}
+
+grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t from_day, int32_t to_day,
+                                     grading_day_counters_t *acc)
+{
+    uint8_t from_key[GRADING_KEY_MAX];
+    size_t from_len;
+    MDB_cursor *cur = NULL;
+    grading_day_counters_t day_rec;
+    grading_err_t err = grading_key_day(from_key, mp, seller, from_day, &from_len);
+    if (err || from_day > to_day) return err;
+    /* Keys are prefix-free per seller (length-prefixed names), so a key
+     * that starts with this seller's prefix is one of this seller's days. */
+    size_t prefix_len = from_len - 4;
+
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_DAILY], &cur);
+    if (rc) return from_mdb(rc);
+    MDB_val k = {from_len, from_key}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == MDB_SUCCESS) {
+        if (k.mv_size < prefix_len || memcmp(k.mv_data, from_key, prefix_len) != 0) break;
+        int32_t day;
+        if (k.mv_size != from_len || grading_key_day_decode(k.mv_data, k.mv_size, &day)) {
+            err = GRADING_ECORRUPT;
+            goto done;
+        }
+        if (day > to_day) break;
+        if ((err = grading_codec_day_decode(v.mv_data, v.mv_size, &day_rec))) goto done;
+        if ((err = grading_day_counters_add(acc, &day_rec))) goto done;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) err = from_mdb(rc);
+done:
+    mdb_cursor_close(cur);
+    return err;
+}

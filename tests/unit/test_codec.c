@@ -1,0 +1,413 @@
+/* Record encodings: round trips of every field, the exact little-endian
+ * bytes, an older day record with fewer counters, and every kind of bad
+ * record (truncated, trailing bytes, unknown version, out-of-range values,
+ * random damage) decoding as GRADING_ECORRUPT, never as garbage. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/store/codec.h"
+
+static grading_order_t sample_order(void)
+{
+    grading_order_t o;
+    grading_order_init(&o);
+    o.paid_ms = INT64_C(0x0102030405060708);
+    o.shipped_ms = 1700000100000;
+    o.delivered_ms = 1700000200000;
+    o.cancelled_ms = -5;   /* not a valid time, but the codec keeps any i64 */
+    o.returned_ms = INT64_MAX;
+    o.exchanged_ms = INT64_MIN;
+    o.non_receipt_ms = 1700000300000;
+    o.amount = 123456789012345;
+    o.reserved_ship_ms = 1700086400000;
+    o.ship_within_days = 4;
+    memset(o.product_id, 'p', GRADING_MAX_ID_LEN);   /* the longest product id */
+    o.product_id[GRADING_MAX_ID_LEN] = '\0';
+    strcpy(o.currency, "KRW");
+    o.flags = GRADING_ORDER_OVERSEAS | GRADING_ORDER_AUTO_COMPLETED;
+    o.cancel_fault = 1;
+    o.cancel_reason = 3;
+    o.return_fault = 2;
+    o.exchange_fault = -1;
+    return o;
+}
+
+static grading_day_counters_t sample_day(void)
+{
+    grading_day_counters_t d;
+    grading_day_counters_init(&d);
+    for (int i = 0; i < GRADING_C_COUNT; i++) d.c[i] = (i % 2 ? -1 : 1) * (INT64_C(1) << (i + 10));
+    d.ncustom = 3;
+    strcpy(d.custom[0].name, "late_photos");
+    d.custom[0].value = 2.5;
+    strcpy(d.custom[1].name, "negative");
+    d.custom[1].value = -1e300;
+    memset(d.custom[2].name, 'n', GRADING_MAX_CUSTOM_NAME_LEN);
+    d.custom[2].name[GRADING_MAX_CUSTOM_NAME_LEN] = '\0';
+    d.custom[2].value = 0.0;
+    return d;
+}
+
+static void assert_order_equal(const grading_order_t *a, const grading_order_t *b)
+{
+    assert_true(a->paid_ms == b->paid_ms);
+    assert_true(a->shipped_ms == b->shipped_ms);
+    assert_true(a->delivered_ms == b->delivered_ms);
+    assert_true(a->cancelled_ms == b->cancelled_ms);
+    assert_true(a->returned_ms == b->returned_ms);
+    assert_true(a->exchanged_ms == b->exchanged_ms);
+    assert_true(a->non_receipt_ms == b->non_receipt_ms);
+    assert_true(a->amount == b->amount);
+    assert_true(a->reserved_ship_ms == b->reserved_ship_ms);
+    assert_int_equal(a->ship_within_days, b->ship_within_days);
+    assert_string_equal(a->product_id, b->product_id);
+    assert_string_equal(a->currency, b->currency);
+    assert_int_equal(a->flags, b->flags);
+    assert_int_equal(a->cancel_fault, b->cancel_fault);
+    assert_int_equal(a->cancel_reason, b->cancel_reason);
+    assert_int_equal(a->return_fault, b->return_fault);
+    assert_int_equal(a->exchange_fault, b->exchange_fault);
+}
+
+static void assert_day_equal(const grading_day_counters_t *a, const grading_day_counters_t *b)
+{
+    for (int i = 0; i < GRADING_C_COUNT; i++) assert_true(a->c[i] == b->c[i]);
+    assert_int_equal(a->ncustom, b->ncustom);
+    for (uint32_t i = 0; i < a->ncustom; i++) {
+        assert_string_equal(a->custom[i].name, b->custom[i].name);
+        assert_memory_equal(&a->custom[i].value, &b->custom[i].value, sizeof(double));
+    }
+}
+
+/* ---- round trips ---- */
+
+static void test_order_round_trips_every_field(void **state)
+{
+    (void)state;
+    grading_order_t o = sample_order(), back;
+    uint8_t buf[GRADING_CODEC_ORDER_MAX];
+    size_t len = 0;
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_true(len <= GRADING_CODEC_ORDER_MAX);
+    memset(&back, 0x5a, sizeof back);
+    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
+    assert_order_equal(&o, &back);
+
+    grading_order_t empty;
+    grading_order_init(&empty);
+    assert_int_equal(grading_codec_order_encode(&empty, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
+    assert_order_equal(&empty, &back);
+}
+
+static void test_order_bytes_are_versioned_little_endian(void **state)
+{
+    (void)state;
+    grading_order_t o = sample_order();
+    uint8_t buf[GRADING_CODEC_ORDER_MAX];
+    size_t len;
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V1);
+    const uint8_t paid[8] = {0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
+    assert_memory_equal(buf + 1, paid, 8);
+    /* After nine i64 and the u32 ship_within_days: product id length and bytes. */
+    size_t at = 1 + 9 * 8;
+    const uint8_t days[4] = {4, 0, 0, 0};
+    assert_memory_equal(buf + at, days, 4);
+    at += 4;
+    assert_int_equal(buf[at], GRADING_MAX_ID_LEN);
+    at += 1 + GRADING_MAX_ID_LEN;
+    assert_int_equal(buf[at], 3);
+    assert_memory_equal(buf + at + 1, "KRW", 3);
+    assert_int_equal(len, at + 1 + 3 + 4 + 4 * 4);
+}
+
+static void test_inquiry_round_trips(void **state)
+{
+    (void)state;
+    grading_inquiry_t q = {.received_ms = 1700000000000, .answered_ms = 1700003600000}, back;
+    uint8_t buf[GRADING_CODEC_INQUIRY_MAX];
+    size_t len;
+    assert_int_equal(grading_codec_inquiry_encode(&q, buf, &len), GRADING_OK);
+    assert_int_equal(len, GRADING_CODEC_INQUIRY_MAX);
+    assert_int_equal(grading_codec_inquiry_decode(buf, len, &back), GRADING_OK);
+    assert_true(back.received_ms == q.received_ms);
+    assert_true(back.answered_ms == q.answered_ms);
+}
+
+static void test_day_round_trips_counters_and_customs(void **state)
+{
+    (void)state;
+    grading_day_counters_t d = sample_day(), back;
+    uint8_t buf[GRADING_CODEC_DAY_MAX];
+    size_t len;
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_true(len <= GRADING_CODEC_DAY_MAX);
+    assert_int_equal(buf[0], GRADING_CODEC_DAY_V1);
+    assert_int_equal(buf[1] | buf[2] << 8, GRADING_C_COUNT);   /* the count is on disk */
+    memset(&back, 0x5a, sizeof back);
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_OK);
+    assert_day_equal(&d, &back);
+}
+
+static void test_day_with_the_most_customs_fits_its_bound(void **state)
+{
+    (void)state;
+    grading_day_counters_t d, back;
+    grading_day_counters_init(&d);
+    for (int i = 0; i < GRADING_C_COUNT; i++) d.c[i] = INT64_MIN + i;
+    d.ncustom = GRADING_MAX_CUSTOM_PER_DAY;
+    for (uint32_t i = 0; i < d.ncustom; i++) {
+        memset(d.custom[i].name, 'a', GRADING_MAX_CUSTOM_NAME_LEN);
+        d.custom[i].name[GRADING_MAX_CUSTOM_NAME_LEN] = '\0';
+        d.custom[i].name[0] = (char)('A' + i);   /* unique names */
+        d.custom[i].value = i * 0.25;
+    }
+    uint8_t buf[GRADING_CODEC_DAY_MAX];
+    size_t len;
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(len, GRADING_CODEC_DAY_MAX);
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_OK);
+    assert_day_equal(&d, &back);
+}
+
+static void test_older_day_record_with_fewer_counters_reads_as_zeros(void **state)
+{
+    (void)state;
+    /* Version 1, 2 counters (orders = 7, gmv = 1000), one custom "x" = 1.5. */
+    uint8_t rec[] = {1, 2, 0,
+                     7, 0, 0, 0, 0, 0, 0, 0,
+                     0xe8, 0x03, 0, 0, 0, 0, 0, 0,
+                     1, 1, 'x', 0, 0, 0, 0, 0, 0, 0xf8, 0x3f};
+    grading_day_counters_t d;
+    assert_int_equal(grading_codec_day_decode(rec, sizeof rec, &d), GRADING_OK);
+    assert_true(d.c[GRADING_C_ORDERS] == 7);
+    assert_true(d.c[GRADING_C_GMV] == 1000);
+    for (int i = 2; i < GRADING_C_COUNT; i++) assert_true(d.c[i] == 0);
+    assert_int_equal(d.ncustom, 1);
+    assert_string_equal(d.custom[0].name, "x");
+    assert_true(d.custom[0].value == 1.5);
+}
+
+static void test_event_value_round_trips(void **state)
+{
+    (void)state;
+    uint8_t buf[GRADING_CODEC_EVENT_MAX];
+    size_t len;
+    int64_t back = 0;
+    grading_codec_event_encode(-1700000000123, buf, &len);
+    assert_int_equal(len, 8);
+    assert_int_equal(grading_codec_event_decode(buf, len, &back), GRADING_OK);
+    assert_true(back == -1700000000123);
+    assert_int_equal(grading_codec_event_decode(buf, 7, &back), GRADING_ECORRUPT);
+    assert_int_equal(grading_codec_event_decode(buf, 0, &back), GRADING_ECORRUPT);
+}
+
+/* ---- encoding refuses what it cannot write faithfully ---- */
+
+static void test_encoding_out_of_range_records_is_einval(void **state)
+{
+    (void)state;
+    uint8_t buf[GRADING_CODEC_DAY_MAX];
+    size_t len;
+    grading_order_t o = sample_order();
+    memset(o.product_id, 'p', sizeof o.product_id);   /* no terminator */
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_EINVAL);
+    o = sample_order();
+    memset(o.currency, 'c', sizeof o.currency);
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_EINVAL);
+
+    grading_day_counters_t d = sample_day();
+    d.ncustom = GRADING_MAX_CUSTOM_PER_DAY + 1;
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_EINVAL);
+    d = sample_day();
+    d.custom[1].name[0] = '\0';
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_EINVAL);
+    d = sample_day();
+    memset(d.custom[0].name, 'n', sizeof d.custom[0].name);
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_EINVAL);
+}
+
+/* ---- corrupt records ---- */
+
+static void test_every_truncation_and_extension_is_corrupt(void **state)
+{
+    (void)state;
+    uint8_t obuf[GRADING_CODEC_ORDER_MAX + 1], qbuf[GRADING_CODEC_INQUIRY_MAX + 1],
+        dbuf[GRADING_CODEC_DAY_MAX + 1];
+    size_t olen, qlen, dlen;
+    grading_order_t o = sample_order(), ob = sample_order();
+    grading_inquiry_t q = {1, 2}, qb = {77, 88};
+    grading_day_counters_t d = sample_day(), db;
+    assert_int_equal(grading_codec_order_encode(&o, obuf, &olen), GRADING_OK);
+    assert_int_equal(grading_codec_inquiry_encode(&q, qbuf, &qlen), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode(&d, dbuf, &dlen), GRADING_OK);
+
+    grading_order_init(&ob);
+    for (size_t n = 0; n < olen; n++)
+        assert_int_equal(grading_codec_order_decode(obuf, n, &ob), GRADING_ECORRUPT);
+    obuf[olen] = 0;
+    assert_int_equal(grading_codec_order_decode(obuf, olen + 1, &ob), GRADING_ECORRUPT);
+    assert_true(ob.paid_ms == 0);   /* a failed decode leaves the output alone */
+
+    for (size_t n = 0; n < qlen; n++)
+        assert_int_equal(grading_codec_inquiry_decode(qbuf, n, &qb), GRADING_ECORRUPT);
+    qbuf[qlen] = 0;
+    assert_int_equal(grading_codec_inquiry_decode(qbuf, qlen + 1, &qb), GRADING_ECORRUPT);
+    assert_true(qb.received_ms == 77 && qb.answered_ms == 88);
+
+    for (size_t n = 0; n < dlen; n++) {
+        assert_int_equal(grading_codec_day_decode(dbuf, n, &db), GRADING_ECORRUPT);
+        assert_int_equal(db.ncustom, 0);   /* zeroed, not half-filled */
+        assert_true(db.c[0] == 0);
+    }
+    dbuf[dlen] = 0;
+    assert_int_equal(grading_codec_day_decode(dbuf, dlen + 1, &db), GRADING_ECORRUPT);
+}
+
+static void test_unknown_versions_are_corrupt(void **state)
+{
+    (void)state;
+    uint8_t buf[GRADING_CODEC_DAY_MAX];
+    size_t len;
+    grading_order_t o = sample_order();
+    grading_inquiry_t q = {1, 2};
+    grading_day_counters_t d = sample_day();
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    buf[0] = 2;
+    assert_int_equal(grading_codec_order_decode(buf, len, &o), GRADING_ECORRUPT);
+    buf[0] = 0;
+    assert_int_equal(grading_codec_order_decode(buf, len, &o), GRADING_ECORRUPT);
+    assert_int_equal(grading_codec_inquiry_encode(&q, buf, &len), GRADING_OK);
+    buf[0] = 9;
+    assert_int_equal(grading_codec_inquiry_decode(buf, len, &q), GRADING_ECORRUPT);
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    buf[0] = 0xff;
+    assert_int_equal(grading_codec_day_decode(buf, len, &d), GRADING_ECORRUPT);
+}
+
+static void test_out_of_range_values_are_corrupt(void **state)
+{
+    (void)state;
+    uint8_t buf[GRADING_CODEC_DAY_MAX];
+    size_t len;
+    grading_day_counters_t d = sample_day(), back;
+    size_t customs_at = 1 + 2 + GRADING_C_COUNT * 8;
+
+    /* More counters than this build knows: refused, not silently dropped. */
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    buf[1] = GRADING_C_COUNT + 1;
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
+
+    /* More customs than a day may hold. */
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    buf[customs_at] = GRADING_MAX_CUSTOM_PER_DAY + 1;
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
+
+    /* A custom name with a NUL inside, an empty one, a duplicate. */
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    buf[customs_at + 2] = '\0';   /* inside "late_photos" */
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
+
+    grading_day_counters_t one;
+    grading_day_counters_init(&one);
+    one.ncustom = 1;
+    strcpy(one.custom[0].name, "z");
+    assert_int_equal(grading_codec_day_encode(&one, buf, &len), GRADING_OK);
+    uint8_t empty_name[GRADING_CODEC_DAY_MAX];
+    memcpy(empty_name, buf, customs_at + 1);
+    empty_name[customs_at + 1] = 0;   /* name length 0, then the 8 value bytes */
+    memcpy(empty_name + customs_at + 2, buf + customs_at + 3, 8);
+    assert_int_equal(grading_codec_day_decode(empty_name, customs_at + 2 + 8, &back),
+                     GRADING_ECORRUPT);
+
+    grading_day_counters_t two = one;
+    two.ncustom = 2;
+    strcpy(two.custom[1].name, "y");
+    assert_int_equal(grading_codec_day_encode(&two, buf, &len), GRADING_OK);
+    buf[customs_at + 1 + 1 + 1 + 8 + 1] = 'z';   /* second name becomes "z" too */
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
+
+    /* An order's product id longer than an id may be. */
+    grading_order_t o = sample_order(), ob;
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    size_t pid_at = 1 + 9 * 8 + 4;
+    uint8_t longer[GRADING_CODEC_ORDER_MAX + 8];
+    memcpy(longer, buf, pid_at);
+    longer[pid_at] = GRADING_MAX_ID_LEN + 1;
+    memset(longer + pid_at + 1, 'p', GRADING_MAX_ID_LEN + 1);
+    memcpy(longer + pid_at + 1 + GRADING_MAX_ID_LEN + 1, buf + pid_at + 1 + GRADING_MAX_ID_LEN,
+           len - (pid_at + 1 + GRADING_MAX_ID_LEN));
+    assert_int_equal(grading_codec_order_decode(longer, len + 1, &ob), GRADING_ECORRUPT);
+    /* A currency longer than fits. */
+    memcpy(longer, buf, len);
+    size_t cur_at = pid_at + 1 + GRADING_MAX_ID_LEN;
+    longer[cur_at] = GRADING_CURRENCY_MAX;
+    assert_int_equal(grading_codec_order_decode(longer, len, &ob), GRADING_ECORRUPT);
+}
+
+/* Random damage must decode cleanly or fail cleanly; ASan watches the reads. */
+static void test_random_damage_never_reads_out_of_bounds(void **state)
+{
+    (void)state;
+    uint32_t seed = 12345;
+    uint8_t dbuf[GRADING_CODEC_DAY_MAX], obuf[GRADING_CODEC_ORDER_MAX];
+    size_t dlen, olen;
+    grading_day_counters_t d = sample_day(), db;
+    grading_order_t o = sample_order(), ob;
+    assert_int_equal(grading_codec_day_encode(&d, dbuf, &dlen), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode(&o, obuf, &olen), GRADING_OK);
+    int ok = 0, corrupt = 0;
+    for (int round = 0; round < 20000; round++) {
+        uint8_t copy[GRADING_CODEC_DAY_MAX];
+        bool day = round % 2;
+        size_t len = day ? dlen : olen;
+        memcpy(copy, day ? dbuf : obuf, len);
+        for (int k = 0; k < 3; k++) {
+            seed = seed * 1103515245u + 12345u;
+            copy[(seed >> 8) % len] = (uint8_t)(seed >> 24);
+        }
+        seed = seed * 1103515245u + 12345u;
+        size_t cut = (seed >> 16) % 4 == 0 ? (seed >> 4) % (len + 1) : len;
+        /* Exact-size heap copies so ASan sees any read past the end. */
+        uint8_t *heap = malloc(cut ? cut : 1);
+        assert_non_null(heap);
+        memcpy(heap, copy, cut);
+        grading_err_t err = day ? grading_codec_day_decode(heap, cut, &db)
+                                : grading_codec_order_decode(heap, cut, &ob);
+        free(heap);
+        assert_true(err == GRADING_OK || err == GRADING_ECORRUPT);
+        if (err == GRADING_OK) {
+            ok++;
+            if (day) assert_true(db.ncustom <= GRADING_MAX_CUSTOM_PER_DAY);
+            else assert_true(strlen(ob.product_id) <= GRADING_MAX_ID_LEN);
+        } else {
+            corrupt++;
+        }
+    }
+    assert_true(ok > 0 && corrupt > 0);   /* both outcomes were exercised */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_order_round_trips_every_field),
+        cmocka_unit_test(test_order_bytes_are_versioned_little_endian),
+        cmocka_unit_test(test_inquiry_round_trips),
+        cmocka_unit_test(test_day_round_trips_counters_and_customs),
+        cmocka_unit_test(test_day_with_the_most_customs_fits_its_bound),
+        cmocka_unit_test(test_older_day_record_with_fewer_counters_reads_as_zeros),
+        cmocka_unit_test(test_event_value_round_trips),
+        cmocka_unit_test(test_encoding_out_of_range_records_is_einval),
+        cmocka_unit_test(test_every_truncation_and_extension_is_corrupt),
+        cmocka_unit_test(test_unknown_versions_are_corrupt),
+        cmocka_unit_test(test_out_of_range_values_are_corrupt),
+        cmocka_unit_test(test_random_damage_never_reads_out_of_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
