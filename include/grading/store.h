@@ -106,4 +106,13 @@ grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const c
                                      int32_t from_day, int32_t to_day,
                                      grading_day_counters_t *acc);
 
+/* Calls cb for each of the seller's stored days in [from_day, to_day], in
+ * day order, with one range scan; the record is valid during the call.
+ * A non-zero return from cb stops the scan and is returned. */
+typedef grading_err_t (*grading_store_day_cb)(void *ctx, int32_t day,
+                                              const grading_day_counters_t *d);
+grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                         int32_t from_day, int32_t to_day,
+                                         grading_store_day_cb cb, void *ctx);
+
 #endif

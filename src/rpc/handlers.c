@@ -105,6 +105,24 @@ typedef struct {
 static const window_t windows[] = {{"30d", 30}, {"90d", 90}, {"365d", 365}, {"month", 0}};
 #define NWINDOWS (sizeof windows / sizeof windows[0])
 
+/* One scan over the longest window, each day added to every window that
+ * holds it. */
+typedef struct {
+    grading_day_counters_t *sums;
+    int32_t from[NWINDOWS];
+} window_sums_t;
+
+static grading_err_t add_to_windows(void *ctx, int32_t day, const grading_day_counters_t *d)
+{
+    window_sums_t *w = ctx;
+    for (size_t i = 0; i < NWINDOWS; i++) {
+        if (day < w->from[i]) continue;
+        grading_err_t err = grading_day_counters_add(&w->sums[i], d);
+        if (err) return err;
+    }
+    return GRADING_OK;
+}
+
 typedef struct {
     Grading__V1__MetricValue *values;
     Grading__V1__MetricValue **ptrs;
@@ -133,8 +151,9 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     metric_list_t l = {0};
     bool reading = false;
 
-    if (!req->seller_id || !req->seller_id[0]) {
-        grading_error_set(&e, GRADING_EINVAL, "seller_id", "is required");
+    if (!req->seller_id || !req->seller_id[0] || strlen(req->seller_id) > GRADING_MAX_ID_LEN) {
+        grading_error_set(&e, GRADING_EINVAL, "seller_id", "is required, at most %d bytes",
+                          GRADING_MAX_ID_LEN);
         goto fail;
     }
     const grading_marketplace_t *mp = resolve_marketplace(s, req->marketplace, "marketplace", &e);
@@ -158,14 +177,18 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
         goto fail;
     }
     reading = true;
+    window_sums_t ws = {.sums = sums};
+    int32_t earliest = today;
     for (size_t w = 0; w < NWINDOWS; w++) {
         grading_day_counters_init(&sums[w]);
-        int32_t from = windows[w].days ? today - windows[w].days + 1 : grading_month_first_day(today);
-        err = grading_store_days_sum(txn, mp->name, req->seller_id, from, today, &sums[w]);
-        if (err) {
-            grading_error_set(&e, err, "seller_id", "cannot read the seller's counters");
-            goto fail;
-        }
+        ws.from[w] = windows[w].days ? today - windows[w].days + 1 : grading_month_first_day(today);
+        if (ws.from[w] < earliest) earliest = ws.from[w];
+    }
+    err = grading_store_days_foreach(txn, mp->name, req->seller_id, earliest, today,
+                                     add_to_windows, &ws);
+    if (err) {
+        grading_error_set(&e, err, "seller_id", "cannot read the seller's counters");
+        goto fail;
     }
     grading_store_read_end(rpc_thread_reader(s));
     reading = false;

@@ -569,9 +569,9 @@ grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const ch
     return put_raw(txn, DB_DAILY, key, klen, val, vlen);
 }
 
-grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const char *seller,
-                                     int32_t from_day, int32_t to_day,
-                                     grading_day_counters_t *acc)
+grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                         int32_t from_day, int32_t to_day,
+                                         grading_store_day_cb cb, void *ctx)
 {
     uint8_t from_key[GRADING_KEY_MAX];
     size_t from_len;
@@ -596,11 +596,24 @@ grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const c
         }
         if (day > to_day) break;
         if ((err = grading_codec_day_decode(v.mv_data, v.mv_size, &day_rec))) goto done;
-        if ((err = grading_day_counters_add(acc, &day_rec))) goto done;
+        if ((err = cb(ctx, day, &day_rec))) goto done;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) err = from_mdb(rc);
 done:
     mdb_cursor_close(cur);
     return err;
+}
+
+static grading_err_t sum_day(void *ctx, int32_t day, const grading_day_counters_t *d)
+{
+    (void)day;
+    return grading_day_counters_add(ctx, d);
+}
+
+grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t from_day, int32_t to_day,
+                                     grading_day_counters_t *acc)
+{
+    return grading_store_days_foreach(txn, mp, seller, from_day, to_day, sum_day, acc);
 }
