@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "grading/err.h"
+#include "grading/rules.h"
 #include "grading/tz.h"
 
 #define GRADING_POLICY_MAX_DIAGS 64
@@ -42,6 +43,7 @@ typedef struct {
     const char *display_name;  /* defaults to name */
     const char *currency;
     grading_tz_t tz;
+    grading_rules_t *rules;    /* metrics, scores, programmes, penalties, benefits */
 } grading_marketplace_t;
 
 /* Parses and checks the file. On success *out holds one reference.

@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "grading/event.h"
+#include "loader.h"
 
 #define POLICY_MAX_FILE_BYTES (16 * 1024 * 1024)
 #define POLICY_MAX_MARKETPLACES 256
@@ -32,16 +33,7 @@ struct grading_policy {
     char *strings;   /* one arena for every name the marketplaces borrow */
 };
 
-typedef struct {
-    const char *origin;
-    yaml_document_t *doc;
-    grading_policy_diags_t *diags;
-} loader_t;
-
-static void diag(loader_t *l, const yaml_node_t *node, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void diag(loader_t *l, const yaml_node_t *node, const char *fmt, ...)
+void diag(loader_t *l, const yaml_node_t *node, const char *fmt, ...)
 {
     grading_policy_diags_t *d = l->diags;
     size_t i = d->count++;
@@ -57,20 +49,32 @@ static void diag(loader_t *l, const yaml_node_t *node, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *scalar(const yaml_node_t *n)
+void diag_at(loader_t *l, size_t line, size_t col, const char *fmt, ...)
+{
+    grading_policy_diags_t *d = l->diags;
+    size_t i = d->count++;
+    if (i >= GRADING_POLICY_MAX_DIAGS) return;
+    snprintf(d->diags[i].where, sizeof d->diags[i].where, "%s:%zu:%zu", l->origin, line, col);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->diags[i].message, sizeof d->diags[i].message, fmt, ap);
+    va_end(ap);
+}
+
+const char *scalar(const yaml_node_t *n)
 {
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-static yaml_node_t *node_at(loader_t *l, int id)
+yaml_node_t *node_at(loader_t *l, int id)
 {
     return yaml_document_get_node(l->doc, id);
 }
 
 /* Calls visit(key, value) for each pair; reports keys not in `allowed`. */
-static void each_pair(loader_t *l, yaml_node_t *map, const char *const *allowed, const char *what,
-                      void (*visit)(loader_t *, const char *, yaml_node_t *, yaml_node_t *, void *),
-                      void *ctx)
+void each_pair(loader_t *l, yaml_node_t *map, const char *const *allowed, const char *what,
+               void (*visit)(loader_t *, const char *, yaml_node_t *, yaml_node_t *, void *),
+               void *ctx)
 {
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node_at(l, p->key), *v = node_at(l, p->value);
@@ -169,12 +173,23 @@ typedef struct {
     grading_marketplace_t *mp;
     yaml_node_t *tz_node, *cur_node;
     const char *tz, *currency, *display;
+    rules_nodes_t rules;
 } market_ctx_t;
 
 static void visit_market_key(loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *vctx)
 {
     (void)k;
     market_ctx_t *c = vctx;
+    yaml_node_t **section = strcmp(key, "metrics") == 0     ? &c->rules.metrics
+                            : strcmp(key, "scores") == 0    ? &c->rules.scores
+                            : strcmp(key, "programs") == 0  ? &c->rules.programs
+                            : strcmp(key, "penalties") == 0 ? &c->rules.penalties
+                            : strcmp(key, "benefits") == 0  ? &c->rules.benefits
+                                                            : NULL;
+    if (section) {
+        *section = v;
+        return;
+    }
     const char *s = scalar(v);
     if (!s) {
         diag(l, v, "%s must be a string", key);
@@ -185,18 +200,14 @@ static void visit_market_key(loader_t *l, const char *key, yaml_node_t *k, yaml_
     else if (strcmp(key, "display_name") == 0) c->display = s;
 }
 
-static const char *const market_keys[] = {"display_name", "time_zone", "currency", NULL};
+static const char *const market_keys[] = {"display_name", "time_zone", "currency", "metrics",
+                                          "scores", "programs", "penalties", "benefits", NULL};
 
-typedef struct {
-    grading_policy_t *p;
-    size_t arena_used, arena_cap;
-} build_t;
-
-static const char *arena_dup(build_t *b, const char *s)
+const char *arena_dup(build_t *b, const char *s)
 {
     size_t n = strlen(s) + 1;
     if (b->arena_used + n > b->arena_cap) return NULL;
-    char *dst = b->p->strings + b->arena_used;
+    char *dst = b->strings + b->arena_used;
     memcpy(dst, s, n);
     b->arena_used += n;
     return dst;
@@ -233,8 +244,14 @@ static void load_market(loader_t *l, build_t *b, yaml_node_t *kn, yaml_node_t *v
     else if (!currency_ok(c.currency))
         diag(l, c.cur_node, "currency \"%s\" must be 3 upper-case letters (ISO 4217, \"KRW\")", c.currency);
     if (c.tz) load_zone(l, c.tz_node, c.tz, &mp->tz);
+    mp->rules = calloc(1, sizeof *mp->rules);
+    if (!mp->rules) diag(l, vn, "out of memory");
+    else rules_load(l, b, &c.rules, mp->rules);
     if (l->diags->count != before) {
         grading_tz_destroy(&mp->tz);
+        grading_rules_destroy(mp->rules);
+        free(mp->rules);
+        mp->rules = NULL;
         return;
     }
     mp->name = arena_dup(b, name);
@@ -274,7 +291,11 @@ static uint64_t fnv1a64(const char *s, size_t n)
 static void policy_free(grading_policy_t *p)
 {
     if (!p) return;
-    for (size_t i = 0; i < p->nmarkets; i++) grading_tz_destroy(&p->markets[i].tz);
+    for (size_t i = 0; i < p->nmarkets; i++) {
+        grading_tz_destroy(&p->markets[i].tz);
+        grading_rules_destroy(p->markets[i].rules);
+        free(p->markets[i].rules);
+    }
     free(p->markets);
     free(p->strings);
     free(p);
@@ -298,6 +319,7 @@ static void build(loader_t *l, yaml_node_t *root, grading_policy_t *p, size_t te
 
     build_t b = {.p = p, .arena_cap = text_len * 3 + 64};
     p->strings = malloc(b.arena_cap);
+    b.strings = p->strings;
     if (!t.markets) {
         diag(l, root, "marketplaces is required (a mapping of name to its settings)");
     } else if (t.markets->type != YAML_MAPPING_NODE || t.markets->data.mapping.pairs.start == t.markets->data.mapping.pairs.top) {

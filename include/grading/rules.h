@@ -1,0 +1,302 @@
+/* A marketplace's grading rules, compiled, and their evaluation.
+ *
+ * The policy loader builds a grading_rules_t from YAML (src/policy); this
+ * module (core: pure, no I/O) evaluates it for one seller from the sums of
+ * the seller's daily counters over each window the rules use. The chain is
+ *
+ *   window sums -> metrics -> scores -> programmes (grades)
+ *               -> penalty ladders -> benefits (boost, ad credit, settlement)
+ *
+ * and every step may read the ones before it by name in its expressions
+ * (grading/expr.h). "Not enough data" (a rate under its minimum volume)
+ * flows through: a score decided by it is unavailable, a grade decided by
+ * it is the programme's new-seller level, a penalty stage needs its
+ * condition to be true, never unknown.
+ *
+ * Names in expressions:
+ *   metric expressions   base counters of the metric's window (`orders`,
+ *                        `gmv`, `custom.NAME`) and other metrics
+ *   scores               metrics and other scores
+ *   programmes           metrics, scores, `score` (the programme's own)
+ *   penalty stages       metrics, scores, `PROGRAM.level`, `PROGRAM.score`
+ *   benefits             all of the above and `penalty.LADDER.stage`,
+ *                        `suspended`, `withdrawals_held`
+ * Cycles between metrics or between scores are load errors. */
+#ifndef GRADING_RULES_H
+#define GRADING_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grading/counters.h"
+#include "grading/err.h"
+#include "grading/expr.h"
+
+#define GRADING_RULES_MAX_WINDOWS 16
+#define GRADING_RULES_MAX_METRICS 128
+#define GRADING_RULES_MAX_SCORES 64
+#define GRADING_RULES_MAX_BANDS 16
+#define GRADING_RULES_MAX_PROGRAMS 8
+#define GRADING_RULES_MAX_LEVELS 16
+#define GRADING_RULES_MAX_LADDERS 16
+#define GRADING_RULES_MAX_STAGES 8
+#define GRADING_RULES_MAX_RESTRICTIONS 8
+#define GRADING_RULES_MAX_GRANTS 16
+#define GRADING_RULES_MAX_TIERS 8
+#define GRADING_RULES_REASON_LEN 256
+#define GRADING_RULES_MAX_REASONS 4
+
+/* ---- windows ---- */
+
+typedef enum {
+    GRADING_WIN_DAYS = 0,       /* the last N local days, as_of's day included */
+    GRADING_WIN_MONTH,          /* the calendar month holding as_of, to date */
+    GRADING_WIN_PREV_MONTH,     /* the whole month before */
+    GRADING_WIN_QUARTER,
+    GRADING_WIN_PREV_QUARTER,
+    GRADING_WIN_YEAR,
+    GRADING_WIN_PREV_YEAR
+} grading_window_kind_t;
+
+typedef struct {
+    grading_window_kind_t kind;
+    int32_t days;        /* GRADING_WIN_DAYS: 1..GRADING_WINDOW_MAX_DAYS */
+    char name[16];       /* "90d", "month", "prev_quarter" */
+} grading_window_t;
+
+#define GRADING_WINDOW_MAX_DAYS 800
+
+/* Parses "30d", "month", "prev_month", "quarter", "prev_quarter", "year",
+ * "prev_year". Errors: GRADING_EINVAL. */
+grading_err_t grading_window_parse(const char *s, grading_window_t *out);
+
+/* The local days [*first, *last] the window covers as of local day today. */
+void grading_window_range(const grading_window_t *w, int32_t today, int32_t *first, int32_t *last);
+
+/* ---- restrictions (values are the proto's RestrictionKind numbers) ---- */
+
+typedef enum {
+    GRADING_R_WARNING = 1,
+    GRADING_R_PROMOTION_BAN = 2,
+    GRADING_R_LISTING_CAP = 3,
+    GRADING_R_PRODUCT_SALES_STOPPED = 4,
+    GRADING_R_NEW_DEALS_BLOCKED = 5,
+    GRADING_R_SALES_SUSPENDED = 6,
+    GRADING_R_WITHDRAWALS_HELD = 7,
+    GRADING_R_CONTRACT_TERMINATION = 8
+} grading_restriction_kind_t;
+
+/* "warning", "promotion_ban", ... (lower case, as in policy files). */
+const char *grading_restriction_name(grading_restriction_kind_t k);
+/* The kind named s (either case); 0 if none. */
+grading_restriction_kind_t grading_restriction_parse(const char *s);
+
+/* ---- the compiled rules (built by the loader, then immutable) ---- */
+
+typedef struct {
+    const char *name;
+    const char *description;    /* may be NULL */
+    int window;                 /* index into windows, -1: reads only other metrics */
+    grading_expr_t *value;      /* value form, or NULL */
+    grading_expr_t *numerator;  /* rate form: value = numerator / denominator */
+    grading_expr_t *denominator;
+    grading_expr_t *volume;     /* what min_volume is compared with (rate: denominator) */
+    double min_volume;          /* below it: not enough data */
+    double lo, hi;              /* the range the value can take (advice searches in it) */
+    int better;                 /* +1 higher is better, -1 lower is, 0 unknown */
+} grading_metric_def_t;
+
+typedef struct {
+    grading_expr_t *when;       /* NULL: always (the last band) */
+    grading_expr_value_t value; /* points (number) or verdict (string) */
+} grading_band_t;
+
+typedef struct {
+    const char *name;
+    grading_expr_type_t type;   /* NUMBER (points) or STRING (verdict) */
+    size_t nbands;
+    grading_band_t bands[GRADING_RULES_MAX_BANDS];
+    bool has_insufficient;
+    grading_expr_value_t insufficient;   /* the value when data decides nothing */
+} grading_score_def_t;
+
+typedef struct {
+    int32_t level;
+    grading_expr_t *when;
+    const char *text;           /* the condition as written, for reasons */
+} grading_level_rule_t;
+
+typedef struct {
+    int32_t best;               /* no level better (lower) than this ... */
+    grading_expr_t *unless;     /* ... unless this is true */
+    const char *text;
+} grading_cap_t;
+
+typedef struct {
+    const char *name;
+    const char *description;
+    size_t nlevels;
+    int32_t levels[GRADING_RULES_MAX_LEVELS];      /* ascending, 1 is best */
+    const char *labels[GRADING_RULES_MAX_LEVELS];
+    grading_expr_t *score;      /* may be NULL */
+    size_t nrules;
+    grading_level_rule_t rules[GRADING_RULES_MAX_LEVELS];   /* first true wins */
+    int32_t otherwise;          /* no rule true */
+    int32_t new_seller;         /* a rule could not be judged: not enough data */
+    size_t ncaps;
+    grading_cap_t caps[GRADING_RULES_MAX_LEVELS];
+    size_t noverrides;
+    grading_level_rule_t overrides[GRADING_RULES_MAX_LEVELS]; /* first true wins, last word */
+} grading_program_def_t;
+
+typedef struct {
+    grading_restriction_kind_t kind;
+    int64_t limit;              /* LISTING_CAP: the cap */
+} grading_restriction_def_t;
+
+typedef struct {
+    int32_t stage;              /* 1.., ascending in the ladder */
+    const char *name;
+    grading_expr_t *when;
+    const char *text;
+    size_t nrestrictions;
+    grading_restriction_def_t restrictions[GRADING_RULES_MAX_RESTRICTIONS];
+} grading_stage_def_t;
+
+typedef struct {
+    const char *name;
+    size_t nstages;
+    grading_stage_def_t stages[GRADING_RULES_MAX_STAGES];   /* the highest true applies */
+} grading_ladder_def_t;
+
+typedef struct {
+    const char *program;
+    int64_t amount;
+    grading_expr_t *when;
+    const char *reason;
+} grading_grant_def_t;
+
+typedef struct {
+    const char *tier;
+    uint32_t cycle_days;
+    grading_expr_t *when;       /* NULL: the default tier (last) */
+} grading_tier_def_t;
+
+typedef struct {
+    size_t nwindows;
+    grading_window_t windows[GRADING_RULES_MAX_WINDOWS];
+    size_t nmetrics;
+    grading_metric_def_t metrics[GRADING_RULES_MAX_METRICS];
+    size_t nscores;
+    grading_score_def_t scores[GRADING_RULES_MAX_SCORES];
+    size_t nprograms;
+    grading_program_def_t programs[GRADING_RULES_MAX_PROGRAMS];
+    size_t nladders;
+    grading_ladder_def_t ladders[GRADING_RULES_MAX_LADDERS];
+    grading_expr_t *boost;      /* NULL: neutral_boost */
+    double neutral_boost;       /* unknown sellers, and boost when unavailable */
+    size_t ngrants;
+    grading_grant_def_t grants[GRADING_RULES_MAX_GRANTS];
+    size_t ntiers;
+    grading_tier_def_t tiers[GRADING_RULES_MAX_TIERS];
+    grading_expr_t *convertible_points;   /* NULL: 0 */
+    /* custom counters the expressions name, for symbol ids */
+    size_t ncustom;
+    const char *custom[GRADING_RULES_MAX_METRICS];
+} grading_rules_t;
+
+/* Where an expression sits decides which names it may use (see the top). */
+typedef enum {
+    GRADING_SCOPE_METRIC_WINDOW = 0,   /* a metric with a window */
+    GRADING_SCOPE_METRIC_DERIVED,      /* a metric without one */
+    GRADING_SCOPE_SCORE,
+    GRADING_SCOPE_PROGRAM,             /* programme score, rules, caps, overrides */
+    GRADING_SCOPE_PENALTY,
+    GRADING_SCOPE_BENEFIT
+} grading_scope_t;
+
+/* Resolves `name` for an expression in `scope`, for grading_expr_compile.
+ * Metrics, scores, programmes and ladders must be declared (names set,
+ * counts right) before any expression is compiled. A new `custom.NAME` is
+ * added to r->custom. Returns false for a name that does not exist there. */
+bool grading_rules_resolve(grading_rules_t *r, grading_scope_t scope, const char *name,
+                           grading_expr_symbol_t *out);
+
+/* What kind of thing a resolved symbol id names, for cycle checks. */
+typedef enum {
+    GRADING_SYM_COUNTER = 1, GRADING_SYM_CUSTOM, GRADING_SYM_METRIC, GRADING_SYM_SCORE,
+    GRADING_SYM_SELF_SCORE, GRADING_SYM_PROG_LEVEL, GRADING_SYM_PROG_SCORE, GRADING_SYM_STAGE,
+    GRADING_SYM_SUSPENDED, GRADING_SYM_HELD
+} grading_sym_kind_t;
+#define GRADING_SYM_ID(kind, idx) ((uint32_t)(kind) << 24 | (uint32_t)(idx))
+#define GRADING_SYM_KIND(id) ((grading_sym_kind_t)((id) >> 24))
+#define GRADING_SYM_INDEX(id) ((size_t)((id) & 0xffffffu))
+
+/* Frees every compiled expression the rules own (not the strings, which
+ * belong to the policy's arena). */
+void grading_rules_destroy(grading_rules_t *r);
+
+/* ---- evaluation ---- */
+
+typedef struct {
+    bool available;
+    double value, numerator, denominator;
+} grading_metric_val_t;
+
+typedef struct {
+    int32_t level;
+    const char *label;
+    bool has_score;
+    double score;
+    bool new_seller;            /* decided by "not enough data" */
+    size_t nreasons;
+    char reasons[GRADING_RULES_MAX_REASONS][GRADING_RULES_REASON_LEN];
+} grading_grade_t;
+
+typedef struct {
+    int32_t stage;              /* 0: none */
+    const grading_stage_def_t *def;
+} grading_ladder_val_t;
+
+typedef struct {
+    grading_metric_val_t metrics[GRADING_RULES_MAX_METRICS];
+    grading_expr_value_t scores[GRADING_RULES_MAX_SCORES];
+    grading_grade_t grades[GRADING_RULES_MAX_PROGRAMS];
+    grading_ladder_val_t ladders[GRADING_RULES_MAX_LADDERS];
+    bool suspended, withdrawals_held;
+    double boost;
+    bool granted[GRADING_RULES_MAX_GRANTS];
+    int tier;                   /* index into tiers, -1 if none */
+    double convertible_points;
+} grading_assessment_t;
+
+/* Evaluates everything for one seller. sums[w] are the seller's counters
+ * summed over rules->windows[w] (grading_rules_window_sums fills them).
+ * Never allocates. Errors: GRADING_EINVAL with *e naming the expression
+ * when the rules are inconsistent (a bug in the loader). */
+grading_err_t grading_rules_assess(const grading_rules_t *r, const grading_day_counters_t *sums,
+                                   grading_assessment_t *out, grading_error_t *e);
+
+/* The days [*first, *last] that cover every window as of today. */
+void grading_rules_span(const grading_rules_t *r, int32_t today, int32_t *first, int32_t *last);
+
+/* Adds one day's counters to every window (of r, as of today) holding it.
+ * sums must have been zeroed with grading_day_counters_init.
+ * Errors: GRADING_EFULL (too many custom counters). */
+grading_err_t grading_rules_add_day(const grading_rules_t *r, int32_t today, int32_t day,
+                                    const grading_day_counters_t *d, grading_day_counters_t *sums);
+
+/* Advice for programme p: for each metric that alone can move the seller
+ * one level up, the smallest change that does it. Fills up to cap items.
+ * Uses the metric values of a (which is not changed). */
+typedef struct {
+    size_t metric;              /* index into rules->metrics */
+    double current, target;
+    int32_t reaches;            /* the level the target gives */
+} grading_advice_t;
+
+size_t grading_rules_advise(const grading_rules_t *r, size_t p, const grading_assessment_t *a,
+                            grading_advice_t *out, size_t cap);
+
+#endif

@@ -1,0 +1,810 @@
+/* The grading sections of a marketplace: YAML -> grading_rules_t.
+ *
+ * Two passes. The first declares every metric, score, programme and ladder
+ * by name (so expressions may name ones declared further down); the second
+ * compiles each expression against the names its section may use
+ * (grading_rules_resolve) and checks what a compiler cannot: cycles between
+ * metrics or scores, levels that no rule can give, bands and rules after an
+ * unconditional one. Every problem is reported with file:line:col. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loader.h"
+
+typedef struct {
+    loader_t *l;
+    build_t *b;
+    grading_rules_t *r;
+} rl_t;
+
+/* ---- small readers ---- */
+
+static bool ident_ok(const char *s)
+{
+    if (!s || !((*s >= 'a' && *s <= 'z') || *s == '_')) return false;
+    size_t n = 0;
+    for (const char *p = s; *p; p++, n++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) return false;
+    return n <= 64;
+}
+
+static bool reserved(const char *s)
+{
+    static const char *const words[] = {"score", "suspended", "withdrawals_held", "penalty", "custom",
+                                        "true", "false", "has", "min", "max", "abs", NULL};
+    for (const char *const *w = words; *w; w++)
+        if (strcmp(s, *w) == 0) return true;
+    for (int c = 0; c < GRADING_C_COUNT; c++)
+        if (strcmp(s, grading_counter_name((grading_counter_t)c)) == 0) return true;
+    return false;
+}
+
+static bool number_of(rl_t *x, yaml_node_t *n, const char *what, double *out)
+{
+    const char *s = scalar(n);
+    char *end = NULL;
+    if (s && *s) *out = strtod(s, &end);
+    if (!s || !*s || *end || !isfinite(*out)) {
+        diag(x->l, n, "%s must be a number, got \"%s\"", what, s ? s : "(not a scalar)");
+        return false;
+    }
+    return true;
+}
+
+static bool level_of(rl_t *x, yaml_node_t *n, const char *what, int32_t *out)
+{
+    double d;
+    if (!number_of(x, n, what, &d)) return false;
+    if (d != floor(d) || d < 1 || d > 1000) {
+        diag(x->l, n, "%s must be a whole number 1..1000, got %s", what, scalar(n));
+        return false;
+    }
+    *out = (int32_t)d;
+    return true;
+}
+
+static const char *string_of(rl_t *x, yaml_node_t *n, const char *what)
+{
+    const char *s = scalar(n);
+    if (!s) {
+        diag(x->l, n, "%s must be a string", what);
+        return NULL;
+    }
+    return arena_dup(x->b, s);
+}
+
+/* The value node of `key` in mapping m, or NULL. */
+static yaml_node_t *get(loader_t *l, yaml_node_t *m, const char *key)
+{
+    if (!m || m->type != YAML_MAPPING_NODE) return NULL;
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        const char *k = scalar(node_at(l, p->key));
+        if (k && strcmp(k, key) == 0) return node_at(l, p->value);
+    }
+    return NULL;
+}
+
+static void ignore(loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+    (void)l, (void)key, (void)k, (void)v, (void)ctx;
+}
+
+/* Reports keys of m that are not allowed; false if m is not a mapping. */
+static bool keys_ok(rl_t *x, yaml_node_t *m, const char *const *allowed, const char *what)
+{
+    if (!m || m->type != YAML_MAPPING_NODE) {
+        diag(x->l, m, "%s must be a mapping", what);
+        return false;
+    }
+    size_t before = x->l->diags->count;
+    each_pair(x->l, m, allowed, what, ignore, NULL);
+    return x->l->diags->count == before;
+}
+
+static bool is_seq(rl_t *x, yaml_node_t *n, const char *what)
+{
+    if (n && n->type == YAML_SEQUENCE_NODE) return true;
+    diag(x->l, n, "%s must be a list", what);
+    return false;
+}
+
+#define SEQ_EACH(l, seq, it)                                                      \
+    for (yaml_node_item_t *it = (seq)->data.sequence.items.start;                 \
+         it < (seq)->data.sequence.items.top; it++)
+
+/* ---- expressions ---- */
+
+typedef struct {
+    rl_t *x;
+    grading_scope_t scope;
+} resolve_ctx_t;
+
+static bool resolve(void *vctx, const char *name, grading_expr_symbol_t *out)
+{
+    resolve_ctx_t *c = vctx;
+    return grading_rules_resolve(c->x->r, c->scope, name, out);
+}
+
+static const char *scope_names(grading_scope_t s)
+{
+    switch (s) {
+    case GRADING_SCOPE_METRIC_WINDOW: return "base counters of the window and other metrics";
+    case GRADING_SCOPE_METRIC_DERIVED: return "other metrics (add a window to use base counters)";
+    case GRADING_SCOPE_SCORE: return "metrics and other scores";
+    case GRADING_SCOPE_PROGRAM: return "metrics, scores and `score`";
+    case GRADING_SCOPE_PENALTY: return "metrics, scores and PROGRAM.level / PROGRAM.score";
+    case GRADING_SCOPE_BENEFIT: return "metrics, scores, PROGRAM.level, penalty.LADDER.stage, suspended";
+    }
+    return "";
+}
+
+/* Compiles the scalar n as an expression of type want; NULL (reported)
+ * on error. */
+static grading_expr_t *expr_of(rl_t *x, yaml_node_t *n, grading_scope_t scope,
+                               grading_expr_type_t want, const char *what)
+{
+    const char *s = scalar(n);
+    if (!s) {
+        diag(x->l, n, "%s must be an expression (a string)", what);
+        return NULL;
+    }
+    resolve_ctx_t c = {x, scope};
+    grading_expr_t *e = NULL;
+    grading_error_t err = {0};
+    grading_expr_pos_t pos = {1, 1};
+    if (grading_expr_compile(s, strlen(s), resolve, &c, &e, &err, &pos)) {
+        size_t line = n->start_mark.line + 1, col = n->start_mark.column + 1;
+        int quoted = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                     n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+        int block = n->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+                    n->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
+        if (block) line += pos.line, col = pos.col;
+        else if (pos.line > 1) line += pos.line - 1, col = pos.col;
+        else col += (size_t)quoted + pos.col - 1;
+        bool unknown = strstr(err.message, "unknown name") != NULL;
+        diag_at(x->l, line, col, "%s: %s%s%s", what, err.message, unknown ? "; here you may use " : "",
+                unknown ? scope_names(scope) : "");
+        return NULL;
+    }
+    if (grading_expr_result_type(e) != want) {
+        diag(x->l, n, "%s must be a %s expression, this one is a %s", what, grading_expr_type_name(want),
+             grading_expr_type_name(grading_expr_result_type(e)));
+        grading_expr_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+static bool literally_true(yaml_node_t *n)
+{
+    const char *s = scalar(n);
+    return s && strcmp(s, "true") == 0;
+}
+
+/* ---- pass 1: declarations ---- */
+
+/* Checks a new name against everything declared so far. */
+static bool declare_ok(rl_t *x, yaml_node_t *kn, const char *what)
+{
+    const char *name = scalar(kn);
+    if (!ident_ok(name)) {
+        diag(x->l, kn, "%s name \"%s\" must be 1..64 characters of a-z, 0-9 and _, not starting with a digit",
+             what, name ? name : "");
+        return false;
+    }
+    if (reserved(name)) {
+        diag(x->l, kn, "%s name \"%s\" is reserved (a base counter or a built-in name)", what, name);
+        return false;
+    }
+    const grading_rules_t *r = x->r;
+    for (size_t i = 0; i < r->nmetrics; i++)
+        if (strcmp(r->metrics[i].name, name) == 0) goto dup;
+    for (size_t i = 0; i < r->nscores; i++)
+        if (strcmp(r->scores[i].name, name) == 0) goto dup;
+    for (size_t i = 0; i < r->nprograms; i++)
+        if (strcmp(r->programs[i].name, name) == 0) goto dup;
+    return true;
+dup:
+    diag(x->l, kn, "%s name \"%s\" is already used by a metric, score or programme", what, name);
+    return false;
+}
+
+typedef struct {
+    yaml_node_t *key, *val;
+} decl_t;
+
+/* Declares the names of a mapping section; returns how many. */
+static size_t declare(rl_t *x, yaml_node_t *sec, const char *what, size_t max, decl_t *out,
+                      const char **names, size_t stride)
+{
+    size_t n = 0;
+    if (!sec) return 0;
+    if (sec->type != YAML_MAPPING_NODE) {
+        diag(x->l, sec, "%ss must be a mapping of name to definition", what);
+        return 0;
+    }
+    for (yaml_node_pair_t *p = sec->data.mapping.pairs.start; p < sec->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node_at(x->l, p->key), *v = node_at(x->l, p->value);
+        if (n >= max) {
+            diag(x->l, k, "at most %zu %ss per marketplace", max, what);
+            break;
+        }
+        if (!declare_ok(x, k, what)) continue;
+        out[n].key = k;
+        out[n].val = v;
+        *(const char **)((char *)names + n * stride) = arena_dup(x->b, scalar(k));
+        n++;
+    }
+    return n;
+}
+
+/* ---- metrics ---- */
+
+static int window_index(rl_t *x, yaml_node_t *n)
+{
+    const char *s = scalar(n);
+    grading_window_t w;
+    if (!s || grading_window_parse(s, &w)) {
+        diag(x->l, n, "window \"%s\" must be Nd (1..%d days: \"90d\"), month, prev_month, quarter, "
+                      "prev_quarter, year or prev_year",
+             s ? s : "", GRADING_WINDOW_MAX_DAYS);
+        return -1;
+    }
+    grading_rules_t *r = x->r;
+    for (size_t i = 0; i < r->nwindows; i++)
+        if (strcmp(r->windows[i].name, w.name) == 0) return (int)i;
+    if (r->nwindows >= GRADING_RULES_MAX_WINDOWS) {
+        diag(x->l, n, "at most %d distinct windows per marketplace", GRADING_RULES_MAX_WINDOWS);
+        return -1;
+    }
+    r->windows[r->nwindows] = w;
+    return (int)r->nwindows++;
+}
+
+static const char *const metric_keys[] = {"description", "window", "value", "numerator", "denominator",
+                                          "min_volume", "volume", "better", "min", "max", NULL};
+
+static void load_metric(rl_t *x, const decl_t *d, grading_metric_def_t *m)
+{
+    loader_t *l = x->l;
+    if (!keys_ok(x, d->val, metric_keys, "a metric")) return;
+    yaml_node_t *n;
+    if ((n = get(l, d->val, "description"))) m->description = string_of(x, n, "description");
+    m->window = -1;
+    if ((n = get(l, d->val, "window"))) m->window = window_index(x, n);
+    grading_scope_t scope = m->window >= 0 ? GRADING_SCOPE_METRIC_WINDOW : GRADING_SCOPE_METRIC_DERIVED;
+    yaml_node_t *vn = get(l, d->val, "value"), *nn = get(l, d->val, "numerator"),
+                *dn = get(l, d->val, "denominator");
+    if (vn && (nn || dn)) {
+        diag(l, d->key, "metric \"%s\": give either value or numerator and denominator, not both", m->name);
+        return;
+    }
+    if (!vn && !(nn && dn)) {
+        diag(l, d->key, "metric \"%s\": needs value, or numerator and denominator", m->name);
+        return;
+    }
+    if (vn) {
+        m->value = expr_of(x, vn, scope, GRADING_EXPR_NUMBER, "value");
+        m->lo = 0, m->hi = 1e15;
+    } else {
+        m->numerator = expr_of(x, nn, scope, GRADING_EXPR_NUMBER, "numerator");
+        m->denominator = expr_of(x, dn, scope, GRADING_EXPR_NUMBER, "denominator");
+        m->lo = 0, m->hi = 1;
+    }
+    if ((n = get(l, d->val, "min"))) number_of(x, n, "min", &m->lo);
+    if ((n = get(l, d->val, "max"))) number_of(x, n, "max", &m->hi);
+    if (m->lo >= m->hi) diag(l, d->key, "metric \"%s\": min must be below max", m->name);
+    yaml_node_t *mv = get(l, d->val, "min_volume"), *vol = get(l, d->val, "volume");
+    if (mv && number_of(x, mv, "min_volume", &m->min_volume) && m->min_volume < 0)
+        diag(l, mv, "min_volume must be >= 0");
+    if (vol) m->volume = expr_of(x, vol, scope, GRADING_EXPR_NUMBER, "volume");
+    else if (mv && m->denominator) m->volume = m->denominator;
+    else if (mv) diag(l, mv, "metric \"%s\": min_volume of a value metric needs `volume` (what is counted)", m->name);
+    if ((n = get(l, d->val, "better"))) {
+        const char *s = scalar(n);
+        if (s && strcmp(s, "higher") == 0) m->better = 1;
+        else if (s && strcmp(s, "lower") == 0) m->better = -1;
+        else diag(l, n, "better must be \"higher\" or \"lower\"");
+    }
+}
+
+/* ---- scores ---- */
+
+static const char *const score_keys[] = {"description", "bands", "insufficient", NULL};
+static const char *const band_keys[] = {"when", "points", "verdict", NULL};
+
+static bool band_value(rl_t *x, yaml_node_t *band, grading_expr_value_t *v)
+{
+    yaml_node_t *pn = get(x->l, band, "points"), *vn = get(x->l, band, "verdict");
+    if (!!pn == !!vn) {
+        diag(x->l, band, "a band needs exactly one of points (a number) or verdict (a word)");
+        return false;
+    }
+    if (pn) {
+        double d;
+        if (!number_of(x, pn, "points", &d)) return false;
+        *v = grading_expr_number(d);
+        return true;
+    }
+    const char *s = string_of(x, vn, "verdict");
+    if (!s) return false;
+    *v = grading_expr_string(s);
+    return true;
+}
+
+static void load_score(rl_t *x, const decl_t *d, grading_score_def_t *s)
+{
+    loader_t *l = x->l;
+    if (!keys_ok(x, d->val, score_keys, "a score")) return;
+    yaml_node_t *bands = get(l, d->val, "bands");
+    if (!bands) {
+        diag(l, d->key, "score \"%s\": bands are required", s->name);
+        return;
+    }
+    if (!is_seq(x, bands, "bands")) return;
+    bool after_always = false;
+    SEQ_EACH(l, bands, it) {
+        yaml_node_t *band = node_at(l, *it);
+        if (!keys_ok(x, band, band_keys, "a band")) continue;
+        if (after_always) {
+            diag(l, band, "score \"%s\": this band is unreachable (an earlier band always applies)", s->name);
+            continue;
+        }
+        if (s->nbands >= GRADING_RULES_MAX_BANDS) {
+            diag(l, band, "at most %d bands per score", GRADING_RULES_MAX_BANDS);
+            break;
+        }
+        grading_band_t *bd = &s->bands[s->nbands];
+        if (!band_value(x, band, &bd->value)) continue;
+        if (s->nbands == 0) s->type = bd->value.type;
+        else if (bd->value.type != s->type) {
+            diag(l, band, "score \"%s\": every band gives points, or every band a verdict", s->name);
+            continue;
+        }
+        yaml_node_t *w = get(l, band, "when");
+        if (!w || literally_true(w)) after_always = true;
+        if (w) bd->when = expr_of(x, w, GRADING_SCOPE_SCORE, GRADING_EXPR_BOOL, "when");
+        s->nbands++;
+    }
+    if (s->nbands == 0) diag(l, bands, "score \"%s\": at least one band is required", s->name);
+    yaml_node_t *ins = get(l, d->val, "insufficient");
+    if (ins) {
+        const char *t = scalar(ins);
+        char *end = NULL;
+        double v = t ? strtod(t, &end) : 0;
+        if (t && *t && !*end && isfinite(v)) s->insufficient = grading_expr_number(v);
+        else if (t) s->insufficient = grading_expr_string(arena_dup(x->b, t));
+        if (!t || s->insufficient.type != s->type)
+            diag(l, ins, "score \"%s\": insufficient must be a %s like its bands", s->name,
+                 s->type == GRADING_EXPR_NUMBER ? "number" : "verdict");
+        else s->has_insufficient = true;
+    }
+}
+
+/* ---- programmes ---- */
+
+static const char *const program_keys[] = {"description", "levels", "score", "grade", "otherwise",
+                                           "new_seller", "caps", "overrides", NULL};
+static const char *const rule_keys[] = {"level", "when", NULL};
+static const char *const cap_keys[] = {"best", "unless", NULL};
+
+static bool has_level(const grading_program_def_t *p, int32_t level)
+{
+    for (size_t i = 0; i < p->nlevels; i++)
+        if (p->levels[i] == level) return true;
+    return false;
+}
+
+static bool known_level(rl_t *x, grading_program_def_t *p, yaml_node_t *n, const char *what, int32_t *out)
+{
+    if (!level_of(x, n, what, out)) return false;
+    if (has_level(p, *out)) return true;
+    diag(x->l, n, "programme \"%s\": %s %d is not one of its levels", p->name, what, *out);
+    return false;
+}
+
+static void load_levels(rl_t *x, grading_program_def_t *p, yaml_node_t *n)
+{
+    loader_t *l = x->l;
+    if (n->type == YAML_SEQUENCE_NODE) {   /* labels, best first: level 1, 2, ... */
+        SEQ_EACH(l, n, it) {
+            if (p->nlevels >= GRADING_RULES_MAX_LEVELS) {
+                diag(l, n, "at most %d levels", GRADING_RULES_MAX_LEVELS);
+                return;
+            }
+            const char *lab = string_of(x, node_at(l, *it), "a level label");
+            if (!lab) continue;
+            p->levels[p->nlevels] = (int32_t)p->nlevels + 1;
+            p->labels[p->nlevels++] = lab;
+        }
+    } else if (n->type == YAML_MAPPING_NODE) {   /* level: label */
+        for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+            int32_t lv;
+            yaml_node_t *k = node_at(l, pr->key);
+            if (!level_of(x, k, "a level", &lv)) continue;
+            if (p->nlevels >= GRADING_RULES_MAX_LEVELS) {
+                diag(l, k, "at most %d levels", GRADING_RULES_MAX_LEVELS);
+                return;
+            }
+            if (p->nlevels && lv <= p->levels[p->nlevels - 1]) {
+                diag(l, k, "levels must be listed best (lowest number) first, without repeats");
+                continue;
+            }
+            const char *lab = string_of(x, node_at(l, pr->value), "a level label");
+            if (!lab) continue;
+            p->levels[p->nlevels] = lv;
+            p->labels[p->nlevels++] = lab;
+        }
+    } else {
+        diag(l, n, "levels must be a list of labels (best first) or a mapping of level to label");
+    }
+}
+
+static void load_level_rules(rl_t *x, grading_program_def_t *p, yaml_node_t *seq, const char *what,
+                             grading_level_rule_t *rules, size_t *count, bool *unreachable_after)
+{
+    loader_t *l = x->l;
+    if (!is_seq(x, seq, what)) return;
+    SEQ_EACH(l, seq, it) {
+        yaml_node_t *rn = node_at(l, *it);
+        if (!keys_ok(x, rn, rule_keys, what)) continue;
+        if (*unreachable_after) {
+            diag(l, rn, "programme \"%s\": this %s rule is unreachable (an earlier one is always true)",
+                 p->name, what);
+            continue;
+        }
+        if (*count >= GRADING_RULES_MAX_LEVELS) {
+            diag(l, rn, "at most %d %s rules", GRADING_RULES_MAX_LEVELS, what);
+            break;
+        }
+        grading_level_rule_t *r = &rules[*count];
+        yaml_node_t *lv = get(l, rn, "level"), *w = get(l, rn, "when");
+        if (!lv || !w) {
+            diag(l, rn, "a %s rule needs level and when", what);
+            continue;
+        }
+        if (!known_level(x, p, lv, "level", &r->level)) continue;
+        r->text = arena_dup(x->b, scalar(w) ? scalar(w) : "");
+        r->when = expr_of(x, w, GRADING_SCOPE_PROGRAM, GRADING_EXPR_BOOL, "when");
+        if (literally_true(w)) *unreachable_after = true;
+        if (r->when) (*count)++;
+    }
+}
+
+static void load_program(rl_t *x, const decl_t *d, grading_program_def_t *p)
+{
+    loader_t *l = x->l;
+    if (!keys_ok(x, d->val, program_keys, "a programme")) return;
+    yaml_node_t *n;
+    if ((n = get(l, d->val, "description"))) p->description = string_of(x, n, "description");
+    if (!(n = get(l, d->val, "levels"))) {
+        diag(l, d->key, "programme \"%s\": levels are required", p->name);
+        return;
+    }
+    load_levels(x, p, n);
+    if (p->nlevels < 2) {
+        diag(l, n, "programme \"%s\": at least two levels are required", p->name);
+        return;
+    }
+    if ((n = get(l, d->val, "score"))) p->score = expr_of(x, n, GRADING_SCOPE_PROGRAM, GRADING_EXPR_NUMBER, "score");
+    bool always = false;
+    if ((n = get(l, d->val, "grade")))
+        load_level_rules(x, p, n, "grade", p->rules, &p->nrules, &always);
+    else diag(l, d->key, "programme \"%s\": grade (the level rules, best first) is required", p->name);
+    p->otherwise = p->levels[p->nlevels - 1];
+    if ((n = get(l, d->val, "otherwise"))) {
+        if (always) diag(l, n, "programme \"%s\": otherwise is unreachable (a grade rule is always true)", p->name);
+        known_level(x, p, n, "otherwise", &p->otherwise);
+    }
+    if (!(n = get(l, d->val, "new_seller")))
+        diag(l, d->key, "programme \"%s\": new_seller (the level of a seller without enough data) is required", p->name);
+    else known_level(x, p, n, "new_seller", &p->new_seller);
+    if ((n = get(l, d->val, "caps")) && is_seq(x, n, "caps")) {
+        SEQ_EACH(l, n, it) {
+            yaml_node_t *cn = node_at(l, *it);
+            if (!keys_ok(x, cn, cap_keys, "a cap")) continue;
+            if (p->ncaps >= GRADING_RULES_MAX_LEVELS) break;
+            grading_cap_t *c = &p->caps[p->ncaps];
+            yaml_node_t *bn = get(l, cn, "best"), *un = get(l, cn, "unless");
+            if (!bn || !un) {
+                diag(l, cn, "a cap needs best (the best level allowed) and unless (when the cap is lifted)");
+                continue;
+            }
+            if (!known_level(x, p, bn, "best", &c->best)) continue;
+            c->text = arena_dup(x->b, scalar(un) ? scalar(un) : "");
+            c->unless = expr_of(x, un, GRADING_SCOPE_PROGRAM, GRADING_EXPR_BOOL, "unless");
+            if (c->unless) p->ncaps++;
+        }
+    }
+    bool oalways = false;
+    if ((n = get(l, d->val, "overrides")))
+        load_level_rules(x, p, n, "overrides", p->overrides, &p->noverrides, &oalways);
+
+    /* every level must be reachable: by a rule, otherwise, new_seller, a cap or an override */
+    for (size_t i = 0; i < p->nlevels; i++) {
+        int32_t lv = p->levels[i];
+        bool reach = (!always && lv == p->otherwise) || lv == p->new_seller;
+        for (size_t k = 0; k < p->nrules; k++) reach |= p->rules[k].level == lv;
+        for (size_t k = 0; k < p->ncaps; k++) reach |= p->caps[k].best == lv;
+        for (size_t k = 0; k < p->noverrides; k++) reach |= p->overrides[k].level == lv;
+        if (!reach)
+            diag(l, get(l, d->val, "levels"), "programme \"%s\": level %d (%s) is unreachable: no rule, "
+                 "cap, override, otherwise or new_seller gives it", p->name, lv, p->labels[i]);
+    }
+}
+
+/* ---- penalties ---- */
+
+static const char *const stage_keys[] = {"stage", "name", "when", "restrictions", NULL};
+static const char *const restriction_keys[] = {"kind", "limit", NULL};
+
+static void load_restriction(rl_t *x, yaml_node_t *n, grading_stage_def_t *st)
+{
+    loader_t *l = x->l;
+    yaml_node_t *kn = n;
+    if (n->type == YAML_MAPPING_NODE) {
+        if (!keys_ok(x, n, restriction_keys, "a restriction")) return;
+        kn = get(l, n, "kind");
+    }
+    const char *s = scalar(kn);
+    grading_restriction_kind_t k = s ? grading_restriction_parse(s) : 0;
+    if (!k) {
+        diag(l, kn ? kn : n, "restriction \"%s\" must be one of warning, promotion_ban, listing_cap, "
+             "product_sales_stopped, new_deals_blocked, sales_suspended, withdrawals_held, "
+             "contract_termination", s ? s : "");
+        return;
+    }
+    if (st->nrestrictions >= GRADING_RULES_MAX_RESTRICTIONS) {
+        diag(l, n, "at most %d restrictions per stage", GRADING_RULES_MAX_RESTRICTIONS);
+        return;
+    }
+    grading_restriction_def_t *rd = &st->restrictions[st->nrestrictions];
+    rd->kind = k;
+    rd->limit = 0;
+    yaml_node_t *ln = n->type == YAML_MAPPING_NODE ? get(l, n, "limit") : NULL;
+    if (k == GRADING_R_LISTING_CAP) {
+        double v;
+        if (!ln) {
+            diag(l, n, "listing_cap needs limit (the number of products allowed)");
+            return;
+        }
+        if (!number_of(x, ln, "limit", &v)) return;
+        if (v < 0 || v != floor(v) || v > 1e12) {
+            diag(l, ln, "limit must be a whole number >= 0");
+            return;
+        }
+        rd->limit = (int64_t)v;
+    } else if (ln) {
+        diag(l, ln, "only listing_cap takes a limit");
+        return;
+    }
+    st->nrestrictions++;
+}
+
+static void load_ladder(rl_t *x, yaml_node_t *kn, yaml_node_t *vn, grading_ladder_def_t *ld)
+{
+    loader_t *l = x->l;
+    (void)kn;
+    if (!is_seq(x, vn, "a penalty ladder (a list of stages)")) return;
+    SEQ_EACH(l, vn, it) {
+        yaml_node_t *sn = node_at(l, *it);
+        if (!keys_ok(x, sn, stage_keys, "a stage")) continue;
+        if (ld->nstages >= GRADING_RULES_MAX_STAGES) {
+            diag(l, sn, "at most %d stages per ladder", GRADING_RULES_MAX_STAGES);
+            break;
+        }
+        grading_stage_def_t *st = &ld->stages[ld->nstages];
+        yaml_node_t *num = get(l, sn, "stage"), *w = get(l, sn, "when"), *nm = get(l, sn, "name"),
+                    *rs = get(l, sn, "restrictions");
+        if (!num || !w || !nm) {
+            diag(l, sn, "a stage needs stage (its number), name and when");
+            continue;
+        }
+        if (!level_of(x, num, "stage", &st->stage)) continue;
+        if (ld->nstages && st->stage <= ld->stages[ld->nstages - 1].stage) {
+            diag(l, num, "stages must be listed in increasing order without repeats");
+            continue;
+        }
+        st->name = string_of(x, nm, "name");
+        st->text = arena_dup(x->b, scalar(w) ? scalar(w) : "");
+        st->when = expr_of(x, w, GRADING_SCOPE_PENALTY, GRADING_EXPR_BOOL, "when");
+        if (rs && is_seq(x, rs, "restrictions")) SEQ_EACH(l, rs, rt) load_restriction(x, node_at(l, *rt), st);
+        if (st->when && st->name) ld->nstages++;
+    }
+}
+
+/* ---- benefits ---- */
+
+static const char *const benefit_keys[] = {"boost", "neutral_boost", "ad_credits", "settlement",
+                                           "convertible_points", NULL};
+static const char *const grant_keys[] = {"program", "amount", "when", "reason", NULL};
+static const char *const tier_keys[] = {"tier", "cycle_days", "when", NULL};
+
+static void load_benefits(rl_t *x, yaml_node_t *bn)
+{
+    loader_t *l = x->l;
+    grading_rules_t *r = x->r;
+    r->neutral_boost = 1.0;
+    if (!bn) return;
+    if (!keys_ok(x, bn, benefit_keys, "benefits")) return;
+    yaml_node_t *n;
+    if ((n = get(l, bn, "neutral_boost")) && number_of(x, n, "neutral_boost", &r->neutral_boost) &&
+        r->neutral_boost < 0)
+        diag(l, n, "neutral_boost must be >= 0");
+    if ((n = get(l, bn, "boost"))) r->boost = expr_of(x, n, GRADING_SCOPE_BENEFIT, GRADING_EXPR_NUMBER, "boost");
+    if ((n = get(l, bn, "convertible_points")))
+        r->convertible_points = expr_of(x, n, GRADING_SCOPE_BENEFIT, GRADING_EXPR_NUMBER, "convertible_points");
+    if ((n = get(l, bn, "ad_credits")) && is_seq(x, n, "ad_credits")) {
+        SEQ_EACH(l, n, it) {
+            yaml_node_t *g = node_at(l, *it);
+            if (!keys_ok(x, g, grant_keys, "an ad credit")) continue;
+            if (r->ngrants >= GRADING_RULES_MAX_GRANTS) break;
+            grading_grant_def_t *gd = &r->grants[r->ngrants];
+            yaml_node_t *pn = get(l, g, "program"), *an = get(l, g, "amount"), *w = get(l, g, "when");
+            double amount;
+            if (!pn || !an || !w) {
+                diag(l, g, "an ad credit needs program, amount and when");
+                continue;
+            }
+            if (!number_of(x, an, "amount", &amount)) continue;
+            if (amount < 0 || amount != floor(amount) || amount > 1e15) {
+                diag(l, an, "amount must be a whole number of the currency's smallest unit, >= 0");
+                continue;
+            }
+            gd->amount = (int64_t)amount;
+            gd->program = string_of(x, pn, "program");
+            yaml_node_t *rn = get(l, g, "reason");
+            gd->reason = rn ? string_of(x, rn, "reason") : arena_dup(x->b, scalar(w) ? scalar(w) : "");
+            gd->when = expr_of(x, w, GRADING_SCOPE_BENEFIT, GRADING_EXPR_BOOL, "when");
+            if (gd->when && gd->program) r->ngrants++;
+        }
+    }
+    if ((n = get(l, bn, "settlement")) && is_seq(x, n, "settlement")) {
+        bool always = false;
+        SEQ_EACH(l, n, it) {
+            yaml_node_t *t = node_at(l, *it);
+            if (!keys_ok(x, t, tier_keys, "a settlement tier")) continue;
+            if (always) {
+                diag(l, t, "this settlement tier is unreachable (an earlier one has no condition)");
+                continue;
+            }
+            if (r->ntiers >= GRADING_RULES_MAX_TIERS) break;
+            grading_tier_def_t *td = &r->tiers[r->ntiers];
+            yaml_node_t *tn = get(l, t, "tier"), *cn = get(l, t, "cycle_days"), *w = get(l, t, "when");
+            double days;
+            if (!tn || !cn) {
+                diag(l, t, "a settlement tier needs tier and cycle_days (and when, except the last)");
+                continue;
+            }
+            if (!number_of(x, cn, "cycle_days", &days)) continue;
+            if (days < 1 || days > 366 || days != floor(days)) {
+                diag(l, cn, "cycle_days must be a whole number 1..366");
+                continue;
+            }
+            td->cycle_days = (uint32_t)days;
+            td->tier = string_of(x, tn, "tier");
+            if (w) td->when = expr_of(x, w, GRADING_SCOPE_BENEFIT, GRADING_EXPR_BOOL, "when");
+            if (!w || literally_true(w)) always = true;
+            if (td->tier && (!w || td->when)) r->ntiers++;
+        }
+        if (r->ntiers && r->tiers[r->ntiers - 1].when)
+            diag(l, n, "the last settlement tier must have no condition (the default)");
+    }
+}
+
+/* ---- cycles ---- */
+
+/* Depth-first search over "uses" edges of one kind; reports one cycle. */
+static bool on_cycle(rl_t *x, grading_sym_kind_t kind, size_t i, uint8_t *color, size_t *path,
+                     size_t depth, const decl_t *decls);
+
+static void uses(const grading_rules_t *r, grading_sym_kind_t kind, size_t i,
+                 const grading_expr_t **ex, size_t *nex)
+{
+    *nex = 0;
+    if (kind == GRADING_SYM_METRIC) {
+        const grading_metric_def_t *m = &r->metrics[i];
+        ex[(*nex)++] = m->value;
+        ex[(*nex)++] = m->numerator;
+        ex[(*nex)++] = m->denominator;
+        ex[(*nex)++] = m->volume;
+    } else {
+        for (size_t b = 0; b < r->scores[i].nbands; b++) ex[(*nex)++] = r->scores[i].bands[b].when;
+    }
+}
+
+static bool on_cycle(rl_t *x, grading_sym_kind_t kind, size_t i, uint8_t *color, size_t *path,
+                     size_t depth, const decl_t *decls)
+{
+    const grading_expr_t *ex[GRADING_RULES_MAX_BANDS + 4];
+    size_t nex;
+    color[i] = 1;
+    path[depth] = i;
+    uses(x->r, kind, i, ex, &nex);
+    for (size_t k = 0; k < nex; k++) {
+        if (!ex[k]) continue;
+        size_t nn;
+        const grading_expr_ref_t *refs = grading_expr_names(ex[k], &nn);
+        for (size_t q = 0; q < nn; q++) {
+            if (GRADING_SYM_KIND(refs[q].id) != kind) continue;
+            size_t j = GRADING_SYM_INDEX(refs[q].id);
+            if (color[j] == 1) {
+                char chain[256] = "";
+                size_t from = 0;
+                while (path[from] != j) from++;
+                for (size_t s = from; s <= depth; s++) {
+                    const char *nm = kind == GRADING_SYM_METRIC ? x->r->metrics[path[s]].name
+                                                                : x->r->scores[path[s]].name;
+                    strncat(chain, nm, sizeof chain - strlen(chain) - 1);
+                    strncat(chain, " -> ", sizeof chain - strlen(chain) - 1);
+                }
+                strncat(chain, refs[q].name, sizeof chain - strlen(chain) - 1);
+                diag(x->l, decls[j].key, "%s cycle: %s", kind == GRADING_SYM_METRIC ? "metric" : "score", chain);
+                return true;
+            }
+            if (color[j] == 0 && on_cycle(x, kind, j, color, path, depth + 1, decls)) return true;
+        }
+    }
+    color[i] = 2;
+    return false;
+}
+
+static void check_cycles(rl_t *x, grading_sym_kind_t kind, size_t n, const decl_t *decls)
+{
+    uint8_t color[GRADING_RULES_MAX_METRICS] = {0};
+    size_t path[GRADING_RULES_MAX_METRICS];
+    for (size_t i = 0; i < n; i++)
+        if (color[i] == 0 && on_cycle(x, kind, i, color, path, 0, decls)) return;
+}
+
+/* ---- the marketplace ---- */
+
+void rules_load(loader_t *l, build_t *b, const rules_nodes_t *nodes, grading_rules_t *r)
+{
+    rl_t x = {l, b, r};
+    static _Thread_local decl_t md[GRADING_RULES_MAX_METRICS], sd[GRADING_RULES_MAX_SCORES],
+        pd[GRADING_RULES_MAX_PROGRAMS];
+    r->nmetrics = declare(&x, nodes->metrics, "metric", GRADING_RULES_MAX_METRICS, md,
+                          &r->metrics[0].name, sizeof r->metrics[0]);
+    r->nscores = declare(&x, nodes->scores, "score", GRADING_RULES_MAX_SCORES, sd, &r->scores[0].name,
+                         sizeof r->scores[0]);
+    r->nprograms = declare(&x, nodes->programs, "programme", GRADING_RULES_MAX_PROGRAMS, pd,
+                           &r->programs[0].name, sizeof r->programs[0]);
+    if (nodes->penalties) {
+        if (nodes->penalties->type != YAML_MAPPING_NODE) {
+            diag(l, nodes->penalties, "penalties must be a mapping of ladder name to its stages");
+        } else {
+            yaml_node_pair_t *p0 = nodes->penalties->data.mapping.pairs.start;
+            for (yaml_node_pair_t *p = p0; p < nodes->penalties->data.mapping.pairs.top; p++) {
+                yaml_node_t *k = node_at(l, p->key);
+                if (r->nladders >= GRADING_RULES_MAX_LADDERS) {
+                    diag(l, k, "at most %d penalty ladders", GRADING_RULES_MAX_LADDERS);
+                    break;
+                }
+                if (!ident_ok(scalar(k))) {
+                    diag(l, k, "ladder name must be 1..64 characters of a-z, 0-9 and _");
+                    continue;
+                }
+                r->ladders[r->nladders++].name = arena_dup(b, scalar(k));
+            }
+        }
+    }
+    for (size_t i = 0; i < r->nmetrics; i++) load_metric(&x, &md[i], &r->metrics[i]);
+    for (size_t i = 0; i < r->nscores; i++) load_score(&x, &sd[i], &r->scores[i]);
+    for (size_t i = 0; i < r->nprograms; i++) load_program(&x, &pd[i], &r->programs[i]);
+    if (nodes->penalties && nodes->penalties->type == YAML_MAPPING_NODE) {
+        size_t i = 0;
+        for (yaml_node_pair_t *p = nodes->penalties->data.mapping.pairs.start;
+             p < nodes->penalties->data.mapping.pairs.top && i < r->nladders; p++) {
+            yaml_node_t *k = node_at(l, p->key);
+            if (!ident_ok(scalar(k))) continue;
+            load_ladder(&x, k, node_at(l, p->value), &r->ladders[i++]);
+        }
+    }
+    load_benefits(&x, nodes->benefits);
+    check_cycles(&x, GRADING_SYM_METRIC, r->nmetrics, md);
+    check_cycles(&x, GRADING_SYM_SCORE, r->nscores, sd);
+}
