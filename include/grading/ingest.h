@@ -31,6 +31,16 @@ struct grading_ingest_batch {
     const char *const *marketplaces;   /* resolved name for events[i] */
     const grading_tz_t *const *zones;  /* marketplace's zone for events[i] */
     uint32_t n;
+    /* Optional: called inside the batch's transaction after its events are
+     * applied, once per distinct (marketplace, seller) with an accepted
+     * event and once per extra_sellers[i] (then from extra_marketplaces[i]),
+     * to store what is derived from the counters. An error fails the batch. */
+    grading_err_t (*derive)(void *ctx, grading_txn_t *txn, const char *mp, const char *seller,
+                            int64_t now_ms);
+    void *derive_ctx;
+    const char *const *extra_sellers;
+    const char *const *extra_marketplaces;
+    uint32_t nextra;
     grading_ingest_done_cb done_cb;
     void *data;                        /* for the caller */
     grading_ingest_batch_t *next_;     /* private: the queue */

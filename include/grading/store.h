@@ -115,4 +115,28 @@ grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, con
                                          int32_t from_day, int32_t to_day,
                                          grading_store_day_cb cb, void *ctx);
 
+/* ---- sellers: the derived answer per seller (what hot reads need) ---- */
+
+#define GRADING_SELLER_VERSION_LEN 16
+
+typedef struct {
+    char policy_version[GRADING_SELLER_VERSION_LEN + 1];  /* the policy it was derived with */
+    double boost;
+    bool suspended;
+    bool withdrawals_held;
+    int64_t computed_ms;          /* the as-of time it was derived for */
+} grading_seller_state_t;
+
+grading_err_t grading_store_seller_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                       grading_seller_state_t *out, bool *found);
+grading_err_t grading_store_seller_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                       const grading_seller_state_t *s);
+
+/* Up to cap seller ids of marketplace mp that have a derived record, in key
+ * order, starting after `after` ("" or NULL: from the first). *n gets how
+ * many; fewer than cap means the end. For background recomputation. */
+grading_err_t grading_store_sellers_page(grading_txn_t *txn, const char *mp, const char *after,
+                                         char (*out)[GRADING_MAX_ID_LEN + 1], size_t cap,
+                                         size_t *n);
+
 #endif

@@ -170,14 +170,46 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
     return GRADING_OK;
 }
 
+/* Sorting accepted events by (marketplace, seller) to derive each once. */
+typedef struct {
+    const char *mp, *seller;
+} seller_ref_t;
+
+static int seller_ref_cmp(const void *a, const void *b)
+{
+    const seller_ref_t *x = a, *y = b;
+    int c = strcmp(x->mp, y->mp);
+    return c ? c : strcmp(x->seller, y->seller);
+}
+
+static grading_err_t derive_all(grading_txn_t *txn, const grading_ingest_batch_t *b,
+                                seller_ref_t *refs, size_t nrefs, int64_t now)
+{
+    grading_err_t err;
+    qsort(refs, nrefs, sizeof *refs, seller_ref_cmp);
+    for (size_t i = 0; i < nrefs; i++) {
+        if (i > 0 && seller_ref_cmp(&refs[i - 1], &refs[i]) == 0) continue;
+        if ((err = b->derive(b->derive_ctx, txn, refs[i].mp, refs[i].seller, now))) return err;
+    }
+    for (uint32_t i = 0; i < b->nextra; i++)
+        if ((err = b->derive(b->derive_ctx, txn, b->extra_marketplaces[i], b->extra_sellers[i], now)))
+            return err;
+    return GRADING_OK;
+}
+
 grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batch_t *b,
                                    int64_t stored_ms, uint32_t *accepted, uint32_t *duplicates)
 {
     grading_err_t err = GRADING_OK;
     day_cache_t cache = {txn, NULL, 0};
     uint32_t acc = 0, dup = 0;
+    seller_ref_t *refs = NULL;
 
-    if (b->n == 0) goto done;
+    if (b->derive && b->n) {
+        refs = malloc(b->n * sizeof *refs);
+        if (!refs) return GRADING_ENOMEM;
+    }
+    if (b->n == 0) goto derive;
     if (!b->events || !b->marketplaces || !b->zones) {
         err = GRADING_EINVAL;
         goto fail;
@@ -209,16 +241,20 @@ grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batc
         if ((err = event_effects(txn, ev, mp, tz, ks, &nk))) goto fail;
         net_contribs(ks, nk);
         if ((err = apply_contribs(&cache, mp, ev->seller_id, ks, nk))) goto fail;
+        if (refs) refs[acc] = (seller_ref_t){mp, ev->seller_id};
         acc++;
     }
     if ((err = cache_flush(&cache))) goto fail;
-done:
+derive:
+    if (b->derive && (err = derive_all(txn, b, refs, acc, stored_ms))) goto fail;
     free(cache.slots);
+    free(refs);
     *accepted = acc;
     *duplicates = dup;
     return GRADING_OK;
 fail:
     free(cache.slots);
+    free(refs);
     *accepted = 0;
     *duplicates = 0;
     return err;

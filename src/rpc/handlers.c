@@ -11,11 +11,12 @@
 #include <string.h>
 
 #include "convert.h"
+#include "grading/assess.h"
 #include "grading/counters.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "server_internal.h"
 
-static void reply_error(call_slot_t *s, const grading_error_t *e)
+void rpc_reply_error(call_slot_t *s, const grading_error_t *e)
 {
     char msg[GRADING_ERROR_FIELD_MAX + GRADING_ERROR_MSG_MAX + 4];
     grading_error_format(e, msg, sizeof msg);
@@ -23,8 +24,8 @@ static void reply_error(call_slot_t *s, const grading_error_t *e)
 }
 
 /* The marketplace named in a request ("" = the default), or a NOT_FOUND. */
-static const grading_marketplace_t *resolve_marketplace(call_slot_t *s, const char *name,
-                                                        const char *field, grading_error_t *e)
+const grading_marketplace_t *rpc_resolve_marketplace(call_slot_t *s, const char *name,
+                                                     const char *field, grading_error_t *e)
 {
     const grading_marketplace_t *mp = grading_policy_marketplace(s->policy, name);
     if (!mp)
@@ -52,6 +53,13 @@ static void record_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t a
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
 }
 
+/* On the writer thread, inside the batch's transaction. */
+static grading_err_t derive_seller(void *ctx, grading_txn_t *txn, const char *mp, const char *seller,
+                                   int64_t now_ms)
+{
+    return grading_assess_derive(txn, ctx, mp, seller, now_ms);
+}
+
 static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
 {
     const Grading__V1__RecordEventsRequest *req = (const void *)msg;
@@ -76,7 +84,7 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
     for (uint32_t i = 0; i < n; i++) {
         char field[64];
         snprintf(field, sizeof field, "events[%u].marketplace", i);
-        const grading_marketplace_t *mp = resolve_marketplace(s, r->events[i].marketplace, field, &e);
+        const grading_marketplace_t *mp = rpc_resolve_marketplace(s, r->events[i].marketplace, field, &e);
         if (!mp) goto fail;
         r->marketplaces[i] = mp->name;
         r->zones[i] = &mp->tz;
@@ -86,13 +94,15 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
         .marketplaces = r->marketplaces,
         .zones = r->zones,
         .n = n,
+        .derive = derive_seller,
+        .derive_ctx = s->policy,
         .done_cb = record_done,
         .data = s,
     };
     grading_ingest_submit(rpc_ingest(s), &r->batch);
     return;
 fail:
-    reply_error(s, &e);
+    rpc_reply_error(s, &e);
 }
 
 /* ---- GetSellerMetrics ---- */
@@ -148,6 +158,7 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     const Grading__V1__GetSellerMetricsRequest *req = (const void *)msg;
     grading_error_t e = {0};
     grading_day_counters_t *sums = NULL;
+    grading_assess_t *x = NULL;
     metric_list_t l = {0};
     bool reading = false;
 
@@ -156,7 +167,7 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
                           GRADING_MAX_ID_LEN);
         goto fail;
     }
-    const grading_marketplace_t *mp = resolve_marketplace(s, req->marketplace, "marketplace", &e);
+    const grading_marketplace_t *mp = rpc_resolve_marketplace(s, req->marketplace, "marketplace", &e);
     if (!mp) goto fail;
     int64_t as_of = req->as_of ? rpc_timestamp_ms(req->as_of) : rpc_now_ms(s);
     if (as_of < GRADING_MIN_TIME_MS || as_of >= GRADING_MAX_TIME_MS) {
@@ -190,12 +201,20 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
         grading_error_set(&e, err, "seller_id", "cannot read the seller's counters");
         goto fail;
     }
+    /* the policy's metrics, in the same read transaction */
+    x = grading_assess_new();
+    if (!x) {
+        grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    if (grading_assess_seller(txn, mp, req->seller_id, as_of, x, &e)) goto fail;
     grading_store_read_end(rpc_thread_reader(s));
     reading = false;
 
+    const grading_rules_t *rules = mp->rules;
     size_t ncustom = 0;
     for (size_t w = 0; w < NWINDOWS; w++) ncustom += sums[w].ncustom;
-    l.cap = NWINDOWS * GRADING_C_COUNT + ncustom;
+    l.cap = NWINDOWS * GRADING_C_COUNT + ncustom + rules->nmetrics;
     l.values = calloc(l.cap, sizeof *l.values);
     l.ptrs = calloc(l.cap, sizeof *l.ptrs);
     l.names = calloc(ncustom ? ncustom : 1, sizeof *l.names);
@@ -214,6 +233,20 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
             metric_add(&l, l.names[k], windows[w].name, sums[w].custom[i].value);
         }
 
+    for (size_t m = 0; m < rules->nmetrics && l.n < l.cap; m++) {
+        const grading_metric_def_t *md = &rules->metrics[m];
+        const grading_metric_val_t *mv = &x->a.metrics[m];
+        Grading__V1__MetricValue *v = &l.values[l.n];
+        grading__v1__metric_value__init(v);
+        v->name = (char *)md->name;
+        v->window = md->window >= 0 ? (char *)rules->windows[md->window].name : "derived";
+        v->value = mv->value;
+        v->numerator = mv->numerator;
+        v->denominator = mv->denominator;
+        v->sufficient = mv->available;
+        l.ptrs[l.n++] = v;
+    }
+
     Grading__V1__SellerMetrics resp = GRADING__V1__SELLER_METRICS__INIT;
     Google__Protobuf__Timestamp ts;
     rpc_timestamp_set(&ts, as_of);
@@ -227,12 +260,13 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     goto done;
 fail:
     if (reading) grading_store_read_end(rpc_thread_reader(s));
-    reply_error(s, &e);
+    rpc_reply_error(s, &e);
 done:
     free(l.values);
     free(l.ptrs);
     free(l.names);
     free(sums);
+    grading_assess_free(x);
 }
 
 /* ---- Health ---- */
@@ -256,7 +290,7 @@ static void handle_unimplemented(call_slot_t *s, const ProtobufCMessage *msg)
 {
     (void)msg;
     char m[200];
-    snprintf(m, sizeof m, "%s is not implemented yet (arrives with the policy engine)",
+    snprintf(m, sizeof m, "%s is not implemented yet (arrives with settlement periods)",
              s->method->path);
     rpc_reply(s, GRPC_STATUS_UNIMPLEMENTED, m, NULL);
 }
@@ -267,13 +301,15 @@ const rpc_method_t grading_rpc_methods[] = {
     {SVC "RecordEvents", &grading__v1__record_events_request__descriptor, handle_record_events, 32},
     {SVC "GetSellerMetrics", &grading__v1__get_seller_metrics_request__descriptor,
      handle_get_seller_metrics, 4},
-    {SVC "GetGrade", &grading__v1__get_grade_request__descriptor, handle_unimplemented, 1},
-    {SVC "GetPenaltyState", &grading__v1__get_penalty_state_request__descriptor, handle_unimplemented, 1},
-    {SVC "GetRankingBoosts", &grading__v1__get_ranking_boosts_request__descriptor, handle_unimplemented, 1},
+    {SVC "GetGrade", &grading__v1__get_grade_request__descriptor, rpc_handle_get_grade, 4},
+    {SVC "GetPenaltyState", &grading__v1__get_penalty_state_request__descriptor,
+     rpc_handle_get_penalty_state, 4},
+    {SVC "GetRankingBoosts", &grading__v1__get_ranking_boosts_request__descriptor,
+     rpc_handle_get_ranking_boosts, 16},
     {SVC "GetAdCreditEligibility", &grading__v1__get_ad_credit_eligibility_request__descriptor,
-     handle_unimplemented, 1},
+     rpc_handle_get_ad_credit_eligibility, 4},
     {SVC "GetSettlementTerms", &grading__v1__get_settlement_terms_request__descriptor,
-     handle_unimplemented, 1},
+     rpc_handle_get_settlement_terms, 4},
     {SVC "ClosePeriod", &grading__v1__close_period_request__descriptor, handle_unimplemented, 1},
     {"/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
      handle_health_check, 2},

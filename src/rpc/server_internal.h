@@ -71,6 +71,18 @@ grading_ingest_t *rpc_ingest(call_slot_t *s);
 int64_t rpc_now_ms(call_slot_t *s);
 bool rpc_shutting_down(call_slot_t *s);
 
+/* Shared by the handler files (handlers.c). */
+void rpc_reply_error(call_slot_t *s, const grading_error_t *e);
+const grading_marketplace_t *rpc_resolve_marketplace(call_slot_t *s, const char *name,
+                                                     const char *field, grading_error_t *e);
+
+/* The query handlers (handlers_query.c). */
+void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg);
+void rpc_handle_get_penalty_state(call_slot_t *s, const ProtobufCMessage *msg);
+void rpc_handle_get_ranking_boosts(call_slot_t *s, const ProtobufCMessage *msg);
+void rpc_handle_get_ad_credit_eligibility(call_slot_t *s, const ProtobufCMessage *msg);
+void rpc_handle_get_settlement_terms(call_slot_t *s, const ProtobufCMessage *msg);
+
 /* The method table (handlers.c) and its length. */
 extern const rpc_method_t grading_rpc_methods[];
 extern const int grading_rpc_method_count;

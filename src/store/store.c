@@ -49,10 +49,10 @@
 #define STORE_RESIZE_RETRIES 4                    /* MDB_MAP_RESIZED: adopt and retry */
 #define STORE_SCHEMA_KEY "schema_version"
 
-enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_META, DB_COUNT };
+enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_SELLERS, DB_META, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
     [DB_EVENTS] = "events", [DB_DAILY] = "daily", [DB_ORDERS] = "orders",
-    [DB_INQUIRIES] = "inquiries", [DB_META] = "meta",
+    [DB_INQUIRIES] = "inquiries", [DB_SELLERS] = "sellers", [DB_META] = "meta",
 };
 
 struct grading_store {
@@ -616,4 +616,110 @@ grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const c
                                      grading_day_counters_t *acc)
 {
     return grading_store_days_foreach(txn, mp, seller, from_day, to_day, sum_day, acc);
+}
+
+/* ---- sellers: the derived answer the hot path reads ----
+ * value: u8 format (1) | 16 bytes policy version | u64 BE boost bits |
+ *        u8 flags (1 suspended, 2 withdrawals held) | i64 BE computed_ms */
+#define SELLER_REC_LEN (1 + GRADING_SELLER_VERSION_LEN + 8 + 1 + 8)
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+    return v;
+}
+
+static grading_err_t seller_decode(const MDB_val *v, grading_seller_state_t *out)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size != SELLER_REC_LEN || p[0] != 1) return GRADING_ECORRUPT;
+    memcpy(out->policy_version, p + 1, GRADING_SELLER_VERSION_LEN);
+    out->policy_version[GRADING_SELLER_VERSION_LEN] = 0;
+    uint64_t bits = get_u64(p + 1 + GRADING_SELLER_VERSION_LEN);
+    memcpy(&out->boost, &bits, sizeof bits);
+    uint8_t flags = p[1 + GRADING_SELLER_VERSION_LEN + 8];
+    out->suspended = flags & 1;
+    out->withdrawals_held = (flags & 2) != 0;
+    out->computed_ms = (int64_t)get_u64(p + 1 + GRADING_SELLER_VERSION_LEN + 9);
+    return GRADING_OK;
+}
+
+grading_err_t grading_store_seller_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                       grading_seller_state_t *out, bool *found)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t klen;
+    MDB_val v;
+    memset(out, 0, sizeof *out);
+    grading_err_t err = grading_key_seller(key, mp, seller, &klen);
+    if (!err) err = get_raw(txn, DB_SELLERS, key, klen, &v, found);
+    if (err || !*found) return err;
+    return seller_decode(&v, out);
+}
+
+grading_err_t grading_store_seller_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                       const grading_seller_state_t *s)
+{
+    uint8_t key[GRADING_KEY_MAX], val[SELLER_REC_LEN] = {1};
+    size_t klen;
+    grading_err_t err = grading_key_seller(key, mp, seller, &klen);
+    if (err) return err;
+    memcpy(val + 1, s->policy_version, strnlen(s->policy_version, GRADING_SELLER_VERSION_LEN));
+    uint64_t bits;
+    memcpy(&bits, &s->boost, sizeof bits);
+    put_u64(val + 1 + GRADING_SELLER_VERSION_LEN, bits);
+    val[1 + GRADING_SELLER_VERSION_LEN + 8] = (uint8_t)((s->suspended ? 1 : 0) | (s->withdrawals_held ? 2 : 0));
+    put_u64(val + 1 + GRADING_SELLER_VERSION_LEN + 9, (uint64_t)s->computed_ms);
+    return put_raw(txn, DB_SELLERS, key, klen, val, sizeof val);
+}
+
+grading_err_t grading_store_sellers_page(grading_txn_t *txn, const char *mp, const char *after,
+                                         char (*out)[GRADING_MAX_ID_LEN + 1], size_t cap, size_t *n)
+{
+    uint8_t prefix[GRADING_KEY_MAX], start[GRADING_KEY_MAX];
+    size_t plen = strlen(mp), slen;
+    *n = 0;
+    if (plen == 0 || plen > GRADING_MAX_MARKETPLACE_LEN) return GRADING_EINVAL;
+    prefix[0] = (uint8_t)plen;
+    memcpy(prefix + 1, mp, plen);
+    plen += 1;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_SELLERS], &cur);
+    if (rc) return from_mdb(rc);
+    MDB_val k, v;
+    MDB_cursor_op op = MDB_SET_RANGE;
+    if (after && after[0]) {
+        grading_err_t err = grading_key_seller(start, mp, after, &slen);
+        if (err) {
+            mdb_cursor_close(cur);
+            return err;
+        }
+        k = (MDB_val){slen, start};
+    } else {
+        k = (MDB_val){plen, prefix};
+    }
+    rc = mdb_cursor_get(cur, &k, &v, op);
+    if (rc == MDB_SUCCESS && after && after[0] && k.mv_size == slen && memcmp(k.mv_data, start, slen) == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    while (rc == MDB_SUCCESS && *n < cap) {
+        const uint8_t *kp = k.mv_data;
+        if (k.mv_size < plen + 1 || memcmp(kp, prefix, plen) != 0) break;
+        size_t sl = kp[plen];
+        if (sl == 0 || sl > GRADING_MAX_ID_LEN || plen + 1 + sl != k.mv_size) {
+            mdb_cursor_close(cur);
+            return GRADING_ECORRUPT;
+        }
+        memcpy(out[*n], kp + plen + 1, sl);
+        out[*n][sl] = 0;
+        (*n)++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : from_mdb(rc);
 }

@@ -1,0 +1,318 @@
+/* The policy's answers: GetGrade, GetPenaltyState, GetRankingBoosts,
+ * GetAdCreditEligibility, GetSettlementTerms.
+ *
+ * All but GetRankingBoosts assess the seller as of the request's time from
+ * the daily counters (one range scan in the thread's read transaction).
+ * GetRankingBoosts is the hot path: it reads the answer the ingest writer
+ * derived and stored with the seller's last events, one lookup per id, no
+ * evaluation. Every answer carries the policy version it was computed with. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert.h"
+#include "grading/assess.h"
+#include "server_internal.h"
+
+/* ---- the shared prelude: seller, marketplace, as_of, assessment ---- */
+
+typedef struct {
+    const grading_marketplace_t *mp;
+    grading_assess_t *x;
+    int64_t as_of;
+} query_t;
+
+static bool seller_id_ok(const char *id, const char *field, grading_error_t *e)
+{
+    if (id && id[0] && strlen(id) <= GRADING_MAX_ID_LEN) return true;
+    grading_error_set(e, GRADING_EINVAL, field, "is required, at most %d bytes", GRADING_MAX_ID_LEN);
+    return false;
+}
+
+/* Fills q (q->x owned by the caller after success: query_done). */
+static bool query_seller(call_slot_t *s, const char *mp_name, const char *seller,
+                         const Google__Protobuf__Timestamp *as_of, query_t *q, grading_error_t *e)
+{
+    memset(q, 0, sizeof *q);
+    if (!seller_id_ok(seller, "seller_id", e)) return false;
+    if (!(q->mp = rpc_resolve_marketplace(s, mp_name, "marketplace", e))) return false;
+    q->as_of = as_of ? rpc_timestamp_ms(as_of) : rpc_now_ms(s);
+    if (q->as_of < GRADING_MIN_TIME_MS || q->as_of >= GRADING_MAX_TIME_MS) {
+        grading_error_set(e, GRADING_EINVAL, "as_of", "must be between 2000-01-01 and 2100-01-01 UTC");
+        return false;
+    }
+    if (!(q->x = grading_assess_new())) {
+        grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+        return false;
+    }
+    grading_txn_t *txn;
+    grading_err_t err = grading_store_read_begin(rpc_thread_reader(s), &txn);
+    if (err) {
+        grading_error_set(e, err, "", "cannot read the store");
+        goto fail;
+    }
+    err = grading_assess_seller(txn, q->mp, seller, q->as_of, q->x, e);
+    grading_store_read_end(rpc_thread_reader(s));
+    if (!err) return true;
+fail:
+    grading_assess_free(q->x);
+    q->x = NULL;
+    return false;
+}
+
+static void fail_reply(call_slot_t *s, const grading_error_t *e)
+{
+    rpc_reply_error(s, e);
+}
+
+/* ---- GetGrade ---- */
+
+#define MAX_ADVICE 8
+
+/* "3.20%" for a rate, "4.25" otherwise. */
+static void format_value(const grading_metric_def_t *m, double v, char *buf, size_t len)
+{
+    if (m->numerator) snprintf(buf, len, "%.2f%%", v * 100);
+    else snprintf(buf, len, "%.2f", v);
+}
+
+typedef struct {
+    Grading__V1__ProgramGrade pg;
+    Grading__V1__Grade live;
+    char *reasons[GRADING_RULES_MAX_REASONS];
+    Grading__V1__Advice advice[MAX_ADVICE];
+    Grading__V1__Advice *advice_ptrs[MAX_ADVICE];
+    char messages[MAX_ADVICE][256];
+} program_reply_t;
+
+static void fill_program(const grading_rules_t *r, size_t p, const grading_assessment_t *a,
+                         bool explain, program_reply_t *o)
+{
+    const grading_grade_t *g = &a->grades[p];
+    grading__v1__program_grade__init(&o->pg);
+    grading__v1__grade__init(&o->live);
+    o->pg.program = (char *)r->programs[p].name;
+    o->live.level = g->level;
+    o->live.label = (char *)(g->label ? g->label : "");
+    o->live.score = g->has_score ? g->score : 0;
+    o->live.period = "live";
+    o->pg.live = &o->live;
+    if (!explain) return;
+    for (size_t i = 0; i < g->nreasons; i++) o->reasons[i] = (char *)g->reasons[i];
+    o->pg.n_reasons = g->nreasons;
+    o->pg.reasons = o->reasons;
+    grading_advice_t adv[MAX_ADVICE];
+    size_t n = grading_rules_advise(r, p, a, adv, MAX_ADVICE);
+    for (size_t i = 0; i < n; i++) {
+        const grading_metric_def_t *m = &r->metrics[adv[i].metric];
+        char cur[32], tgt[32];
+        format_value(m, adv[i].current, cur, sizeof cur);
+        format_value(m, adv[i].target, tgt, sizeof tgt);
+        snprintf(o->messages[i], sizeof o->messages[i], "%s %s from %s to %s would give level %d%s%s",
+                 adv[i].target > adv[i].current ? "raise" : "lower", m->name, cur, tgt, adv[i].reaches,
+                 m->description ? ": " : "", m->description ? m->description : "");
+        grading__v1__advice__init(&o->advice[i]);
+        o->advice[i].metric = (char *)m->name;
+        o->advice[i].current = adv[i].current;
+        o->advice[i].target = adv[i].target;
+        o->advice[i].message = o->messages[i];
+        o->advice_ptrs[i] = &o->advice[i];
+    }
+    o->pg.n_advice = n;
+    o->pg.advice = o->advice_ptrs;
+}
+
+void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    const Grading__V1__GetGradeRequest *req = (const void *)msg;
+    grading_error_t e = {0};
+    query_t q;
+    program_reply_t *pr = NULL;
+    if (!query_seller(s, req->marketplace, req->seller_id, req->as_of, &q, &e)) goto fail;
+    const grading_rules_t *r = q.mp->rules;
+    pr = calloc(r->nprograms ? r->nprograms : 1, sizeof *pr);
+    Grading__V1__ProgramGrade **pgs = calloc(r->nprograms ? r->nprograms : 1, sizeof *pgs);
+    if (!pr || !pgs) {
+        free(pgs);
+        grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    for (size_t p = 0; p < r->nprograms; p++) {
+        fill_program(r, p, &q.x->a, req->explain, &pr[p]);
+        pgs[p] = &pr[p].pg;
+    }
+    Grading__V1__GradeReport resp = GRADING__V1__GRADE_REPORT__INIT;
+    Google__Protobuf__Timestamp ts;
+    rpc_timestamp_set(&ts, q.as_of);
+    resp.marketplace = (char *)q.mp->name;
+    resp.seller_id = req->seller_id;
+    resp.policy_version = (char *)grading_policy_version(s->policy);
+    resp.as_of = &ts;
+    resp.n_programs = r->nprograms;
+    resp.programs = pgs;
+    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+    free(pgs);
+    free(pr);
+    grading_assess_free(q.x);
+    return;
+fail:
+    free(pr);
+    grading_assess_free(q.x);
+    fail_reply(s, &e);
+}
+
+/* ---- GetPenaltyState ---- */
+
+void rpc_handle_get_penalty_state(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    const Grading__V1__GetPenaltyStateRequest *req = (const void *)msg;
+    grading_error_t e = {0};
+    query_t q;
+    if (!query_seller(s, req->marketplace, req->seller_id, req->as_of, &q, &e)) {
+        fail_reply(s, &e);
+        return;
+    }
+    const grading_rules_t *r = q.mp->rules;
+    Grading__V1__Penalty pens[GRADING_RULES_MAX_LADDERS], *pp[GRADING_RULES_MAX_LADDERS];
+    Grading__V1__Restriction rs[GRADING_RULES_MAX_LADDERS][GRADING_RULES_MAX_RESTRICTIONS];
+    Grading__V1__Restriction *rp[GRADING_RULES_MAX_LADDERS][GRADING_RULES_MAX_RESTRICTIONS];
+    size_t n = 0;
+    for (size_t l = 0; l < r->nladders; l++) {
+        const grading_ladder_val_t *lv = &q.x->a.ladders[l];
+        if (!lv->stage) continue;
+        grading__v1__penalty__init(&pens[n]);
+        pens[n].ladder = (char *)r->ladders[l].name;
+        pens[n].stage = lv->stage;
+        pens[n].name = (char *)lv->def->name;
+        for (size_t k = 0; k < lv->def->nrestrictions; k++) {
+            grading__v1__restriction__init(&rs[n][k]);
+            rs[n][k].kind = (Grading__V1__RestrictionKind)lv->def->restrictions[k].kind;
+            rs[n][k].limit = lv->def->restrictions[k].limit;
+            rp[n][k] = &rs[n][k];
+        }
+        pens[n].n_restrictions = lv->def->nrestrictions;
+        pens[n].restrictions = rp[n];
+        pp[n] = &pens[n];
+        n++;
+    }
+    Grading__V1__PenaltyState resp = GRADING__V1__PENALTY_STATE__INIT;
+    resp.n_penalties = n;
+    resp.penalties = pp;
+    resp.policy_version = (char *)grading_policy_version(s->policy);
+    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+    grading_assess_free(q.x);
+}
+
+/* ---- GetRankingBoosts: the hot path ---- */
+
+void rpc_handle_get_ranking_boosts(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    const Grading__V1__GetRankingBoostsRequest *req = (const void *)msg;
+    grading_error_t e = {0};
+    double *boosts = NULL;
+    bool reading = false;
+    const grading_marketplace_t *mp = rpc_resolve_marketplace(s, req->marketplace, "marketplace", &e);
+    if (!mp) goto fail;
+    if (req->n_seller_ids > GRADING_MAX_EVENTS_PER_CALL) {
+        grading_error_set(&e, GRADING_EFULL, "seller_ids", "at most %d ids per call, got %zu",
+                          GRADING_MAX_EVENTS_PER_CALL, req->n_seller_ids);
+        goto fail;
+    }
+    for (size_t i = 0; i < req->n_seller_ids; i++) {
+        char field[48];
+        snprintf(field, sizeof field, "seller_ids[%zu]", i);
+        if (!seller_id_ok(req->seller_ids[i], field, &e)) goto fail;
+    }
+    boosts = malloc((req->n_seller_ids ? req->n_seller_ids : 1) * sizeof *boosts);
+    if (!boosts) {
+        grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    grading_txn_t *txn;
+    grading_err_t err = grading_store_read_begin(rpc_thread_reader(s), &txn);
+    if (err) {
+        grading_error_set(&e, err, "", "cannot read the store");
+        goto fail;
+    }
+    reading = true;
+    for (size_t i = 0; i < req->n_seller_ids; i++) {
+        grading_seller_state_t st;
+        bool found;
+        if ((err = grading_store_seller_get(txn, mp->name, req->seller_ids[i], &st, &found))) {
+            grading_error_set(&e, err, "seller_ids", "cannot read seller \"%s\"", req->seller_ids[i]);
+            goto fail;
+        }
+        boosts[i] = found ? st.boost : mp->rules->neutral_boost;
+    }
+    grading_store_read_end(rpc_thread_reader(s));
+    reading = false;
+    Grading__V1__GetRankingBoostsResponse resp = GRADING__V1__GET_RANKING_BOOSTS_RESPONSE__INIT;
+    resp.n_boosts = req->n_seller_ids;
+    resp.boosts = boosts;
+    resp.policy_version = (char *)grading_policy_version(s->policy);
+    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+    free(boosts);
+    return;
+fail:
+    if (reading) grading_store_read_end(rpc_thread_reader(s));
+    free(boosts);
+    fail_reply(s, &e);
+}
+
+/* ---- GetAdCreditEligibility ---- */
+
+void rpc_handle_get_ad_credit_eligibility(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    const Grading__V1__GetAdCreditEligibilityRequest *req = (const void *)msg;
+    grading_error_t e = {0};
+    query_t q;
+    if (!query_seller(s, req->marketplace, req->seller_id, req->as_of, &q, &e)) {
+        fail_reply(s, &e);
+        return;
+    }
+    const grading_rules_t *r = q.mp->rules;
+    Grading__V1__AdCreditGrant g[GRADING_RULES_MAX_GRANTS], *gp[GRADING_RULES_MAX_GRANTS];
+    size_t n = 0;
+    for (size_t i = 0; i < r->ngrants; i++) {
+        if (!q.x->a.granted[i]) continue;
+        grading__v1__ad_credit_grant__init(&g[n]);
+        g[n].program = (char *)r->grants[i].program;
+        g[n].amount = r->grants[i].amount;
+        g[n].currency = (char *)q.mp->currency;
+        g[n].reason = (char *)r->grants[i].reason;
+        gp[n] = &g[n];
+        n++;
+    }
+    Grading__V1__AdCreditEligibility resp = GRADING__V1__AD_CREDIT_ELIGIBILITY__INIT;
+    resp.eligible = n > 0;
+    resp.n_grants = n;
+    resp.grants = gp;
+    resp.convertible_points = q.x->a.convertible_points;
+    resp.policy_version = (char *)grading_policy_version(s->policy);
+    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+    grading_assess_free(q.x);
+}
+
+/* ---- GetSettlementTerms ---- */
+
+void rpc_handle_get_settlement_terms(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    const Grading__V1__GetSettlementTermsRequest *req = (const void *)msg;
+    grading_error_t e = {0};
+    query_t q;
+    if (!query_seller(s, req->marketplace, req->seller_id, NULL, &q, &e)) {
+        fail_reply(s, &e);
+        return;
+    }
+    const grading_rules_t *r = q.mp->rules;
+    Grading__V1__SettlementTerms resp = GRADING__V1__SETTLEMENT_TERMS__INIT;
+    if (q.x->a.tier >= 0) {
+        resp.cycle_days = r->tiers[q.x->a.tier].cycle_days;
+        resp.tier = (char *)r->tiers[q.x->a.tier].tier;
+    }
+    resp.withdrawals_held = q.x->a.withdrawals_held;
+    resp.policy_version = (char *)grading_policy_version(s->policy);
+    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+    grading_assess_free(q.x);
+}
