@@ -134,7 +134,7 @@ static grading_err_t parse_call(parser_t *p, const expr_tok_t *name, uint32_t *o
                          name->len > 40 ? 40 : (int)name->len, text);
 
     uint32_t open = p->tok.off;
-    uint32_t call;
+    uint32_t call = 0;   /* set by new_node; gcc -O3 cannot tell */
     grading_err_t rc = node_new(p, kind, name->off, &call);
     if (rc) return rc;
     rc = advance(p);   /* past '(' (each argument's parse_expr counts the depth) */
@@ -221,7 +221,7 @@ static grading_err_t parse_unary(parser_t *p, uint32_t *out)
 {
     if (p->tok.kind != EXPR_T_NOT && p->tok.kind != EXPR_T_MINUS) return parse_primary(p, out);
     expr_node_kind_t kind = p->tok.kind == EXPR_T_NOT ? EXPR_N_NOT : EXPR_N_NEG;
-    uint32_t op = p->tok.off, x, n;
+    uint32_t op = p->tok.off, x, n = 0;
     grading_err_t rc = enter(p);
     if (rc) return rc;
     rc = advance(p);
@@ -250,7 +250,7 @@ static grading_err_t parse_binary(parser_t *p, int min, uint32_t *out)
         int prec;
         expr_node_kind_t kind = binary_kind(p->tok.kind, &prec);
         if (prec == PREC_NONE || prec < min) break;
-        uint32_t op = p->tok.off, right, n;
+        uint32_t op = p->tok.off, right, n = 0;
         rc = advance(p);
         if (rc) return rc;
         rc = parse_binary(p, prec + 1, &right);
@@ -273,7 +273,7 @@ static grading_err_t parse_binary(parser_t *p, int min, uint32_t *out)
  * expression; the last may be another ternary). */
 static grading_err_t parse_expr(parser_t *p, uint32_t *out)
 {
-    uint32_t cond, yes, no, n;
+    uint32_t cond, yes, no, n = 0;
     grading_err_t rc = enter(p);
     if (rc) return rc;
     rc = parse_binary(p, PREC_OR, &cond);

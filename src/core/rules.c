@@ -65,7 +65,7 @@ static int32_t year_first(int32_t day, int shift)
 
 void grading_window_range(const grading_window_t *w, int32_t today, int32_t *first, int32_t *last)
 {
-    *last = today;
+    *first = *last = today;
     switch (w->kind) {
     case GRADING_WIN_DAYS: *first = today - w->days + 1; break;
     case GRADING_WIN_MONTH: *first = grading_month_first_day(today); break;

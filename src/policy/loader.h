@@ -4,6 +4,7 @@
 #ifndef GRADING_POLICY_LOADER_H
 #define GRADING_POLICY_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <yaml.h>
 
@@ -21,6 +22,7 @@ typedef struct {
     grading_policy_t *p;
     char *strings;
     size_t arena_used, arena_cap;
+    bool overflow;   /* the arena was too small (aliases expanding): an error */
 } build_t;
 
 /* Records one problem at node (file:line:col), or at the file when NULL. */
@@ -40,7 +42,7 @@ void each_pair(loader_t *l, yaml_node_t *map, const char *const *allowed, const 
                void (*visit)(loader_t *, const char *, yaml_node_t *, yaml_node_t *, void *),
                void *ctx);
 
-/* A copy of s in the arena; NULL when full (the loader sized it). */
+/* A copy of s in the arena; "" and b->overflow when full. */
 const char *arena_dup(build_t *b, const char *s);
 
 /* The grading sections of one marketplace, given its nodes (any may be

@@ -206,7 +206,10 @@ static const char *const market_keys[] = {"display_name", "time_zone", "currency
 const char *arena_dup(build_t *b, const char *s)
 {
     size_t n = strlen(s) + 1;
-    if (b->arena_used + n > b->arena_cap) return NULL;
+    if (b->arena_used + n > b->arena_cap) {
+        b->overflow = true;
+        return "";
+    }
     char *dst = b->strings + b->arena_used;
     memcpy(dst, s, n);
     b->arena_used += n;
@@ -317,7 +320,7 @@ static void build(loader_t *l, yaml_node_t *root, grading_policy_t *p, size_t te
     else if (!scalar(t.version) || strcmp(scalar(t.version), "1") != 0)
         diag(l, t.version, "version must be 1 (the only format this server reads)");
 
-    build_t b = {.p = p, .arena_cap = text_len * 3 + 64};
+    build_t b = {.p = p, .arena_cap = text_len * 8 + 4096};
     p->strings = malloc(b.arena_cap);
     b.strings = p->strings;
     if (!t.markets) {
@@ -334,6 +337,8 @@ static void build(loader_t *l, yaml_node_t *root, grading_policy_t *p, size_t te
         for (yaml_node_pair_t *pr = t.markets->data.mapping.pairs.start; pr < t.markets->data.mapping.pairs.top; pr++)
             load_market(l, &b, node_at(l, pr->key), node_at(l, pr->value));
     }
+    if (b.overflow)
+        diag(l, root, "the file expands to more than 8 times its size (too many aliases?)");
     if (!t.def) {
         diag(l, root, "default_marketplace is required (the marketplace of requests that name none)");
     } else {
