@@ -40,6 +40,9 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
  * own reference to p. */
 void grading_server_set_policy(grading_server_t *s, grading_policy_t *p);
 
+/* The policy in force, with a reference for the caller (unref it). */
+grading_policy_t *grading_server_policy(grading_server_t *s);
+
 /* Health turns NOT_SERVING (so load balancers stop sending), every call is
  * still served. Call before grading_server_shutdown to drain gracefully. */
 void grading_server_drain(grading_server_t *s);

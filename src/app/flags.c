@@ -23,6 +23,8 @@ void app_flags_usage(FILE *out)
             "  --port-file FILE         write the bound port here once serving\n"
             "  --drain-ms MS            on SIGTERM, answer health NOT_SERVING this long first (default 0)\n"
             "  --shutdown-grace-ms MS   then let calls in flight finish this long (default 10000)\n"
+            "  --refresh-s S            re-derive every seller's stored boost this often (default 3600, 0 off)\n"
+            "  --no-watch-policy        reload on SIGHUP only, not when the policy file changes\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy\n",
@@ -69,9 +71,11 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         .max_map_size = GRADING_STORE_DEFAULT_MAX_MAP_SIZE,
         .drain_ms = 0,
         .shutdown_grace_ms = 10000,
+        .refresh_s = 3600,
+        .watch_policy = true,
     };
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
-           O_GRACE, O_HELP, O_VERSION };
+           O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -82,6 +86,8 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"port-file", required_argument, NULL, O_PORTFILE},
         {"drain-ms", required_argument, NULL, O_DRAIN},
         {"shutdown-grace-ms", required_argument, NULL, O_GRACE},
+        {"refresh-s", required_argument, NULL, O_REFRESH},
+        {"no-watch-policy", no_argument, NULL, O_NOWATCH},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -125,6 +131,13 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
             if (c == O_DRAIN) f->drain_ms = v;
             else f->shutdown_grace_ms = v;
             break;
+        case O_REFRESH:
+            if (!parse_int(optarg, 0, INT64_C(86400) * 7, &f->refresh_s)) {
+                snprintf(err, errlen, "--refresh-s must be 0..604800 seconds, got \"%s\"", optarg);
+                return false;
+            }
+            break;
+        case O_NOWATCH: f->watch_policy = false; break;
         case 'h':
         case O_HELP: f->help = true; break;
         case O_VERSION: f->version = true; break;

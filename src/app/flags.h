@@ -17,6 +17,8 @@ typedef struct {
     uint64_t max_map_size;
     int64_t drain_ms;
     int64_t shutdown_grace_ms;
+    int64_t refresh_s;      /* re-derive stored answers this often; 0: only on reload */
+    bool watch_policy;      /* reload when the policy file changes */
     bool help;
     bool version;
 } app_flags_t;

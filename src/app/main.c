@@ -18,6 +18,7 @@
 #include "grading/policy.h"
 #include "grading/server.h"
 #include "grading/store.h"
+#include "refresh.h"
 
 #define EXIT_USAGE 2
 
@@ -29,6 +30,11 @@ typedef struct {
     uv_loop_t loop;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t drain_timer;
+    uv_timer_t refresh_timer;       /* periodic re-derivation */
+    uv_fs_event_t policy_watch;     /* the policy file's directory */
+    uv_timer_t reload_debounce;     /* editors write a file in several steps */
+    app_refresh_t *refresh;
+    bool watching;
     bool stopping;
 } app_t;
 
@@ -67,6 +73,10 @@ static void close_handles(app_t *a)
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sighup, NULL);
     uv_close((uv_handle_t *)&a->drain_timer, NULL);
+    uv_close((uv_handle_t *)&a->refresh_timer, NULL);
+    uv_close((uv_handle_t *)&a->reload_debounce, NULL);
+    if (a->watching) uv_close((uv_handle_t *)&a->policy_watch, NULL);
+    a->watching = false;
 }
 
 static void on_drained(uv_timer_t *t)
@@ -86,25 +96,71 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     uv_timer_start(&a->drain_timer, on_drained, (uint64_t)a->flags.drain_ms, 0);
 }
 
-static void on_reload_signal(uv_signal_t *h, int signum)
+static void reload_policy(app_t *a, const char *why)
 {
-    (void)signum;
-    app_t *a = h->data;
     grading_policy_t *p = NULL;
     grading_policy_diags_t *diags = calloc(1, sizeof *diags);
     if (!diags) return;
     grading_err_t err = grading_policy_load_file(a->flags.policy, &p, diags);
     if (err) {
-        fprintf(stderr, "gradingd: SIGHUP: policy %s rejected, keeping the current one\n",
+        fprintf(stderr, "gradingd: %s: policy %s rejected, keeping the current one\n", why,
                 a->flags.policy);
         print_diags("policy", diags);
     } else {
         grading_server_set_policy(a->server, p);
-        fprintf(stderr, "gradingd: SIGHUP: policy %s loaded, version %s\n", a->flags.policy,
+        fprintf(stderr, "gradingd: %s: policy %s loaded, version %s\n", why, a->flags.policy,
                 grading_policy_version(p));
+        app_refresh_request(a->refresh, p);
         grading_policy_unref(p);
     }
     free(diags);
+}
+
+static void on_reload_signal(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    reload_policy(h->data, "SIGHUP");
+}
+
+static void on_reload_debounced(uv_timer_t *t)
+{
+    reload_policy(t->data, "policy file changed");
+}
+
+static void on_policy_dir_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    (void)events;
+    app_t *a = h->data;
+    const char *base = strrchr(a->flags.policy, '/');
+    base = base ? base + 1 : a->flags.policy;
+    if (status < 0 || !filename || strcmp(filename, base) != 0 || a->stopping) return;
+    uv_timer_start(&a->reload_debounce, on_reload_debounced, 200, 0);
+}
+
+/* Watches the policy file's directory (editors replace the file). */
+static void watch_policy(app_t *a)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", a->flags.policy);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) slash[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    uv_fs_event_init(&a->loop, &a->policy_watch);
+    a->policy_watch.data = a;
+    a->watching = true;
+    int rc = uv_fs_event_start(&a->policy_watch, on_policy_dir_event, dir, 0);
+    if (rc)
+        fprintf(stderr, "gradingd: cannot watch %s for policy changes (%s); SIGHUP still reloads\n",
+                dir, uv_strerror(rc));
+}
+
+static void on_refresh_timer(uv_timer_t *t)
+{
+    app_t *a = t->data;
+    grading_policy_t *p = grading_server_policy(a->server);
+    app_refresh_request(a->refresh, p);
+    grading_policy_unref(p);
 }
 
 int main(int argc, char **argv)
@@ -151,6 +207,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "gradingd: cannot start the writer thread\n");
         goto fail;
     }
+    if (app_refresh_start(a.store, a.ingest, &a.refresh)) {
+        fprintf(stderr, "gradingd: cannot start the refresh thread\n");
+        goto fail;
+    }
+    /* stored answers may come from another policy version */
+    app_refresh_request(a.refresh, policy);
 
     grading_server_options_t opts = {
         .listen = a.flags.listen,
@@ -173,7 +235,14 @@ int main(int argc, char **argv)
     uv_signal_init(&a.loop, &a.sigint);
     uv_signal_init(&a.loop, &a.sighup);
     uv_timer_init(&a.loop, &a.drain_timer);
+    uv_timer_init(&a.loop, &a.refresh_timer);
+    uv_timer_init(&a.loop, &a.reload_debounce);
     a.sigterm.data = a.sigint.data = a.sighup.data = a.drain_timer.data = &a;
+    a.refresh_timer.data = a.reload_debounce.data = &a;
+    if (a.flags.refresh_s > 0)
+        uv_timer_start(&a.refresh_timer, on_refresh_timer, (uint64_t)a.flags.refresh_s * 1000,
+                       (uint64_t)a.flags.refresh_s * 1000);
+    if (a.flags.watch_policy) watch_policy(&a);
     uv_signal_start(&a.sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&a.sighup, on_reload_signal, SIGHUP);
@@ -196,6 +265,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "gradingd: stopped cleanly\n");
 fail:
     if (a.server) grading_server_free(a.server);
+    app_refresh_stop(a.refresh);
     if (a.ingest) grading_ingest_stop(a.ingest);
     if (a.store) grading_store_close(a.store);
     if (loop_ready) uv_loop_close(&a.loop);

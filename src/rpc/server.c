@@ -98,6 +98,14 @@ void grading_server_set_policy(grading_server_t *srv, grading_policy_t *p)
     grading_policy_unref(old);
 }
 
+grading_policy_t *grading_server_policy(grading_server_t *srv)
+{
+    pthread_mutex_lock(&srv->policy_mu);
+    grading_policy_t *p = grading_policy_ref(srv->policy);
+    pthread_mutex_unlock(&srv->policy_mu);
+    return p;
+}
+
 /* ---- slots ---- */
 
 static void slot_release_call(call_slot_t *s)

@@ -1,0 +1,162 @@
+/* The refresh thread: see refresh.h. */
+#include "refresh.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grading/assess.h"
+
+#define REFRESH_PAGE 256
+
+struct app_refresh {
+    grading_store_t *st;
+    grading_ingest_t *in;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    grading_policy_t *pending;   /* under mu: the next walk's policy */
+    bool stopping;               /* under mu */
+    /* one page in flight */
+    bool page_done;              /* under mu */
+    grading_err_t page_err;
+};
+
+static grading_err_t derive(void *ctx, grading_txn_t *txn, const char *mp, const char *seller,
+                            int64_t now_ms)
+{
+    return grading_assess_derive(txn, ctx, mp, seller, now_ms);
+}
+
+static void page_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t acc, uint32_t dup)
+{
+    (void)acc, (void)dup;
+    app_refresh_t *r = b->data;
+    pthread_mutex_lock(&r->mu);
+    r->page_done = true;
+    r->page_err = err;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* True when the walk should give way (stop, or a newer policy waits). */
+static bool interrupted(app_refresh_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool stop = r->stopping || r->pending;
+    pthread_mutex_unlock(&r->mu);
+    return stop;
+}
+
+/* Re-derives one marketplace's sellers; returns how many. */
+static size_t walk_marketplace(app_refresh_t *r, grading_store_reader_t *rd, grading_policy_t *p,
+                               const char *mp)
+{
+    static char ids[REFRESH_PAGE][GRADING_MAX_ID_LEN + 1];
+    const char *sellers[REFRESH_PAGE], *mps[REFRESH_PAGE];
+    char after[GRADING_MAX_ID_LEN + 1] = "";
+    size_t total = 0;
+    for (;;) {
+        if (interrupted(r)) return total;
+        grading_txn_t *txn;
+        size_t n = 0;
+        if (grading_store_read_begin(rd, &txn)) return total;
+        grading_err_t err = grading_store_sellers_page(txn, mp, after, ids, REFRESH_PAGE, &n);
+        grading_store_read_end(rd);
+        if (err || n == 0) return total;
+        for (size_t i = 0; i < n; i++) sellers[i] = ids[i], mps[i] = mp;
+        grading_ingest_batch_t b = {.n = 0,
+                                    .derive = derive,
+                                    .derive_ctx = p,
+                                    .extra_sellers = sellers,
+                                    .extra_marketplaces = mps,
+                                    .nextra = (uint32_t)n,
+                                    .done_cb = page_done,
+                                    .data = r};
+        pthread_mutex_lock(&r->mu);
+        r->page_done = false;
+        pthread_mutex_unlock(&r->mu);
+        grading_ingest_submit(r->in, &b);
+        pthread_mutex_lock(&r->mu);
+        while (!r->page_done) pthread_cond_wait(&r->cv, &r->mu);
+        err = r->page_err;
+        pthread_mutex_unlock(&r->mu);
+        if (err) {
+            fprintf(stderr, "gradingd: refresh of %s stopped: %s\n", mp, grading_err_name(err));
+            return total;
+        }
+        total += n;
+        if (n < REFRESH_PAGE) return total;
+        memcpy(after, ids[n - 1], sizeof after);
+    }
+}
+
+static void *refresh_main(void *arg)
+{
+    app_refresh_t *r = arg;
+    grading_store_reader_t *rd = NULL;
+    if (grading_store_reader_new(r->st, &rd)) return NULL;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        while (!r->pending && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);
+        grading_policy_t *p = r->pending;
+        r->pending = NULL;
+        bool stop = r->stopping;
+        pthread_mutex_unlock(&r->mu);
+        if (stop) {
+            grading_policy_unref(p);
+            break;
+        }
+        size_t total = 0;
+        for (size_t i = 0; i < grading_policy_marketplace_count(p); i++)
+            total += walk_marketplace(r, rd, p, grading_policy_marketplace_at(p, i)->name);
+        fprintf(stderr, "gradingd: refreshed %zu sellers' stored answers with policy %s%s\n", total,
+                grading_policy_version(p), interrupted(r) ? " (interrupted)" : "");
+        grading_policy_unref(p);
+    }
+    grading_store_reader_free(rd);
+    return NULL;
+}
+
+grading_err_t app_refresh_start(grading_store_t *st, grading_ingest_t *in, app_refresh_t **out)
+{
+    app_refresh_t *r = calloc(1, sizeof *r);
+    if (!r) return GRADING_ENOMEM;
+    r->st = st;
+    r->in = in;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->thread, NULL, refresh_main, r)) {
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+        free(r);
+        return GRADING_EIO;
+    }
+    *out = r;
+    return GRADING_OK;
+}
+
+void app_refresh_request(app_refresh_t *r, grading_policy_t *p)
+{
+    pthread_mutex_lock(&r->mu);
+    grading_policy_unref(r->pending);
+    r->pending = grading_policy_ref(p);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void app_refresh_stop(app_refresh_t *r)
+{
+    if (!r) return;
+    pthread_mutex_lock(&r->mu);
+    r->stopping = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    grading_policy_unref(r->pending);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+}

@@ -1,0 +1,28 @@
+/* Background refresh of the stored per-seller answers (the boost and
+ * suspension GetRankingBoosts reads), after a policy reload and every
+ * interval (rolling windows move even without events).
+ *
+ * One thread walks every marketplace's sellers with its own read
+ * transaction and hands them, a page at a time, to the ingest writer as
+ * derive-only jobs, so they interleave with event batches and readers are
+ * never blocked. A new request (another reload) restarts the walk with the
+ * newer policy. */
+#ifndef GRADING_APP_REFRESH_H
+#define GRADING_APP_REFRESH_H
+
+#include "grading/err.h"
+#include "grading/ingest.h"
+#include "grading/policy.h"
+#include "grading/store.h"
+
+typedef struct app_refresh app_refresh_t;
+
+grading_err_t app_refresh_start(grading_store_t *st, grading_ingest_t *in, app_refresh_t **out);
+
+/* Asks for a walk with policy p (a reference is taken). Never blocks. */
+void app_refresh_request(app_refresh_t *r, grading_policy_t *p);
+
+/* Stops the walk at the next page and joins the thread. */
+void app_refresh_stop(app_refresh_t *r);
+
+#endif
