@@ -43,6 +43,12 @@ typedef struct cli_command {
 extern const cli_command_t cli_cmd_record;
 extern const cli_command_t cli_cmd_metrics;
 extern const cli_command_t cli_cmd_health;
+extern const cli_command_t cli_cmd_grade;
+extern const cli_command_t cli_cmd_penalties;
+extern const cli_command_t cli_cmd_boosts;
+extern const cli_command_t cli_cmd_ads;
+extern const cli_command_t cli_cmd_settlement;
+extern const cli_command_t cli_cmd_policy;
 
 /* ---- arguments ---- */
 
@@ -91,6 +97,13 @@ int cli_call(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
 
 /* Prints m as indented JSON (defaults included) on stdout. */
 int cli_print_json(const ProtobufCMessage *m);
+
+/* Prints the first line of a seller's answer: "seller S  marketplace M
+ * as of T  policy V"; a NULL or empty marketplace prints "(default)", a
+ * NULL as_of "now", an empty version nothing (defined in cmd_grade.c). */
+struct ProtobufCMessage;
+void cli_print_subject(const char *seller, const char *marketplace, const ProtobufCMessage *as_of,
+                       const char *policy_version);
 
 /* Prints j on stdout (indented) and consumes it. */
 int cli_print_json_value(json_t *j);

@@ -15,6 +15,12 @@
 static const cli_command_t *const commands[] = {
     &cli_cmd_record,
     &cli_cmd_metrics,
+    &cli_cmd_grade,
+    &cli_cmd_penalties,
+    &cli_cmd_boosts,
+    &cli_cmd_ads,
+    &cli_cmd_settlement,
+    &cli_cmd_policy,
     &cli_cmd_health,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -346,7 +346,15 @@ static void build(loader_t *l, yaml_node_t *root, grading_policy_t *p, size_t te
         bool found = false;
         for (size_t i = 0; d && i < p->nmarkets; i++)
             if (strcmp(p->markets[i].name, d) == 0) p->default_index = i, found = true;
-        if (!found && t.markets)
+        /* a marketplace that is there but failed has its own errors already */
+        bool declared = false;
+        if (t.markets && t.markets->type == YAML_MAPPING_NODE)
+            for (yaml_node_pair_t *pr = t.markets->data.mapping.pairs.start;
+                 d && pr < t.markets->data.mapping.pairs.top; pr++) {
+                const char *k = scalar(node_at(l, pr->key));
+                if (k && strcmp(k, d) == 0) declared = true;
+            }
+        if (!found && t.markets && !declared)
             diag(l, t.def, "default_marketplace \"%s\" names no marketplace of this file", d ? d : "");
     }
 }

@@ -274,8 +274,10 @@ static void load_metric(rl_t *x, const decl_t *d, grading_metric_def_t *m)
     yaml_node_t *n;
     if ((n = get(l, d->val, "description"))) m->description = string_of(x, n, "description");
     m->window = -1;
-    if ((n = get(l, d->val, "window"))) m->window = window_index(x, n);
-    grading_scope_t scope = m->window >= 0 ? GRADING_SCOPE_METRIC_WINDOW : GRADING_SCOPE_METRIC_DERIVED;
+    yaml_node_t *wn = get(l, d->val, "window");
+    if (wn) m->window = window_index(x, wn);
+    /* a bad window is reported once; its expressions still read counters */
+    grading_scope_t scope = wn ? GRADING_SCOPE_METRIC_WINDOW : GRADING_SCOPE_METRIC_DERIVED;
     yaml_node_t *vn = get(l, d->val, "value"), *nn = get(l, d->val, "numerator"),
                 *dn = get(l, d->val, "denominator");
     if (vn && (nn || dn)) {
@@ -369,7 +371,8 @@ static void load_score(rl_t *x, const decl_t *d, grading_score_def_t *s)
         if (w) bd->when = expr_of(x, w, GRADING_SCOPE_SCORE, GRADING_EXPR_BOOL, "when");
         s->nbands++;
     }
-    if (s->nbands == 0) diag(l, bands, "score \"%s\": at least one band is required", s->name);
+    if (bands->data.sequence.items.start == bands->data.sequence.items.top)
+        diag(l, bands, "score \"%s\": at least one band is required", s->name);
     yaml_node_t *ins = get(l, d->val, "insufficient");
     if (ins) {
         const char *t = scalar(ins);
