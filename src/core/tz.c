@@ -223,7 +223,7 @@ int64_t grading_tz_day_start_ms(const grading_tz_t *tz, int32_t day)
     if (grading_tz_day(tz, utc) == day && grading_tz_day(tz, utc - 1) == day - 1) return utc;
     /* Midnight skipped by a transition: the day starts at the first
      * instant that is on it. */
-    return utc2 < utc ? utc2 : utc;
+    return utc2 > utc ? utc2 : utc;
 }
 
 /* Howard Hinnant's days_from_civil / civil_from_days (public domain
