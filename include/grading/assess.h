@@ -19,11 +19,20 @@ typedef struct {
     int32_t today;                 /* as_of's local day */
     int64_t as_of_ms;
     grading_day_counters_t sums[GRADING_RULES_MAX_WINDOWS];
+    grading_history_t hist;                  /* from closed periods */
+    bool has_published[GRADING_RULES_MAX_PROGRAMS];
+    grading_published_t published[GRADING_RULES_MAX_PROGRAMS];
+    char published_period[GRADING_RULES_MAX_PROGRAMS][GRADING_STORE_PERIOD_MAX];
     grading_assessment_t a;
 } grading_assess_t;
 
 grading_assess_t *grading_assess_new(void);
 void grading_assess_free(grading_assess_t *x);
+
+/* Reads the seller's closed periods as of as_of into x->hist and
+ * x->published (grading_assess_seller does this first). */
+grading_err_t grading_assess_history(grading_txn_t *txn, const grading_marketplace_t *mp,
+                                     const char *seller, int64_t as_of_ms, grading_assess_t *x);
 
 /* Reads and evaluates. Errors: the store's; GRADING_EINVAL from the rules
  * (*e says which). */

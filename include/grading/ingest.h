@@ -41,6 +41,10 @@ struct grading_ingest_batch {
     const char *const *extra_sellers;
     const char *const *extra_marketplaces;
     uint32_t nextra;
+    /* Optional: called last inside the batch's transaction (a close
+     * period's page, say). An error fails the batch. */
+    grading_err_t (*apply)(void *ctx, grading_txn_t *txn, int64_t now_ms);
+    void *apply_ctx;
     grading_ingest_done_cb done_cb;
     void *data;                        /* for the caller */
     grading_ingest_batch_t *next_;     /* private: the queue */

@@ -18,7 +18,9 @@
  *                        `gmv`, `custom.NAME`) and other metrics
  *   scores               metrics and other scores
  *   programmes           metrics, scores, `score` (the programme's own)
- *   penalty stages       metrics, scores, `PROGRAM.level`, `PROGRAM.score`
+ *   penalty stages       metrics, scores, `PROGRAM.level`, `PROGRAM.score`,
+ *                        `PROGRAM.published` (the last closed period's
+ *                        level), `history.NAME` (strikes, averages)
  *   benefits             all of the above and `penalty.LADDER.stage`,
  *                        `suspended`, `withdrawals_held`
  * Cycles between metrics or between scores are load errors. */
@@ -46,6 +48,8 @@
 #define GRADING_RULES_MAX_TIERS 8
 #define GRADING_RULES_REASON_LEN 256
 #define GRADING_RULES_MAX_REASONS 4
+#define GRADING_RULES_MAX_HISTORY 8
+#define GRADING_RULES_MAX_HISTORY_PERIODS 60
 
 /* ---- windows ---- */
 
@@ -148,7 +152,25 @@ typedef struct {
     grading_cap_t caps[GRADING_RULES_MAX_LEVELS];
     size_t noverrides;
     grading_level_rule_t overrides[GRADING_RULES_MAX_LEVELS]; /* first true wins, last word */
+    int publish;                /* the period kind whose close freezes it (period.h), default month */
 } grading_program_def_t;
+
+/* A fact over a programme's closed periods (ClosePeriod), named
+ * `history.NAME` in penalties and benefits. */
+typedef enum {
+    GRADING_HISTORY_STRIKES = 1,   /* periods at level >= strike_level, after the last relief */
+    GRADING_HISTORY_AVERAGE        /* the average published level */
+} grading_history_kind_t;
+
+typedef struct {
+    const char *name;
+    grading_history_kind_t kind;
+    size_t program;             /* index into programs */
+    uint32_t over;              /* the last N closed periods of the programme's kind */
+    int32_t strike_level;       /* STRIKES: a period closed at this level or worse */
+    int32_t relief_level;       /* STRIKES: a later period at this level or better voids them; 0: none */
+    uint32_t limit;             /* STRIKES: shown as StrikeState.limit */
+} grading_history_def_t;
 
 typedef struct {
     grading_restriction_kind_t kind;
@@ -201,6 +223,8 @@ typedef struct {
     size_t ntiers;
     grading_tier_def_t tiers[GRADING_RULES_MAX_TIERS];
     grading_expr_t *convertible_points;   /* NULL: 0 */
+    size_t nhistory;
+    grading_history_def_t history[GRADING_RULES_MAX_HISTORY];
     /* custom counters the expressions name, for symbol ids */
     size_t ncustom;
     const char *custom[GRADING_RULES_MAX_METRICS];
@@ -227,7 +251,7 @@ bool grading_rules_resolve(grading_rules_t *r, grading_scope_t scope, const char
 typedef enum {
     GRADING_SYM_COUNTER = 1, GRADING_SYM_CUSTOM, GRADING_SYM_METRIC, GRADING_SYM_SCORE,
     GRADING_SYM_SELF_SCORE, GRADING_SYM_PROG_LEVEL, GRADING_SYM_PROG_SCORE, GRADING_SYM_STAGE,
-    GRADING_SYM_SUSPENDED, GRADING_SYM_HELD
+    GRADING_SYM_SUSPENDED, GRADING_SYM_HELD, GRADING_SYM_PUBLISHED, GRADING_SYM_HISTORY
 } grading_sym_kind_t;
 #define GRADING_SYM_ID(kind, idx) ((uint32_t)(kind) << 24 | (uint32_t)(idx))
 #define GRADING_SYM_KIND(id) ((grading_sym_kind_t)((id) >> 24))
@@ -270,6 +294,23 @@ typedef struct {
     int tier;                   /* index into tiers, -1 if none */
     double convertible_points;
 } grading_assessment_t;
+
+/* What closed periods say about a seller, read from the store. */
+typedef struct {
+    int32_t published[GRADING_RULES_MAX_PROGRAMS];   /* last closed level; 0: none */
+    bool has[GRADING_RULES_MAX_HISTORY];             /* false: no closed period */
+    double value[GRADING_RULES_MAX_HISTORY];         /* history[i]'s value */
+} grading_history_t;
+
+/* Folds one seller's closed periods of history item h, oldest first
+ * (levels[i] 0: the seller was not in that period), into out->value. */
+void grading_history_fold(const grading_history_def_t *h, const int32_t *levels, size_t n,
+                          bool *has, double *value);
+
+/* As grading_rules_assess, with the seller's closed periods (NULL: none). */
+grading_err_t grading_rules_assess_with(const grading_rules_t *r, const grading_day_counters_t *sums,
+                                        const grading_history_t *hist, grading_assessment_t *out,
+                                        grading_error_t *e);
 
 /* Evaluates everything for one seller. sums[w] are the seller's counters
  * summed over rules->windows[w] (grading_rules_window_sums fills them).

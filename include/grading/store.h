@@ -139,4 +139,56 @@ grading_err_t grading_store_sellers_page(grading_txn_t *txn, const char *mp, con
                                          char (*out)[GRADING_MAX_ID_LEN + 1], size_t cap,
                                          size_t *n);
 
+/* ---- periods: what a close froze; closes: each close's progress ---- */
+
+#define GRADING_STORE_MAX_PROGRAMS 8
+#define GRADING_STORE_MAX_LEVELS 16
+#define GRADING_STORE_PERIOD_MAX 32
+
+typedef struct {
+    int32_t level;
+    double score;
+    bool has_score;
+} grading_published_t;
+
+/* One seller's grades of one closed period, one per programme in the
+ * policy's order. */
+typedef struct {
+    uint32_t n;
+    grading_published_t p[GRADING_STORE_MAX_PROGRAMS];
+} grading_period_rec_t;
+
+grading_err_t grading_store_period_get(grading_txn_t *txn, const char *mp, int kind,
+                                       const char *period, const char *seller,
+                                       grading_period_rec_t *out, bool *found);
+grading_err_t grading_store_period_put(grading_txn_t *txn, const char *mp, int kind,
+                                       const char *period, const char *seller,
+                                       const grading_period_rec_t *rec);
+/* How many sellers the period holds (a range scan; for checks and tests). */
+grading_err_t grading_store_period_count(grading_txn_t *txn, const char *mp, int kind,
+                                         const char *period, uint64_t *out);
+
+typedef struct {
+    bool done;
+    uint32_t evaluated;                        /* sellers closed so far */
+    char cursor[GRADING_MAX_ID_LEN + 1];       /* the last seller closed; "" at the start */
+    char policy_version[GRADING_SELLER_VERSION_LEN + 1];
+    int64_t started_ms, finished_ms;
+    uint32_t nprograms;
+    uint32_t nlevels[GRADING_STORE_MAX_PROGRAMS];
+    int32_t levels[GRADING_STORE_MAX_PROGRAMS][GRADING_STORE_MAX_LEVELS];
+    uint32_t counts[GRADING_STORE_MAX_PROGRAMS][GRADING_STORE_MAX_LEVELS];
+} grading_close_t;
+
+grading_err_t grading_store_close_get(grading_txn_t *txn, const char *mp, int kind,
+                                      const char *period, grading_close_t *out, bool *found);
+grading_err_t grading_store_close_put(grading_txn_t *txn, const char *mp, int kind,
+                                      const char *period, const grading_close_t *c);
+
+/* The latest finished close of kind whose period name sorts <= upto (names
+ * of one kind sort in time order). */
+grading_err_t grading_store_close_latest(grading_txn_t *txn, const char *mp, int kind,
+                                         const char *upto, char out[GRADING_STORE_PERIOD_MAX],
+                                         bool *found);
+
 #endif

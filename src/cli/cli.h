@@ -101,7 +101,6 @@ int cli_print_json(const ProtobufCMessage *m);
 /* Prints the first line of a seller's answer: "seller S  marketplace M
  * as of T  policy V"; a NULL or empty marketplace prints "(default)", a
  * NULL as_of "now", an empty version nothing (defined in cmd_grade.c). */
-struct ProtobufCMessage;
 void cli_print_subject(const char *seller, const char *marketplace, const ProtobufCMessage *as_of,
                        const char *policy_version);
 

@@ -41,7 +41,7 @@ static void print_usage(FILE *out)
             "Commands:\n",
             CLI_DEFAULT_ADDR);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(out, "  %-11s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(out, "\nExit status: 0 done, 1 the server or the input said no, 2 usage error.\n");
 }
 

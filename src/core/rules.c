@@ -187,6 +187,13 @@ bool grading_rules_resolve(grading_rules_t *r, grading_scope_t scope, const char
         if (dotted(name, r->programs[i].name, "score"))
             return set_sym(out, GRADING_SYM_PROG_SCORE, i, GRADING_EXPR_NUMBER);
     }
+    for (size_t i = 0; i < r->nprograms; i++)
+        if (dotted(name, r->programs[i].name, "published"))
+            return set_sym(out, GRADING_SYM_PUBLISHED, i, GRADING_EXPR_NUMBER);
+    if (strncmp(name, "history.", 8) == 0)
+        for (size_t i = 0; i < r->nhistory; i++)
+            if (strcmp(name + 8, r->history[i].name) == 0)
+                return set_sym(out, GRADING_SYM_HISTORY, i, GRADING_EXPR_NUMBER);
     if (scope == GRADING_SCOPE_PENALTY) return false;
     if (strncmp(name, "penalty.", 8) == 0)
         for (size_t i = 0; i < r->nladders; i++)
@@ -227,4 +234,26 @@ void grading_rules_destroy(grading_rules_t *r)
     grading_expr_free(r->convertible_points);
     for (size_t i = 0; i < r->ncustom; i++) free((char *)r->custom[i]);
     memset(r, 0, sizeof *r);
+}
+
+void grading_history_fold(const grading_history_def_t *h, const int32_t *levels, size_t n,
+                          bool *has, double *value)
+{
+    double sum = 0;
+    size_t seen = 0;
+    uint32_t strikes = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (levels[i] <= 0) continue;
+        seen++;
+        sum += levels[i];
+        if (levels[i] >= h->strike_level) strikes++;
+        else if (h->relief_level > 0 && levels[i] <= h->relief_level) strikes = 0;
+    }
+    if (h->kind == GRADING_HISTORY_STRIKES) {
+        *has = true;   /* no closed period is zero strikes */
+        *value = strikes;
+    } else {
+        *has = seen > 0;
+        *value = seen ? sum / (double)seen : 0;
+    }
 }

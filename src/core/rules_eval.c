@@ -15,6 +15,7 @@
 typedef struct {
     const grading_rules_t *r;
     const grading_day_counters_t *sums;
+    const grading_history_t *hist;
     grading_assessment_t *a;
     bool metric_done[GRADING_RULES_MAX_METRICS];
     bool score_done[GRADING_RULES_MAX_SCORES];
@@ -124,6 +125,15 @@ static grading_err_t lookup(void *vctx, uint32_t id, grading_expr_value_t *out)
         return GRADING_OK;
     case GRADING_SYM_STAGE:
         *out = grading_expr_number(a->ladders[i].stage);
+        return GRADING_OK;
+    case GRADING_SYM_PUBLISHED:
+        *out = x->hist && x->hist->published[i] > 0 ? grading_expr_number(x->hist->published[i])
+                                                    : grading_expr_unavailable(GRADING_EXPR_NUMBER);
+        return GRADING_OK;
+    case GRADING_SYM_HISTORY:
+        *out = x->hist && x->hist->has[i] ? grading_expr_number(x->hist->value[i])
+               : x->r->history[i].kind == GRADING_HISTORY_STRIKES ? grading_expr_number(0)
+                                                                  : grading_expr_unavailable(GRADING_EXPR_NUMBER);
         return GRADING_OK;
     case GRADING_SYM_SUSPENDED: *out = grading_expr_bool(a->suspended); return GRADING_OK;
     case GRADING_SYM_HELD: *out = grading_expr_bool(a->withdrawals_held); return GRADING_OK;
@@ -263,7 +273,14 @@ static grading_err_t eval_benefits(eval_t *x)
 grading_err_t grading_rules_assess(const grading_rules_t *r, const grading_day_counters_t *sums,
                                    grading_assessment_t *out, grading_error_t *e)
 {
-    eval_t x = {.r = r, .sums = sums, .a = out, .window = -1, .e = e};
+    return grading_rules_assess_with(r, sums, NULL, out, e);
+}
+
+grading_err_t grading_rules_assess_with(const grading_rules_t *r, const grading_day_counters_t *sums,
+                                        const grading_history_t *hist, grading_assessment_t *out,
+                                        grading_error_t *e)
+{
+    eval_t x = {.r = r, .sums = sums, .hist = hist, .a = out, .window = -1, .e = e};
     grading_err_t err;
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < r->nmetrics; i++)

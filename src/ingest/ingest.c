@@ -247,6 +247,7 @@ grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batc
     if ((err = cache_flush(&cache))) goto fail;
 derive:
     if (b->derive && (err = derive_all(txn, b, refs, acc, stored_ms))) goto fail;
+    if (b->apply && (err = b->apply(b->apply_ctx, txn, stored_ms))) goto fail;
     free(cache.slots);
     free(refs);
     *accepted = acc;

@@ -48,7 +48,7 @@ const char *arena_dup(build_t *b, const char *s);
 /* The grading sections of one marketplace, given its nodes (any may be
  * NULL). Fills r; problems go to l's diagnostics. */
 typedef struct {
-    yaml_node_t *metrics, *scores, *programs, *penalties, *benefits;
+    yaml_node_t *metrics, *scores, *programs, *penalties, *benefits, *history;
 } rules_nodes_t;
 
 void rules_load(loader_t *l, build_t *b, const rules_nodes_t *n, grading_rules_t *r);

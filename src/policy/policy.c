@@ -185,6 +185,7 @@ static void visit_market_key(loader_t *l, const char *key, yaml_node_t *k, yaml_
                             : strcmp(key, "programs") == 0  ? &c->rules.programs
                             : strcmp(key, "penalties") == 0 ? &c->rules.penalties
                             : strcmp(key, "benefits") == 0  ? &c->rules.benefits
+                            : strcmp(key, "history") == 0   ? &c->rules.history
                                                             : NULL;
     if (section) {
         *section = v;
@@ -201,7 +202,8 @@ static void visit_market_key(loader_t *l, const char *key, yaml_node_t *k, yaml_
 }
 
 static const char *const market_keys[] = {"display_name", "time_zone", "currency", "metrics",
-                                          "scores", "programs", "penalties", "benefits", NULL};
+                                          "scores", "programs", "penalties", "benefits", "history",
+                                          NULL};
 
 const char *arena_dup(build_t *b, const char *s)
 {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grading/period.h"
 #include "loader.h"
 
 typedef struct {
@@ -361,8 +362,7 @@ static void load_score(rl_t *x, const decl_t *d, grading_score_def_t *s)
         }
         grading_band_t *bd = &s->bands[s->nbands];
         if (!band_value(x, band, &bd->value)) continue;
-        if (s->nbands == 0) s->type = bd->value.type;
-        else if (bd->value.type != s->type) {
+        if (bd->value.type != s->type) {
             diag(l, band, "score \"%s\": every band gives points, or every band a verdict", s->name);
             continue;
         }
@@ -390,7 +390,7 @@ static void load_score(rl_t *x, const decl_t *d, grading_score_def_t *s)
 /* ---- programmes ---- */
 
 static const char *const program_keys[] = {"description", "levels", "score", "grade", "otherwise",
-                                           "new_seller", "caps", "overrides", NULL};
+                                           "new_seller", "caps", "overrides", "publish", NULL};
 static const char *const rule_keys[] = {"level", "when", NULL};
 static const char *const cap_keys[] = {"best", "unless", NULL};
 
@@ -493,6 +493,12 @@ static void load_program(rl_t *x, const decl_t *d, grading_program_def_t *p)
         return;
     }
     if ((n = get(l, d->val, "score"))) p->score = expr_of(x, n, GRADING_SCOPE_PROGRAM, GRADING_EXPR_NUMBER, "score");
+    p->publish = GRADING_PERIOD_MONTH;
+    if ((n = get(l, d->val, "publish"))) {
+        const char *k = scalar(n);
+        p->publish = k ? (int)grading_period_kind_parse(k) : 0;
+        if (!p->publish) diag(l, n, "publish must be month, quarter or year (the close that freezes it)");
+    }
     bool always = false;
     if ((n = get(l, d->val, "grade")))
         load_level_rules(x, p, n, "grade", p->rules, &p->nrules, &always);
@@ -698,6 +704,86 @@ static void load_benefits(rl_t *x, yaml_node_t *bn)
     }
 }
 
+/* ---- history: facts over closed periods ---- */
+
+static const char *const history_keys[] = {"program", "strikes_at_level", "relief_at_level", "average",
+                                           "over", "limit", NULL};
+
+static void load_history(rl_t *x, yaml_node_t *sec)
+{
+    loader_t *l = x->l;
+    grading_rules_t *r = x->r;
+    if (!sec) return;
+    if (sec->type != YAML_MAPPING_NODE) {
+        diag(l, sec, "history must be a mapping of name to definition");
+        return;
+    }
+    for (yaml_node_pair_t *pr = sec->data.mapping.pairs.start; pr < sec->data.mapping.pairs.top; pr++) {
+        yaml_node_t *k = node_at(l, pr->key), *v = node_at(l, pr->value);
+        if (!ident_ok(scalar(k))) {
+            diag(l, k, "history name must be 1..64 characters of a-z, 0-9 and _");
+            continue;
+        }
+        if (r->nhistory >= GRADING_RULES_MAX_HISTORY) {
+            diag(l, k, "at most %d history items", GRADING_RULES_MAX_HISTORY);
+            break;
+        }
+        if (!keys_ok(x, v, history_keys, "a history item")) continue;
+        grading_history_def_t *h = &r->history[r->nhistory];
+        memset(h, 0, sizeof *h);
+        h->name = arena_dup(x->b, scalar(k));
+        yaml_node_t *pn = get(l, v, "program"), *sn = get(l, v, "strikes_at_level"),
+                    *an = get(l, v, "average"), *on = get(l, v, "over"), *rn = get(l, v, "relief_at_level"),
+                    *ln = get(l, v, "limit");
+        const char *prog = scalar(pn);
+        bool found = false;
+        for (size_t i = 0; prog && i < r->nprograms; i++)
+            if (strcmp(r->programs[i].name, prog) == 0) h->program = i, found = true;
+        if (!found) {
+            diag(l, pn ? pn : v, "history \"%s\": program must name a programme of this marketplace", h->name);
+            continue;
+        }
+        const grading_program_def_t *p = &r->programs[h->program];
+        if (!!sn == !!an) {
+            diag(l, v, "history \"%s\": give strikes_at_level (count periods at that level or worse) "
+                       "or average: level", h->name);
+            continue;
+        }
+        int32_t over = 0;
+        if (!on || !level_of(x, on, "over", &over) || over > GRADING_RULES_MAX_HISTORY_PERIODS) {
+            if (!on || over > GRADING_RULES_MAX_HISTORY_PERIODS)
+                diag(l, on ? on : v, "history \"%s\": over (1..%d closed periods) is required", h->name,
+                     GRADING_RULES_MAX_HISTORY_PERIODS);
+            continue;
+        }
+        h->over = (uint32_t)over;
+        if (sn) {
+            h->kind = GRADING_HISTORY_STRIKES;
+            if (!known_level(x, (grading_program_def_t *)p, sn, "strikes_at_level", &h->strike_level)) continue;
+            if (rn && !known_level(x, (grading_program_def_t *)p, rn, "relief_at_level", &h->relief_level)) continue;
+            if (h->relief_level && h->relief_level >= h->strike_level) {
+                diag(l, rn, "relief_at_level must be a better (lower) level than strikes_at_level");
+                continue;
+            }
+            int32_t lim = 0;
+            if (ln && !level_of(x, ln, "limit", &lim)) continue;
+            h->limit = (uint32_t)lim;
+        } else {
+            const char *a = scalar(an);
+            if (!a || strcmp(a, "level") != 0) {
+                diag(l, an, "average must be \"level\" (the average published level)");
+                continue;
+            }
+            if (rn || ln) {
+                diag(l, rn ? rn : ln, "relief_at_level and limit belong to strikes");
+                continue;
+            }
+            h->kind = GRADING_HISTORY_AVERAGE;
+        }
+        r->nhistory++;
+    }
+}
+
 /* ---- cycles ---- */
 
 /* Depth-first search over "uses" edges of one kind; reports one cycle. */
@@ -795,9 +881,19 @@ void rules_load(loader_t *l, build_t *b, const rules_nodes_t *nodes, grading_rul
             }
         }
     }
+    /* a score's type, from its first band, before any expression names it */
+    for (size_t i = 0; i < r->nscores; i++) {
+        yaml_node_t *bands = get(l, sd[i].val, "bands");
+        yaml_node_t *first = bands && bands->type == YAML_SEQUENCE_NODE &&
+                                     bands->data.sequence.items.start < bands->data.sequence.items.top
+                                 ? node_at(l, *bands->data.sequence.items.start)
+                                 : NULL;
+        r->scores[i].type = first && get(l, first, "verdict") ? GRADING_EXPR_STRING : GRADING_EXPR_NUMBER;
+    }
     for (size_t i = 0; i < r->nmetrics; i++) load_metric(&x, &md[i], &r->metrics[i]);
     for (size_t i = 0; i < r->nscores; i++) load_score(&x, &sd[i], &r->scores[i]);
     for (size_t i = 0; i < r->nprograms; i++) load_program(&x, &pd[i], &r->programs[i]);
+    load_history(&x, nodes->history);
     if (nodes->penalties && nodes->penalties->type == YAML_MAPPING_NODE) {
         size_t i = 0;
         for (yaml_node_pair_t *p = nodes->penalties->data.mapping.pairs.start;

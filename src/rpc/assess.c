@@ -1,8 +1,11 @@
 /* Reading a seller's windows from the store and evaluating the rules. */
 #include "grading/assess.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "grading/period.h"
 
 grading_assess_t *grading_assess_new(void)
 {
@@ -25,6 +28,75 @@ static grading_err_t add_day(void *ctx, int32_t day, const grading_day_counters_
     return grading_rules_add_day(s->r, s->x->today, day, d, s->x->sums);
 }
 
+/* The name of the period of kind before `name`'s. */
+static void period_before(int kind, const char *name, char out[GRADING_STORE_PERIOD_MAX])
+{
+    int32_t first, last;
+    char tmp[GRADING_PERIOD_NAME_MAX];
+    grading_error_t e;
+    if (grading_period_parse((grading_period_kind_t)kind, name, "", &first, &last, &e)) {
+        out[0] = 0;
+        return;
+    }
+    grading_period_of((grading_period_kind_t)kind, first - 1, tmp, &first, &last);
+    snprintf(out, GRADING_STORE_PERIOD_MAX, "%s", tmp);
+}
+
+grading_err_t grading_assess_history(grading_txn_t *txn, const grading_marketplace_t *mp,
+                                     const char *seller, int64_t as_of_ms, grading_assess_t *x)
+{
+    const grading_rules_t *r = mp->rules;
+    int32_t today = grading_tz_day(&mp->tz, as_of_ms), first, last;
+    char latest[GRADING_PERIOD_MAX_KINDS][GRADING_STORE_PERIOD_MAX];
+    bool have[GRADING_PERIOD_MAX_KINDS] = {false};
+    grading_err_t err;
+    memset(&x->hist, 0, sizeof x->hist);
+    memset(x->has_published, 0, sizeof x->has_published);
+    for (int kind = GRADING_PERIOD_MONTH; kind <= GRADING_PERIOD_YEAR; kind++) {
+        char cur[GRADING_PERIOD_NAME_MAX];
+        grading_period_of((grading_period_kind_t)kind, today, cur, &first, &last);
+        /* only periods that ended before as_of: the current one is open */
+        char before[GRADING_STORE_PERIOD_MAX];
+        period_before(kind, cur, before);
+        if ((err = grading_store_close_latest(txn, mp->name, kind, before, latest[kind], &have[kind])))
+            return err;
+    }
+    for (size_t p = 0; p < r->nprograms && p < GRADING_STORE_MAX_PROGRAMS; p++) {
+        int kind = r->programs[p].publish;
+        if (!have[kind]) continue;
+        grading_period_rec_t rec;
+        bool found;
+        if ((err = grading_store_period_get(txn, mp->name, kind, latest[kind], seller, &rec, &found)))
+            return err;
+        if (!found || p >= rec.n) continue;
+        x->has_published[p] = true;
+        x->published[p] = rec.p[p];
+        x->hist.published[p] = rec.p[p].level;
+        snprintf(x->published_period[p], sizeof x->published_period[p], "%s", latest[kind]);
+    }
+    for (size_t h = 0; h < r->nhistory; h++) {
+        const grading_history_def_t *hd = &r->history[h];
+        int kind = r->programs[hd->program].publish;
+        int32_t levels[GRADING_RULES_MAX_HISTORY_PERIODS] = {0};
+        char name[GRADING_STORE_PERIOD_MAX];
+        if (have[kind]) {
+            snprintf(name, sizeof name, "%s", latest[kind]);
+            for (uint32_t i = 0; i < hd->over && name[0]; i++) {
+                grading_period_rec_t rec;
+                bool found;
+                if ((err = grading_store_period_get(txn, mp->name, kind, name, seller, &rec, &found)))
+                    return err;
+                if (found && hd->program < rec.n) levels[hd->over - 1 - i] = rec.p[hd->program].level;
+                char prev[GRADING_STORE_PERIOD_MAX];
+                period_before(kind, name, prev);
+                memcpy(name, prev, sizeof name);
+            }
+        }
+        grading_history_fold(hd, levels, hd->over, &x->hist.has[h], &x->hist.value[h]);
+    }
+    return GRADING_OK;
+}
+
 grading_err_t grading_assess_seller(grading_txn_t *txn, const grading_marketplace_t *mp,
                                     const char *seller, int64_t as_of_ms, grading_assess_t *x,
                                     grading_error_t *e)
@@ -40,7 +112,9 @@ grading_err_t grading_assess_seller(grading_txn_t *txn, const grading_marketplac
                             ? grading_store_days_foreach(txn, mp->name, seller, first, last, add_day, &s)
                             : GRADING_OK;
     if (err) return grading_error_set(e, err, "seller_id", "cannot read the seller's counters");
-    return grading_rules_assess(r, x->sums, &x->a, e);
+    if ((err = grading_assess_history(txn, mp, seller, as_of_ms, x)))
+        return grading_error_set(e, err, "seller_id", "cannot read the seller's closed periods");
+    return grading_rules_assess_with(r, x->sums, &x->hist, &x->a, e);
 }
 
 grading_err_t grading_assess_derive(grading_txn_t *txn, const grading_policy_t *p,

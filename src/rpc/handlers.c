@@ -284,17 +284,6 @@ static void handle_health_check(call_slot_t *s, const ProtobufCMessage *msg)
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
 }
 
-/* ---- not yet ---- */
-
-static void handle_unimplemented(call_slot_t *s, const ProtobufCMessage *msg)
-{
-    (void)msg;
-    char m[200];
-    snprintf(m, sizeof m, "%s is not implemented yet (arrives with settlement periods)",
-             s->method->path);
-    rpc_reply(s, GRPC_STATUS_UNIMPLEMENTED, m, NULL);
-}
-
 #define SVC "/grading.v1.GradingService/"
 
 const rpc_method_t grading_rpc_methods[] = {
@@ -310,7 +299,7 @@ const rpc_method_t grading_rpc_methods[] = {
      rpc_handle_get_ad_credit_eligibility, 4},
     {SVC "GetSettlementTerms", &grading__v1__get_settlement_terms_request__descriptor,
      rpc_handle_get_settlement_terms, 4},
-    {SVC "ClosePeriod", &grading__v1__close_period_request__descriptor, handle_unimplemented, 1},
+    {SVC "ClosePeriod", &grading__v1__close_period_request__descriptor, rpc_handle_close_period, 1},
     {"/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
      handle_health_check, 2},
 };

@@ -13,6 +13,7 @@
 
 #include "convert.h"
 #include "grading/assess.h"
+#include "grading/period.h"
 #include "server_internal.h"
 
 /* ---- the shared prelude: seller, marketplace, as_of, assessment ---- */
@@ -79,16 +80,24 @@ static void format_value(const grading_metric_def_t *m, double v, char *buf, siz
 
 typedef struct {
     Grading__V1__ProgramGrade pg;
-    Grading__V1__Grade live;
+    Grading__V1__Grade live, published;
     char *reasons[GRADING_RULES_MAX_REASONS];
     Grading__V1__Advice advice[MAX_ADVICE];
     Grading__V1__Advice *advice_ptrs[MAX_ADVICE];
     char messages[MAX_ADVICE][256];
 } program_reply_t;
 
-static void fill_program(const grading_rules_t *r, size_t p, const grading_assessment_t *a,
-                         bool explain, program_reply_t *o)
+static const char *label_of(const grading_program_def_t *p, int32_t level)
 {
+    for (size_t i = 0; i < p->nlevels; i++)
+        if (p->levels[i] == level) return p->labels[i];
+    return "";
+}
+
+static void fill_program(const grading_rules_t *r, size_t p, const grading_assess_t *x, bool explain,
+                         program_reply_t *o)
+{
+    const grading_assessment_t *a = &x->a;
     const grading_grade_t *g = &a->grades[p];
     grading__v1__program_grade__init(&o->pg);
     grading__v1__grade__init(&o->live);
@@ -98,6 +107,14 @@ static void fill_program(const grading_rules_t *r, size_t p, const grading_asses
     o->live.score = g->has_score ? g->score : 0;
     o->live.period = "live";
     o->pg.live = &o->live;
+    if (x->has_published[p]) {
+        grading__v1__grade__init(&o->published);
+        o->published.level = x->published[p].level;
+        o->published.label = (char *)label_of(&r->programs[p], x->published[p].level);
+        o->published.score = x->published[p].has_score ? x->published[p].score : 0;
+        o->published.period = (char *)x->published_period[p];
+        o->pg.published = &o->published;
+    }
     if (!explain) return;
     for (size_t i = 0; i < g->nreasons; i++) o->reasons[i] = (char *)g->reasons[i];
     o->pg.n_reasons = g->nreasons;
@@ -139,7 +156,7 @@ void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg)
         goto fail;
     }
     for (size_t p = 0; p < r->nprograms; p++) {
-        fill_program(r, p, &q.x->a, req->explain, &pr[p]);
+        fill_program(r, p, q.x, req->explain, &pr[p]);
         pgs[p] = &pr[p].pg;
     }
     Grading__V1__GradeReport resp = GRADING__V1__GRADE_REPORT__INIT;
@@ -197,6 +214,20 @@ void rpc_handle_get_penalty_state(call_slot_t *s, const ProtobufCMessage *msg)
         n++;
     }
     Grading__V1__PenaltyState resp = GRADING__V1__PENALTY_STATE__INIT;
+    /* strikes: the first strikes history item of the policy */
+    Grading__V1__StrikeState strikes = GRADING__V1__STRIKE_STATE__INIT;
+    char window[64];
+    for (size_t h = 0; h < r->nhistory; h++) {
+        const grading_history_def_t *hd = &r->history[h];
+        if (hd->kind != GRADING_HISTORY_STRIKES) continue;
+        strikes.count = (uint32_t)q.x->hist.value[h];
+        strikes.limit = hd->limit;
+        snprintf(window, sizeof window, "%u %ss", hd->over,
+                 grading_period_kind_name((grading_period_kind_t)r->programs[hd->program].publish));
+        strikes.window = window;
+        resp.strikes = &strikes;
+        break;
+    }
     resp.n_penalties = n;
     resp.penalties = pp;
     resp.policy_version = (char *)grading_policy_version(s->policy);

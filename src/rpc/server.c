@@ -50,6 +50,7 @@ struct grading_server {
 
     pthread_mutex_t policy_mu;
     grading_policy_t *policy;
+    pthread_mutex_t close_mu;   /* one ClosePeriod at a time */
 
     atomic_bool shutting_down;
     pthread_mutex_t shutdown_mu;
@@ -79,6 +80,8 @@ grading_store_reader_t *rpc_thread_reader(call_slot_t *s) { return s->thr->reade
 grading_ingest_t *rpc_ingest(call_slot_t *s) { return s->srv->ingest; }
 int64_t rpc_now_ms(call_slot_t *s) { return s->srv->now_ms(s->srv->clock_ctx); }
 bool rpc_shutting_down(call_slot_t *s) { return atomic_load(&s->srv->shutting_down); }
+pthread_mutex_t *rpc_close_lock(call_slot_t *s) { return &s->srv->close_mu; }
+grading_store_t *rpc_store(call_slot_t *s) { return s->srv->store; }
 
 static grading_policy_t *policy_acquire(grading_server_t *srv)
 {
@@ -318,6 +321,7 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
     srv->clock_ctx = opts->clock_ctx;
     srv->policy = grading_policy_ref(opts->policy);
     pthread_mutex_init(&srv->policy_mu, NULL);
+    pthread_mutex_init(&srv->close_mu, NULL);
     pthread_mutex_init(&srv->shutdown_mu, NULL);
     pthread_cond_init(&srv->shutdown_cv, NULL);
     atomic_init(&srv->shutting_down, false);
@@ -436,6 +440,7 @@ void grading_server_free(grading_server_t *srv)
     free(srv->threads);
     grading_policy_unref(srv->policy);
     pthread_mutex_destroy(&srv->policy_mu);
+    pthread_mutex_destroy(&srv->close_mu);
     pthread_mutex_destroy(&srv->shutdown_mu);
     pthread_cond_destroy(&srv->shutdown_cv);
     free(srv);

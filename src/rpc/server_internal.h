@@ -4,6 +4,7 @@
 #define GRADING_SERVER_INTERNAL_H
 
 #include <grpc/grpc.h>
+#include <pthread.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 
@@ -70,6 +71,8 @@ grading_store_reader_t *rpc_thread_reader(call_slot_t *s);
 grading_ingest_t *rpc_ingest(call_slot_t *s);
 int64_t rpc_now_ms(call_slot_t *s);
 bool rpc_shutting_down(call_slot_t *s);
+pthread_mutex_t *rpc_close_lock(call_slot_t *s);
+grading_store_t *rpc_store(call_slot_t *s);
 
 /* Shared by the handler files (handlers.c). */
 void rpc_reply_error(call_slot_t *s, const grading_error_t *e);
@@ -82,6 +85,7 @@ void rpc_handle_get_penalty_state(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_get_ranking_boosts(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_get_ad_credit_eligibility(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_get_settlement_terms(call_slot_t *s, const ProtobufCMessage *msg);
+void rpc_handle_close_period(call_slot_t *s, const ProtobufCMessage *msg);
 
 /* The method table (handlers.c) and its length. */
 extern const rpc_method_t grading_rpc_methods[];

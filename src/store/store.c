@@ -38,9 +38,10 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "store_internal.h"
 #include "grading/keys.h"
 
-#define STORE_MAX_DBS 8
+#define STORE_MAX_DBS 12
 #define STORE_MAX_READERS 256                     /* reader objects (threads) at once */
 #define STORE_MIN_MAP_SIZE (UINT64_C(256) << 10)  /* room for the empty databases */
 #define STORE_LOCK_FILE "grading.lock"
@@ -49,28 +50,12 @@
 #define STORE_RESIZE_RETRIES 4                    /* MDB_MAP_RESIZED: adopt and retry */
 #define STORE_SCHEMA_KEY "schema_version"
 
-enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_SELLERS, DB_META, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
     [DB_EVENTS] = "events", [DB_DAILY] = "daily", [DB_ORDERS] = "orders",
-    [DB_INQUIRIES] = "inquiries", [DB_SELLERS] = "sellers", [DB_META] = "meta",
+    [DB_INQUIRIES] = "inquiries", [DB_SELLERS] = "sellers", [DB_PERIODS] = "periods",
+    [DB_CLOSES] = "closes", [DB_META] = "meta",
 };
 
-struct grading_store {
-    MDB_env *env;
-    MDB_dbi dbi[DB_COUNT];
-    pthread_rwlock_t map_lock;   /* read side: a txn is open; write side: remapping */
-    bool map_lock_ready;
-    _Atomic uint64_t map_size;
-    uint64_t max_map_size;
-    int lock_fd;
-};
-
-struct grading_txn {
-    grading_store_t *st;
-    MDB_txn *txn;
-    grading_txn_t *parent;            /* nested write txn: no lock of its own */
-    grading_store_reader_t *reader;   /* a reader's snapshot; NULL for writes */
-};
 
 struct grading_store_reader {
     grading_store_t *st;
@@ -78,7 +63,7 @@ struct grading_store_reader {
     bool active;
 };
 
-static grading_err_t from_mdb(int rc)
+grading_err_t store_from_mdb(int rc)
 {
     switch (rc) {
     case MDB_SUCCESS: return GRADING_OK;
@@ -236,7 +221,7 @@ grading_err_t grading_store_open(const grading_store_options_t *opts, grading_st
     st->map_lock_ready = true;
 
     if ((rc = mdb_env_create(&st->env))) {
-        err = grading_error_set(e, from_mdb(rc), "", "cannot create the LMDB environment: %s",
+        err = grading_error_set(e, store_from_mdb(rc), "", "cannot create the LMDB environment: %s",
                                 mdb_strerror(rc));
         goto fail;
     }
@@ -299,7 +284,7 @@ grading_err_t grading_store_grow(grading_store_t *st)
     uint64_t next = cur > st->max_map_size / 2 ? st->max_map_size : cur * 2;
     int rc = mdb_env_set_mapsize(st->env, (size_t)next);
     if (rc) {
-        err = from_mdb(rc) == GRADING_ENOMEM ? GRADING_ENOMEM : GRADING_EIO;
+        err = store_from_mdb(rc) == GRADING_ENOMEM ? GRADING_ENOMEM : GRADING_EIO;
         goto done;
     }
     refresh_map_size(st);
@@ -333,7 +318,7 @@ grading_err_t grading_store_write_begin(grading_store_t *st, grading_txn_t *pare
             goto fail;
         }
         if ((rc = mdb_txn_begin(st->env, parent->txn, 0, &t->txn))) {
-            err = from_mdb(rc);
+            err = store_from_mdb(rc);
             goto fail;
         }
         *out = t;
@@ -345,7 +330,7 @@ grading_err_t grading_store_write_begin(grading_store_t *st, grading_txn_t *pare
         if (rc == MDB_SUCCESS) break;   /* the read side stays held until the txn ends */
         pthread_rwlock_unlock(&st->map_lock);
         if (rc != MDB_MAP_RESIZED || attempt >= STORE_RESIZE_RETRIES) {
-            err = from_mdb(rc);
+            err = store_from_mdb(rc);
             goto fail;
         }
         adopt_map_size(st);
@@ -366,7 +351,7 @@ grading_err_t grading_txn_commit(grading_txn_t *t)
     int rc = mdb_txn_commit(t->txn);   /* frees the MDB_txn, even on error */
     if (!t->parent) pthread_rwlock_unlock(&t->st->map_lock);
     free(t);
-    return from_mdb(rc);
+    return store_from_mdb(rc);
 }
 
 void grading_txn_abort(grading_txn_t *t)
@@ -441,21 +426,21 @@ void grading_store_read_end(grading_store_reader_t *r)
 
 /* ---- records ---- */
 
-static grading_err_t get_raw(grading_txn_t *t, int db, const uint8_t *key, size_t klen,
+grading_err_t store_get_raw(grading_txn_t *t, int db, const uint8_t *key, size_t klen,
                              MDB_val *v, bool *found)
 {
     MDB_val k = {klen, (void *)key};
     int rc = mdb_get(t->txn, t->st->dbi[db], &k, v);
     *found = rc == MDB_SUCCESS;
-    return rc == MDB_NOTFOUND ? GRADING_OK : from_mdb(rc);
+    return rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
 }
 
-static grading_err_t put_raw(grading_txn_t *t, int db, const uint8_t *key, size_t klen,
+grading_err_t store_put_raw(grading_txn_t *t, int db, const uint8_t *key, size_t klen,
                              const uint8_t *val, size_t vlen)
 {
     if (t->reader) return GRADING_ESTATE;
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-    return from_mdb(mdb_put(t->txn, t->st->dbi[db], &k, &v, 0));
+    return store_from_mdb(mdb_put(t->txn, t->st->dbi[db], &k, &v, 0));
 }
 
 /* An event id is its own key. */
@@ -474,7 +459,7 @@ grading_err_t grading_store_event_seen(grading_txn_t *txn, const char *event_id,
     MDB_val v;
     grading_err_t err = event_key(event_id, &klen);
     if (err) return err;
-    return get_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, &v, out_seen);
+    return store_get_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, &v, out_seen);
 }
 
 grading_err_t grading_store_event_put(grading_txn_t *txn, const char *event_id, int64_t stored_ms)
@@ -484,7 +469,7 @@ grading_err_t grading_store_event_put(grading_txn_t *txn, const char *event_id, 
     grading_err_t err = event_key(event_id, &klen);
     if (err) return err;
     grading_codec_event_encode(stored_ms, val, &vlen);
-    return put_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, val, vlen);
+    return store_put_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, val, vlen);
 }
 
 grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const char *seller,
@@ -494,7 +479,7 @@ grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const 
     size_t klen;
     MDB_val v;
     grading_err_t err = grading_key_order(key, mp, seller, order_id, &klen);
-    if (!err) err = get_raw(txn, DB_ORDERS, key, klen, &v, found);
+    if (!err) err = store_get_raw(txn, DB_ORDERS, key, klen, &v, found);
     if (err) return err;
     if (!*found) {
         grading_order_init(out);
@@ -511,7 +496,7 @@ grading_err_t grading_store_order_put(grading_txn_t *txn, const char *mp, const 
     grading_err_t err = grading_key_order(key, mp, seller, order_id, &klen);
     if (!err) err = grading_codec_order_encode(o, val, &vlen);
     if (err) return err;
-    return put_raw(txn, DB_ORDERS, key, klen, val, vlen);
+    return store_put_raw(txn, DB_ORDERS, key, klen, val, vlen);
 }
 
 grading_err_t grading_store_inquiry_get(grading_txn_t *txn, const char *mp, const char *seller,
@@ -522,7 +507,7 @@ grading_err_t grading_store_inquiry_get(grading_txn_t *txn, const char *mp, cons
     size_t klen;
     MDB_val v;
     grading_err_t err = grading_key_order(key, mp, seller, inquiry_id, &klen);
-    if (!err) err = get_raw(txn, DB_INQUIRIES, key, klen, &v, found);
+    if (!err) err = store_get_raw(txn, DB_INQUIRIES, key, klen, &v, found);
     if (err) return err;
     if (!*found) {
         grading_inquiry_init(out);
@@ -539,7 +524,7 @@ grading_err_t grading_store_inquiry_put(grading_txn_t *txn, const char *mp, cons
     grading_err_t err = grading_key_order(key, mp, seller, inquiry_id, &klen);
     if (!err) err = grading_codec_inquiry_encode(q, val, &vlen);
     if (err) return err;
-    return put_raw(txn, DB_INQUIRIES, key, klen, val, vlen);
+    return store_put_raw(txn, DB_INQUIRIES, key, klen, val, vlen);
 }
 
 grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const char *seller,
@@ -549,7 +534,7 @@ grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const ch
     size_t klen;
     MDB_val v;
     grading_err_t err = grading_key_day(key, mp, seller, day, &klen);
-    if (!err) err = get_raw(txn, DB_DAILY, key, klen, &v, found);
+    if (!err) err = store_get_raw(txn, DB_DAILY, key, klen, &v, found);
     if (err) return err;
     if (!*found) {
         grading_day_counters_init(out);
@@ -566,7 +551,7 @@ grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const ch
     grading_err_t err = grading_key_day(key, mp, seller, day, &klen);
     if (!err) err = grading_codec_day_encode(d, val, &vlen);
     if (err) return err;
-    return put_raw(txn, DB_DAILY, key, klen, val, vlen);
+    return store_put_raw(txn, DB_DAILY, key, klen, val, vlen);
 }
 
 grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, const char *seller,
@@ -584,7 +569,7 @@ grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, con
     size_t prefix_len = from_len - 4;
 
     int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_DAILY], &cur);
-    if (rc) return from_mdb(rc);
+    if (rc) return store_from_mdb(rc);
     MDB_val k = {from_len, from_key}, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (rc == MDB_SUCCESS) {
@@ -599,7 +584,7 @@ grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, con
         if ((err = cb(ctx, day, &day_rec))) goto done;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) err = from_mdb(rc);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) err = store_from_mdb(rc);
 done:
     mdb_cursor_close(cur);
     return err;
@@ -658,7 +643,7 @@ grading_err_t grading_store_seller_get(grading_txn_t *txn, const char *mp, const
     MDB_val v;
     memset(out, 0, sizeof *out);
     grading_err_t err = grading_key_seller(key, mp, seller, &klen);
-    if (!err) err = get_raw(txn, DB_SELLERS, key, klen, &v, found);
+    if (!err) err = store_get_raw(txn, DB_SELLERS, key, klen, &v, found);
     if (err || !*found) return err;
     return seller_decode(&v, out);
 }
@@ -676,7 +661,7 @@ grading_err_t grading_store_seller_put(grading_txn_t *txn, const char *mp, const
     put_u64(val + 1 + GRADING_SELLER_VERSION_LEN, bits);
     val[1 + GRADING_SELLER_VERSION_LEN + 8] = (uint8_t)((s->suspended ? 1 : 0) | (s->withdrawals_held ? 2 : 0));
     put_u64(val + 1 + GRADING_SELLER_VERSION_LEN + 9, (uint64_t)s->computed_ms);
-    return put_raw(txn, DB_SELLERS, key, klen, val, sizeof val);
+    return store_put_raw(txn, DB_SELLERS, key, klen, val, sizeof val);
 }
 
 grading_err_t grading_store_sellers_page(grading_txn_t *txn, const char *mp, const char *after,
@@ -691,7 +676,7 @@ grading_err_t grading_store_sellers_page(grading_txn_t *txn, const char *mp, con
     plen += 1;
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_SELLERS], &cur);
-    if (rc) return from_mdb(rc);
+    if (rc) return store_from_mdb(rc);
     MDB_val k, v;
     MDB_cursor_op op = MDB_SET_RANGE;
     if (after && after[0]) {
@@ -721,5 +706,5 @@ grading_err_t grading_store_sellers_page(grading_txn_t *txn, const char *mp, con
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
-    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : from_mdb(rc);
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
 }

@@ -1,0 +1,43 @@
+/* Closing a settlement period: every seller of a marketplace is assessed
+ * as of the period's end in its time zone, and each programme's level,
+ * label and score are frozen per seller (the `periods` database).
+ *
+ * The work runs in pages: each page is assessed in a read transaction
+ * (readers never wait), then written by the ingest writer in one bounded
+ * transaction together with the close's progress (the last seller closed
+ * and the counts so far) in `closes`. A crash loses at most the page in
+ * flight; calling again resumes after the cursor, and a seller already in
+ * the period is never counted twice. A finished close is never rewritten:
+ * events that arrive later for the period change live grades only. */
+#ifndef GRADING_CLOSE_H
+#define GRADING_CLOSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grading/err.h"
+#include "grading/ingest.h"
+#include "grading/period.h"
+#include "grading/policy.h"
+#include "grading/store.h"
+
+#define GRADING_CLOSE_PAGE 1000
+
+typedef struct {
+    bool already_closed;
+    grading_close_t state;   /* evaluated and the distribution */
+} grading_close_result_t;
+
+/* Closes (or with dry_run, only counts) `period` of kind for marketplace
+ * mp of policy p. now_ms decides whether the period has ended. page: sellers
+ * per write transaction (0: GRADING_CLOSE_PAGE).
+ * Errors (with *e): GRADING_EINVAL (period name), GRADING_ESTATE (not yet
+ * ended), the store's, GRADING_ESHUTDOWN (stopping; call again later). */
+grading_err_t grading_close_period(grading_store_t *st, grading_ingest_t *in,
+                                   const grading_policy_t *p, const grading_marketplace_t *mp,
+                                   grading_period_kind_t kind, const char *period, bool dry_run,
+                                   int64_t now_ms, size_t page, grading_close_result_t *out,
+                                   grading_error_t *e);
+
+#endif

@@ -1,0 +1,207 @@
+/* ClosePeriod's work (close.h). */
+#include "grading/close.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grading/assess.h"
+
+typedef struct {
+    /* what the page writes */
+    const char *mp, *period;
+    int kind;
+    size_t n;
+    char (*ids)[GRADING_MAX_ID_LEN + 1];
+    grading_period_rec_t *recs;
+    bool last_page;
+    const char *expect_cursor;     /* the cursor the page was read after */
+    grading_close_t *state;        /* in: the state so far; out: after the page */
+    /* the writer's answer */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    grading_err_t err;
+} page_t;
+
+/* Adds one seller's levels to the distribution. */
+static void count(grading_close_t *c, const grading_period_rec_t *rec)
+{
+    for (uint32_t p = 0; p < rec->n && p < c->nprograms; p++)
+        for (uint32_t l = 0; l < c->nlevels[p]; l++)
+            if (c->levels[p][l] == rec->p[p].level) c->counts[p][l]++;
+}
+
+/* On the writer thread, inside the page's transaction. */
+static grading_err_t write_page(void *ctx, grading_txn_t *txn, int64_t now_ms)
+{
+    page_t *pg = ctx;
+    grading_close_t c;
+    bool found;
+    grading_err_t err = grading_store_close_get(txn, pg->mp, pg->kind, pg->period, &c, &found);
+    if (err) return err;
+    if (!found) c = *pg->state;   /* the first page creates the record */
+    if (c.done || strcmp(c.cursor, pg->expect_cursor) != 0) return GRADING_ESTATE;
+    for (size_t i = 0; i < pg->n; i++) {
+        grading_period_rec_t old;
+        if ((err = grading_store_period_get(txn, pg->mp, pg->kind, pg->period, pg->ids[i], &old, &found)))
+            return err;
+        if (found) continue;   /* closed already: never twice */
+        if ((err = grading_store_period_put(txn, pg->mp, pg->kind, pg->period, pg->ids[i], &pg->recs[i])))
+            return err;
+        count(&c, &pg->recs[i]);
+        c.evaluated++;
+    }
+    if (pg->n) memcpy(c.cursor, pg->ids[pg->n - 1], sizeof c.cursor);
+    if (pg->last_page) {
+        c.done = true;
+        c.finished_ms = now_ms;
+    }
+    if ((err = grading_store_close_put(txn, pg->mp, pg->kind, pg->period, &c))) return err;
+    *pg->state = c;
+    return GRADING_OK;
+}
+
+static void page_written(grading_ingest_batch_t *b, grading_err_t err, uint32_t acc, uint32_t dup)
+{
+    (void)acc, (void)dup;
+    page_t *pg = b->data;
+    pthread_mutex_lock(&pg->mu);
+    pg->done = true;
+    pg->err = err;
+    pthread_cond_broadcast(&pg->cv);
+    pthread_mutex_unlock(&pg->mu);
+}
+
+static grading_err_t submit_page(grading_ingest_t *in, page_t *pg)
+{
+    grading_ingest_batch_t b = {.n = 0, .apply = write_page, .apply_ctx = pg,
+                                .done_cb = page_written, .data = pg};
+    pg->done = false;
+    grading_ingest_submit(in, &b);
+    pthread_mutex_lock(&pg->mu);
+    while (!pg->done) pthread_cond_wait(&pg->cv, &pg->mu);
+    grading_err_t err = pg->err;
+    pthread_mutex_unlock(&pg->mu);
+    return err;
+}
+
+static void init_state(grading_close_t *c, const grading_rules_t *r, const grading_policy_t *p, int64_t now)
+{
+    memset(c, 0, sizeof *c);
+    c->started_ms = now;
+    snprintf(c->policy_version, sizeof c->policy_version, "%s", grading_policy_version(p));
+    c->nprograms = (uint32_t)r->nprograms;
+    for (size_t i = 0; i < r->nprograms; i++) {
+        c->nlevels[i] = (uint32_t)r->programs[i].nlevels;
+        for (size_t l = 0; l < r->programs[i].nlevels; l++) c->levels[i][l] = r->programs[i].levels[l];
+    }
+}
+
+grading_err_t grading_close_period(grading_store_t *st, grading_ingest_t *in,
+                                   const grading_policy_t *p, const grading_marketplace_t *mp,
+                                   grading_period_kind_t kind, const char *period, bool dry_run,
+                                   int64_t now_ms, size_t page, grading_close_result_t *out,
+                                   grading_error_t *e)
+{
+    const grading_rules_t *r = mp->rules;
+    int32_t first, last;
+    grading_err_t err;
+    grading_store_reader_t *rd = NULL;
+    grading_assess_t *x = NULL;
+    page_t pg = {.mp = mp->name, .period = period, .kind = (int)kind};
+    bool sync_ready = false;
+    memset(out, 0, sizeof *out);
+    if (page == 0) page = GRADING_CLOSE_PAGE;
+
+    if ((err = grading_period_parse(kind, period, "period", &first, &last, e))) return err;
+    int64_t end_ms = grading_tz_day_start_ms(&mp->tz, last + 1);
+    if (now_ms < end_ms) {
+        int32_t y;
+        uint32_t m, d;
+        grading_civil_from_days(last + 1, &y, &m, &d);
+        return grading_error_set(e, GRADING_ESTATE, "period",
+                                 "%s has not ended: it ends at %04d-%02u-%02uT00:00 %s", period, (int)y,
+                                 m, d, mp->tz.name);
+    }
+    int64_t as_of = end_ms - 1;
+
+    pg.ids = calloc(page, sizeof *pg.ids);
+    pg.recs = calloc(page, sizeof *pg.recs);
+    x = grading_assess_new();
+    if (!pg.ids || !pg.recs || !x) {
+        err = grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+        goto done;
+    }
+    if ((err = grading_store_reader_new(st, &rd))) {
+        grading_error_set(e, err, "", "cannot read the store");
+        goto done;
+    }
+    pthread_mutex_init(&pg.mu, NULL);
+    pthread_cond_init(&pg.cv, NULL);
+    sync_ready = true;
+
+    grading_txn_t *txn;
+    bool found = false;
+    if ((err = grading_store_read_begin(rd, &txn))) goto store_fail;
+    err = grading_store_close_get(txn, mp->name, (int)kind, period, &out->state, &found);
+    grading_store_read_end(rd);
+    if (err) goto store_fail;
+    if (found && out->state.done) {
+        out->already_closed = true;
+        goto done;
+    }
+    if (!found || dry_run) init_state(&out->state, r, p, now_ms);
+    pg.state = &out->state;
+
+    char after[GRADING_MAX_ID_LEN + 1];
+    snprintf(after, sizeof after, "%s", out->state.cursor);
+    for (;;) {
+        size_t n = 0;
+        if ((err = grading_store_read_begin(rd, &txn))) goto store_fail;
+        err = grading_store_sellers_page(txn, mp->name, after, pg.ids, page, &n);
+        for (size_t i = 0; !err && i < n; i++) {
+            if ((err = grading_assess_seller(txn, mp, pg.ids[i], as_of, x, e))) break;
+            grading_period_rec_t *rec = &pg.recs[i];
+            rec->n = (uint32_t)r->nprograms;
+            for (size_t q = 0; q < r->nprograms; q++) {
+                rec->p[q].level = x->a.grades[q].level;
+                rec->p[q].has_score = x->a.grades[q].has_score;
+                rec->p[q].score = x->a.grades[q].score;
+            }
+        }
+        grading_store_read_end(rd);
+        if (err) goto store_fail;
+        if (dry_run) {
+            for (size_t i = 0; i < n; i++) count(&out->state, &pg.recs[i]);
+            out->state.evaluated += (uint32_t)n;
+        } else {
+            pg.n = n;
+            pg.last_page = n < page;
+            pg.expect_cursor = after;
+            if ((err = submit_page(in, &pg))) {
+                grading_error_set(e, err, "period",
+                                  err == GRADING_ESTATE ? "another close of %s is running or finished"
+                                                        : "cannot write the close of %s; call again to resume",
+                                  period);
+                goto done;
+            }
+        }
+        if (n < page) break;
+        memcpy(after, pg.ids[n - 1], sizeof after);
+    }
+    goto done;
+store_fail:
+    if (!e->message[0]) grading_error_set(e, err, "", "cannot read the store");
+done:
+    if (sync_ready) {
+        pthread_mutex_destroy(&pg.mu);
+        pthread_cond_destroy(&pg.cv);
+    }
+    grading_store_reader_free(rd);
+    grading_assess_free(x);
+    free(pg.ids);
+    free(pg.recs);
+    return err;
+}

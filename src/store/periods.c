@@ -1,0 +1,298 @@
+/* Published grades (periods) and close progress (closes).
+ *
+ *   period key: u8 len | mp | u8 kind | u8 len | period | u8 len | seller
+ *   close key:  u8 len | mp | u8 kind | u8 len | period
+ *
+ * Values are versioned big-endian encodings (format byte first), never raw
+ * structs. A close record is rewritten with each bounded write transaction
+ * of the close, in the same transaction as the sellers it counts, so after
+ * a crash the cursor and the counts agree with what is stored. */
+#include <string.h>
+
+#include "grading/event.h"
+#include "grading/keys.h"
+#include "store_internal.h"
+
+#define PERIOD_FORMAT 1
+#define CLOSE_FORMAT 1
+
+/* ---- keys ---- */
+
+static grading_err_t put_part(uint8_t *buf, size_t *n, const char *s, size_t max)
+{
+    size_t len = s ? strlen(s) : 0;
+    if (len == 0 || len > max || *n + 1 + len > GRADING_KEY_MAX) return GRADING_EINVAL;
+    buf[(*n)++] = (uint8_t)len;
+    memcpy(buf + *n, s, len);
+    *n += len;
+    return GRADING_OK;
+}
+
+static grading_err_t close_key(uint8_t *buf, const char *mp, int kind, const char *period, size_t *n)
+{
+    *n = 0;
+    grading_err_t err = put_part(buf, n, mp, GRADING_MAX_MARKETPLACE_LEN);
+    if (err) return err;
+    buf[(*n)++] = (uint8_t)kind;
+    return put_part(buf, n, period, GRADING_STORE_PERIOD_MAX - 1);
+}
+
+static grading_err_t period_key(uint8_t *buf, const char *mp, int kind, const char *period,
+                                const char *seller, size_t *n)
+{
+    grading_err_t err = close_key(buf, mp, kind, period, n);
+    return err ? err : put_part(buf, n, seller, GRADING_MAX_ID_LEN);
+}
+
+/* ---- a bounded big-endian writer and reader ---- */
+
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+    bool bad;
+} wbuf_t;
+
+static void w_u64(wbuf_t *w, uint64_t v, int bytes)
+{
+    if (w->n + (size_t)bytes > w->cap) {
+        w->bad = true;
+        return;
+    }
+    for (int i = bytes - 1; i >= 0; i--) w->p[w->n + (size_t)i] = (uint8_t)v, v >>= 8;
+    w->n += (size_t)bytes;
+}
+
+static void w_str(wbuf_t *w, const char *s, size_t max)
+{
+    size_t len = strnlen(s, max);
+    w_u64(w, len, 1);
+    if (w->bad || w->n + len > w->cap) {
+        w->bad = true;
+        return;
+    }
+    memcpy(w->p + w->n, s, len);
+    w->n += len;
+}
+
+typedef struct {
+    const uint8_t *p;
+    size_t n, len;
+    bool bad;
+} rbuf_t;
+
+static uint64_t r_u64(rbuf_t *r, int bytes)
+{
+    uint64_t v = 0;
+    if (r->n + (size_t)bytes > r->len) {
+        r->bad = true;
+        return 0;
+    }
+    for (int i = 0; i < bytes; i++) v = v << 8 | r->p[r->n++];
+    return v;
+}
+
+static void r_str(rbuf_t *r, char *out, size_t cap)
+{
+    size_t len = (size_t)r_u64(r, 1);
+    if (r->bad || len >= cap || r->n + len > r->len) {
+        r->bad = true;
+        out[0] = 0;
+        return;
+    }
+    memcpy(out, r->p + r->n, len);
+    out[len] = 0;
+    r->n += len;
+}
+
+static uint64_t dbits(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+static double bitsd(uint64_t b)
+{
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+/* ---- periods ---- */
+
+grading_err_t grading_store_period_get(grading_txn_t *txn, const char *mp, int kind,
+                                       const char *period, const char *seller,
+                                       grading_period_rec_t *out, bool *found)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t klen;
+    MDB_val v;
+    memset(out, 0, sizeof *out);
+    grading_err_t err = period_key(key, mp, kind, period, seller, &klen);
+    if (!err) err = store_get_raw(txn, DB_PERIODS, key, klen, &v, found);
+    if (err || !*found) return err;
+    rbuf_t r = {v.mv_data, 0, v.mv_size, false};
+    if (r_u64(&r, 1) != PERIOD_FORMAT) return GRADING_ECORRUPT;
+    out->n = (uint32_t)r_u64(&r, 1);
+    if (out->n > GRADING_STORE_MAX_PROGRAMS) return GRADING_ECORRUPT;
+    for (uint32_t i = 0; i < out->n; i++) {
+        out->p[i].level = (int32_t)(uint32_t)r_u64(&r, 4);
+        out->p[i].score = bitsd(r_u64(&r, 8));
+        out->p[i].has_score = r_u64(&r, 1) != 0;
+    }
+    return r.bad || r.n != r.len ? GRADING_ECORRUPT : GRADING_OK;
+}
+
+grading_err_t grading_store_period_put(grading_txn_t *txn, const char *mp, int kind,
+                                       const char *period, const char *seller,
+                                       const grading_period_rec_t *rec)
+{
+    uint8_t key[GRADING_KEY_MAX], val[2 + GRADING_STORE_MAX_PROGRAMS * 13];
+    size_t klen;
+    if (rec->n > GRADING_STORE_MAX_PROGRAMS) return GRADING_EINVAL;
+    grading_err_t err = period_key(key, mp, kind, period, seller, &klen);
+    if (err) return err;
+    wbuf_t w = {val, 0, sizeof val, false};
+    w_u64(&w, PERIOD_FORMAT, 1);
+    w_u64(&w, rec->n, 1);
+    for (uint32_t i = 0; i < rec->n; i++) {
+        w_u64(&w, (uint32_t)rec->p[i].level, 4);
+        w_u64(&w, dbits(rec->p[i].score), 8);
+        w_u64(&w, rec->p[i].has_score, 1);
+    }
+    return w.bad ? GRADING_EINVAL : store_put_raw(txn, DB_PERIODS, key, klen, val, w.n);
+}
+
+grading_err_t grading_store_period_count(grading_txn_t *txn, const char *mp, int kind,
+                                         const char *period, uint64_t *out)
+{
+    uint8_t prefix[GRADING_KEY_MAX];
+    size_t plen;
+    *out = 0;
+    grading_err_t err = close_key(prefix, mp, kind, period, &plen);
+    if (err) return err;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_PERIODS], &cur);
+    if (rc) return store_from_mdb(rc);
+    MDB_val k = {plen, prefix}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == MDB_SUCCESS && k.mv_size > plen && memcmp(k.mv_data, prefix, plen) == 0) {
+        (*out)++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}
+
+/* ---- closes ---- */
+
+static grading_err_t close_decode(const MDB_val *v, grading_close_t *c)
+{
+    rbuf_t r = {v->mv_data, 0, v->mv_size, false};
+    memset(c, 0, sizeof *c);
+    if (r_u64(&r, 1) != CLOSE_FORMAT) return GRADING_ECORRUPT;
+    c->done = r_u64(&r, 1) != 0;
+    c->evaluated = (uint32_t)r_u64(&r, 4);
+    r_str(&r, c->cursor, sizeof c->cursor);
+    r_str(&r, c->policy_version, sizeof c->policy_version);
+    c->started_ms = (int64_t)r_u64(&r, 8);
+    c->finished_ms = (int64_t)r_u64(&r, 8);
+    c->nprograms = (uint32_t)r_u64(&r, 1);
+    if (c->nprograms > GRADING_STORE_MAX_PROGRAMS) return GRADING_ECORRUPT;
+    for (uint32_t p = 0; p < c->nprograms; p++) {
+        c->nlevels[p] = (uint32_t)r_u64(&r, 1);
+        if (c->nlevels[p] > GRADING_STORE_MAX_LEVELS) return GRADING_ECORRUPT;
+        for (uint32_t l = 0; l < c->nlevels[p]; l++) {
+            c->levels[p][l] = (int32_t)(uint32_t)r_u64(&r, 4);
+            c->counts[p][l] = (uint32_t)r_u64(&r, 4);
+        }
+    }
+    return r.bad || r.n != r.len ? GRADING_ECORRUPT : GRADING_OK;
+}
+
+grading_err_t grading_store_close_get(grading_txn_t *txn, const char *mp, int kind,
+                                      const char *period, grading_close_t *out, bool *found)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t klen;
+    MDB_val v;
+    memset(out, 0, sizeof *out);
+    grading_err_t err = close_key(key, mp, kind, period, &klen);
+    if (!err) err = store_get_raw(txn, DB_CLOSES, key, klen, &v, found);
+    if (err || !*found) return err;
+    return close_decode(&v, out);
+}
+
+grading_err_t grading_store_close_put(grading_txn_t *txn, const char *mp, int kind,
+                                      const char *period, const grading_close_t *c)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    uint8_t val[64 + GRADING_MAX_ID_LEN + GRADING_STORE_MAX_PROGRAMS * (1 + GRADING_STORE_MAX_LEVELS * 8)];
+    size_t klen;
+    if (c->nprograms > GRADING_STORE_MAX_PROGRAMS) return GRADING_EINVAL;
+    grading_err_t err = close_key(key, mp, kind, period, &klen);
+    if (err) return err;
+    wbuf_t w = {val, 0, sizeof val, false};
+    w_u64(&w, CLOSE_FORMAT, 1);
+    w_u64(&w, c->done, 1);
+    w_u64(&w, c->evaluated, 4);
+    w_str(&w, c->cursor, GRADING_MAX_ID_LEN);
+    w_str(&w, c->policy_version, GRADING_SELLER_VERSION_LEN);
+    w_u64(&w, (uint64_t)c->started_ms, 8);
+    w_u64(&w, (uint64_t)c->finished_ms, 8);
+    w_u64(&w, c->nprograms, 1);
+    for (uint32_t p = 0; p < c->nprograms; p++) {
+        if (c->nlevels[p] > GRADING_STORE_MAX_LEVELS) return GRADING_EINVAL;
+        w_u64(&w, c->nlevels[p], 1);
+        for (uint32_t l = 0; l < c->nlevels[p]; l++) {
+            w_u64(&w, (uint32_t)c->levels[p][l], 4);
+            w_u64(&w, c->counts[p][l], 4);
+        }
+    }
+    return w.bad ? GRADING_EINVAL : store_put_raw(txn, DB_CLOSES, key, klen, val, w.n);
+}
+
+grading_err_t grading_store_close_latest(grading_txn_t *txn, const char *mp, int kind,
+                                         const char *upto, char out[GRADING_STORE_PERIOD_MAX],
+                                         bool *found)
+{
+    uint8_t prefix[GRADING_KEY_MAX], start[GRADING_KEY_MAX];
+    size_t plen = 0, slen;
+    *found = false;
+    out[0] = 0;
+    grading_err_t err = put_part(prefix, &plen, mp, GRADING_MAX_MARKETPLACE_LEN);
+    if (err) return err;
+    prefix[plen++] = (uint8_t)kind;
+    if ((err = close_key(start, mp, kind, upto, &slen))) return err;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_CLOSES], &cur);
+    if (rc) return store_from_mdb(rc);
+    /* keys of one kind: prefix | u8 len | name; names of one kind have one
+     * length, so key order is name order. Start after `upto`, step back. */
+    MDB_val k = {slen, start}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && !(k.mv_size == slen && memcmp(k.mv_data, start, slen) == 0))
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    for (int steps = 0; rc == MDB_SUCCESS && steps < 100000; steps++) {
+        if (k.mv_size <= plen || memcmp(k.mv_data, prefix, plen) != 0) break;
+        grading_close_t c;
+        if ((err = close_decode(&v, &c))) break;
+        if (c.done) {
+            size_t nlen = ((const uint8_t *)k.mv_data)[plen];
+            if (plen + 1 + nlen != k.mv_size || nlen >= GRADING_STORE_PERIOD_MAX) {
+                err = GRADING_ECORRUPT;
+                break;
+            }
+            memcpy(out, (const uint8_t *)k.mv_data + plen + 1, nlen);
+            out[nlen] = 0;
+            *found = true;
+            break;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    if (err) return err;
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}
