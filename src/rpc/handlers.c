@@ -300,6 +300,8 @@ const rpc_method_t grading_rpc_methods[] = {
     {SVC "GetSettlementTerms", &grading__v1__get_settlement_terms_request__descriptor,
      rpc_handle_get_settlement_terms, 4},
     {SVC "ClosePeriod", &grading__v1__close_period_request__descriptor, rpc_handle_close_period, 1},
+    {SVC "GetGradeHistory", &grading__v1__get_grade_history_request__descriptor,
+     rpc_handle_get_grade_history, 2},
     {"/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
      handle_health_check, 2},
 };

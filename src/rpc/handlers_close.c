@@ -2,6 +2,7 @@
  * handler thread waits for the pages the writer commits; readers and the
  * other handler threads go on. */
 #include <stdio.h>
+#include "convert.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,4 +71,112 @@ done:
     free(counts);
     free(ptrs);
     free(res);
+}
+
+/* ---- GetGradeHistory ---- */
+
+#define HISTORY_DEFAULT 12
+#define HISTORY_MAX 120
+
+void rpc_handle_get_grade_history(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    const Grading__V1__GetGradeHistoryRequest *req = (const void *)msg;
+    grading_error_t e = {0};
+    Grading__V1__PeriodGrade *pgs = NULL, **ptrs = NULL;
+    Grading__V1__Grade *grades = NULL;
+    char(*names)[GRADING_STORE_PERIOD_MAX] = NULL;
+    bool reading = false;
+    if (!req->seller_id || !req->seller_id[0] || strlen(req->seller_id) > GRADING_MAX_ID_LEN) {
+        grading_error_set(&e, GRADING_EINVAL, "seller_id", "is required, at most %d bytes", GRADING_MAX_ID_LEN);
+        goto fail;
+    }
+    const grading_marketplace_t *mp = rpc_resolve_marketplace(s, req->marketplace, "marketplace", &e);
+    if (!mp) goto fail;
+    int kind = req->kind ? (int)req->kind : GRADING_PERIOD_MONTH;
+    if (kind > GRADING_PERIOD_YEAR) {
+        grading_error_set(&e, GRADING_EINVAL, "kind", "must be MONTH, QUARTER or YEAR");
+        goto fail;
+    }
+    uint32_t want = req->periods ? req->periods : HISTORY_DEFAULT;
+    if (want > HISTORY_MAX) {
+        grading_error_set(&e, GRADING_EINVAL, "periods", "at most %d, got %u", HISTORY_MAX, want);
+        goto fail;
+    }
+    int64_t as_of = req->as_of ? rpc_timestamp_ms(req->as_of) : rpc_now_ms(s);
+    const grading_rules_t *r = mp->rules;
+    size_t cap = (size_t)want * (r->nprograms ? r->nprograms : 1);
+    pgs = calloc(cap, sizeof *pgs);
+    ptrs = calloc(cap, sizeof *ptrs);
+    grades = calloc(cap, sizeof *grades);
+    names = calloc(want, sizeof *names);
+    if (!pgs || !ptrs || !grades || !names) {
+        grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    grading_txn_t *txn;
+    grading_err_t err = grading_store_read_begin(rpc_thread_reader(s), &txn);
+    if (err) {
+        grading_error_set(&e, err, "", "cannot read the store");
+        goto fail;
+    }
+    reading = true;
+    /* the periods, newest first, from the last closed one before as_of's */
+    char cur[GRADING_PERIOD_NAME_MAX], upto[GRADING_PERIOD_NAME_MAX], latest[GRADING_STORE_PERIOD_MAX];
+    int32_t first, last;
+    bool found;
+    grading_period_of((grading_period_kind_t)kind, grading_tz_day(&mp->tz, as_of), cur, &first, &last);
+    grading_period_of((grading_period_kind_t)kind, first - 1, upto, &first, &last);
+    if ((err = grading_store_close_latest(txn, mp->name, kind, upto, latest, &found))) {
+        grading_error_set(&e, err, "", "cannot read the closed periods");
+        goto fail;
+    }
+    uint32_t nnames = 0;
+    if (found) {
+        grading_period_parse((grading_period_kind_t)kind, latest, "", &first, &last, &e);
+        for (; nnames < want; nnames++) {
+            grading_period_of((grading_period_kind_t)kind, last, names[nnames], &first, &last);
+            last = first - 1;
+        }
+    }
+    size_t n = 0;
+    for (uint32_t i = nnames; i-- > 0;) {   /* oldest first */
+        grading_period_rec_t rec;
+        bool have;
+        if ((err = grading_store_period_get(txn, mp->name, kind, names[i], req->seller_id, &rec, &have))) {
+            grading_error_set(&e, err, "", "cannot read period %s", names[i]);
+            goto fail;
+        }
+        for (uint32_t p = 0; have && p < rec.n && p < r->nprograms; p++, n++) {
+            grading__v1__period_grade__init(&pgs[n]);
+            grading__v1__grade__init(&grades[n]);
+            grades[n].level = rec.p[p].level;
+            grades[n].score = rec.p[p].has_score ? rec.p[p].score : 0;
+            grades[n].period = names[i];
+            grades[n].label = "";
+            for (size_t l = 0; l < r->programs[p].nlevels; l++)
+                if (r->programs[p].levels[l] == rec.p[p].level) grades[n].label = (char *)r->programs[p].labels[l];
+            pgs[n].period = names[i];
+            pgs[n].program = (char *)r->programs[p].name;
+            pgs[n].grade = &grades[n];
+            ptrs[n] = &pgs[n];
+        }
+    }
+    grading_store_read_end(rpc_thread_reader(s));
+    reading = false;
+    Grading__V1__GradeHistory resp = GRADING__V1__GRADE_HISTORY__INIT;
+    resp.marketplace = (char *)mp->name;
+    resp.seller_id = req->seller_id;
+    resp.n_grades = n;
+    resp.grades = ptrs;
+    resp.policy_version = (char *)grading_policy_version(s->policy);
+    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+    goto done;
+fail:
+    if (reading) grading_store_read_end(rpc_thread_reader(s));
+    rpc_reply_error(s, &e);
+done:
+    free(pgs);
+    free(ptrs);
+    free(grades);
+    free(names);
 }

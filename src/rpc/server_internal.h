@@ -86,6 +86,7 @@ void rpc_handle_get_ranking_boosts(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_get_ad_credit_eligibility(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_get_settlement_terms(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_close_period(call_slot_t *s, const ProtobufCMessage *msg);
+void rpc_handle_get_grade_history(call_slot_t *s, const ProtobufCMessage *msg);
 
 /* The method table (handlers.c) and its length. */
 extern const rpc_method_t grading_rpc_methods[];
