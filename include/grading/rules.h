@@ -159,7 +159,8 @@ typedef struct {
  * `history.NAME` in penalties and benefits. */
 typedef enum {
     GRADING_HISTORY_STRIKES = 1,   /* periods at level >= strike_level, after the last relief */
-    GRADING_HISTORY_AVERAGE        /* the average published level */
+    GRADING_HISTORY_AVERAGE,       /* the average published level */
+    GRADING_HISTORY_STREAK         /* the latest periods in a row at level >= strike_level */
 } grading_history_kind_t;
 
 typedef struct {

@@ -28,6 +28,11 @@ typedef struct {
     grading_policy_t *policy;      /* the server takes its own reference */
     int64_t (*now_ms)(void *ctx);  /* the clock for unset as_of */
     void *clock_ctx;
+    /* Called (on a handler thread) when a close finished: the stored
+     * hot-path answers may follow published grades, so the app refreshes
+     * them. May be NULL. */
+    void (*on_published)(void *ctx, const char *marketplace);
+    void *published_ctx;
 } grading_server_options_t;
 
 /* Binds, starts the threads and serves. *out_port is the bound port.

@@ -155,6 +155,18 @@ static void watch_policy(app_t *a)
                 dir, uv_strerror(rc));
 }
 
+/* A close finished (on a handler thread): stored boosts may follow the
+ * published grades. The refresh thread takes it from here. */
+static void on_published(void *ctx, const char *marketplace)
+{
+    app_t *a = ctx;
+    (void)marketplace;
+    if (!a->server) return;   /* a close cannot finish before start-up has */
+    grading_policy_t *p = grading_server_policy(a->server);
+    app_refresh_request(a->refresh, p);
+    grading_policy_unref(p);
+}
+
 static void on_refresh_timer(uv_timer_t *t)
 {
     app_t *a = t->data;
@@ -221,6 +233,8 @@ int main(int argc, char **argv)
         .ingest = a.ingest,
         .policy = policy,
         .now_ms = wall_now_ms,
+        .on_published = on_published,
+        .published_ctx = &a,
     };
     int port = 0;
     if (grading_server_start(&opts, &a.server, &port, &e)) {

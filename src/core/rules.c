@@ -241,17 +241,19 @@ void grading_history_fold(const grading_history_def_t *h, const int32_t *levels,
 {
     double sum = 0;
     size_t seen = 0;
-    uint32_t strikes = 0;
+    uint32_t strikes = 0, streak = 0;
     for (size_t i = 0; i < n; i++) {
+        /* a period the seller was not in breaks a streak */
+        streak = levels[i] > 0 && levels[i] >= h->strike_level ? streak + 1 : 0;
         if (levels[i] <= 0) continue;
         seen++;
         sum += levels[i];
         if (levels[i] >= h->strike_level) strikes++;
         else if (h->relief_level > 0 && levels[i] <= h->relief_level) strikes = 0;
     }
-    if (h->kind == GRADING_HISTORY_STRIKES) {
-        *has = true;   /* no closed period is zero strikes */
-        *value = strikes;
+    if (h->kind == GRADING_HISTORY_STRIKES || h->kind == GRADING_HISTORY_STREAK) {
+        *has = true;   /* no closed period is zero strikes, no streak */
+        *value = h->kind == GRADING_HISTORY_STRIKES ? strikes : streak;
     } else {
         *has = seen > 0;
         *value = seen ? sum / (double)seen : 0;

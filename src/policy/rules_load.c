@@ -706,8 +706,8 @@ static void load_benefits(rl_t *x, yaml_node_t *bn)
 
 /* ---- history: facts over closed periods ---- */
 
-static const char *const history_keys[] = {"program", "strikes_at_level", "relief_at_level", "average",
-                                           "over", "limit", NULL};
+static const char *const history_keys[] = {"program", "strikes_at_level", "streak_at_level",
+                                           "relief_at_level", "average", "over", "limit", NULL};
 
 static void load_history(rl_t *x, yaml_node_t *sec)
 {
@@ -732,7 +732,8 @@ static void load_history(rl_t *x, yaml_node_t *sec)
         grading_history_def_t *h = &r->history[r->nhistory];
         memset(h, 0, sizeof *h);
         h->name = arena_dup(x->b, scalar(k));
-        yaml_node_t *pn = get(l, v, "program"), *sn = get(l, v, "strikes_at_level"),
+        yaml_node_t *streak = get(l, v, "streak_at_level");
+        yaml_node_t *pn = get(l, v, "program"), *sn = streak ? streak : get(l, v, "strikes_at_level"),
                     *an = get(l, v, "average"), *on = get(l, v, "over"), *rn = get(l, v, "relief_at_level"),
                     *ln = get(l, v, "limit");
         const char *prog = scalar(pn);
@@ -744,9 +745,9 @@ static void load_history(rl_t *x, yaml_node_t *sec)
             continue;
         }
         const grading_program_def_t *p = &r->programs[h->program];
-        if (!!sn == !!an) {
-            diag(l, v, "history \"%s\": give strikes_at_level (count periods at that level or worse) "
-                       "or average: level", h->name);
+        if (!!sn == !!an || (streak && get(l, v, "strikes_at_level"))) {
+            diag(l, v, "history \"%s\": give one of strikes_at_level (periods at that level or worse), "
+                       "streak_at_level (the latest such periods in a row) or average: level", h->name);
             continue;
         }
         int32_t over = 0;
@@ -758,8 +759,14 @@ static void load_history(rl_t *x, yaml_node_t *sec)
         }
         h->over = (uint32_t)over;
         if (sn) {
-            h->kind = GRADING_HISTORY_STRIKES;
-            if (!known_level(x, (grading_program_def_t *)p, sn, "strikes_at_level", &h->strike_level)) continue;
+            h->kind = streak ? GRADING_HISTORY_STREAK : GRADING_HISTORY_STRIKES;
+            if (!known_level(x, (grading_program_def_t *)p, sn, streak ? "streak_at_level" : "strikes_at_level",
+                             &h->strike_level))
+                continue;
+            if (streak && rn) {
+                diag(l, rn, "relief_at_level belongs to strikes, not streaks");
+                continue;
+            }
             if (rn && !known_level(x, (grading_program_def_t *)p, rn, "relief_at_level", &h->relief_level)) continue;
             if (h->relief_level && h->relief_level >= h->strike_level) {
                 diag(l, rn, "relief_at_level must be a better (lower) level than strikes_at_level");

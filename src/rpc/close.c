@@ -10,6 +10,7 @@
 
 typedef struct {
     /* what the page writes */
+    const grading_policy_t *policy;
     const char *mp, *period;
     int kind;
     size_t n;
@@ -110,7 +111,7 @@ grading_err_t grading_close_period(grading_store_t *st, grading_ingest_t *in,
     grading_err_t err;
     grading_store_reader_t *rd = NULL;
     grading_assess_t *x = NULL;
-    page_t pg = {.mp = mp->name, .period = period, .kind = (int)kind};
+    page_t pg = {.policy = p, .mp = mp->name, .period = period, .kind = (int)kind};
     bool sync_ready = false;
     memset(out, 0, sizeof *out);
     if (page == 0) page = GRADING_CLOSE_PAGE;

@@ -33,6 +33,7 @@ void rpc_handle_close_period(call_slot_t *s, const ProtobufCMessage *msg)
                                              req->period, req->dry_run, rpc_now_ms(s), 0, res, &e);
     pthread_mutex_unlock(rpc_close_lock(s));
     if (err) goto fail;
+    if (!req->dry_run && !res->already_closed) rpc_published(s, mp->name);
 
     /* the distribution: every level of every programme, in policy order */
     const grading_rules_t *r = mp->rules;

@@ -51,6 +51,8 @@ struct grading_server {
     pthread_mutex_t policy_mu;
     grading_policy_t *policy;
     pthread_mutex_t close_mu;   /* one ClosePeriod at a time */
+    void (*on_published)(void *ctx, const char *marketplace);
+    void *published_ctx;
 
     atomic_bool shutting_down;
     pthread_mutex_t shutdown_mu;
@@ -82,6 +84,10 @@ int64_t rpc_now_ms(call_slot_t *s) { return s->srv->now_ms(s->srv->clock_ctx); }
 bool rpc_shutting_down(call_slot_t *s) { return atomic_load(&s->srv->shutting_down); }
 pthread_mutex_t *rpc_close_lock(call_slot_t *s) { return &s->srv->close_mu; }
 grading_store_t *rpc_store(call_slot_t *s) { return s->srv->store; }
+void rpc_published(call_slot_t *s, const char *mp)
+{
+    if (s->srv->on_published) s->srv->on_published(s->srv->published_ctx, mp);
+}
 
 static grading_policy_t *policy_acquire(grading_server_t *srv)
 {
@@ -319,6 +325,8 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
     srv->ingest = opts->ingest;
     srv->now_ms = opts->now_ms ? opts->now_ms : real_now_ms;
     srv->clock_ctx = opts->clock_ctx;
+    srv->on_published = opts->on_published;
+    srv->published_ctx = opts->published_ctx;
     srv->policy = grading_policy_ref(opts->policy);
     pthread_mutex_init(&srv->policy_mu, NULL);
     pthread_mutex_init(&srv->close_mu, NULL);

@@ -73,6 +73,8 @@ int64_t rpc_now_ms(call_slot_t *s);
 bool rpc_shutting_down(call_slot_t *s);
 pthread_mutex_t *rpc_close_lock(call_slot_t *s);
 grading_store_t *rpc_store(call_slot_t *s);
+/* A close finished: tell the app (it refreshes stored answers). */
+void rpc_published(call_slot_t *s, const char *mp);
 
 /* Shared by the handler files (handlers.c). */
 void rpc_reply_error(call_slot_t *s, const grading_error_t *e);

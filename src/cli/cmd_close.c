@@ -1,0 +1,246 @@
+/* gradectl close: close a settlement period (ClosePeriod) and show how the
+ * marketplace's sellers fell across the levels of each programme.
+ *
+ * The period is checked here with the server's own parser (period.h), so
+ * "2026-13" is a usage error naming the argument before any call; "q" in a
+ * quarter is taken as "Q". The reply is a flat list of (programme, level,
+ * label, sellers) in the policy's order; it is grouped by programme (first
+ * appearance keeps the order) and each group prints as a table with every
+ * level's share of the programme's sellers, then as a bar chart of '#'
+ * scaled to the group's largest count. A count that is not zero always
+ * gets at least one '#', so a rare level never looks empty.
+ *
+ * A close of a large marketplace takes minutes, so unless --timeout-ms was
+ * given this command waits CLOSE_DEFAULT_TIMEOUT_MS rather than the
+ * client's 30 s. If the wait runs out the server goes on (or stops at a
+ * page boundary); the same command resumes it or answers "already closed".
+ *
+ * The formatting helpers take their inputs and a FILE, and read no clock
+ * or environment, for tests/unit/test_cli_close.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "grading/period.h"
+#include "grading/v1/grading.pb-c.h"
+
+#define CLOSE_DEFAULT_TIMEOUT_MS (30LL * 60 * 1000)
+#define CLOSE_BAR_WIDTH 40
+
+/* The width in '#' of a bar for count when the largest bar is max: scaled
+ * to width, rounded, at least 1 for a count above 0, 0 for 0. */
+static size_t close_bar_width(uint32_t count, uint32_t max, size_t width)
+{
+    if (count == 0 || max == 0) return 0;
+    if (count >= max) return width;
+    uint64_t w = ((uint64_t)count * width * 2 + max) / (2 * (uint64_t)max);
+    return w == 0 ? 1 : (size_t)w;
+}
+
+/* "####### 7": the bar then the count; "0" alone for 0. */
+static void close_format_bar(uint32_t count, uint32_t max, char *buf, size_t len)
+{
+    size_t w = close_bar_width(count, max, CLOSE_BAR_WIDTH), at = 0;
+    if (len == 0) return;
+    for (; at < w && at + 1 < len; at++) buf[at] = '#';
+    snprintf(buf + at, len - at, "%s%u", w ? " " : "", (unsigned)count);
+}
+
+/* count as a percentage of total with one decimal ("33.3"); "-" when
+ * total is 0. */
+static void close_format_share(uint32_t count, uint64_t total, char *buf, size_t len)
+{
+    if (total == 0) snprintf(buf, len, "-");
+    else snprintf(buf, len, "%.1f", 100.0 * (double)count / (double)total);
+}
+
+/* Checks the period name for kind; writes it to out with a lower-case 'q'
+ * of a quarter made upper case. Returns 0, or -1 with why set. */
+static int close_check_period(grading_period_kind_t kind, const char *in, char *out, size_t len, char *why,
+                              size_t why_len)
+{
+    grading_error_t e = {0};
+    int32_t first, last;
+    if (strlen(in) >= len || strlen(in) >= GRADING_PERIOD_NAME_MAX) {
+        snprintf(why, why_len, "PERIOD \"%.40s...\" is too long", in);
+        return -1;
+    }
+    snprintf(out, len, "%s", in);
+    char *q = strchr(out, 'q');
+    if (kind == GRADING_PERIOD_QUARTER && q) *q = 'Q';
+    if (grading_period_parse(kind, out, "PERIOD", &first, &last, &e)) {
+        snprintf(why, why_len, "PERIOD %s", e.message);
+        return -1;
+    }
+    return 0;
+}
+
+/* The first line: what happened to which period of which marketplace. */
+static void close_print_summary(const Grading__V1__ClosePeriodResponse *r, const char *kind, const char *period,
+                                const char *marketplace, bool dry_run, FILE *out)
+{
+    const char *mp = marketplace && *marketplace ? marketplace : "the default marketplace";
+    unsigned n = (unsigned)r->sellers_evaluated;
+    const char *sellers = n == 1 ? "seller" : "sellers";
+    if (r->already_closed)
+        fprintf(out, "already closed: %s %s of %s, %u %s evaluated when it closed; nothing changed\n", kind,
+                period, mp, n, sellers);
+    else if (dry_run)
+        fprintf(out, "dry run: nothing written; %s %s of %s would close with %u %s evaluated\n", kind, period,
+                mp, n, sellers);
+    else
+        fprintf(out, "closed %s %s of %s: %u %s evaluated\n", kind, period, mp, n, sellers);
+}
+
+/* One programme: its rows of the distribution (idx[0..n)) as a table and
+ * a bar chart, both indented under its name. Returns -1 on allocation
+ * failure. */
+static int close_print_program(const Grading__V1__ClosePeriodResponse *r, const size_t *idx, size_t n, FILE *out)
+{
+    cli_table_t *t = NULL, *chart = NULL;
+    uint64_t total = 0;
+    uint32_t max = 0;
+    int rc = -1;
+
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = r->distribution[idx[i]]->sellers;
+        total += c;
+        if (c > max) max = c;
+    }
+    const char *name = r->distribution[idx[0]]->program;
+    fprintf(out, "\n%s\n", name && *name ? name : "(a programme the current policy no longer has)");
+
+    /* the empty first column indents by the column gap */
+    if (!(t = cli_table_new(5, "lrlrr")) || !(chart = cli_table_new(4, "lrll"))) goto fail;
+    const char *head[] = {"", "level", "label", "sellers", "share %"};
+    if (cli_table_add_row(t, head)) goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const Grading__V1__GradeCount *g = r->distribution[idx[i]];
+        char level[16], sellers[16], share[16], bar[CLOSE_BAR_WIDTH + 16];
+        snprintf(level, sizeof level, "%d", (int)g->level);
+        snprintf(sellers, sizeof sellers, "%u", (unsigned)g->sellers);
+        close_format_share(g->sellers, total, share, sizeof share);
+        close_format_bar(g->sellers, max, bar, sizeof bar);
+        const char *label = g->label && *g->label ? g->label : NULL;
+        const char *row[] = {"", level, label, sellers, share};
+        const char *crow[] = {"", level, label ? label : "", bar};
+        if (cli_table_add_row(t, row) || cli_table_add_row(chart, crow)) goto fail;
+    }
+    cli_table_print(t, out);
+    if (total > 0) {
+        fputc('\n', out);
+        cli_table_print(chart, out);
+    }
+    rc = 0;
+fail:
+    cli_table_free(t);
+    cli_table_free(chart);
+    return rc;
+}
+
+/* The whole human answer. Returns CLI_EXIT_OK or CLI_EXIT_FAIL (out of
+ * memory, said on stderr). */
+static int close_print(const Grading__V1__ClosePeriodResponse *r, const char *kind, const char *period,
+                       const char *marketplace, bool dry_run, FILE *out)
+{
+    size_t *idx = NULL;
+    bool *done = NULL;
+    int rc = CLI_EXIT_FAIL;
+
+    close_print_summary(r, kind, period, marketplace, dry_run, out);
+    if (r->n_distribution == 0) {
+        fprintf(out, "\n(the policy defines no grading programmes for this marketplace)\n");
+        return CLI_EXIT_OK;
+    }
+    idx = calloc(r->n_distribution, sizeof *idx);
+    done = calloc(r->n_distribution, sizeof *done);
+    if (!idx || !done) goto fail;
+    /* group by programme: each unprinted row gathers the later rows of
+     * the same programme (a few dozen rows, so quadratic is fine) */
+    for (size_t i = 0; i < r->n_distribution; i++) {
+        if (done[i]) continue;
+        const char *name = r->distribution[i]->program ? r->distribution[i]->program : "";
+        size_t n = 0;
+        for (size_t j = i; j < r->n_distribution; j++) {
+            const char *other = r->distribution[j]->program ? r->distribution[j]->program : "";
+            if (!done[j] && strcmp(name, other) == 0) {
+                done[j] = true;
+                idx[n++] = j;
+            }
+        }
+        if (close_print_program(r, idx, n, out)) goto fail;
+    }
+    rc = CLI_EXIT_OK;
+fail:
+    if (rc) fprintf(stderr, "gradectl: out of memory\n");
+    free(idx);
+    free(done);
+    return rc;
+}
+
+static int close_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
+{
+    const char *marketplace = NULL;
+    bool dry_run = false;
+    char *pos[2], period[GRADING_PERIOD_NAME_MAX], why[200];
+    int npos, rc;
+    ProtobufCMessage *resp = NULL;
+    cli_status_t st;
+    const cli_opt_t opts[] = {
+        {"--marketplace", &marketplace, NULL},
+        {"--dry-run", NULL, &dry_run},
+        {NULL, NULL, NULL},
+    };
+
+    if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 2, 2, &npos))) return rc;
+    grading_period_kind_t kind = grading_period_kind_parse(pos[0]);
+    if (!kind) return cli_usage_error(cmd, "KIND \"%s\" is not month, quarter or year", pos[0]);
+    if (close_check_period(kind, pos[1], period, sizeof period, why, sizeof why))
+        return cli_usage_error(cmd, "%s", why);
+    if (marketplace && !*marketplace) return cli_usage_error(cmd, "--marketplace must not be empty");
+
+    if (ctx->timeout_ms <= 0) ctx->timeout_ms = CLOSE_DEFAULT_TIMEOUT_MS;
+    Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
+    if (marketplace) req.marketplace = (char *)marketplace;
+    req.kind = (Grading__V1__PeriodKind)kind;
+    req.period = period;
+    req.dry_run = dry_run;
+    rc = cli_call(ctx, "ClosePeriod", &req.base, &grading__v1__close_period_response__descriptor, &resp, &st);
+    if (rc) {
+        if (st.status == GRPC_STATUS_DEADLINE_EXCEEDED)
+            fprintf(stderr,
+                    "gradectl: the close may still be running in the server; the same command later resumes it\n"
+                    "gradectl: or answers \"already closed\" (--timeout-ms N waits longer)\n");
+        goto done;
+    }
+    rc = ctx->json ? cli_print_json(resp)
+                   : close_print((const Grading__V1__ClosePeriodResponse *)resp, grading_period_kind_name(kind),
+                                 period, marketplace, dry_run, stdout);
+done:
+    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
+    return rc;
+}
+
+const cli_command_t cli_cmd_close = {
+    .name = "close",
+    .synopsis = "KIND PERIOD [--marketplace M] [--dry-run]",
+    .summary = "close a settlement period and show its grade distribution (ClosePeriod)",
+    .help = "Arguments:\n"
+            "  KIND               month, quarter or year (any case)\n"
+            "  PERIOD             2026-10 (month), 2026-Q3 (quarter) or 2026 (year)\n"
+            "\n"
+            "Options:\n"
+            "  --marketplace M    the marketplace to close (default: the policy's default)\n"
+            "  --dry-run          compute the distribution only; nothing is written\n"
+            "\n"
+            "Freezes every seller's grades for the period as of its end in the marketplace's\n"
+            "time zone (the published grades). The period must have ended, else the server\n"
+            "answers FAILED_PRECONDITION. Closing a closed period changes nothing and says\n"
+            "\"already closed\"; after a crash or a timeout the same command resumes the close.\n"
+            "\n"
+            "Prints how many sellers were evaluated, then per programme a table of each\n"
+            "level's sellers and share, and a bar chart of the counts. A close of a large\n"
+            "marketplace can take minutes: this command waits up to 30 minutes unless\n"
+            "--timeout-ms says otherwise. With --json, the ClosePeriodResponse as JSON.\n",
+    .run = close_run,
+};
