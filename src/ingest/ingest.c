@@ -186,7 +186,7 @@ static grading_err_t derive_all(grading_txn_t *txn, const grading_ingest_batch_t
                                 seller_ref_t *refs, size_t nrefs, int64_t now)
 {
     grading_err_t err;
-    qsort(refs, nrefs, sizeof *refs, seller_ref_cmp);
+    if (nrefs) qsort(refs, nrefs, sizeof *refs, seller_ref_cmp);
     for (size_t i = 0; i < nrefs; i++) {
         if (i > 0 && seller_ref_cmp(&refs[i - 1], &refs[i]) == 0) continue;
         if ((err = b->derive(b->derive_ctx, txn, refs[i].mp, refs[i].seller, now))) return err;

@@ -1,0 +1,260 @@
+/* grading_bench's shared declarations: the options, the event stream, the
+ * cases and their workers, our own gradingd, the report.
+ *
+ * The program's files, one concern each:
+ *   bench.c         main: flags, the list of cases, clients, the run;
+ *   bench_events.c  per-thread streams of realistic order timelines;
+ *   bench_run.c     the workers: one call in flight each, timing, the
+ *                   check of every reply, merging a case's figures;
+ *   bench_server.c  starting, waiting for and stopping our own gradingd;
+ *   bench_report.c  the table.
+ * Names shared between them carry a bench_ prefix; the rest is static. */
+#ifndef GRADING_BENCH_H
+#define GRADING_BENCH_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "grading/client.h"
+#include "grading/v1/grading.pb-c.h"
+#include "grpc/health/v1/health.pb-c.h"
+
+#define BENCH_MAX_THREADS 64
+#define BENCH_MAX_SECONDS 3600
+#define BENCH_MAX_SELLERS 100000
+#define BENCH_DEFAULT_THREADS 8
+#define BENCH_DEFAULT_SECONDS 3
+#define BENCH_DEFAULT_SELLERS 1000
+#define BENCH_DEFAULT_MARKETPLACE "testmart"   /* default_marketplace of tests/e2e/policy.yaml */
+/* What the server answers for a seller it does not know: API.md's neutral
+ * value, the neutral_boost of tests/e2e/policy.yaml. */
+#define BENCH_DEFAULT_NEUTRAL_BOOST 1.0
+#define BENCH_CURRENCY "KRW"
+/* Latency samples kept per thread per case (8 bytes each). */
+#define BENCH_LAT_CAP (1u << 17)
+/* The largest batch a case or the seeding sends: events per RecordEvents,
+ * seller ids per GetRankingBoosts. */
+#define BENCH_MAX_BATCH 1000
+#define BENCH_SEED_BATCH 1000
+/* Each order is a timeline of this many events; a seeded seller gets
+ * BENCH_SEED_ORDERS of them (50 events). */
+#define BENCH_ORDER_EVENTS 5
+#define BENCH_SEED_ORDERS 10
+/* One id in this many of a GetRankingBoosts call names no seller. */
+#define BENCH_UNKNOWN_ONE_IN 10
+#define BENCH_UNKNOWN_POOL 1000        /* distinct unknown ids to draw from */
+#define BENCH_ID_LEN 40                /* room for a seller id and its NUL */
+/* Per-call deadline: a stuck server ends a case at most this late. */
+#define BENCH_CALL_TIMEOUT_MS 30000
+#define BENCH_START_TIMEOUT_MS 10000
+#define BENCH_STOP_TIMEOUT_MS 20000    /* gradingd's own shutdown grace is 10 s */
+#define BENCH_POLL_MS 50
+#define BENCH_PRINTED_ERRORS 10        /* per case; the rest are counted */
+#define BENCH_PRODUCTS 500
+#define BENCH_HISTORY_DAYS 25          /* events are dated within this many days back */
+#define BENCH_DAY_MS INT64_C(86400000)
+#define BENCH_HOUR_MS INT64_C(3600000)
+#define BENCH_MAX_CASES 16
+
+/* SIGINT/SIGTERM: finish the current calls, skip the rest (bench.c). */
+extern volatile sig_atomic_t bench_stop;
+
+/* ---- options ---- */
+
+typedef struct {
+    const char *addr;          /* NULL: start our own gradingd */
+    const char *gradingd;
+    const char *policy;
+    const char *marketplace;
+    int threads;
+    int seconds;
+    int sellers;
+    double neutral_boost;      /* the boost an unknown seller must get */
+    bool selected[BENCH_MAX_CASES];   /* by index in the list of cases (--cases) */
+} bench_opts_t;
+
+/* ---- clocks and randomness ---- */
+
+static inline int64_t bench_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Event dates only: the server judges events by when they happened. */
+static inline int64_t bench_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void bench_sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !bench_stop) {}
+}
+
+/* splitmix64: small, seedable, good enough to pick sellers and amounts. */
+static inline uint64_t bench_rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static inline uint32_t bench_rng_below(uint64_t *s, uint32_t n) { return (uint32_t)(bench_rng_next(s) % n); }
+
+/* ---- events (bench_events.c) ---- */
+
+/* One SellerEvent with room for any kind and its strings, so a batch is
+ * built without allocating. */
+typedef struct {
+    Grading__V1__SellerEvent ev;
+    Google__Protobuf__Timestamp at;
+    Grading__V1__OrderPaid paid;
+    Grading__V1__OrderShipped shipped;
+    Grading__V1__OrderDelivered delivered;
+    Grading__V1__OrderCancelled cancelled;
+    Grading__V1__OrderReturned returned;
+    Grading__V1__NonReceiptReported non_receipt;
+    Grading__V1__InquiryReceived inquiry_rx;
+    Grading__V1__InquiryAnswered inquiry_ans;
+    Grading__V1__BuyerReview review;
+    Grading__V1__DeliverySatisfaction satisfaction;
+    Grading__V1__PlatformRevenue revenue;
+    char event_id[96];
+    char seller_id[32];
+    char order_id[96];
+    char inquiry_id[104];
+    char product_id[24];
+    char marketplace[72];
+} bench_ev_slot_t;
+
+/* How an order's five events go. */
+typedef enum { ORDER_NORMAL, ORDER_CANCELLED, ORDER_RETURNED, ORDER_NOT_RECEIVED } bench_order_story_t;
+
+/* A thread's source of events: one order at a time, its events in order. */
+typedef struct {
+    uint64_t rng;
+    const char *run_tag;
+    const char *marketplace;
+    char stream_tag[16];       /* which thread or seeder: keeps ids unique */
+    int nsellers;
+    int fixed_seller;          /* >= 0: every order is this seller's (seeding) */
+    uint64_t seq;              /* events made */
+    uint64_t orders;           /* orders begun */
+    /* the current order */
+    int seller;
+    int step;                  /* next event of the order, 0..BENCH_ORDER_EVENTS */
+    bench_order_story_t story;
+    int64_t t0_ms;
+    int64_t amount;
+    uint32_t product;
+    char order_id[96];
+} bench_stream_t;
+
+/* A stream of orders of random sellers among nsellers; ids tagged with
+ * run_tag and tag. Keeps both strings borrowed. */
+void bench_stream_init(bench_stream_t *s, const char *run_tag, const char *marketplace, const char *tag,
+                       int nsellers, uint64_t seed);
+/* Fills *slot with the stream's next event (a new order when one ends). */
+void bench_stream_next(bench_stream_t *s, bench_ev_slot_t *slot);
+/* The id of seeded seller i ("bench-seller-000042"). */
+void bench_seller_name(int i, char *buf, size_t len);
+
+/* ---- cases and workers (bench_run.c) ---- */
+
+typedef enum { CASE_HEALTH, CASE_SEED, CASE_METRICS, CASE_RECORD, CASE_BOOSTS, CASE_GRADE } bench_case_kind_t;
+
+typedef struct {
+    const char *key;           /* its name for --cases; NULL for the seeding */
+    char name[40];             /* its row in the table */
+    bench_case_kind_t kind;
+    uint32_t batch;            /* events per RecordEvents, ids per GetRankingBoosts */
+    bool explain;              /* CASE_GRADE: ask for reasons and advice */
+} bench_case_def_t;
+
+/* Seller ids made once, so a call picks pointers instead of printing them. */
+typedef struct {
+    char (*known)[BENCH_ID_LEN];     /* the seeded sellers, by index */
+    char (*unknown)[BENCH_ID_LEN];   /* BENCH_UNKNOWN_POOL ids never seeded */
+    int nknown;
+} bench_names_t;
+
+typedef struct {
+    const bench_case_def_t *cd;
+    const bench_opts_t *o;
+    const bench_names_t *names;
+    pthread_mutex_t *print_mu;
+    unsigned *printed;         /* errors printed in this case, under print_mu */
+} bench_case_ctx_t;
+
+typedef struct {
+    unsigned idx;
+    grading_client_t *client;
+    const bench_case_ctx_t *cc;
+    bench_stream_t stream;
+    bench_ev_slot_t *slots;    /* BENCH_MAX_BATCH */
+    Grading__V1__SellerEvent **evp;
+    char **ids;                /* BENCH_MAX_BATCH seller ids of a GetRankingBoosts call (borrowed) */
+    bool *unknown;             /* BENCH_MAX_BATCH: which of them name no seller */
+    int64_t *lat;              /* BENCH_LAT_CAP latency samples, ns */
+    size_t nlat;
+    int64_t max_ns;
+    uint64_t calls, errors, items;
+    int64_t t_start, t_end;
+    int seed_from, seed_step;  /* CASE_SEED: sellers seed_from, +seed_step, ... */
+} bench_worker_t;
+
+typedef struct {
+    char name[40];
+    bench_case_kind_t kind;
+    uint32_t batch;
+    uint64_t calls, items, errors;   /* items: events recorded or ids answered */
+    double seconds;
+    double p50_ms, p99_ms, max_ms;
+    size_t samples;
+    bool ran;
+} bench_case_result_t;
+
+/* Runs one case on every worker (each thread's client and stream); fills
+ * *r. Returns -1 when a thread cannot start or memory runs out (printed). */
+int bench_run_case(bench_worker_t *ws, int nthreads, const bench_case_ctx_t *cc, bench_case_result_t *r);
+
+/* ---- our own gradingd (bench_server.c) ---- */
+
+typedef struct {
+    pid_t pid;
+    char dir[64];              /* mkdtemp: data, port file, log */
+    char addr[64];
+} bench_server_t;
+
+/* Starts gradingd on 127.0.0.1:0 with a fresh data dir; waits (bounded) for
+ * its port file. *out_bin and *out_policy name what it runs (static
+ * storage). Returns -1 (printed, nothing left behind) on failure. */
+int bench_server_start(bench_server_t *s, const bench_opts_t *o, const char **out_bin, const char **out_policy);
+/* SIGTERM, SIGKILL after a bounded wait; removes the data dir. Idempotent. */
+void bench_server_stop(bench_server_t *s);
+/* Waits until the server answers this client SERVING, or the deadline
+ * (bench_mono_ns). Returns -1 (printed) on timeout. */
+int bench_wait_serving(grading_client_t *c, int64_t deadline);
+/* The directory holding this program ("" if unknown). */
+void bench_self_dir(char *buf, size_t len);
+
+/* ---- the report (bench_report.c) ---- */
+
+/* Prints the table of the cases that ran. bin and policy: the started
+ * server's (NULL with --addr). seeded: whether the sellers were seeded. */
+void bench_print_report(const bench_case_result_t *rs, int nr, const bench_opts_t *o, const char *addr,
+                        const char *bin, const char *policy, bool seeded);
+
+#endif

@@ -1,0 +1,154 @@
+/* The scenario test program's model: what a scenario file says, parsed
+ * and checked before anything runs (scenario_parse.c), then turned into
+ * events (scenario_events.c) and compared with the engine's answers
+ * (scenario_check.c). The file format is documented at the top of
+ * run_scenarios.c and in tests/scenarios/README.md.
+ *
+ * Names here are the test program's own (`scn_`), not the library's. */
+#ifndef SCN_SCENARIO_H
+#define SCN_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grading/policy.h"
+#include "grading/rules.h"
+#include "grading/store.h"
+
+/* Bounds that keep every scenario's loops finite. */
+#define SCN_MAX_COUNT 200000            /* `count` of one generator */
+#define SCN_MAX_CASE_ITEMS 2000000      /* orders + inquiries + ... of one case */
+#define SCN_MAX_EVENTS_PER_TXN 5000     /* events applied in one write transaction */
+#define SCN_MSG_LEN 1024
+#define SCN_NAME_LEN 256
+#define SCN_TEXT_LEN GRADING_RULES_REASON_LEN
+
+/* `count` orders with the same timeline; times are offsets from `paid`. */
+typedef struct {
+    int line;
+    uint32_t count;
+    int64_t paid_ms;
+    int64_t amount;
+    uint32_t ship_within_days;
+    int64_t reserved_ship_ms;              /* 0: none */
+    char product_id[GRADING_MAX_ID_LEN + 1];
+    bool overseas;
+    bool shipped;
+    int64_t shipped_after_ms;
+    bool tracking_valid;
+    bool delivered;
+    int64_t delivered_after_ms;
+    bool auto_completed;
+    bool cancelled;
+    int32_t cancel_fault, cancel_reason;
+    int64_t cancelled_after_ms;
+    bool returned;
+    int32_t return_fault;
+    int64_t returned_after_ms;
+    bool exchanged;
+    int32_t exchange_fault;
+    int64_t exchanged_after_ms;
+    bool non_receipt;
+    int64_t non_receipt_after_ms;
+    bool review;
+    uint32_t rating;
+    int32_t recommendation;
+    bool satisfaction;
+    uint32_t satisfaction_score;
+} scn_orders_t;
+
+typedef struct {
+    int line;
+    uint32_t count;
+    int64_t received_ms;
+    bool answered;
+    int64_t answered_after_ms;
+} scn_inquiries_t;
+
+/* platform_revenue (name unused) or custom events. */
+typedef struct {
+    int line;
+    uint32_t count;
+    int64_t at_ms;
+    int64_t amount;
+    char name[GRADING_MAX_CUSTOM_NAME_LEN + 1];
+    double value;
+} scn_simple_t;
+
+typedef enum {
+    SCN_X_METRIC = 1,       /* index: metric */
+    SCN_X_SCORE,            /* index: score */
+    SCN_X_GRADE,            /* index: programme; number = level */
+    SCN_X_LABEL,            /* text */
+    SCN_X_NEW_SELLER,       /* boolean */
+    SCN_X_GRADE_SCORE,      /* the programme's score: number or unavailable */
+    SCN_X_REASON,           /* text must occur in one of the programme's reasons */
+    SCN_X_NO_REASON,        /* text must occur in none of them */
+    SCN_X_PENALTY,          /* index: ladder; number = stage */
+    SCN_X_SUSPENDED,        /* boolean */
+    SCN_X_WITHDRAWALS_HELD, /* boolean */
+    SCN_X_BOOST,            /* number: assessed and stored */
+    SCN_X_GRANTS,           /* grants[]: the set of programmes granted */
+    SCN_X_TIER,             /* text: a tier name, or "none" */
+    SCN_X_CONVERTIBLE       /* number */
+} scn_expect_kind_t;
+
+typedef struct {
+    scn_expect_kind_t kind;
+    int line;
+    size_t index;
+    bool available;         /* false: expected "not enough data" */
+    double number;
+    bool boolean;
+    char text[SCN_TEXT_LEN];
+    size_t ngrants;
+    const char *grants[GRADING_RULES_MAX_GRANTS];   /* borrowed from the policy */
+} scn_expect_t;
+
+typedef struct {
+    char name[SCN_NAME_LEN];
+    int line;
+    int64_t as_of_ms;
+    const grading_marketplace_t *mp;   /* borrowed from the policy */
+    char seller[48];
+    size_t norders, ninquiries, nrevenue, ncustom, nexpect;
+    scn_orders_t *orders;
+    scn_inquiries_t *inquiries;
+    scn_simple_t *revenue;
+    scn_simple_t *custom;
+    scn_expect_t *expect;
+} scn_case_t;
+
+typedef struct {
+    char path[4096];
+    grading_policy_t *policy;          /* one reference */
+    size_t ncases;
+    scn_case_t *cases;
+} scn_file_t;
+
+/* Parses and checks the scenario file at path, loading the policy it
+ * names. On failure msg holds "file:line: reason" (or the policy's
+ * diagnostics) and *f is left empty. Errors: GRADING_EINVAL (bad file),
+ * GRADING_EIO (cannot read), GRADING_ENOMEM. */
+grading_err_t scn_file_load(const char *path, scn_file_t *f, char *msg, size_t msglen);
+void scn_file_destroy(scn_file_t *f);
+
+/* RFC 3339 date-time with a mandatory offset ("2026-11-01T00:00:00+09:00",
+ * "...Z", optional fraction of a second) into Unix ms. */
+bool scn_parse_time(const char *s, int64_t *out_ms);
+
+/* Generates the case's events and applies them to the store in write
+ * transactions of at most SCN_MAX_EVENTS_PER_TXN events, stored at (and
+ * derived as of) the case's as_of; the seller's hot-path record is derived
+ * even when the case has no events. msg says what failed. */
+grading_err_t scn_case_apply(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg,
+                             size_t msglen);
+
+/* Assesses the case's seller as of as_of and compares every expectation.
+ * Returns true when all match; otherwise msg lists what differed. A
+ * failure to assess at all is a mismatch too (msg says why). */
+bool scn_case_check(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg,
+                    size_t msglen);
+
+#endif

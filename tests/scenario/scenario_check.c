@@ -1,0 +1,246 @@
+/* Comparing a case's expectations with the engine's answers: the seller
+ * is assessed from the store as of the case's as_of (grading_assess_seller,
+ * what the query handlers do) and the stored hot-path record is read back
+ * (grading_store_seller_get, what GetRankingBoosts reads).
+ *
+ * Numbers match within a relative tolerance of 1e-9 (an absolute 1e-12
+ * near zero), so a scenario may write 0.0049 for 49 / 10000. Every
+ * mismatch is listed, not only the first, as "what: expected X, got Y". */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "grading/assess.h"
+#include "scenario.h"
+
+#define REL_TOL 1e-9
+#define ABS_TOL 1e-12
+
+typedef struct {
+    char *msg;
+    size_t len, cap;
+    bool ok;
+} report_t;
+
+static void differ(report_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void differ(report_t *r, const char *fmt, ...)
+{
+    if (r->len < r->cap) {
+        if (!r->ok) r->len += (size_t)snprintf(r->msg + r->len, r->cap - r->len, "; ");
+        if (r->len < r->cap) {
+            va_list ap;
+            va_start(ap, fmt);
+            r->len += (size_t)vsnprintf(r->msg + r->len, r->cap - r->len, fmt, ap);
+            va_end(ap);
+        }
+    }
+    r->ok = false;
+}
+
+static bool near(double want, double got)
+{
+    double tol = fmax(REL_TOL * fmax(fabs(want), fabs(got)), ABS_TOL);
+    return fabs(want - got) <= tol;
+}
+
+/* "0.0049" or the word for unavailable. */
+static const char *num_text(char *buf, size_t len, bool available, double v, const char *word)
+{
+    if (!available) return word;
+    snprintf(buf, len, "%.12g", v);
+    return buf;
+}
+
+static void check_number(report_t *r, const char *what, const scn_expect_t *x, bool available,
+                         double got, const char *word)
+{
+    char a[64], b[64];
+    if (x->available == available && (!available || near(x->number, got))) return;
+    differ(r, "%s (expected %s, got %s)", what, num_text(a, sizeof a, x->available, x->number, word),
+           num_text(b, sizeof b, available, got, word));
+}
+
+static void check_bool(report_t *r, const char *what, bool want, bool got)
+{
+    if (want != got) differ(r, "%s (expected %s, got %s)", what, want ? "true" : "false", got ? "true" : "false");
+}
+
+static bool has_reason(const grading_grade_t *g, const char *text)
+{
+    for (size_t i = 0; i < g->nreasons; i++)
+        if (strstr(g->reasons[i], text)) return true;
+    return false;
+}
+
+static void reasons_text(const grading_grade_t *g, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < g->nreasons && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s\"%s\"", i ? ", " : "", g->reasons[i]);
+    if (!g->nreasons) snprintf(buf, len, "none");
+}
+
+/* Is programme name `p` granted in a (any of its grants)? */
+static bool granted(const grading_rules_t *rules, const grading_assessment_t *a, const char *p)
+{
+    for (size_t i = 0; i < rules->ngrants; i++)
+        if (a->granted[i] && strcmp(rules->grants[i].program, p) == 0) return true;
+    return false;
+}
+
+static void check_grants(report_t *r, const grading_rules_t *rules, const grading_assessment_t *a,
+                         const scn_expect_t *x)
+{
+    char want[512] = "", got[512] = "";
+    size_t wn = 0, gn = 0;
+    bool same = true;
+    for (size_t i = 0; i < x->ngrants; i++) {
+        same = same && granted(rules, a, x->grants[i]);
+        wn += (size_t)snprintf(want + wn, wn < sizeof want ? sizeof want - wn : 0, "%s%s",
+                               i ? ", " : "", x->grants[i]);
+    }
+    for (size_t i = 0; i < rules->ngrants; i++) {
+        if (!a->granted[i]) continue;
+        bool dup = false, listed = false;
+        for (size_t j = 0; j < i; j++)
+            dup = dup || (a->granted[j] && strcmp(rules->grants[j].program, rules->grants[i].program) == 0);
+        if (dup) continue;
+        for (size_t j = 0; j < x->ngrants; j++) listed = listed || strcmp(x->grants[j], rules->grants[i].program) == 0;
+        same = same && listed;
+        gn += (size_t)snprintf(got + gn, gn < sizeof got ? sizeof got - gn : 0, "%s%s",
+                               gn ? ", " : "", rules->grants[i].program);
+    }
+    if (!same) differ(r, "grants (expected [%s], got [%s])", want, got);
+}
+
+static void check_one(report_t *r, const grading_rules_t *rules, const grading_assessment_t *a,
+                      const scn_expect_t *x, bool stored_found, const grading_seller_state_t *stored)
+{
+    char what[SCN_NAME_LEN + 32], buf[1024];
+    const grading_grade_t *g = NULL;
+    const char *pname = "";
+    if (x->kind >= SCN_X_GRADE && x->kind <= SCN_X_NO_REASON) {
+        g = &a->grades[x->index];
+        pname = rules->programs[x->index].name;
+    }
+    switch (x->kind) {
+    case SCN_X_METRIC: {
+        const grading_metric_val_t *m = &a->metrics[x->index];
+        snprintf(what, sizeof what, "metric %s", rules->metrics[x->index].name);
+        check_number(r, what, x, m->available, m->value, "insufficient");
+        break;
+    }
+    case SCN_X_SCORE: {
+        const grading_expr_value_t *v = &a->scores[x->index];
+        snprintf(what, sizeof what, "score %s", rules->scores[x->index].name);
+        if (v->type == GRADING_EXPR_NUMBER) {
+            check_number(r, what, x, v->available, v->number, "unavailable");
+        } else {
+            const char *got = v->available && v->string ? v->string : "unavailable";
+            if (strcmp(got, x->text) != 0) differ(r, "%s (expected %s, got %s)", what, x->text, got);
+        }
+        break;
+    }
+    case SCN_X_GRADE:
+        if (g->level != (int32_t)x->number) {
+            reasons_text(g, buf, sizeof buf);
+            differ(r, "grade %s (expected %d, got %d; reasons: %s)", pname, (int)x->number,
+                   (int)g->level, buf);
+        }
+        break;
+    case SCN_X_LABEL:
+        if (strcmp(g->label ? g->label : "", x->text) != 0)
+            differ(r, "label %s (expected \"%s\", got \"%s\")", pname, x->text, g->label ? g->label : "");
+        break;
+    case SCN_X_NEW_SELLER:
+        snprintf(what, sizeof what, "new_seller %s", pname);
+        check_bool(r, what, x->boolean, g->new_seller);
+        break;
+    case SCN_X_GRADE_SCORE:
+        snprintf(what, sizeof what, "grade score %s", pname);
+        check_number(r, what, x, g->has_score, g->score, "unavailable");
+        break;
+    case SCN_X_REASON:
+    case SCN_X_NO_REASON:
+        if (has_reason(g, x->text) != (x->kind == SCN_X_REASON)) {
+            reasons_text(g, buf, sizeof buf);
+            differ(r, "reasons of %s (expected %s \"%s\", got %s)", pname,
+                   x->kind == SCN_X_REASON ? "one containing" : "none containing", x->text, buf);
+        }
+        break;
+    case SCN_X_PENALTY:
+        if (a->ladders[x->index].stage != (int32_t)x->number)
+            differ(r, "penalty %s (expected stage %d, got %d)", rules->ladders[x->index].name,
+                   (int)x->number, (int)a->ladders[x->index].stage);
+        break;
+    case SCN_X_SUSPENDED:
+        check_bool(r, "suspended", x->boolean, a->suspended);
+        check_bool(r, "stored suspended", x->boolean, stored_found && stored->suspended);
+        break;
+    case SCN_X_WITHDRAWALS_HELD:
+        check_bool(r, "withdrawals_held", x->boolean, a->withdrawals_held);
+        check_bool(r, "stored withdrawals_held", x->boolean, stored_found && stored->withdrawals_held);
+        break;
+    case SCN_X_BOOST:
+        check_number(r, "boost", x, true, a->boost, "");
+        if (!stored_found) differ(r, "stored boost (expected %.12g, got no stored record)", x->number);
+        else check_number(r, "stored boost", x, true, stored->boost, "");
+        break;
+    case SCN_X_GRANTS:
+        check_grants(r, rules, a, x);
+        break;
+    case SCN_X_TIER: {
+        const char *got = a->tier >= 0 ? rules->tiers[a->tier].tier : "none";
+        if (strcmp(got, x->text) != 0) differ(r, "tier (expected %s, got %s)", x->text, got);
+        break;
+    }
+    case SCN_X_CONVERTIBLE:
+        check_number(r, "convertible_points", x, true, a->convertible_points, "");
+        break;
+    }
+}
+
+bool scn_case_check(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg, size_t msglen)
+{
+    const scn_case_t *c = &f->cases[ci];
+    report_t r = {msg, 0, msglen, true};
+    grading_store_reader_t *reader = NULL;
+    grading_txn_t *txn = NULL;
+    grading_assess_t *x = grading_assess_new();
+    grading_seller_state_t stored;
+    bool found = false;
+    grading_error_t e;
+    grading_err_t err;
+    msg[0] = '\0';
+    memset(&stored, 0, sizeof stored);
+    if (!x) {
+        differ(&r, "out of memory");
+        goto out;
+    }
+    if ((err = grading_store_reader_new(st, &reader)) || (err = grading_store_read_begin(reader, &txn))) {
+        differ(&r, "cannot read the store: %s", grading_err_name(err));
+        goto out;
+    }
+    if ((err = grading_assess_seller(txn, c->mp, c->seller, c->as_of_ms, x, &e))) {
+        char why[GRADING_ERROR_FIELD_MAX + GRADING_ERROR_MSG_MAX + 4];
+        grading_error_format(&e, why, sizeof why);
+        differ(&r, "assessment failed: %s: %s", grading_err_name(err), why);
+        goto out;
+    }
+    if ((err = grading_store_seller_get(txn, c->mp->name, c->seller, &stored, &found))) {
+        differ(&r, "cannot read the stored record: %s", grading_err_name(err));
+        goto out;
+    }
+    if (found && stored.computed_ms != c->as_of_ms)
+        differ(&r, "stored record derived as of %lld, not as_of %lld", (long long)stored.computed_ms,
+               (long long)c->as_of_ms);
+    for (size_t i = 0; i < c->nexpect; i++) check_one(&r, c->mp->rules, &x->a, &c->expect[i], found, &stored);
+out:
+    if (txn) grading_store_read_end(reader);
+    grading_store_reader_free(reader);
+    grading_assess_free(x);
+    return r.ok;
+}

@@ -1,0 +1,853 @@
+/* Reading a scenario file (format: top of run_scenarios.c) into the model
+ * of scenario.h, with libyaml's document API (aliases resolved for free,
+ * so a file may define a generator once with &name and reuse it with
+ * *name).
+ *
+ * Everything is checked before any case runs: unknown or duplicate keys,
+ * values of the wrong shape, names the policy does not define, counts
+ * beyond the bounds. The first problem stops the load and is reported as
+ * "file:line: reason", so a typo in a scenario can never pass silently as
+ * an expectation that checks nothing. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "scenario.h"
+
+#define HOUR_MS INT64_C(3600000)
+/* Default offsets (hours after paid) of stages a generator only names. */
+#define DEFAULT_SHIPPED_AFTER_H 24
+#define DEFAULT_CANCELLED_AFTER_H 1
+#define DEFAULT_AFTERCARE_AFTER_H 168   /* returned, exchanged, non-receipt */
+
+typedef struct {
+    const char *path;
+    yaml_document_t doc;
+    char *msg;
+    size_t msglen;
+    const grading_policy_t *policy;
+} px_t;
+
+static bool fail_at(px_t *p, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records the problem with the node's line; always returns false. */
+static bool fail_at(px_t *p, const yaml_node_t *n, const char *fmt, ...)
+{
+    char what[SCN_MSG_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(p->msg, p->msglen, "%s:%lu: %s", p->path,
+             n ? (unsigned long)n->start_mark.line + 1 : 1ul, what);
+    return false;
+}
+
+static yaml_node_t *node(px_t *p, int id)
+{
+    return yaml_document_get_node(&p->doc, id);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* ---- mappings ---- */
+
+static bool want_map(px_t *p, yaml_node_t *n, const char *what)
+{
+    if (!n || n->type != YAML_MAPPING_NODE) return fail_at(p, n, "%s must be a mapping", what);
+    return true;
+}
+
+static bool want_seq(px_t *p, yaml_node_t *n, const char *what)
+{
+    if (!n || n->type != YAML_SEQUENCE_NODE) return fail_at(p, n, "%s must be a list", what);
+    return true;
+}
+
+/* Every key a plain scalar from `allowed`, none twice. */
+static bool check_keys(px_t *p, yaml_node_t *m, const char *what, const char *const *allowed)
+{
+    for (yaml_node_pair_t *a = m->data.mapping.pairs.start; a < m->data.mapping.pairs.top; a++) {
+        yaml_node_t *k = node(p, a->key);
+        const char *ks = scalar(k);
+        if (!ks) return fail_at(p, k, "%s: keys must be words", what);
+        for (yaml_node_pair_t *b = m->data.mapping.pairs.start; b < a; b++)
+            if (scalar(node(p, b->key)) && strcmp(scalar(node(p, b->key)), ks) == 0)
+                return fail_at(p, k, "%s: duplicate key \"%s\"", what, ks);
+        if (!allowed) continue;
+        bool ok = false;
+        for (const char *const *w = allowed; *w && !ok; w++) ok = strcmp(*w, ks) == 0;
+        if (!ok) {
+            char list[512] = "";
+            size_t len = 0;
+            for (const char *const *w = allowed; *w && len < sizeof list; w++)
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+                                        w == allowed ? "" : ", ", *w);
+            return fail_at(p, k, "%s: unknown key \"%s\" (expected one of: %s)", what, ks, list);
+        }
+    }
+    return true;
+}
+
+static yaml_node_t *get(px_t *p, yaml_node_t *m, const char *key)
+{
+    for (yaml_node_pair_t *a = m->data.mapping.pairs.start; a < m->data.mapping.pairs.top; a++) {
+        const char *ks = scalar(node(p, a->key));
+        if (ks && strcmp(ks, key) == 0) return node(p, a->value);
+    }
+    return NULL;
+}
+
+/* ---- scalars ---- */
+
+/* A number: digits may be grouped with '_' (100_000_000); a trailing '%'
+ * divides by 100 (0.49% is 0.0049). */
+static bool number_of(px_t *p, yaml_node_t *n, const char *what, double *out)
+{
+    const char *s = scalar(n);
+    char buf[80];
+    size_t len = 0;
+    bool percent = false;
+    if (!s || !*s) return fail_at(p, n, "%s must be a number", what);
+    for (const char *c = s; *c; c++) {
+        if (*c == '_') continue;
+        if (*c == '%' && c[1] == '\0' && c != s) {
+            percent = true;
+            break;
+        }
+        if (len + 1 >= sizeof buf) return fail_at(p, n, "%s: number too long", what);
+        buf[len++] = *c;
+    }
+    buf[len] = '\0';
+    char *end = NULL;
+    errno = 0;
+    double d = len ? strtod(buf, &end) : 0;
+    if (!len || *end || errno == ERANGE || !isfinite(d) ||
+        strspn(buf, "+-0123456789.") != len)
+        return fail_at(p, n, "%s must be a number, got \"%s\"", what, s);
+    *out = percent ? d / 100 : d;
+    return true;
+}
+
+static bool int_of(px_t *p, yaml_node_t *n, const char *what, int64_t lo, int64_t hi,
+                   int64_t *out)
+{
+    double d;
+    if (!number_of(p, n, what, &d)) return false;
+    /* Within ±2^53 a double holds every whole number exactly. */
+    if (d != floor(d) || d < (double)lo || d > (double)hi || fabs(d) > 9007199254740992.0)
+        return fail_at(p, n, "%s must be a whole number in %lld..%lld, got \"%s\"", what,
+                       (long long)lo, (long long)hi, scalar(n));
+    *out = (int64_t)d;
+    return true;
+}
+
+static bool u32_of(px_t *p, yaml_node_t *n, const char *what, uint32_t lo, uint32_t hi,
+                   uint32_t *out)
+{
+    int64_t v;
+    if (!int_of(p, n, what, lo, hi, &v)) return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool bool_of(px_t *p, yaml_node_t *n, const char *what, bool *out)
+{
+    const char *s = scalar(n);
+    if (s && strcmp(s, "true") == 0) *out = true;
+    else if (s && strcmp(s, "false") == 0) *out = false;
+    else return fail_at(p, n, "%s must be true or false", what);
+    return true;
+}
+
+/* Hours (may be fractional, never negative) as ms. */
+static bool hours_of(px_t *p, yaml_node_t *n, const char *what, int64_t *out_ms)
+{
+    double h;
+    if (!number_of(p, n, what, &h)) return false;
+    if (h < 0 || h > 24.0 * 366 * 10)
+        return fail_at(p, n, "%s must be 0..87840 hours, got \"%s\"", what, scalar(n));
+    *out_ms = llround(h * (double)HOUR_MS);
+    return true;
+}
+
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+bool scn_parse_time(const char *s, int64_t *out_ms)
+{
+    /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM) */
+    if (!s || strlen(s) < 20) return false;
+    int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+    int h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
+    if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+        s[16] != ':' || y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 ||
+        mi > 59 || se < 0 || se > 59)
+        return false;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap)) return false;
+    const char *c = s + 19;
+    int64_t frac_ms = 0;
+    if (*c == '.') {
+        int nd = 0;
+        for (c++; *c >= '0' && *c <= '9'; c++, nd++)
+            if (nd < 3) frac_ms = frac_ms * 10 + (*c - '0');
+        if (nd == 0) return false;
+        for (; nd < 3; nd++) frac_ms *= 10;
+    }
+    int64_t off_s;
+    if ((*c == 'Z' || *c == 'z') && c[1] == '\0') {
+        off_s = 0;
+    } else if ((*c == '+' || *c == '-') && strlen(c) == 6 && c[3] == ':') {
+        int oh = digits(c + 1, 2), om = digits(c + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
+        off_s = (oh * 3600 + om * 60) * (*c == '-' ? -1 : 1);
+    } else {
+        return false;
+    }
+    int64_t days = grading_days_from_civil(y, (uint32_t)mo, (uint32_t)d);
+    int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - off_s;
+    *out_ms = secs * 1000 + frac_ms;
+    return true;
+}
+
+static bool time_of(px_t *p, yaml_node_t *n, const char *what, int64_t *out)
+{
+    const char *s = scalar(n);
+    if (!s || !scn_parse_time(s, out))
+        return fail_at(p, n, "%s must be an RFC 3339 time with an offset like "
+                             "2026-11-01T00:00:00+09:00, got \"%s\"",
+                       what, s ? s : "(not a scalar)");
+    if (*out < GRADING_MIN_TIME_MS || *out >= GRADING_MAX_TIME_MS)
+        return fail_at(p, n, "%s must be between 2000-01-01 and 2100-01-01", what);
+    return true;
+}
+
+/* A lower-case word from words[] (index 0 is "unset"): its index. */
+static bool word_of(px_t *p, yaml_node_t *n, const char *what, const char *const *words,
+                    int32_t *out)
+{
+    const char *s = scalar(n);
+    for (int32_t i = 1; s && words[i]; i++) {
+        if (strcmp(s, words[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    }
+    char list[256] = "";
+    size_t len = 0;
+    for (int i = 1; words[i] && len < sizeof list; i++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i == 1 ? "" : ", ",
+                                words[i]);
+    return fail_at(p, n, "%s must be one of %s, got \"%s\"", what, list, s ? s : "(not a scalar)");
+}
+
+static bool text_of(px_t *p, yaml_node_t *n, const char *what, char *out, size_t cap)
+{
+    const char *s = scalar(n);
+    if (!s) return fail_at(p, n, "%s must be a string", what);
+    if (strlen(s) >= cap) return fail_at(p, n, "%s is longer than %zu bytes", what, cap - 1);
+    memcpy(out, s, strlen(s) + 1);
+    return true;
+}
+
+/* The words of event enums, indexed by the grading_*_t values. */
+static const char *const fault_words[] = {"", "seller", "buyer", "platform", NULL};
+static const char *const reason_words[] = {"", "out_of_stock", "shipping_delay", "buyer_request",
+                                           "other", NULL};
+static const char *const rec_words[] = {"", "strongly_recommend", "recommend", "not_recommended",
+                                        NULL};
+
+/* ---- generators ---- */
+
+static bool count_of(px_t *p, yaml_node_t *m, uint32_t *out)
+{
+    yaml_node_t *n = get(p, m, "count");
+    *out = 1;
+    return !n || u32_of(p, n, "count", 0, SCN_MAX_COUNT, out);
+}
+
+/* `returned: seller` or `returned: {fault: seller, after_hours: 100}`. */
+static bool aftercare_of(px_t *p, yaml_node_t *n, const char *what, int32_t *fault,
+                         int64_t *after_ms)
+{
+    static const char *const keys[] = {"fault", "after_hours", NULL};
+    *after_ms = DEFAULT_AFTERCARE_AFTER_H * HOUR_MS;
+    if (scalar(n)) return word_of(p, n, what, fault_words, fault);
+    if (!want_map(p, n, what) || !check_keys(p, n, what, keys)) return false;
+    yaml_node_t *f = get(p, n, "fault"), *a = get(p, n, "after_hours");
+    if (!f) return fail_at(p, n, "%s needs a fault (seller, buyer or platform)", what);
+    return word_of(p, f, "fault", fault_words, fault) && (!a || hours_of(p, a, "after_hours", after_ms));
+}
+
+static bool orders_of(px_t *p, yaml_node_t *m, scn_orders_t *o)
+{
+    static const char *const keys[] = {
+        "count", "paid", "amount", "ship_within_days", "reserved_ship_date", "product_id",
+        "overseas", "shipped_after_hours", "unshipped", "tracking_valid", "delivered_after_hours",
+        "auto_completed", "cancelled", "returned", "exchanged", "non_receipt", "review",
+        "satisfaction", NULL};
+    yaml_node_t *n;
+    memset(o, 0, sizeof *o);
+    o->line = (int)m->start_mark.line + 1;
+    if (!want_map(p, m, "an orders item") || !check_keys(p, m, "orders", keys)) return false;
+    if (!count_of(p, m, &o->count)) return false;
+    if (!(n = get(p, m, "paid"))) return fail_at(p, m, "orders: paid (a time) is required");
+    if (!time_of(p, n, "paid", &o->paid_ms)) return false;
+    if ((n = get(p, m, "amount")) && !int_of(p, n, "amount", 0, GRADING_MAX_AMOUNT, &o->amount))
+        return false;
+    if ((n = get(p, m, "ship_within_days")) &&
+        !u32_of(p, n, "ship_within_days", 0, 365, &o->ship_within_days))
+        return false;
+    if ((n = get(p, m, "reserved_ship_date")) &&
+        !time_of(p, n, "reserved_ship_date", &o->reserved_ship_ms))
+        return false;
+    snprintf(o->product_id, sizeof o->product_id, "p1");
+    if ((n = get(p, m, "product_id")) &&
+        !text_of(p, n, "product_id", o->product_id, sizeof o->product_id))
+        return false;
+    if ((n = get(p, m, "overseas")) && !bool_of(p, n, "overseas", &o->overseas)) return false;
+
+    if ((n = get(p, m, "cancelled"))) {
+        static const char *const ckeys[] = {"fault", "reason", "after_hours", NULL};
+        if (!want_map(p, n, "cancelled") || !check_keys(p, n, "cancelled", ckeys)) return false;
+        yaml_node_t *f = get(p, n, "fault"), *r = get(p, n, "reason"), *a = get(p, n, "after_hours");
+        if (!f || !r) return fail_at(p, n, "cancelled needs a fault and a reason");
+        o->cancelled = true;
+        o->cancelled_after_ms = DEFAULT_CANCELLED_AFTER_H * HOUR_MS;
+        if (!word_of(p, f, "cancelled.fault", fault_words, &o->cancel_fault) ||
+            !word_of(p, r, "cancelled.reason", reason_words, &o->cancel_reason) ||
+            (a && !hours_of(p, a, "cancelled.after_hours", &o->cancelled_after_ms)))
+            return false;
+    }
+    /* Shipped by default, 24 h after payment; a cancelled order only when
+     * shipped_after_hours says so (cancelled before it shipped). */
+    bool unshipped = false;
+    yaml_node_t *sa = get(p, m, "shipped_after_hours");
+    if ((n = get(p, m, "unshipped")) && !bool_of(p, n, "unshipped", &unshipped)) return false;
+    if (unshipped && sa) return fail_at(p, n, "orders: unshipped and shipped_after_hours exclude each other");
+    o->shipped = sa || (!unshipped && !o->cancelled);
+    o->shipped_after_ms = DEFAULT_SHIPPED_AFTER_H * HOUR_MS;
+    if (sa && !hours_of(p, sa, "shipped_after_hours", &o->shipped_after_ms)) return false;
+    o->tracking_valid = true;
+    if ((n = get(p, m, "tracking_valid")) && !bool_of(p, n, "tracking_valid", &o->tracking_valid))
+        return false;
+    if ((n = get(p, m, "delivered_after_hours"))) {
+        o->delivered = true;
+        if (!hours_of(p, n, "delivered_after_hours", &o->delivered_after_ms)) return false;
+    }
+    if ((n = get(p, m, "auto_completed"))) {
+        if (!bool_of(p, n, "auto_completed", &o->auto_completed)) return false;
+        if (!o->delivered) return fail_at(p, n, "auto_completed needs delivered_after_hours");
+    }
+    if ((n = get(p, m, "returned"))) {
+        o->returned = true;
+        if (!aftercare_of(p, n, "returned", &o->return_fault, &o->returned_after_ms)) return false;
+    }
+    if ((n = get(p, m, "exchanged"))) {
+        o->exchanged = true;
+        if (!aftercare_of(p, n, "exchanged", &o->exchange_fault, &o->exchanged_after_ms))
+            return false;
+    }
+    if ((n = get(p, m, "non_receipt"))) {
+        static const char *const nkeys[] = {"after_hours", NULL};
+        o->non_receipt_after_ms = DEFAULT_AFTERCARE_AFTER_H * HOUR_MS;
+        if (scalar(n)) {
+            if (!bool_of(p, n, "non_receipt", &o->non_receipt)) return false;
+        } else {
+            o->non_receipt = true;
+            if (!want_map(p, n, "non_receipt") || !check_keys(p, n, "non_receipt", nkeys))
+                return false;
+            yaml_node_t *a = get(p, n, "after_hours");
+            if (a && !hours_of(p, a, "non_receipt.after_hours", &o->non_receipt_after_ms))
+                return false;
+        }
+    }
+    if ((n = get(p, m, "review"))) {
+        static const char *const rkeys[] = {"rating", "recommendation", NULL};
+        if (!want_map(p, n, "review") || !check_keys(p, n, "review", rkeys)) return false;
+        yaml_node_t *r = get(p, n, "rating"), *c = get(p, n, "recommendation");
+        if (!r) return fail_at(p, n, "review needs a rating (1..5)");
+        o->review = true;
+        if (!u32_of(p, r, "review.rating", 1, 5, &o->rating) ||
+            (c && !word_of(p, c, "review.recommendation", rec_words, &o->recommendation)))
+            return false;
+    }
+    if ((n = get(p, m, "satisfaction"))) {
+        o->satisfaction = true;
+        if (!u32_of(p, n, "satisfaction", 0, 100, &o->satisfaction_score)) return false;
+    }
+    return true;
+}
+
+static bool inquiries_of(px_t *p, yaml_node_t *m, scn_inquiries_t *q)
+{
+    static const char *const keys[] = {"count", "received", "answered_after_hours", "unanswered",
+                                       NULL};
+    yaml_node_t *n, *a;
+    memset(q, 0, sizeof *q);
+    q->line = (int)m->start_mark.line + 1;
+    if (!want_map(p, m, "an inquiries item") || !check_keys(p, m, "inquiries", keys)) return false;
+    if (!count_of(p, m, &q->count)) return false;
+    if (!(n = get(p, m, "received"))) return fail_at(p, m, "inquiries: received (a time) is required");
+    if (!time_of(p, n, "received", &q->received_ms)) return false;
+    bool unanswered = false;
+    a = get(p, m, "answered_after_hours");
+    if ((n = get(p, m, "unanswered")) && !bool_of(p, n, "unanswered", &unanswered)) return false;
+    if (!a == !unanswered)
+        return fail_at(p, m, "inquiries: say exactly one of answered_after_hours: H or unanswered: true");
+    q->answered = a != NULL;
+    return !a || hours_of(p, a, "answered_after_hours", &q->answered_after_ms);
+}
+
+static bool simple_of(px_t *p, yaml_node_t *m, bool custom, scn_simple_t *s)
+{
+    static const char *const rkeys[] = {"count", "at", "amount", NULL};
+    static const char *const ckeys[] = {"count", "at", "name", "value", NULL};
+    const char *what = custom ? "custom" : "revenue";
+    yaml_node_t *n;
+    memset(s, 0, sizeof *s);
+    s->line = (int)m->start_mark.line + 1;
+    if (!want_map(p, m, custom ? "a custom item" : "a revenue item") ||
+        !check_keys(p, m, what, custom ? ckeys : rkeys) || !count_of(p, m, &s->count))
+        return false;
+    if (!(n = get(p, m, "at"))) return fail_at(p, m, "%s: at (a time) is required", what);
+    if (!time_of(p, n, "at", &s->at_ms)) return false;
+    if (!custom) {
+        if (!(n = get(p, m, "amount"))) return fail_at(p, m, "revenue: amount is required");
+        return int_of(p, n, "amount", 0, GRADING_MAX_AMOUNT, &s->amount);
+    }
+    if (!(n = get(p, m, "name"))) return fail_at(p, m, "custom: name is required");
+    if (!text_of(p, n, "name", s->name, sizeof s->name)) return false;
+    if (!(n = get(p, m, "value"))) return fail_at(p, m, "custom: value is required");
+    return number_of(p, n, "value", &s->value);
+}
+
+/* Parses the list `seq` into a new array of `size`-byte items. */
+static bool list_of(px_t *p, yaml_node_t *seq, const char *what, size_t size, void **out,
+                    size_t *n, bool (*one)(px_t *, yaml_node_t *, void *, void *), void *ctx)
+{
+    if (!want_seq(p, seq, what)) return false;
+    size_t cnt = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    *out = cnt ? calloc(cnt, size) : NULL;
+    if (cnt && !*out) return fail_at(p, seq, "out of memory");
+    *n = cnt;
+    for (size_t i = 0; i < cnt; i++)
+        if (!one(p, node(p, seq->data.sequence.items.start[i]), (char *)*out + i * size, ctx))
+            return false;
+    return true;
+}
+
+static bool one_order(px_t *p, yaml_node_t *n, void *item, void *ctx)
+{
+    (void)ctx;
+    return orders_of(p, n, item);
+}
+
+static bool one_inquiry(px_t *p, yaml_node_t *n, void *item, void *ctx)
+{
+    (void)ctx;
+    return inquiries_of(p, n, item);
+}
+
+static bool one_simple(px_t *p, yaml_node_t *n, void *item, void *ctx)
+{
+    return simple_of(p, n, ctx != NULL, item);
+}
+
+/* ---- expectations ---- */
+
+static scn_expect_t *expect_add(px_t *p, scn_case_t *c, yaml_node_t *n, scn_expect_kind_t kind,
+                                size_t index)
+{
+    scn_expect_t *x = realloc(c->expect, (c->nexpect + 1) * sizeof *x);
+    if (!x) {
+        fail_at(p, n, "out of memory");
+        return NULL;
+    }
+    c->expect = x;
+    x = &c->expect[c->nexpect++];
+    memset(x, 0, sizeof *x);
+    x->kind = kind;
+    x->line = (int)n->start_mark.line + 1;
+    x->index = index;
+    x->available = true;
+    return x;
+}
+
+/* Index of name among the policy's metrics, scores, programmes or ladders. */
+typedef enum { NAMES_METRICS, NAMES_SCORES, NAMES_PROGRAMS, NAMES_LADDERS } names_t;
+
+static bool find_name(px_t *p, const grading_rules_t *r, names_t which, yaml_node_t *k,
+                      size_t *out)
+{
+    const char *s = scalar(k);
+    static const char *const what[] = {"metric", "score", "programme", "penalty ladder"};
+    size_t n = which == NAMES_METRICS ? r->nmetrics
+             : which == NAMES_SCORES ? r->nscores
+             : which == NAMES_PROGRAMS ? r->nprograms
+                                       : r->nladders;
+    for (size_t i = 0; s && i < n; i++) {
+        const char *name = which == NAMES_METRICS ? r->metrics[i].name
+                         : which == NAMES_SCORES ? r->scores[i].name
+                         : which == NAMES_PROGRAMS ? r->programs[i].name
+                                                   : r->ladders[i].name;
+        if (strcmp(name, s) == 0) {
+            *out = i;
+            return true;
+        }
+    }
+    return fail_at(p, k, "the policy has no %s named \"%s\"", what[which], s ? s : "");
+}
+
+/* A number, or `word` for "not enough data / unavailable". */
+static bool number_or(px_t *p, yaml_node_t *n, const char *what, const char *word,
+                      scn_expect_t *x)
+{
+    const char *s = scalar(n);
+    if (s && strcmp(s, word) == 0) {
+        x->available = false;
+        return true;
+    }
+    return number_of(p, n, what, &x->number);
+}
+
+/* Calls fn for each (key, value) of the mapping expect.<section>. */
+static bool each_pair(px_t *p, yaml_node_t *m, const char *section,
+                      bool (*fn)(px_t *, scn_case_t *, yaml_node_t *, yaml_node_t *, const char *),
+                      scn_case_t *c)
+{
+    if (!want_map(p, m, section) || !check_keys(p, m, section, NULL)) return false;
+    for (yaml_node_pair_t *a = m->data.mapping.pairs.start; a < m->data.mapping.pairs.top; a++)
+        if (!fn(p, c, node(p, a->key), node(p, a->value), section)) return false;
+    return true;
+}
+
+static bool x_metric(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, const char *s)
+{
+    size_t i;
+    scn_expect_t *x;
+    (void)s;
+    return find_name(p, c->mp->rules, NAMES_METRICS, k, &i) &&
+           (x = expect_add(p, c, k, SCN_X_METRIC, i)) &&
+           number_or(p, v, scalar(k), "insufficient", x);
+}
+
+static bool x_score(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, const char *s)
+{
+    size_t i;
+    scn_expect_t *x;
+    (void)s;
+    if (!find_name(p, c->mp->rules, NAMES_SCORES, k, &i) ||
+        !(x = expect_add(p, c, k, SCN_X_SCORE, i)))
+        return false;
+    if (c->mp->rules->scores[i].type == GRADING_EXPR_NUMBER)
+        return number_or(p, v, scalar(k), "unavailable", x);
+    if (!text_of(p, v, scalar(k), x->text, sizeof x->text)) return false;
+    x->available = strcmp(x->text, "unavailable") != 0;
+    /* A verdict the score can never give is a typo ("Fit" for "fit"). */
+    const grading_score_def_t *d = &c->mp->rules->scores[i];
+    bool known = !x->available || (d->has_insufficient && d->insufficient.string &&
+                                   strcmp(d->insufficient.string, x->text) == 0);
+    for (size_t b = 0; b < d->nbands && !known; b++)
+        known = d->bands[b].value.string && strcmp(d->bands[b].value.string, x->text) == 0;
+    if (!known) return fail_at(p, v, "score %s never gives the verdict \"%s\"", d->name, x->text);
+    return true;
+}
+
+static bool x_program(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, const char *s)
+{
+    size_t i;
+    scn_expect_t *x;
+    if (!find_name(p, c->mp->rules, NAMES_PROGRAMS, k, &i)) return false;
+    const grading_program_def_t *pd = &c->mp->rules->programs[i];
+    if (strcmp(s, "grades") == 0) {
+        int64_t level;
+        if (!(x = expect_add(p, c, k, SCN_X_GRADE, i)) ||
+            !int_of(p, v, "a level", 0, 1000, &level))
+            return false;
+        x->number = (double)level;
+        for (size_t l = 0; l < pd->nlevels; l++)
+            if (pd->levels[l] == level) return true;
+        return fail_at(p, v, "programme %s has no level %lld", pd->name, (long long)level);
+    }
+    if (strcmp(s, "labels") == 0) {
+        if (!(x = expect_add(p, c, k, SCN_X_LABEL, i)) ||
+            !text_of(p, v, "a label", x->text, sizeof x->text))
+            return false;
+        for (size_t l = 0; l < pd->nlevels; l++)
+            if (pd->labels[l] && strcmp(pd->labels[l], x->text) == 0) return true;
+        return fail_at(p, v, "programme %s has no label \"%s\"", pd->name, x->text);
+    }
+    if (strcmp(s, "new_seller") == 0)
+        return (x = expect_add(p, c, k, SCN_X_NEW_SELLER, i)) && bool_of(p, v, "new_seller", &x->boolean);
+    if (strcmp(s, "grade_scores") == 0)
+        return (x = expect_add(p, c, k, SCN_X_GRADE_SCORE, i)) && number_or(p, v, scalar(k), "unavailable", x);
+    /* reasons / not_reasons: one text or a list of texts */
+    scn_expect_kind_t kind = strcmp(s, "reasons") == 0 ? SCN_X_REASON : SCN_X_NO_REASON;
+    if (scalar(v)) return (x = expect_add(p, c, v, kind, i)) && text_of(p, v, s, x->text, sizeof x->text);
+    if (!want_seq(p, v, s)) return false;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        yaml_node_t *t = node(p, *it);
+        if (!(x = expect_add(p, c, t, kind, i)) || !text_of(p, t, s, x->text, sizeof x->text))
+            return false;
+    }
+    return true;
+}
+
+static bool x_penalty(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, const char *s)
+{
+    size_t i;
+    int64_t stage;
+    scn_expect_t *x;
+    (void)s;
+    if (!find_name(p, c->mp->rules, NAMES_LADDERS, k, &i) ||
+        !(x = expect_add(p, c, k, SCN_X_PENALTY, i)) ||
+        !int_of(p, v, "a stage (0 = none)", 0, GRADING_RULES_MAX_STAGES * 1000, &stage))
+        return false;
+    x->number = (double)stage;
+    return true;
+}
+
+static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
+{
+    static const char *const keys[] = {
+        "metrics", "scores", "grades", "labels", "new_seller", "grade_scores", "reasons",
+        "not_reasons", "penalties", "suspended", "withdrawals_held", "boost", "grants", "tier",
+        "convertible_points", NULL};
+    static const char *const program_sections[] = {"grades", "labels", "new_seller",
+                                                   "grade_scores", "reasons", "not_reasons", NULL};
+    const grading_rules_t *r = c->mp->rules;
+    yaml_node_t *n;
+    scn_expect_t *x;
+    if (!want_map(p, m, "expect") || !check_keys(p, m, "expect", keys)) return false;
+    if ((n = get(p, m, "metrics")) && !each_pair(p, n, "metrics", x_metric, c)) return false;
+    if ((n = get(p, m, "scores")) && !each_pair(p, n, "scores", x_score, c)) return false;
+    for (const char *const *s = program_sections; *s; s++)
+        if ((n = get(p, m, *s)) && !each_pair(p, n, *s, x_program, c)) return false;
+    if ((n = get(p, m, "penalties")) && !each_pair(p, n, "penalties", x_penalty, c)) return false;
+    if ((n = get(p, m, "suspended")) &&
+        (!(x = expect_add(p, c, n, SCN_X_SUSPENDED, 0)) || !bool_of(p, n, "suspended", &x->boolean)))
+        return false;
+    if ((n = get(p, m, "withdrawals_held")) &&
+        (!(x = expect_add(p, c, n, SCN_X_WITHDRAWALS_HELD, 0)) ||
+         !bool_of(p, n, "withdrawals_held", &x->boolean)))
+        return false;
+    if ((n = get(p, m, "boost")) &&
+        (!(x = expect_add(p, c, n, SCN_X_BOOST, 0)) || !number_of(p, n, "boost", &x->number)))
+        return false;
+    if ((n = get(p, m, "convertible_points")) &&
+        (!(x = expect_add(p, c, n, SCN_X_CONVERTIBLE, 0)) ||
+         !number_of(p, n, "convertible_points", &x->number)))
+        return false;
+    if ((n = get(p, m, "tier"))) {
+        if (!(x = expect_add(p, c, n, SCN_X_TIER, 0)) || !text_of(p, n, "tier", x->text, sizeof x->text))
+            return false;
+        bool known = strcmp(x->text, "none") == 0;
+        for (size_t i = 0; i < r->ntiers && !known; i++) known = strcmp(r->tiers[i].tier, x->text) == 0;
+        if (!known) return fail_at(p, n, "the policy has no settlement tier named \"%s\"", x->text);
+    }
+    if ((n = get(p, m, "grants"))) {
+        if (!want_seq(p, n, "grants") || !(x = expect_add(p, c, n, SCN_X_GRANTS, 0))) return false;
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+            yaml_node_t *g = node(p, *it);
+            const char *s = scalar(g);
+            const char *found = NULL;
+            for (size_t i = 0; s && i < r->ngrants && !found; i++)
+                if (strcmp(r->grants[i].program, s) == 0) found = r->grants[i].program;
+            if (!found) return fail_at(p, g, "the policy grants no programme named \"%s\"", s ? s : "");
+            for (size_t j = 0; j < x->ngrants; j++)
+                if (x->grants[j] == found) return fail_at(p, g, "grants: \"%s\" twice", s);
+            if (x->ngrants >= GRADING_RULES_MAX_GRANTS) return fail_at(p, g, "grants: too many");
+            x->grants[x->ngrants++] = found;
+        }
+    }
+    if (c->nexpect == 0) return fail_at(p, m, "expect: a case must check something");
+    return true;
+}
+
+/* ---- cases ---- */
+
+static bool case_of(px_t *p, yaml_node_t *m, const grading_marketplace_t *def_mp, size_t index,
+                    scn_case_t *c)
+{
+    static const char *const keys[] = {"name", "as_of", "marketplace", "orders", "inquiries",
+                                       "revenue", "custom", "expect", NULL};
+    yaml_node_t *n;
+    c->line = (int)m->start_mark.line + 1;
+    snprintf(c->seller, sizeof c->seller, "scenario-seller-%04zu", index + 1);
+    if (!want_map(p, m, "a case") || !check_keys(p, m, "case", keys)) return false;
+    if (!(n = get(p, m, "name"))) return fail_at(p, m, "a case needs a name");
+    if (!text_of(p, n, "name", c->name, sizeof c->name) || !c->name[0])
+        return fail_at(p, n, "a case needs a non-empty name");
+    if (!(n = get(p, m, "as_of"))) return fail_at(p, m, "case \"%s\" needs as_of", c->name);
+    if (!time_of(p, n, "as_of", &c->as_of_ms)) return false;
+    c->mp = def_mp;
+    if ((n = get(p, m, "marketplace"))) {
+        c->mp = grading_policy_marketplace(p->policy, scalar(n) ? scalar(n) : "?");
+        if (!c->mp || !scalar(n) || !*scalar(n))
+            return fail_at(p, n, "the policy has no marketplace named \"%s\"", scalar(n) ? scalar(n) : "");
+    }
+    if ((n = get(p, m, "orders")) &&
+        !list_of(p, n, "orders", sizeof *c->orders, (void **)&c->orders, &c->norders, one_order, NULL))
+        return false;
+    if ((n = get(p, m, "inquiries")) &&
+        !list_of(p, n, "inquiries", sizeof *c->inquiries, (void **)&c->inquiries, &c->ninquiries,
+                 one_inquiry, NULL))
+        return false;
+    if ((n = get(p, m, "revenue")) &&
+        !list_of(p, n, "revenue", sizeof *c->revenue, (void **)&c->revenue, &c->nrevenue, one_simple,
+                 NULL))
+        return false;
+    if ((n = get(p, m, "custom")) &&
+        !list_of(p, n, "custom", sizeof *c->custom, (void **)&c->custom, &c->ncustom, one_simple,
+                 (void *)1))
+        return false;
+    uint64_t items = 0;
+    for (size_t i = 0; i < c->norders; i++) items += c->orders[i].count;
+    for (size_t i = 0; i < c->ninquiries; i++) items += c->inquiries[i].count;
+    for (size_t i = 0; i < c->nrevenue; i++) items += c->revenue[i].count;
+    for (size_t i = 0; i < c->ncustom; i++) items += c->custom[i].count;
+    if (items > SCN_MAX_CASE_ITEMS)
+        return fail_at(p, m, "case \"%s\" generates %llu items, more than %d", c->name,
+                       (unsigned long long)items, SCN_MAX_CASE_ITEMS);
+    if (!(n = get(p, m, "expect"))) return fail_at(p, m, "case \"%s\" needs expect", c->name);
+    return expect_of(p, n, c);
+}
+
+static bool file_of(px_t *p, scn_file_t *f)
+{
+    /* `templates` is never read: a place to define YAML anchors
+     * (&name) that cases reuse (*name). */
+    static const char *const keys[] = {"policy", "marketplace", "templates", "cases", NULL};
+    yaml_node_t *root = yaml_document_get_root_node(&p->doc), *n;
+    if (!root) return fail_at(p, NULL, "empty file");
+    if (!want_map(p, root, "the file") || !check_keys(p, root, "the file", keys)) return false;
+
+    /* The policy, relative to this file's folder. */
+    if (!(n = get(p, root, "policy")) || !scalar(n) || !*scalar(n))
+        return fail_at(p, n ? n : root, "policy (a path to a policy file) is required");
+    char ppath[8192];
+    const char *slash = strrchr(f->path, '/');
+    if (scalar(n)[0] == '/' || !slash)
+        snprintf(ppath, sizeof ppath, "%s", scalar(n));
+    else
+        snprintf(ppath, sizeof ppath, "%.*s/%s", (int)(slash - f->path), f->path, scalar(n));
+    grading_policy_diags_t *diags = calloc(1, sizeof *diags);
+    if (!diags) return fail_at(p, n, "out of memory");
+    grading_err_t err = grading_policy_load_file(ppath, &f->policy, diags);
+    if (err) {
+        size_t len = (size_t)snprintf(p->msg, p->msglen, "%s:%lu: policy %s: %s", p->path,
+                                      (unsigned long)n->start_mark.line + 1, ppath,
+                                      grading_err_name(err));
+        for (size_t i = 0; i < diags->count && i < GRADING_POLICY_MAX_DIAGS && len < p->msglen; i++)
+            len += (size_t)snprintf(p->msg + len, p->msglen - len, "\n  %s: %s",
+                                    diags->diags[i].where, diags->diags[i].message);
+        free(diags);
+        return false;
+    }
+    free(diags);
+    p->policy = f->policy;
+
+    const grading_marketplace_t *mp = grading_policy_marketplace(f->policy, NULL);
+    if ((n = get(p, root, "marketplace"))) {
+        mp = scalar(n) && *scalar(n) ? grading_policy_marketplace(f->policy, scalar(n)) : NULL;
+        if (!mp) return fail_at(p, n, "the policy has no marketplace named \"%s\"", scalar(n) ? scalar(n) : "");
+    }
+    if (!mp) return fail_at(p, root, "the policy has no default marketplace");
+
+    if (!(n = get(p, root, "cases"))) return fail_at(p, root, "cases (a list) is required");
+    if (!want_seq(p, n, "cases")) return false;
+    size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (cnt == 0) return fail_at(p, n, "cases must not be empty");
+    f->cases = calloc(cnt, sizeof *f->cases);
+    if (!f->cases) return fail_at(p, n, "out of memory");
+    for (size_t i = 0; i < cnt; i++) {
+        f->ncases = i + 1;
+        if (!case_of(p, node(p, n->data.sequence.items.start[i]), mp, i, &f->cases[i])) return false;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(f->cases[j].name, f->cases[i].name) == 0)
+                return fail_at(p, node(p, n->data.sequence.items.start[i]),
+                               "two cases are named \"%s\" (first at line %d)", f->cases[i].name,
+                               f->cases[j].line);
+    }
+    return true;
+}
+
+grading_err_t scn_file_load(const char *path, scn_file_t *f, char *msg, size_t msglen)
+{
+    px_t p = {.path = path, .msg = msg, .msglen = msglen};
+    yaml_parser_t parser;
+    bool parser_ok = false, doc_ok = false;
+    grading_err_t err = GRADING_EINVAL;
+    FILE *in = NULL;
+
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    msg[0] = '\0';
+    if (!(in = fopen(path, "rb"))) {
+        snprintf(msg, msglen, "%s: cannot open: %s", path, strerror(errno));
+        err = GRADING_EIO;
+        goto fail;
+    }
+    if (!yaml_parser_initialize(&parser)) {
+        snprintf(msg, msglen, "%s: out of memory", path);
+        err = GRADING_ENOMEM;
+        goto fail;
+    }
+    parser_ok = true;
+    yaml_parser_set_input_file(&parser, in);
+    if (!yaml_parser_load(&parser, &p.doc)) {
+        snprintf(msg, msglen, "%s:%lu:%lu: YAML: %s", path,
+                 (unsigned long)parser.problem_mark.line + 1,
+                 (unsigned long)parser.problem_mark.column + 1,
+                 parser.problem ? parser.problem : "cannot parse");
+        goto fail;
+    }
+    doc_ok = true;
+    if (!file_of(&p, f)) goto fail;
+    yaml_document_delete(&p.doc);
+    yaml_parser_delete(&parser);
+    fclose(in);
+    return GRADING_OK;
+fail:
+    if (doc_ok) yaml_document_delete(&p.doc);
+    if (parser_ok) yaml_parser_delete(&parser);
+    if (in) fclose(in);
+    scn_file_destroy(f);
+    return err;
+}
+
+void scn_file_destroy(scn_file_t *f)
+{
+    for (size_t i = 0; i < f->ncases; i++) {
+        scn_case_t *c = &f->cases[i];
+        free(c->orders);
+        free(c->inquiries);
+        free(c->revenue);
+        free(c->custom);
+        free(c->expect);
+    }
+    free(f->cases);
+    grading_policy_unref(f->policy);
+    f->cases = NULL;
+    f->ncases = 0;
+    f->policy = NULL;
+}
