@@ -191,4 +191,10 @@ grading_err_t grading_store_close_latest(grading_txn_t *txn, const char *mp, int
                                          const char *upto, char out[GRADING_STORE_PERIOD_MAX],
                                          bool *found);
 
+/* ---- meta: small named text values (not schema_version, which the
+ * store owns) ---- */
+grading_err_t grading_store_meta_get(grading_txn_t *txn, const char *name, char *out, size_t cap,
+                                     bool *found);
+grading_err_t grading_store_meta_put(grading_txn_t *txn, const char *name, const char *value);
+
 #endif

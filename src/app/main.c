@@ -224,7 +224,7 @@ int main(int argc, char **argv)
         goto fail;
     }
     /* stored answers may come from another policy version */
-    app_refresh_request(a.refresh, policy);
+    app_refresh_request_if_changed(a.refresh, policy);
 
     grading_server_options_t opts = {
         .listen = a.flags.listen,

@@ -10,6 +10,7 @@
 #include "grading/assess.h"
 
 #define REFRESH_PAGE 256
+#define REFRESH_META "refreshed_with_policy"   /* the last full walk's policy */
 
 struct app_refresh {
     grading_store_t *st;
@@ -18,6 +19,7 @@ struct app_refresh {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     grading_policy_t *pending;   /* under mu: the next walk's policy */
+    bool pending_if_changed;     /* under mu: skip the walk if the store is current */
     bool stopping;               /* under mu */
     /* one page in flight */
     bool page_done;              /* under mu */
@@ -93,6 +95,37 @@ static size_t walk_marketplace(app_refresh_t *r, grading_store_reader_t *rd, gra
     }
 }
 
+/* The meta record of the last full walk. */
+static bool walked_with(app_refresh_t *r, grading_store_reader_t *rd, const grading_policy_t *p)
+{
+    grading_txn_t *txn;
+    char v[64];
+    bool found = false;
+    if (grading_store_read_begin(rd, &txn)) return false;
+    grading_err_t err = grading_store_meta_get(txn, REFRESH_META, v, sizeof v, &found);
+    grading_store_read_end(rd);
+    (void)r;
+    return !err && found && strcmp(v, grading_policy_version(p)) == 0;
+}
+
+static grading_err_t mark_walked(void *ctx, grading_txn_t *txn, int64_t now_ms)
+{
+    (void)now_ms;
+    return grading_store_meta_put(txn, REFRESH_META, grading_policy_version(ctx));
+}
+
+static void record_walk(app_refresh_t *r, grading_policy_t *p)
+{
+    grading_ingest_batch_t b = {.n = 0, .apply = mark_walked, .apply_ctx = p, .done_cb = page_done, .data = r};
+    pthread_mutex_lock(&r->mu);
+    r->page_done = false;
+    pthread_mutex_unlock(&r->mu);
+    grading_ingest_submit(r->in, &b);
+    pthread_mutex_lock(&r->mu);
+    while (!r->page_done) pthread_cond_wait(&r->cv, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+}
+
 static void *refresh_main(void *arg)
 {
     app_refresh_t *r = arg;
@@ -102,6 +135,7 @@ static void *refresh_main(void *arg)
         pthread_mutex_lock(&r->mu);
         while (!r->pending && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);
         grading_policy_t *p = r->pending;
+        bool if_changed = r->pending_if_changed;
         r->pending = NULL;
         bool stop = r->stopping;
         pthread_mutex_unlock(&r->mu);
@@ -109,11 +143,17 @@ static void *refresh_main(void *arg)
             grading_policy_unref(p);
             break;
         }
+        if (if_changed && walked_with(r, rd, p)) {
+            grading_policy_unref(p);
+            continue;
+        }
         size_t total = 0;
         for (size_t i = 0; i < grading_policy_marketplace_count(p); i++)
             total += walk_marketplace(r, rd, p, grading_policy_marketplace_at(p, i)->name);
+        bool cut = interrupted(r);
+        if (!cut) record_walk(r, p);
         fprintf(stderr, "gradingd: refreshed %zu sellers' stored answers with policy %s%s\n", total,
-                grading_policy_version(p), interrupted(r) ? " (interrupted)" : "");
+                grading_policy_version(p), cut ? " (interrupted)" : "");
         grading_policy_unref(p);
     }
     grading_store_reader_free(rd);
@@ -143,6 +183,7 @@ void app_refresh_request(app_refresh_t *r, grading_policy_t *p)
     pthread_mutex_lock(&r->mu);
     grading_policy_unref(r->pending);
     r->pending = grading_policy_ref(p);
+    r->pending_if_changed = false;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
 }
@@ -159,4 +200,15 @@ void app_refresh_stop(app_refresh_t *r)
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     free(r);
+}
+
+void app_refresh_request_if_changed(app_refresh_t *r, grading_policy_t *p)
+{
+    pthread_mutex_lock(&r->mu);
+    if (!r->pending) {
+        r->pending = grading_policy_ref(p);
+        r->pending_if_changed = true;
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
 }

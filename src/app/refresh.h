@@ -22,6 +22,10 @@ grading_err_t app_refresh_start(grading_store_t *st, grading_ingest_t *in, app_r
 /* Asks for a walk with policy p (a reference is taken). Never blocks. */
 void app_refresh_request(app_refresh_t *r, grading_policy_t *p);
 
+/* The same, skipped when the store's last full walk used the same policy
+ * version (start-up: the stored answers are current). */
+void app_refresh_request_if_changed(app_refresh_t *r, grading_policy_t *p);
+
 /* Stops the walk at the next page and joins the thread. */
 void app_refresh_stop(app_refresh_t *r);
 

@@ -49,6 +49,8 @@ extern const cli_command_t cli_cmd_boosts;
 extern const cli_command_t cli_cmd_ads;
 extern const cli_command_t cli_cmd_settlement;
 extern const cli_command_t cli_cmd_policy;
+extern const cli_command_t cli_cmd_close;
+extern const cli_command_t cli_cmd_history;
 
 /* ---- arguments ---- */
 

@@ -182,7 +182,7 @@ static int close_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **
 {
     const char *marketplace = NULL;
     bool dry_run = false;
-    char *pos[2], period[GRADING_PERIOD_NAME_MAX], why[200];
+    char *pos[2], period[GRADING_PERIOD_NAME_MAX], why[GRADING_ERROR_MSG_MAX + 64];
     int npos, rc;
     ProtobufCMessage *resp = NULL;
     cli_status_t st;
@@ -192,7 +192,9 @@ static int close_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **
         {NULL, NULL, NULL},
     };
 
-    if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 2, 2, &npos))) return rc;
+    if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 0, 2, &npos))) return rc;
+    if (npos < 1) return cli_usage_error(cmd, "missing KIND: month, quarter or year");
+    if (npos < 2) return cli_usage_error(cmd, "missing PERIOD: 2026-10, 2026-Q3 or 2026");
     grading_period_kind_t kind = grading_period_kind_parse(pos[0]);
     if (!kind) return cli_usage_error(cmd, "KIND \"%s\" is not month, quarter or year", pos[0]);
     if (close_check_period(kind, pos[1], period, sizeof period, why, sizeof why))
@@ -209,8 +211,8 @@ static int close_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **
     if (rc) {
         if (st.status == GRPC_STATUS_DEADLINE_EXCEEDED)
             fprintf(stderr,
-                    "gradectl: the close may still be running in the server; the same command later resumes it\n"
-                    "gradectl: or answers \"already closed\" (--timeout-ms N waits longer)\n");
+                    "gradectl: the close may still be running in the server; run the same command again later:\n"
+                    "gradectl: it resumes the close or answers \"already closed\" (--timeout-ms N waits longer)\n");
         goto done;
     }
     rc = ctx->json ? cli_print_json(resp)
@@ -224,7 +226,7 @@ done:
 const cli_command_t cli_cmd_close = {
     .name = "close",
     .synopsis = "KIND PERIOD [--marketplace M] [--dry-run]",
-    .summary = "close a settlement period and show its grade distribution (ClosePeriod)",
+    .summary = "close a period, show its grade distribution (ClosePeriod)",
     .help = "Arguments:\n"
             "  KIND               month, quarter or year (any case)\n"
             "  PERIOD             2026-10 (month), 2026-Q3 (quarter) or 2026 (year)\n"

@@ -20,6 +20,8 @@ static const cli_command_t *const commands[] = {
     &cli_cmd_boosts,
     &cli_cmd_ads,
     &cli_cmd_settlement,
+    &cli_cmd_close,
+    &cli_cmd_history,
     &cli_cmd_policy,
     &cli_cmd_health,
 };

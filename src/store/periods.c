@@ -296,3 +296,27 @@ grading_err_t grading_store_close_latest(grading_txn_t *txn, const char *mp, int
     if (err) return err;
     return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
 }
+
+/* ---- meta: small named values ---- */
+
+grading_err_t grading_store_meta_get(grading_txn_t *txn, const char *name, char *out, size_t cap,
+                                     bool *found)
+{
+    MDB_val v;
+    size_t n = strlen(name);
+    out[0] = 0;
+    if (n == 0 || n > 64) return GRADING_EINVAL;
+    grading_err_t err = store_get_raw(txn, DB_META, (const uint8_t *)name, n, &v, found);
+    if (err || !*found) return err;
+    if (v.mv_size >= cap) return GRADING_EINVAL;
+    memcpy(out, v.mv_data, v.mv_size);
+    out[v.mv_size] = 0;
+    return GRADING_OK;
+}
+
+grading_err_t grading_store_meta_put(grading_txn_t *txn, const char *name, const char *value)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64 || strcmp(name, "schema_version") == 0) return GRADING_EINVAL;
+    return store_put_raw(txn, DB_META, (const uint8_t *)name, n, (const uint8_t *)value, strlen(value));
+}
