@@ -106,6 +106,10 @@ grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const c
                                      int32_t from_day, int32_t to_day,
                                      grading_day_counters_t *acc);
 
+/* The seller's first stored day (their first event's local day). */
+grading_err_t grading_store_first_day(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t *out_day, bool *found);
+
 /* Calls cb for each of the seller's stored days in [from_day, to_day], in
  * day order, with one range scan; the record is valid during the call.
  * A non-zero return from cb stops the scan and is returned. */

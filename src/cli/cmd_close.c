@@ -37,13 +37,17 @@ static size_t close_bar_width(uint32_t count, uint32_t max, size_t width)
     return w == 0 ? 1 : (size_t)w;
 }
 
-/* "####### 7": the bar then the count; "0" alone for 0. */
+/* "####### 7": the bar then the count; "0" alone for 0. Truncated to
+ * len - 1 bytes when buf is short. */
 static void close_format_bar(uint32_t count, uint32_t max, char *buf, size_t len)
 {
     size_t w = close_bar_width(count, max, CLOSE_BAR_WIDTH), at = 0;
+    char num[16];
+    int k = snprintf(num, sizeof num, "%s%u", w ? " " : "", (unsigned)count);
     if (len == 0) return;
     for (; at < w && at + 1 < len; at++) buf[at] = '#';
-    snprintf(buf + at, len - at, "%s%u", w ? " " : "", (unsigned)count);
+    for (int i = 0; i < k && at + 1 < len; i++) buf[at++] = num[i];
+    buf[at] = '\0';
 }
 
 /* count as a percentage of total with one decimal ("33.3"); "-" when
@@ -123,7 +127,7 @@ static int close_print_program(const Grading__V1__ClosePeriodResponse *r, const 
         close_format_bar(g->sellers, max, bar, sizeof bar);
         const char *label = g->label && *g->label ? g->label : NULL;
         const char *row[] = {"", level, label, sellers, share};
-        const char *crow[] = {"", level, label ? label : "", bar};
+        const char *crow[] = {"", level, label, bar};
         if (cli_table_add_row(t, row) || cli_table_add_row(chart, crow)) goto fail;
     }
     cli_table_print(t, out);

@@ -18,6 +18,7 @@ typedef struct {
     grading_period_rec_t *recs;
     bool last_page;
     const char *expect_cursor;     /* the cursor the page was read after */
+    const char *page_last;         /* the page's last seller: the next cursor */
     grading_close_t *state;        /* in: the state so far; out: after the page */
     /* the writer's answer */
     pthread_mutex_t mu;
@@ -54,7 +55,7 @@ static grading_err_t write_page(void *ctx, grading_txn_t *txn, int64_t now_ms)
         count(&c, &pg->recs[i]);
         c.evaluated++;
     }
-    if (pg->n) memcpy(c.cursor, pg->ids[pg->n - 1], sizeof c.cursor);
+    if (pg->page_last[0]) snprintf(c.cursor, sizeof c.cursor, "%s", pg->page_last);
     if (pg->last_page) {
         c.done = true;
         c.finished_ms = now_ms;
@@ -162,9 +163,19 @@ grading_err_t grading_close_period(grading_store_t *st, grading_ingest_t *in,
         size_t n = 0;
         if ((err = grading_store_read_begin(rd, &txn))) goto store_fail;
         err = grading_store_sellers_page(txn, mp->name, after, pg.ids, page, &n);
+        /* the cursor moves past the whole page, whether its sellers are kept */
+        char page_last[GRADING_MAX_ID_LEN + 1] = "";
+        if (!err && n) memcpy(page_last, pg.ids[n - 1], sizeof page_last);
+        size_t kept = 0;
         for (size_t i = 0; !err && i < n; i++) {
+            /* a seller whose first event came after the period was not in it */
+            int32_t first_day;
+            bool seen;
+            if ((err = grading_store_first_day(txn, mp->name, pg.ids[i], &first_day, &seen))) break;
+            if (!seen || first_day > last) continue;
             if ((err = grading_assess_seller(txn, mp, pg.ids[i], as_of, x, e))) break;
-            grading_period_rec_t *rec = &pg.recs[i];
+            if (kept != i) memcpy(pg.ids[kept], pg.ids[i], sizeof pg.ids[kept]);
+            grading_period_rec_t *rec = &pg.recs[kept++];
             rec->n = (uint32_t)r->nprograms;
             for (size_t q = 0; q < r->nprograms; q++) {
                 rec->p[q].level = x->a.grades[q].level;
@@ -175,10 +186,11 @@ grading_err_t grading_close_period(grading_store_t *st, grading_ingest_t *in,
         grading_store_read_end(rd);
         if (err) goto store_fail;
         if (dry_run) {
-            for (size_t i = 0; i < n; i++) count(&out->state, &pg.recs[i]);
-            out->state.evaluated += (uint32_t)n;
+            for (size_t i = 0; i < kept; i++) count(&out->state, &pg.recs[i]);
+            out->state.evaluated += (uint32_t)kept;
         } else {
-            pg.n = n;
+            pg.n = kept;
+            pg.page_last = page_last;
             pg.last_page = n < page;
             pg.expect_cursor = after;
             if ((err = submit_page(in, &pg))) {
@@ -190,7 +202,7 @@ grading_err_t grading_close_period(grading_store_t *st, grading_ingest_t *in,
             }
         }
         if (n < page) break;
-        memcpy(after, pg.ids[n - 1], sizeof after);
+        memcpy(after, page_last, sizeof after);
     }
     goto done;
 store_fail:

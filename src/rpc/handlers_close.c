@@ -94,7 +94,7 @@ void rpc_handle_get_grade_history(call_slot_t *s, const ProtobufCMessage *msg)
     const grading_marketplace_t *mp = rpc_resolve_marketplace(s, req->marketplace, "marketplace", &e);
     if (!mp) goto fail;
     int kind = req->kind ? (int)req->kind : GRADING_PERIOD_MONTH;
-    if (kind > GRADING_PERIOD_YEAR) {
+    if (kind < GRADING_PERIOD_MONTH || kind > GRADING_PERIOD_YEAR) {
         grading_error_set(&e, GRADING_EINVAL, "kind", "must be MONTH, QUARTER or YEAR");
         goto fail;
     }
@@ -132,8 +132,7 @@ void rpc_handle_get_grade_history(call_slot_t *s, const ProtobufCMessage *msg)
         goto fail;
     }
     uint32_t nnames = 0;
-    if (found) {
-        grading_period_parse((grading_period_kind_t)kind, latest, "", &first, &last, &e);
+    if (found && grading_period_parse((grading_period_kind_t)kind, latest, "", &first, &last, &e) == GRADING_OK) {
         for (; nnames < want; nnames++) {
             grading_period_of((grading_period_kind_t)kind, last, names[nnames], &first, &last);
             last = first - 1;

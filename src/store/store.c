@@ -554,6 +554,29 @@ grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const ch
     return store_put_raw(txn, DB_DAILY, key, klen, val, vlen);
 }
 
+grading_err_t grading_store_first_day(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t *out_day, bool *found)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t len;
+    *found = false;
+    grading_err_t err = grading_key_day(key, mp, seller, INT32_MIN, &len);
+    if (err) return err;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_DAILY], &cur);
+    if (rc) return store_from_mdb(rc);
+    MDB_val k = {len, key}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && k.mv_size == len && memcmp(k.mv_data, key, len - 4) == 0) {
+        if (grading_key_day_decode(k.mv_data, k.mv_size, out_day)) err = GRADING_ECORRUPT;
+        else *found = true;
+    } else if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = store_from_mdb(rc);
+    }
+    mdb_cursor_close(cur);
+    return err;
+}
+
 grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, const char *seller,
                                          int32_t from_day, int32_t to_day,
                                          grading_store_day_cb cb, void *ctx)
