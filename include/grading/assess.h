@@ -20,6 +20,8 @@ typedef struct {
     int64_t as_of_ms;
     grading_day_counters_t sums[GRADING_RULES_MAX_WINDOWS];
     grading_history_t hist;                  /* from closed periods */
+    grading_order_facts_t facts;             /* from the orders (per-order rules) */
+    grading_product_rate_t rates[GRADING_MAX_ORDER_ALERTS];
     bool has_published[GRADING_RULES_MAX_PROGRAMS];
     grading_published_t published[GRADING_RULES_MAX_PROGRAMS];
     char published_period[GRADING_RULES_MAX_PROGRAMS][GRADING_STORE_PERIOD_MAX];

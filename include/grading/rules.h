@@ -31,9 +31,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "grading/calendar.h"
 #include "grading/counters.h"
 #include "grading/err.h"
 #include "grading/expr.h"
+#include "grading/order.h"
+#include "grading/tz.h"
 
 #define GRADING_RULES_MAX_WINDOWS 16
 #define GRADING_RULES_MAX_METRICS 128
@@ -206,6 +209,51 @@ typedef struct {
     grading_expr_t *when;       /* NULL: the default tier (last) */
 } grading_tier_def_t;
 
+/* ---- per-order clocks and service points (Qoo10, SPEC §3) ---- */
+
+#define GRADING_DEADLINE_MAX_STAGES 4
+#define GRADING_POINTS_MAX_BANDS 16
+
+/* A stage of the shipping-delay ladder of one order. */
+typedef struct {
+    const char *name;           /* "caution", "warning", "restriction" */
+    int32_t business_days;      /* normal orders: the Nth business day after payment */
+    int32_t reserved_days;      /* reserved orders: days after the reservation date */
+    double points;              /* service points when reached unshipped (never restored) */
+    bool restricts;             /* stops the product when its shipping rate <= product_rate */
+} grading_deadline_stage_t;
+
+typedef struct {
+    size_t nstages;             /* 0: no per-order clocks */
+    grading_deadline_stage_t stages[GRADING_DEADLINE_MAX_STAGES];   /* ascending */
+    double product_rate;        /* restriction at or below this shipping rate */
+    int32_t product_window_days;
+} grading_deadlines_def_t;
+
+typedef struct {
+    int32_t at_most;            /* days (or business days); -1: any more */
+    double points;
+} grading_points_band_t;
+
+/* The service-point rules; values are points per order or event. */
+enum {
+    GRADING_PT_DISPATCH = 0, GRADING_PT_DELIVERY, GRADING_PT_AUTO_COMPLETED, GRADING_PT_SELLER_CLAIM,
+    GRADING_PT_NON_RECEIPT, GRADING_PT_STRONGLY_RECOMMEND, GRADING_PT_NOT_RECOMMENDED,
+    GRADING_PT_DELAY, GRADING_PT_COUNT
+};
+
+typedef struct {
+    bool enabled;
+    size_t ndispatch;
+    grading_points_band_t dispatch[GRADING_POINTS_MAX_BANDS];   /* business days from payment to shipment */
+    size_t ndelivery[3];                                        /* normal, reserved, overseas */
+    grading_points_band_t delivery[3][GRADING_POINTS_MAX_BANDS];/* days from payment to delivery */
+    double per_event[GRADING_PT_COUNT];   /* auto_completed, seller claims, non-receipt, reviews */
+} grading_points_def_t;
+
+/* "dispatch", "delivery", ... */
+const char *grading_points_rule_name(int rule);
+
 typedef struct {
     size_t nwindows;
     grading_window_t windows[GRADING_RULES_MAX_WINDOWS];
@@ -226,6 +274,9 @@ typedef struct {
     grading_expr_t *convertible_points;   /* NULL: 0 */
     size_t nhistory;
     grading_history_def_t history[GRADING_RULES_MAX_HISTORY];
+    grading_calendar_t calendar;
+    grading_deadlines_def_t deadlines;
+    grading_points_def_t points;
     /* custom counters the expressions name, for symbol ids */
     size_t ncustom;
     const char *custom[GRADING_RULES_MAX_METRICS];
@@ -252,8 +303,21 @@ bool grading_rules_resolve(grading_rules_t *r, grading_scope_t scope, const char
 typedef enum {
     GRADING_SYM_COUNTER = 1, GRADING_SYM_CUSTOM, GRADING_SYM_METRIC, GRADING_SYM_SCORE,
     GRADING_SYM_SELF_SCORE, GRADING_SYM_PROG_LEVEL, GRADING_SYM_PROG_SCORE, GRADING_SYM_STAGE,
-    GRADING_SYM_SUSPENDED, GRADING_SYM_HELD, GRADING_SYM_PUBLISHED, GRADING_SYM_HISTORY
+    GRADING_SYM_SUSPENDED, GRADING_SYM_HELD, GRADING_SYM_PUBLISHED, GRADING_SYM_HISTORY,
+    GRADING_SYM_ORDERS
 } grading_sym_kind_t;
+
+/* Index of the per-order names (GRADING_SYM_ORDERS): */
+enum {
+    GRADING_OF_POINTS_MONTH = 0,    /* points.month: service points this month */
+    GRADING_OF_POINTS_PREV_MONTH,   /* points.prev_month */
+    GRADING_OF_POINTS_YEAR,         /* points.year: the last 12 months with this one */
+    GRADING_OF_OPEN_CAUTION,        /* orders.caution: open orders at that stage (or later) */
+    GRADING_OF_OPEN_WARNING,        /* orders.warning */
+    GRADING_OF_OPEN_RESTRICTION,    /* orders.restriction */
+    GRADING_OF_STOPPED_PRODUCTS,    /* products.stopped */
+    GRADING_OF_COUNT
+};
 #define GRADING_SYM_ID(kind, idx) ((uint32_t)(kind) << 24 | (uint32_t)(idx))
 #define GRADING_SYM_KIND(id) ((grading_sym_kind_t)((id) >> 24))
 #define GRADING_SYM_INDEX(id) ((size_t)((id) & 0xffffffu))
@@ -296,12 +360,63 @@ typedef struct {
     double convertible_points;
 } grading_assessment_t;
 
-/* What closed periods say about a seller, read from the store. */
+#define GRADING_MAX_ORDER_ALERTS 64
+#define GRADING_MAX_STOPPED_PRODUCTS 32
+
+/* What a seller's orders say as of a time: service points by rule and
+ * month, the late orders and the stopped products (grading_order_facts_*). */
+typedef struct {
+    double month[GRADING_PT_COUNT], prev_month[GRADING_PT_COUNT], year[GRADING_PT_COUNT];
+    double value[GRADING_OF_COUNT];
+    size_t nalerts;
+    struct {
+        char order_id[GRADING_MAX_ID_LEN + 1];
+        char product_id[GRADING_MAX_ID_LEN + 1];
+        int stage;              /* index into deadlines.stages */
+    } alerts[GRADING_MAX_ORDER_ALERTS];
+    size_t nstopped;
+    char stopped[GRADING_MAX_STOPPED_PRODUCTS][GRADING_MAX_ID_LEN + 1];
+    int64_t next_due_ms;        /* the next stage an open order reaches; 0: none */
+    /* internal: the days of this month, last month, the 12 months */
+    int32_t month_first, prev_first, prev_last, year_first, today;
+} grading_order_facts_t;
+
+/* What closed periods (and the orders) say about a seller. */
 typedef struct {
     int32_t published[GRADING_RULES_MAX_PROGRAMS];   /* last closed level; 0: none */
     bool has[GRADING_RULES_MAX_HISTORY];             /* false: no closed period */
     double value[GRADING_RULES_MAX_HISTORY];         /* history[i]'s value */
+    const grading_order_facts_t *orders;             /* NULL: no per-order rules */
 } grading_history_t;
+
+/* Starts facts for as_of (local day `today` in tz). */
+void grading_order_facts_init(grading_order_facts_t *f, int32_t today);
+
+/* Adds one order (pass 1): points, stage, alerts, next due time. */
+void grading_order_facts_add(const grading_rules_t *r, const grading_tz_t *tz, int64_t as_of_ms,
+                             const char *order_id, const grading_order_t *o, grading_order_facts_t *f);
+
+/* Adds the review points of one day's counters. */
+void grading_order_facts_add_day(const grading_rules_t *r, int32_t day, const grading_day_counters_t *d,
+                                 grading_order_facts_t *f);
+
+/* Pass 2, only when an open order reached a restricting stage: per product
+ * of such orders, the shipping rate over the window. Call _rate_add for
+ * every order, then _finish. `acc` is scratch of GRADING_MAX_ORDER_ALERTS. */
+typedef struct {
+    uint32_t judged, on_time;
+} grading_product_rate_t;
+bool grading_order_facts_needs_rates(const grading_rules_t *r, const grading_order_facts_t *f);
+void grading_order_facts_rate_add(const grading_rules_t *r, const grading_tz_t *tz, int64_t as_of_ms,
+                                  const grading_order_t *o, const grading_order_facts_t *f,
+                                  grading_product_rate_t *acc);
+void grading_order_facts_finish(const grading_rules_t *r, grading_order_facts_t *f,
+                                const grading_product_rate_t *acc);
+
+/* The stage times of an order (Unix ms), for stages[0..nstages); 0 when
+ * the order is not paid. */
+void grading_order_stage_times(const grading_rules_t *r, const grading_tz_t *tz, const grading_order_t *o,
+                               int64_t *out);
 
 /* Folds one seller's closed periods of history item h, oldest first
  * (levels[i] 0: the seller was not in that period), into out->value. */

@@ -89,6 +89,13 @@ grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const 
 grading_err_t grading_store_order_put(grading_txn_t *txn, const char *mp, const char *seller,
                                       const char *order_id, const grading_order_t *o);
 
+/* Calls cb for each of the seller's orders, in order-id order, with one
+ * range scan. A non-zero return from cb stops the scan and is returned. */
+typedef grading_err_t (*grading_store_order_cb)(void *ctx, const char *order_id,
+                                                const grading_order_t *o);
+grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                           grading_store_order_cb cb, void *ctx);
+
 grading_err_t grading_store_inquiry_get(grading_txn_t *txn, const char *mp, const char *seller,
                                         const char *inquiry_id, grading_inquiry_t *out,
                                         bool *found);

@@ -174,6 +174,15 @@ bool grading_rules_resolve(grading_rules_t *r, grading_scope_t scope, const char
         if (strcmp(name, r->metrics[i].name) == 0)
             return set_sym(out, GRADING_SYM_METRIC, i, GRADING_EXPR_NUMBER);
     if (scope <= GRADING_SCOPE_METRIC_DERIVED) return false;
+    static const char *const order_names[GRADING_OF_COUNT] = {
+        "points.month", "points.prev_month", "points.year", "orders.caution",
+        "orders.warning", "orders.restriction", "products.stopped"};
+    for (int i = 0; i < GRADING_OF_COUNT; i++)
+        if (strcmp(name, order_names[i]) == 0) {
+            bool points = i <= GRADING_OF_POINTS_YEAR;
+            if (points ? !r->points.enabled : r->deadlines.nstages == 0) return false;
+            return set_sym(out, GRADING_SYM_ORDERS, (size_t)i, GRADING_EXPR_NUMBER);
+        }
     for (size_t i = 0; i < r->nscores; i++)
         if (strcmp(name, r->scores[i].name) == 0)
             return set_sym(out, GRADING_SYM_SCORE, i, r->scores[i].type);

@@ -135,6 +135,10 @@ static grading_err_t lookup(void *vctx, uint32_t id, grading_expr_value_t *out)
                : x->r->history[i].kind == GRADING_HISTORY_STRIKES ? grading_expr_number(0)
                                                                   : grading_expr_unavailable(GRADING_EXPR_NUMBER);
         return GRADING_OK;
+    case GRADING_SYM_ORDERS:
+        *out = x->hist && x->hist->orders ? grading_expr_number(x->hist->orders->value[i])
+                                          : grading_expr_number(0);
+        return GRADING_OK;
     case GRADING_SYM_SUSPENDED: *out = grading_expr_bool(a->suspended); return GRADING_OK;
     case GRADING_SYM_HELD: *out = grading_expr_bool(a->withdrawals_held); return GRADING_OK;
     }

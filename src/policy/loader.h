@@ -49,6 +49,7 @@ const char *arena_dup(build_t *b, const char *s);
  * NULL). Fills r; problems go to l's diagnostics. */
 typedef struct {
     yaml_node_t *metrics, *scores, *programs, *penalties, *benefits, *history;
+    yaml_node_t *calendar, *deadlines, *service_points;
 } rules_nodes_t;
 
 void rules_load(loader_t *l, build_t *b, const rules_nodes_t *n, grading_rules_t *r);

@@ -186,6 +186,9 @@ static void visit_market_key(loader_t *l, const char *key, yaml_node_t *k, yaml_
                             : strcmp(key, "penalties") == 0 ? &c->rules.penalties
                             : strcmp(key, "benefits") == 0  ? &c->rules.benefits
                             : strcmp(key, "history") == 0   ? &c->rules.history
+                            : strcmp(key, "calendar") == 0  ? &c->rules.calendar
+                            : strcmp(key, "deadlines") == 0 ? &c->rules.deadlines
+                            : strcmp(key, "service_points") == 0 ? &c->rules.service_points
                                                             : NULL;
     if (section) {
         *section = v;
@@ -203,7 +206,7 @@ static void visit_market_key(loader_t *l, const char *key, yaml_node_t *k, yaml_
 
 static const char *const market_keys[] = {"display_name", "time_zone", "currency", "metrics",
                                           "scores", "programs", "penalties", "benefits", "history",
-                                          NULL};
+                                          "calendar", "deadlines", "service_points", NULL};
 
 const char *arena_dup(build_t *b, const char *s)
 {

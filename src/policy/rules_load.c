@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "grading/period.h"
+#include "grading/tz.h"
 #include "loader.h"
 
 typedef struct {
@@ -791,6 +792,212 @@ static void load_history(rl_t *x, yaml_node_t *sec)
     }
 }
 
+/* ---- calendar, per-order deadlines, service points ---- */
+
+static bool date_of(rl_t *x, yaml_node_t *n, int32_t *day)
+{
+    const char *s = scalar(n);
+    int y, m, d;
+    char tail;
+    if (!s || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 2000 || y > 2099 || m < 1 ||
+        m > 12 || d < 1 || d > 31) {
+        diag(x->l, n, "\"%s\" is not a date YYYY-MM-DD (2000..2099)", s ? s : "");
+        return false;
+    }
+    *day = grading_days_from_civil(y, (uint32_t)m, (uint32_t)d);
+    int32_t yy;
+    uint32_t mm, dd;
+    grading_civil_from_days(*day, &yy, &mm, &dd);
+    if ((int)mm != m) {
+        diag(x->l, n, "%s is not a day of the calendar", s);
+        return false;
+    }
+    return true;
+}
+
+static bool fraction_of(rl_t *x, yaml_node_t *n, const char *what, double *out)
+{
+    const char *s = scalar(n);
+    char *end = NULL;
+    if (s && *s) *out = strtod(s, &end);
+    if (!s || !*s || !end || (*end && strcmp(end, "%") != 0) || !isfinite(*out)) {
+        diag(x->l, n, "%s must be a number or a percentage (\"95%%\"), got \"%s\"", what, s ? s : "");
+        return false;
+    }
+    if (*end == '%') *out /= 100;
+    return true;
+}
+
+static const char *const calendar_keys[] = {"weekend", "holidays", "exceptions", NULL};
+
+static void load_calendar(rl_t *x, yaml_node_t *n)
+{
+    static const char *const days[] = {"monday", "tuesday", "wednesday", "thursday", "friday",
+                                       "saturday", "sunday"};
+    loader_t *l = x->l;
+    grading_calendar_t *c = &x->r->calendar;
+    c->weekend = (1u << 5) | (1u << 6);   /* Saturday and Sunday unless told */
+    if (!n || !keys_ok(x, n, calendar_keys, "calendar")) return;
+    yaml_node_t *w = get(l, n, "weekend");
+    if (w && is_seq(x, w, "weekend")) {
+        c->weekend = 0;
+        SEQ_EACH(l, w, it) {
+            const char *d = scalar(node_at(l, *it));
+            int found = -1;
+            for (int i = 0; d && i < 7; i++)
+                if (strcmp(d, days[i]) == 0) found = i;
+            if (found < 0) diag(l, node_at(l, *it), "weekend days are monday .. sunday, got \"%s\"", d ? d : "");
+            else c->weekend |= (uint8_t)(1u << found);
+        }
+        if (c->weekend == 0x7f) diag(l, w, "a week needs at least one business day");
+    }
+    const char *lists[] = {"holidays", "exceptions"};
+    for (int k = 0; k < 2; k++) {
+        yaml_node_t *hn = get(l, n, lists[k]);
+        if (!hn || !is_seq(x, hn, lists[k])) continue;
+        SEQ_EACH(l, hn, it) {
+            int32_t day;
+            if (!date_of(x, node_at(l, *it), &day)) continue;
+            if (!grading_calendar_close_day(c, day)) {
+                diag(l, node_at(l, *it), "at most %d holidays and exception days", GRADING_CALENDAR_MAX_CLOSED);
+                break;
+            }
+        }
+    }
+}
+
+static const char *const deadline_keys[] = {"product_rate", "product_window", "stages", NULL};
+static const char *const dstage_keys[] = {"name", "business_days", "reserved_days", "points", "restricts", NULL};
+
+static void load_deadlines(rl_t *x, yaml_node_t *n)
+{
+    loader_t *l = x->l;
+    grading_deadlines_def_t *dl = &x->r->deadlines;
+    dl->product_rate = 0.95;
+    dl->product_window_days = 90;
+    if (!n || !keys_ok(x, n, deadline_keys, "deadlines")) return;
+    yaml_node_t *v;
+    if ((v = get(l, n, "product_rate")) && fraction_of(x, v, "product_rate", &dl->product_rate) &&
+        (dl->product_rate < 0 || dl->product_rate > 1))
+        diag(l, v, "product_rate must be between 0%% and 100%%");
+    if ((v = get(l, n, "product_window"))) {
+        grading_window_t w;
+        if (!scalar(v) || grading_window_parse(scalar(v), &w) || w.kind != GRADING_WIN_DAYS)
+            diag(l, v, "product_window must be Nd, like 90d");
+        else dl->product_window_days = w.days;
+    }
+    yaml_node_t *st = get(l, n, "stages");
+    if (!st) {
+        diag(l, n, "deadlines need stages");
+        return;
+    }
+    if (!is_seq(x, st, "stages")) return;
+    SEQ_EACH(l, st, it) {
+        yaml_node_t *sn = node_at(l, *it);
+        if (!keys_ok(x, sn, dstage_keys, "a deadline stage")) continue;
+        if (dl->nstages >= GRADING_DEADLINE_MAX_STAGES) {
+            diag(l, sn, "at most %d deadline stages", GRADING_DEADLINE_MAX_STAGES);
+            break;
+        }
+        grading_deadline_stage_t *d = &dl->stages[dl->nstages];
+        yaml_node_t *nm = get(l, sn, "name"), *bd = get(l, sn, "business_days"), *rd = get(l, sn, "reserved_days");
+        double b, rdv;
+        if (!nm || !bd || !rd) {
+            diag(l, sn, "a deadline stage needs name, business_days (normal orders) and reserved_days "
+                        "(days after a reserved order's date)");
+            continue;
+        }
+        if (!number_of(x, bd, "business_days", &b) || !number_of(x, rd, "reserved_days", &rdv)) continue;
+        if (b < 0 || b > 60 || b != floor(b) || rdv < 0 || rdv > 60 || rdv != floor(rdv)) {
+            diag(l, sn, "business_days and reserved_days must be whole numbers 0..60");
+            continue;
+        }
+        d->name = string_of(x, nm, "name");
+        d->business_days = (int32_t)b;
+        d->reserved_days = (int32_t)rdv;
+        if ((v = get(l, sn, "points"))) number_of(x, v, "points", &d->points);
+        if ((v = get(l, sn, "restricts"))) {
+            const char *t = scalar(v);
+            if (t && strcmp(t, "true") == 0) d->restricts = true;
+            else if (!t || strcmp(t, "false") != 0) diag(l, v, "restricts must be true or false");
+        }
+        if (dl->nstages && (d->business_days <= dl->stages[dl->nstages - 1].business_days ||
+                            d->reserved_days <= dl->stages[dl->nstages - 1].reserved_days)) {
+            diag(l, sn, "deadline stages must come later and later (business_days and reserved_days)");
+            continue;
+        }
+        dl->nstages++;
+    }
+}
+
+static const char *const points_keys[] = {"dispatch", "delivery", "auto_completed", "seller_fault_claim",
+                                          "non_receipt", "strongly_recommend", "not_recommended", NULL};
+static const char *const delivery_keys[] = {"normal", "reserved", "overseas", NULL};
+
+static void load_bands(rl_t *x, yaml_node_t *n, const char *unit, grading_points_band_t *out, size_t *count)
+{
+    loader_t *l = x->l;
+    if (!is_seq(x, n, "point bands")) return;
+    bool open = false;
+    SEQ_EACH(l, n, it) {
+        yaml_node_t *b = node_at(l, *it);
+        const char *const keys[] = {unit, "points", NULL};
+        if (!keys_ok(x, b, keys, "a point band")) continue;
+        if (open) {
+            diag(l, b, "this band is unreachable: an earlier one has no %s", unit);
+            continue;
+        }
+        if (*count >= GRADING_POINTS_MAX_BANDS) {
+            diag(l, b, "at most %d bands", GRADING_POINTS_MAX_BANDS);
+            break;
+        }
+        yaml_node_t *un = get(l, b, unit), *pn = get(l, b, "points");
+        double u = -1, p;
+        if (!pn || !number_of(x, pn, "points", &p)) {
+            if (!pn) diag(l, b, "a band needs points");
+            continue;
+        }
+        if (un && (!number_of(x, un, unit, &u) || u < 0 || u != floor(u) || u > 400)) {
+            diag(l, un, "%s must be a whole number 0..400", unit);
+            continue;
+        }
+        if (!un) open = true;
+        if (*count && un && (int32_t)u <= out[*count - 1].at_most) {
+            diag(l, un, "%s must grow from band to band", unit);
+            continue;
+        }
+        out[*count].at_most = un ? (int32_t)u : -1;
+        out[*count].points = p;
+        (*count)++;
+    }
+}
+
+static void load_points(rl_t *x, yaml_node_t *n)
+{
+    loader_t *l = x->l;
+    grading_points_def_t *pd = &x->r->points;
+    if (!n || !keys_ok(x, n, points_keys, "service_points")) return;
+    pd->enabled = true;
+    yaml_node_t *v;
+    if ((v = get(l, n, "dispatch"))) load_bands(x, v, "business_days", pd->dispatch, &pd->ndispatch);
+    if ((v = get(l, n, "delivery")) && keys_ok(x, v, delivery_keys, "delivery")) {
+        for (int k = 0; k < 3; k++) {
+            yaml_node_t *t = get(l, v, delivery_keys[k]);
+            if (t) load_bands(x, t, "days_at_most", pd->delivery[k], &pd->ndelivery[k]);
+        }
+        if (!pd->ndelivery[1]) memcpy(pd->delivery[1], pd->delivery[0], sizeof pd->delivery[0]), pd->ndelivery[1] = pd->ndelivery[0];
+        if (!pd->ndelivery[2]) memcpy(pd->delivery[2], pd->delivery[0], sizeof pd->delivery[0]), pd->ndelivery[2] = pd->ndelivery[0];
+    }
+    static const struct {
+        const char *key;
+        int rule;
+    } per[] = {{"auto_completed", GRADING_PT_AUTO_COMPLETED}, {"seller_fault_claim", GRADING_PT_SELLER_CLAIM},
+               {"non_receipt", GRADING_PT_NON_RECEIPT}, {"strongly_recommend", GRADING_PT_STRONGLY_RECOMMEND},
+               {"not_recommended", GRADING_PT_NOT_RECOMMENDED}};
+    for (size_t i = 0; i < sizeof per / sizeof per[0]; i++)
+        if ((v = get(l, n, per[i].key))) number_of(x, v, per[i].key, &pd->per_event[per[i].rule]);
+}
+
 /* ---- cycles ---- */
 
 /* Depth-first search over "uses" edges of one kind; reports one cycle. */
@@ -888,6 +1095,9 @@ void rules_load(loader_t *l, build_t *b, const rules_nodes_t *nodes, grading_rul
             }
         }
     }
+    load_calendar(&x, nodes->calendar);
+    load_deadlines(&x, nodes->deadlines);
+    load_points(&x, nodes->service_points);
     /* a score's type, from its first band, before any expression names it */
     for (size_t i = 0; i < r->nscores; i++) {
         yaml_node_t *bands = get(l, sd[i].val, "bands");

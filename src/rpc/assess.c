@@ -97,6 +97,57 @@ grading_err_t grading_assess_history(grading_txn_t *txn, const grading_marketpla
     return GRADING_OK;
 }
 
+typedef struct {
+    const grading_rules_t *r;
+    const grading_tz_t *tz;
+    grading_assess_t *x;
+} orders_scan_t;
+
+static grading_err_t add_order(void *ctx, const char *order_id, const grading_order_t *o)
+{
+    orders_scan_t *s = ctx;
+    grading_order_facts_add(s->r, s->tz, s->x->as_of_ms, order_id, o, &s->x->facts);
+    return GRADING_OK;
+}
+
+static grading_err_t add_rate(void *ctx, const char *order_id, const grading_order_t *o)
+{
+    orders_scan_t *s = ctx;
+    (void)order_id;
+    grading_order_facts_rate_add(s->r, s->tz, s->x->as_of_ms, o, &s->x->facts, s->x->rates);
+    return GRADING_OK;
+}
+
+static grading_err_t add_review_day(void *ctx, int32_t day, const grading_day_counters_t *d)
+{
+    orders_scan_t *s = ctx;
+    grading_order_facts_add_day(s->r, day, d, &s->x->facts);
+    return GRADING_OK;
+}
+
+/* The per-order facts: one scan of the seller's orders (two when a
+ * product's shipping rate decides a restriction) and of the year's days. */
+static grading_err_t assess_orders(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                   grading_assess_t *x)
+{
+    const grading_rules_t *r = mp->rules;
+    orders_scan_t s = {r, &mp->tz, x};
+    grading_err_t err;
+    grading_order_facts_init(&x->facts, x->today);
+    if ((err = grading_store_orders_foreach(txn, mp->name, seller, add_order, &s))) return err;
+    if (r->points.enabled &&
+        (err = grading_store_days_foreach(txn, mp->name, seller, x->facts.year_first, x->today, add_review_day, &s)))
+        return err;
+    bool rates = grading_order_facts_needs_rates(r, &x->facts);
+    if (rates) {
+        memset(x->rates, 0, sizeof x->rates);
+        if ((err = grading_store_orders_foreach(txn, mp->name, seller, add_rate, &s))) return err;
+    }
+    grading_order_facts_finish(r, &x->facts, rates ? x->rates : NULL);
+    x->hist.orders = &x->facts;
+    return GRADING_OK;
+}
+
 grading_err_t grading_assess_seller(grading_txn_t *txn, const grading_marketplace_t *mp,
                                     const char *seller, int64_t as_of_ms, grading_assess_t *x,
                                     grading_error_t *e)
@@ -114,6 +165,8 @@ grading_err_t grading_assess_seller(grading_txn_t *txn, const grading_marketplac
     if (err) return grading_error_set(e, err, "seller_id", "cannot read the seller's counters");
     if ((err = grading_assess_history(txn, mp, seller, as_of_ms, x)))
         return grading_error_set(e, err, "seller_id", "cannot read the seller's closed periods");
+    if ((r->deadlines.nstages || r->points.enabled) && (err = assess_orders(txn, mp, seller, x)))
+        return grading_error_set(e, err, "seller_id", "cannot read the seller's orders");
     return grading_rules_assess_with(r, x->sums, &x->hist, &x->a, e);
 }
 

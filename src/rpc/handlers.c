@@ -107,6 +107,11 @@ fail:
 
 /* ---- GetSellerMetrics ---- */
 
+static const char *const point_names[GRADING_PT_COUNT] = {
+    "points.dispatch", "points.delivery", "points.auto_completed", "points.seller_fault_claim",
+    "points.non_receipt", "points.strongly_recommend", "points.not_recommended", "points.delay",
+};
+
 typedef struct {
     const char *name;
     int32_t days;   /* trailing days; 0 = the calendar month holding as_of */
@@ -214,7 +219,7 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     const grading_rules_t *rules = mp->rules;
     size_t ncustom = 0;
     for (size_t w = 0; w < NWINDOWS; w++) ncustom += sums[w].ncustom;
-    l.cap = NWINDOWS * GRADING_C_COUNT + ncustom + rules->nmetrics;
+    l.cap = NWINDOWS * GRADING_C_COUNT + ncustom + rules->nmetrics + 3 * (GRADING_PT_COUNT + 1);
     l.values = calloc(l.cap, sizeof *l.values);
     l.ptrs = calloc(l.cap, sizeof *l.ptrs);
     l.names = calloc(ncustom ? ncustom : 1, sizeof *l.names);
@@ -245,6 +250,20 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
         v->denominator = mv->denominator;
         v->sufficient = mv->available;
         l.ptrs[l.n++] = v;
+    }
+
+    /* service points: each rule's share and the total, this month, last
+     * month and the 12 months */
+    const grading_order_facts_t *f = x->hist.orders;
+    if (f && rules->points.enabled) {
+        static const char *const wins[3] = {"month", "prev_month", "12 months"};
+        for (int w = 0; w < 3; w++) {
+            const double *by = w == 0 ? f->month : w == 1 ? f->prev_month : f->year;
+            for (int k = 0; k < GRADING_PT_COUNT; k++) {
+                metric_add(&l, point_names[k], wins[w], by[k]);
+            }
+            metric_add(&l, "points", wins[w], f->value[GRADING_OF_POINTS_MONTH + w]);
+        }
     }
 
     Grading__V1__SellerMetrics resp = GRADING__V1__SELLER_METRICS__INIT;

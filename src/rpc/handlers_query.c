@@ -213,7 +213,42 @@ void rpc_handle_get_penalty_state(call_slot_t *s, const ProtobufCMessage *msg)
         pp[n] = &pens[n];
         n++;
     }
+    /* per-order clocks: late orders, and the products they stop */
+    const grading_order_facts_t *f = q.x->hist.orders;
+    Grading__V1__Penalty stop_pen;
+    Grading__V1__Restriction stop_r, *stop_rp = &stop_r;
+    Grading__V1__OrderAlert alerts[GRADING_MAX_ORDER_ALERTS], *ap[GRADING_MAX_ORDER_ALERTS];
+    char *stopped_ids[GRADING_MAX_STOPPED_PRODUCTS];
+    size_t nalerts = 0;
+    if (f) {
+        for (size_t i = 0; i < f->nalerts; i++) {
+            grading__v1__order_alert__init(&alerts[i]);
+            alerts[i].order_id = (char *)f->alerts[i].order_id;
+            alerts[i].stage = (char *)r->deadlines.stages[f->alerts[i].stage].name;
+            ap[i] = &alerts[i];
+        }
+        nalerts = f->nalerts;
+        if (f->nstopped && n < GRADING_RULES_MAX_LADDERS) {
+            int rs_stage = 0;
+            for (size_t k = 0; k < r->deadlines.nstages; k++)
+                if (r->deadlines.stages[k].restricts && !rs_stage) rs_stage = (int)k + 1;
+            grading__v1__penalty__init(&stop_pen);
+            grading__v1__restriction__init(&stop_r);
+            stop_pen.ladder = "shipping_delay";
+            stop_pen.stage = rs_stage;
+            stop_pen.name = rs_stage ? (char *)r->deadlines.stages[rs_stage - 1].name : "restriction";
+            stop_r.kind = GRADING__V1__RESTRICTION_KIND__PRODUCT_SALES_STOPPED;
+            for (size_t i = 0; i < f->nstopped; i++) stopped_ids[i] = (char *)f->stopped[i];
+            stop_r.n_product_ids = f->nstopped;
+            stop_r.product_ids = stopped_ids;
+            stop_pen.n_restrictions = 1;
+            stop_pen.restrictions = &stop_rp;
+            pp[n++] = &stop_pen;
+        }
+    }
     Grading__V1__PenaltyState resp = GRADING__V1__PENALTY_STATE__INIT;
+    resp.n_order_alerts = nalerts;
+    resp.order_alerts = ap;
     /* strikes: the first strikes history item of the policy */
     Grading__V1__StrikeState strikes = GRADING__V1__STRIKE_STATE__INIT;
     char window[64];

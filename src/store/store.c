@@ -488,6 +488,39 @@ grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const 
     return grading_codec_order_decode(v.mv_data, v.mv_size, out);
 }
 
+grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                           grading_store_order_cb cb, void *ctx)
+{
+    uint8_t prefix[GRADING_KEY_MAX];
+    size_t plen;
+    grading_order_t o;
+    char id[GRADING_MAX_ID_LEN + 1];
+    grading_err_t err = grading_key_seller(prefix, mp, seller, &plen);
+    if (err) return err;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_ORDERS], &cur);
+    if (rc) return store_from_mdb(rc);
+    MDB_val k = {plen, prefix}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (rc == MDB_SUCCESS) {
+        /* keys are prefix-free per seller (length-prefixed names) */
+        if (k.mv_size <= plen || memcmp(k.mv_data, prefix, plen) != 0) break;
+        size_t idlen = k.mv_size - plen;
+        if (idlen > GRADING_MAX_ID_LEN) {
+            err = GRADING_ECORRUPT;
+            break;
+        }
+        memcpy(id, (const uint8_t *)k.mv_data + plen, idlen);
+        id[idlen] = 0;
+        if ((err = grading_codec_order_decode(v.mv_data, v.mv_size, &o))) break;
+        if ((err = cb(ctx, id, &o))) break;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (!err && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) err = store_from_mdb(rc);
+    mdb_cursor_close(cur);
+    return err;
+}
+
 grading_err_t grading_store_order_put(grading_txn_t *txn, const char *mp, const char *seller,
                                       const char *order_id, const grading_order_t *o)
 {
