@@ -136,6 +136,7 @@ typedef struct {
     bool suspended;
     bool withdrawals_held;
     int64_t computed_ms;          /* the as-of time it was derived for */
+    int64_t next_due_ms;          /* an open order's next deadline stage; 0: none (the due index) */
 } grading_seller_state_t;
 
 grading_err_t grading_store_seller_get(grading_txn_t *txn, const char *mp, const char *seller,
@@ -201,6 +202,22 @@ grading_err_t grading_store_close_put(grading_txn_t *txn, const char *mp, int ki
 grading_err_t grading_store_close_latest(grading_txn_t *txn, const char *mp, int kind,
                                          const char *upto, char out[GRADING_STORE_PERIOD_MAX],
                                          bool *found);
+
+/* ---- due: sellers by the time an open order reaches its next stage ----
+ * key: i64 BE due_ms | u8 len | mp | u8 len | seller. The sweep reads the
+ * keys up to now, so only the sellers with something due are touched. */
+grading_err_t grading_store_due_put(grading_txn_t *txn, int64_t due_ms, const char *mp, const char *seller);
+grading_err_t grading_store_due_del(grading_txn_t *txn, int64_t due_ms, const char *mp, const char *seller);
+
+typedef struct {
+    int64_t due_ms;
+    char mp[GRADING_MAX_MARKETPLACE_LEN + 1];
+    char seller[GRADING_MAX_ID_LEN + 1];
+} grading_due_t;
+
+/* Up to cap entries with due_ms <= upto, earliest first. */
+grading_err_t grading_store_due_page(grading_txn_t *txn, int64_t upto, grading_due_t *out, size_t cap,
+                                     size_t *n);
 
 /* ---- meta: small named text values (not schema_version, which the
  * store owns) ---- */

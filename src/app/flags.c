@@ -1,5 +1,6 @@
 /* Flag parsing for gradingd. Deployment scripts rely on these names. */
 #include "flags.h"
+#include "grading/pbjson.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,9 @@ void app_flags_usage(FILE *out)
             "  --shutdown-grace-ms MS   then let calls in flight finish this long (default 10000)\n"
             "  --refresh-s S            re-derive every seller's stored boost this often (default 3600, 0 off)\n"
             "  --no-watch-policy        reload on SIGHUP only, not when the policy file changes\n"
+            "  --sweep-ms MS            look for orders that reached a deadline stage this often (default 60000, 0 off)\n"
+            "  --test-clock TIME        tests only: the clock starts at TIME (RFC 3339) instead of now\n"
+            "  --test-clock-rate R      tests only: R clock milliseconds pass per real millisecond (default 1)\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy\n",
@@ -73,9 +77,11 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         .shutdown_grace_ms = 10000,
         .refresh_s = 3600,
         .watch_policy = true,
+        .sweep_ms = 60000,
+        .test_clock_rate = 1,
     };
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
-           O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH };
+           O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -88,6 +94,9 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"shutdown-grace-ms", required_argument, NULL, O_GRACE},
         {"refresh-s", required_argument, NULL, O_REFRESH},
         {"no-watch-policy", no_argument, NULL, O_NOWATCH},
+        {"sweep-ms", required_argument, NULL, O_SWEEP},
+        {"test-clock", required_argument, NULL, O_TCLOCK},
+        {"test-clock-rate", required_argument, NULL, O_TRATE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -138,6 +147,35 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
             }
             break;
         case O_NOWATCH: f->watch_policy = false; break;
+        case O_SWEEP:
+            if (!parse_int(optarg, 0, INT64_C(86400000), &f->sweep_ms)) {
+                snprintf(err, errlen, "--sweep-ms must be 0..86400000 milliseconds, got \"%s\"", optarg);
+                return false;
+            }
+            break;
+        case O_TCLOCK: {
+            int64_t sec;
+            int32_t ns;
+            grading_error_t e = {0};
+            if (grading_pbjson_timestamp_parse(optarg, &sec, &ns, &e)) {
+                snprintf(err, errlen, "--test-clock must be an RFC 3339 time, got \"%s\" (%s)", optarg, e.message);
+                return false;
+            }
+            f->test_clock = true;
+            f->test_clock_ms = sec * 1000 + ns / 1000000;
+            break;
+        }
+        case O_TRATE: {
+            char *end;
+            errno = 0;
+            double v = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(v > 0) || v > 1e9) {
+                snprintf(err, errlen, "--test-clock-rate must be a number above 0, got \"%s\"", optarg);
+                return false;
+            }
+            f->test_clock_rate = v;
+            break;
+        }
         case 'h':
         case O_HELP: f->help = true; break;
         case O_VERSION: f->version = true; break;

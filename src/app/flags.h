@@ -19,6 +19,10 @@ typedef struct {
     int64_t shutdown_grace_ms;
     int64_t refresh_s;      /* re-derive stored answers this often; 0: only on reload */
     bool watch_policy;      /* reload when the policy file changes */
+    int64_t sweep_ms;       /* how often the due index is swept; 0: never */
+    bool test_clock;        /* tests: time starts at test_clock_ms */
+    int64_t test_clock_ms;
+    double test_clock_rate; /* test milliseconds per real millisecond */
     bool help;
     bool version;
 } app_flags_t;

@@ -34,16 +34,26 @@ typedef struct {
     uv_fs_event_t policy_watch;     /* the policy file's directory */
     uv_timer_t reload_debounce;     /* editors write a file in several steps */
     app_refresh_t *refresh;
+    uv_timer_t sweep_timer;         /* deadlines advance without traffic */
     bool watching;
     bool stopping;
+    int64_t clock_mono_start_ns;    /* --test-clock: when it started */
 } app_t;
 
-static int64_t wall_now_ms(void *ctx)
+/* The service's clock: the wall clock, or with --test-clock one that
+ * starts at the given time and runs --test-clock-rate times as fast (so an
+ * end-to-end test can let days pass in seconds). Thread-safe: read only. */
+static int64_t app_now_ms(void *ctx)
 {
-    (void)ctx;
+    const app_t *a = ctx;
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!a->flags.test_clock) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - a->clock_mono_start_ns;
+    return a->flags.test_clock_ms + (int64_t)((double)ns / 1e6 * a->flags.test_clock_rate);
 }
 
 static void print_diags(const char *what, const grading_policy_diags_t *d)
@@ -74,6 +84,7 @@ static void close_handles(app_t *a)
     uv_close((uv_handle_t *)&a->sighup, NULL);
     uv_close((uv_handle_t *)&a->drain_timer, NULL);
     uv_close((uv_handle_t *)&a->refresh_timer, NULL);
+    uv_close((uv_handle_t *)&a->sweep_timer, NULL);
     uv_close((uv_handle_t *)&a->reload_debounce, NULL);
     if (a->watching) uv_close((uv_handle_t *)&a->policy_watch, NULL);
     a->watching = false;
@@ -167,6 +178,14 @@ static void on_published(void *ctx, const char *marketplace)
     grading_policy_unref(p);
 }
 
+static void on_sweep_timer(uv_timer_t *t)
+{
+    app_t *a = t->data;
+    grading_policy_t *p = grading_server_policy(a->server);
+    app_refresh_sweep(a->refresh, p);
+    grading_policy_unref(p);
+}
+
 static void on_refresh_timer(uv_timer_t *t)
 {
     app_t *a = t->data;
@@ -215,11 +234,14 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto fail;
     }
-    if (grading_ingest_start(a.store, wall_now_ms, NULL, &a.ingest)) {
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    a.clock_mono_start_ns = (int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec;
+    if (grading_ingest_start(a.store, app_now_ms, &a, &a.ingest)) {
         fprintf(stderr, "gradingd: cannot start the writer thread\n");
         goto fail;
     }
-    if (app_refresh_start(a.store, a.ingest, &a.refresh)) {
+    if (app_refresh_start(a.store, a.ingest, app_now_ms, &a, &a.refresh)) {
         fprintf(stderr, "gradingd: cannot start the refresh thread\n");
         goto fail;
     }
@@ -232,7 +254,8 @@ int main(int argc, char **argv)
         .store = a.store,
         .ingest = a.ingest,
         .policy = policy,
-        .now_ms = wall_now_ms,
+        .now_ms = app_now_ms,
+        .clock_ctx = &a,
         .on_published = on_published,
         .published_ctx = &a,
     };
@@ -251,6 +274,10 @@ int main(int argc, char **argv)
     uv_timer_init(&a.loop, &a.drain_timer);
     uv_timer_init(&a.loop, &a.refresh_timer);
     uv_timer_init(&a.loop, &a.reload_debounce);
+    uv_timer_init(&a.loop, &a.sweep_timer);
+    a.sweep_timer.data = &a;
+    if (a.flags.sweep_ms > 0)
+        uv_timer_start(&a.sweep_timer, on_sweep_timer, (uint64_t)a.flags.sweep_ms, (uint64_t)a.flags.sweep_ms);
     a.sigterm.data = a.sigint.data = a.sighup.data = a.drain_timer.data = &a;
     a.refresh_timer.data = a.reload_debounce.data = &a;
     if (a.flags.refresh_s > 0)

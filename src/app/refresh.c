@@ -20,6 +20,9 @@ struct app_refresh {
     pthread_cond_t cv;
     grading_policy_t *pending;   /* under mu: the next walk's policy */
     bool pending_if_changed;     /* under mu: skip the walk if the store is current */
+    grading_policy_t *sweep;     /* under mu: a sweep of the due index waits */
+    int64_t (*now_ms)(void *);
+    void *clock_ctx;
     bool stopping;               /* under mu */
     /* one page in flight */
     bool page_done;              /* under mu */
@@ -126,6 +129,64 @@ static void record_walk(app_refresh_t *r, grading_policy_t *p)
     pthread_mutex_unlock(&r->mu);
 }
 
+/* ---- the sweep: sellers whose open orders reached a new stage ---- */
+
+#define SWEEP_PAGE 512
+
+typedef struct {
+    grading_due_t *due;
+    size_t n;
+} sweep_page_t;
+
+/* After the page's sellers were re-derived (each moved to its next due
+ * time): their old keys go, also those of sellers the policy dropped. */
+static grading_err_t drop_swept(void *ctx, grading_txn_t *txn, int64_t now_ms)
+{
+    sweep_page_t *sp = ctx;
+    (void)now_ms;
+    for (size_t i = 0; i < sp->n; i++) {
+        grading_err_t err = grading_store_due_del(txn, sp->due[i].due_ms, sp->due[i].mp, sp->due[i].seller);
+        if (err) return err;
+    }
+    return GRADING_OK;
+}
+
+static size_t sweep_due(app_refresh_t *r, grading_store_reader_t *rd, grading_policy_t *p)
+{
+    static grading_due_t due[SWEEP_PAGE];
+    const char *sellers[SWEEP_PAGE], *mps[SWEEP_PAGE];
+    size_t total = 0;
+    for (int pages = 0; pages < 100000; pages++) {
+        int64_t now = r->now_ms(r->clock_ctx);
+        grading_txn_t *txn;
+        size_t n = 0;
+        if (grading_store_read_begin(rd, &txn)) break;
+        grading_err_t err = grading_store_due_page(txn, now, due, SWEEP_PAGE, &n);
+        grading_store_read_end(rd);
+        if (err || n == 0) break;
+        for (size_t i = 0; i < n; i++) sellers[i] = due[i].seller, mps[i] = due[i].mp;
+        sweep_page_t sp = {due, n};
+        grading_ingest_batch_t b = {.n = 0, .derive = derive, .derive_ctx = p, .extra_sellers = sellers,
+                                    .extra_marketplaces = mps, .nextra = (uint32_t)n, .apply = drop_swept,
+                                    .apply_ctx = &sp, .done_cb = page_done, .data = r};
+        pthread_mutex_lock(&r->mu);
+        r->page_done = false;
+        pthread_mutex_unlock(&r->mu);
+        grading_ingest_submit(r->in, &b);
+        pthread_mutex_lock(&r->mu);
+        while (!r->page_done) pthread_cond_wait(&r->cv, &r->mu);
+        err = r->page_err;
+        pthread_mutex_unlock(&r->mu);
+        if (err) {
+            fprintf(stderr, "gradingd: sweep stopped: %s\n", grading_err_name(err));
+            break;
+        }
+        total += n;
+        if (n < SWEEP_PAGE) break;
+    }
+    return total;
+}
+
 static void *refresh_main(void *arg)
 {
     app_refresh_t *r = arg;
@@ -133,7 +194,17 @@ static void *refresh_main(void *arg)
     if (grading_store_reader_new(r->st, &rd)) return NULL;
     for (;;) {
         pthread_mutex_lock(&r->mu);
-        while (!r->pending && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);
+        while (!r->pending && !r->sweep && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);
+        grading_policy_t *sweep = r->sweep;
+        r->sweep = NULL;
+        if (sweep && !r->stopping && !r->pending) {
+            pthread_mutex_unlock(&r->mu);
+            size_t n = sweep_due(r, rd, sweep);
+            if (n) fprintf(stderr, "gradingd: sweep: %zu sellers reached a new order stage\n", n);
+            grading_policy_unref(sweep);
+            continue;
+        }
+        grading_policy_unref(sweep);   /* a full walk covers it */
         grading_policy_t *p = r->pending;
         bool if_changed = r->pending_if_changed;
         r->pending = NULL;
@@ -160,12 +231,15 @@ static void *refresh_main(void *arg)
     return NULL;
 }
 
-grading_err_t app_refresh_start(grading_store_t *st, grading_ingest_t *in, app_refresh_t **out)
+grading_err_t app_refresh_start(grading_store_t *st, grading_ingest_t *in, int64_t (*now_ms)(void *),
+                                void *clock_ctx, app_refresh_t **out)
 {
     app_refresh_t *r = calloc(1, sizeof *r);
     if (!r) return GRADING_ENOMEM;
     r->st = st;
     r->in = in;
+    r->now_ms = now_ms;
+    r->clock_ctx = clock_ctx;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     if (pthread_create(&r->thread, NULL, refresh_main, r)) {
@@ -197,9 +271,20 @@ void app_refresh_stop(app_refresh_t *r)
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
     grading_policy_unref(r->pending);
+    grading_policy_unref(r->sweep);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     free(r);
+}
+
+void app_refresh_sweep(app_refresh_t *r, grading_policy_t *p)
+{
+    pthread_mutex_lock(&r->mu);
+    if (!r->sweep) {
+        r->sweep = grading_policy_ref(p);
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
 }
 
 void app_refresh_request_if_changed(app_refresh_t *r, grading_policy_t *p)

@@ -17,7 +17,13 @@
 
 typedef struct app_refresh app_refresh_t;
 
-grading_err_t app_refresh_start(grading_store_t *st, grading_ingest_t *in, app_refresh_t **out);
+grading_err_t app_refresh_start(grading_store_t *st, grading_ingest_t *in, int64_t (*now_ms)(void *),
+                                void *clock_ctx, app_refresh_t **out);
+
+/* Asks for a sweep of the due index: every seller with an open order that
+ * reached a new deadline stage by now is re-derived (and moved to its next
+ * due time). Cheap when nothing is due. Never blocks. */
+void app_refresh_sweep(app_refresh_t *r, grading_policy_t *p);
 
 /* Asks for a walk with policy p (a reference is taken). Never blocks. */
 void app_refresh_request(app_refresh_t *r, grading_policy_t *p);

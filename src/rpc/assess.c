@@ -183,9 +183,18 @@ grading_err_t grading_assess_derive(grading_txn_t *txn, const grading_policy_t *
         grading_seller_state_t st = {.boost = x->a.boost,
                                      .suspended = x->a.suspended,
                                      .withdrawals_held = x->a.withdrawals_held,
-                                     .computed_ms = now_ms};
+                                     .computed_ms = now_ms,
+                                     .next_due_ms = x->hist.orders ? x->facts.next_due_ms : 0};
         strncpy(st.policy_version, grading_policy_version(p), GRADING_SELLER_VERSION_LEN);
-        err = grading_store_seller_put(txn, mp_name, seller, &st);
+        /* move the seller in the due index */
+        grading_seller_state_t old;
+        bool found;
+        err = grading_store_seller_get(txn, mp_name, seller, &old, &found);
+        if (!err && found && old.next_due_ms && old.next_due_ms != st.next_due_ms)
+            err = grading_store_due_del(txn, old.next_due_ms, mp_name, seller);
+        if (!err && st.next_due_ms && (!found || old.next_due_ms != st.next_due_ms))
+            err = grading_store_due_put(txn, st.next_due_ms, mp_name, seller);
+        if (!err) err = grading_store_seller_put(txn, mp_name, seller, &st);
     }
     grading_assess_free(x);
     return err;

@@ -320,3 +320,63 @@ grading_err_t grading_store_meta_put(grading_txn_t *txn, const char *name, const
     if (n == 0 || n > 64 || strcmp(name, "schema_version") == 0) return GRADING_EINVAL;
     return store_put_raw(txn, DB_META, (const uint8_t *)name, n, (const uint8_t *)value, strlen(value));
 }
+
+/* ---- due ---- */
+
+static grading_err_t due_key(uint8_t *buf, int64_t due_ms, const char *mp, const char *seller, size_t *n)
+{
+    for (int i = 7; i >= 0; i--) buf[i] = (uint8_t)((uint64_t)due_ms >> (8 * (7 - i)));
+    *n = 8;
+    grading_err_t err = put_part(buf, n, mp, GRADING_MAX_MARKETPLACE_LEN);
+    return err ? err : put_part(buf, n, seller, GRADING_MAX_ID_LEN);
+}
+
+grading_err_t grading_store_due_put(grading_txn_t *txn, int64_t due_ms, const char *mp, const char *seller)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t n;
+    grading_err_t err = due_key(key, due_ms, mp, seller, &n);
+    return err ? err : store_put_raw(txn, DB_DUE, key, n, (const uint8_t *)"", 0);
+}
+
+grading_err_t grading_store_due_del(grading_txn_t *txn, int64_t due_ms, const char *mp, const char *seller)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t n;
+    grading_err_t err = due_key(key, due_ms, mp, seller, &n);
+    if (err) return err;
+    if (txn->reader) return GRADING_ESTATE;
+    MDB_val k = {n, key};
+    int rc = mdb_del(txn->txn, txn->st->dbi[DB_DUE], &k, NULL);
+    return rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}
+
+grading_err_t grading_store_due_page(grading_txn_t *txn, int64_t upto, grading_due_t *out, size_t cap,
+                                     size_t *n)
+{
+    *n = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_DUE], &cur);
+    if (rc) return store_from_mdb(rc);
+    MDB_val k, v;
+    grading_err_t err = GRADING_OK;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == MDB_SUCCESS && *n < cap) {
+        rbuf_t r = {k.mv_data, 0, k.mv_size, false};
+        int64_t due = (int64_t)r_u64(&r, 8);
+        if (due > upto) break;
+        grading_due_t *d = &out[*n];
+        d->due_ms = due;
+        r_str(&r, d->mp, sizeof d->mp);
+        r_str(&r, d->seller, sizeof d->seller);
+        if (r.bad || r.n != r.len) {
+            err = GRADING_ECORRUPT;
+            break;
+        }
+        (*n)++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (err) return err;
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}

@@ -53,7 +53,7 @@
 static const char *const db_names[DB_COUNT] = {
     [DB_EVENTS] = "events", [DB_DAILY] = "daily", [DB_ORDERS] = "orders",
     [DB_INQUIRIES] = "inquiries", [DB_SELLERS] = "sellers", [DB_PERIODS] = "periods",
-    [DB_CLOSES] = "closes", [DB_META] = "meta",
+    [DB_CLOSES] = "closes", [DB_DUE] = "due", [DB_META] = "meta",
 };
 
 
@@ -662,7 +662,8 @@ grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const c
 /* ---- sellers: the derived answer the hot path reads ----
  * value: u8 format (1) | 16 bytes policy version | u64 BE boost bits |
  *        u8 flags (1 suspended, 2 withdrawals held) | i64 BE computed_ms */
-#define SELLER_REC_LEN (1 + GRADING_SELLER_VERSION_LEN + 8 + 1 + 8)
+#define SELLER_REC_V1_LEN (1 + GRADING_SELLER_VERSION_LEN + 8 + 1 + 8)
+#define SELLER_REC_LEN (SELLER_REC_V1_LEN + 8)   /* format 2: + i64 BE next_due_ms */
 
 static void put_u64(uint8_t *p, uint64_t v)
 {
@@ -679,7 +680,8 @@ static uint64_t get_u64(const uint8_t *p)
 static grading_err_t seller_decode(const MDB_val *v, grading_seller_state_t *out)
 {
     const uint8_t *p = v->mv_data;
-    if (v->mv_size != SELLER_REC_LEN || p[0] != 1) return GRADING_ECORRUPT;
+    if (!(v->mv_size == SELLER_REC_V1_LEN && p[0] == 1) && !(v->mv_size == SELLER_REC_LEN && p[0] == 2))
+        return GRADING_ECORRUPT;
     memcpy(out->policy_version, p + 1, GRADING_SELLER_VERSION_LEN);
     out->policy_version[GRADING_SELLER_VERSION_LEN] = 0;
     uint64_t bits = get_u64(p + 1 + GRADING_SELLER_VERSION_LEN);
@@ -688,6 +690,7 @@ static grading_err_t seller_decode(const MDB_val *v, grading_seller_state_t *out
     out->suspended = flags & 1;
     out->withdrawals_held = (flags & 2) != 0;
     out->computed_ms = (int64_t)get_u64(p + 1 + GRADING_SELLER_VERSION_LEN + 9);
+    out->next_due_ms = p[0] == 2 ? (int64_t)get_u64(p + SELLER_REC_V1_LEN) : 0;
     return GRADING_OK;
 }
 
@@ -707,7 +710,7 @@ grading_err_t grading_store_seller_get(grading_txn_t *txn, const char *mp, const
 grading_err_t grading_store_seller_put(grading_txn_t *txn, const char *mp, const char *seller,
                                        const grading_seller_state_t *s)
 {
-    uint8_t key[GRADING_KEY_MAX], val[SELLER_REC_LEN] = {1};
+    uint8_t key[GRADING_KEY_MAX], val[SELLER_REC_LEN] = {2};
     size_t klen;
     grading_err_t err = grading_key_seller(key, mp, seller, &klen);
     if (err) return err;
@@ -717,6 +720,7 @@ grading_err_t grading_store_seller_put(grading_txn_t *txn, const char *mp, const
     put_u64(val + 1 + GRADING_SELLER_VERSION_LEN, bits);
     val[1 + GRADING_SELLER_VERSION_LEN + 8] = (uint8_t)((s->suspended ? 1 : 0) | (s->withdrawals_held ? 2 : 0));
     put_u64(val + 1 + GRADING_SELLER_VERSION_LEN + 9, (uint64_t)s->computed_ms);
+    put_u64(val + SELLER_REC_V1_LEN, (uint64_t)s->next_due_ms);
     return store_put_raw(txn, DB_SELLERS, key, klen, val, sizeof val);
 }
 

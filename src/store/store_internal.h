@@ -11,8 +11,8 @@
 
 #include "grading/store.h"
 
-enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_SELLERS, DB_PERIODS, DB_CLOSES, DB_META,
-       DB_COUNT };
+enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_SELLERS, DB_PERIODS, DB_CLOSES, DB_DUE,
+       DB_META, DB_COUNT };
 
 struct grading_store {
     MDB_env *env;
