@@ -40,4 +40,13 @@ grading_err_t grading_close_period(grading_store_t *st, grading_ingest_t *in,
                                    int64_t now_ms, size_t page, grading_close_result_t *out,
                                    grading_error_t *e);
 
+/* The same; stop(ctx) is asked between pages and a true answer ends the
+ * close with GRADING_ESHUTDOWN (what it wrote stays: call again to resume). */
+grading_err_t grading_close_period_stoppable(grading_store_t *st, grading_ingest_t *in,
+                                            const grading_policy_t *p, const grading_marketplace_t *mp,
+                                            grading_period_kind_t kind, const char *period, bool dry_run,
+                                            int64_t now_ms, size_t page, bool (*stop)(void *ctx),
+                                            void *stop_ctx, grading_close_result_t *out,
+                                            grading_error_t *e);
+
 #endif

@@ -10,7 +10,8 @@
  *    start of the Nth business day after. A reserved order (ship within 4+
  *    days, or a reserved date) counts calendar days from its reservation
  *    date (the reserved date, else payment + ship_within_days).
- *  - Shipping or cancelling stops the clock. A stage's points apply when it
+ *  - Shipping, delivery (it shipped, even if no shipped event came) or
+ *    cancelling stops the clock. A stage's points apply when it
  *    was reached before either, and are never restored.
  *  - Dispatch points (normal orders): business days from the clock's start
  *    to the shipping day; none when the order's delivery points are
@@ -131,6 +132,7 @@ void grading_order_facts_add(const grading_rules_t *r, const grading_tz_t *tz, i
     int64_t stop = INT64_MAX;
     if (o->shipped_ms && o->shipped_ms < stop) stop = o->shipped_ms;
     if (o->cancelled_ms && o->cancelled_ms < stop) stop = o->cancelled_ms;
+    if (o->delivered_ms && o->delivered_ms < stop) stop = o->delivered_ms;   /* delivered: it shipped */
     int reached = -1;
     for (size_t k = 0; k < dl->nstages; k++) {
         if (t[k] > as_of_ms || t[k] >= stop) break;
@@ -138,7 +140,7 @@ void grading_order_facts_add(const grading_rules_t *r, const grading_tz_t *tz, i
         if (dl->stages[k].points != 0)
             earn(f, GRADING_PT_DELAY, grading_tz_day(tz, t[k]), dl->stages[k].points);
     }
-    if (shipped || cancelled) return;   /* the clock stopped: no alert */
+    if (shipped || cancelled || delivered) return;   /* the clock stopped: no alert */
     for (size_t k = 0; k < dl->nstages; k++)
         if (t[k] > as_of_ms && (f->next_due_ms == 0 || t[k] < f->next_due_ms)) {
             f->next_due_ms = t[k];

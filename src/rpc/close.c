@@ -107,6 +107,17 @@ grading_err_t grading_close_period(grading_store_t *st, grading_ingest_t *in,
                                    int64_t now_ms, size_t page, grading_close_result_t *out,
                                    grading_error_t *e)
 {
+    return grading_close_period_stoppable(st, in, p, mp, kind, period, dry_run, now_ms, page, NULL, NULL,
+                                          out, e);
+}
+
+grading_err_t grading_close_period_stoppable(grading_store_t *st, grading_ingest_t *in,
+                                            const grading_policy_t *p, const grading_marketplace_t *mp,
+                                            grading_period_kind_t kind, const char *period, bool dry_run,
+                                            int64_t now_ms, size_t page, bool (*stop)(void *ctx),
+                                            void *stop_ctx, grading_close_result_t *out,
+                                            grading_error_t *e)
+{
     const grading_rules_t *r = mp->rules;
     int32_t first, last;
     grading_err_t err;
@@ -161,6 +172,11 @@ grading_err_t grading_close_period(grading_store_t *st, grading_ingest_t *in,
     snprintf(after, sizeof after, "%s", out->state.cursor);
     for (;;) {
         size_t n = 0;
+        if (stop && stop(stop_ctx)) {
+            err = grading_error_set(e, GRADING_ESHUTDOWN, "period",
+                                    "the server is stopping; call again to finish the close of %s", period);
+            goto done;
+        }
         if ((err = grading_store_read_begin(rd, &txn))) goto store_fail;
         err = grading_store_sellers_page(txn, mp->name, after, pg.ids, page, &n);
         /* the cursor moves past the whole page, whether its sellers are kept */

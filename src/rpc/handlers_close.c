@@ -10,9 +10,22 @@
 #include "grading/v1/grading.pb-c.h"
 #include "server_internal.h"
 
+/* On a completion-queue thread: queue the call for the close worker. */
 void rpc_handle_close_period(call_slot_t *s, const ProtobufCMessage *msg)
 {
-    const Grading__V1__ClosePeriodRequest *req = (const void *)msg;
+    (void)msg;
+    rpc_close_worker_submit(rpc_close_worker(s), s);
+}
+
+static bool stopping(void *ctx)
+{
+    return rpc_shutting_down(ctx);
+}
+
+/* On the close worker. */
+void rpc_close_run(call_slot_t *s)
+{
+    const Grading__V1__ClosePeriodRequest *req = (const void *)s->request;
     grading_error_t e = {0};
     grading_close_result_t *res = calloc(1, sizeof *res);
     Grading__V1__GradeCount *counts = NULL;
@@ -29,8 +42,9 @@ void rpc_handle_close_period(call_slot_t *s, const ProtobufCMessage *msg)
         goto fail;
     }
     pthread_mutex_lock(rpc_close_lock(s));
-    grading_err_t err = grading_close_period(rpc_store(s), rpc_ingest(s), s->policy, mp, kind,
-                                             req->period, req->dry_run, rpc_now_ms(s), 0, res, &e);
+    grading_err_t err = grading_close_period_stoppable(rpc_store(s), rpc_ingest(s), s->policy, mp, kind,
+                                                      req->period, req->dry_run, rpc_now_ms(s), 0, stopping,
+                                                      s, res, &e);
     pthread_mutex_unlock(rpc_close_lock(s));
     if (err) goto fail;
     if (!req->dry_run && !res->already_closed) rpc_published(s, mp->name);

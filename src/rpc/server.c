@@ -51,6 +51,7 @@ struct grading_server {
     pthread_mutex_t policy_mu;
     grading_policy_t *policy;
     pthread_mutex_t close_mu;   /* one ClosePeriod at a time */
+    rpc_close_worker_t *closer;
     void (*on_published)(void *ctx, const char *marketplace);
     void *published_ctx;
 
@@ -83,6 +84,7 @@ grading_ingest_t *rpc_ingest(call_slot_t *s) { return s->srv->ingest; }
 int64_t rpc_now_ms(call_slot_t *s) { return s->srv->now_ms(s->srv->clock_ctx); }
 bool rpc_shutting_down(call_slot_t *s) { return atomic_load(&s->srv->shutting_down); }
 pthread_mutex_t *rpc_close_lock(call_slot_t *s) { return &s->srv->close_mu; }
+rpc_close_worker_t *rpc_close_worker(call_slot_t *s) { return s->srv->closer; }
 grading_store_t *rpc_store(call_slot_t *s) { return s->srv->store; }
 void rpc_published(call_slot_t *s, const char *mp)
 {
@@ -328,6 +330,12 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
     srv->on_published = opts->on_published;
     srv->published_ctx = opts->published_ctx;
     srv->policy = grading_policy_ref(opts->policy);
+    if (rpc_close_worker_start(&srv->closer)) {
+        grading_policy_unref(srv->policy);
+        free(srv);
+        grpc_shutdown();
+        return grading_error_set(e, GRADING_EIO, "", "cannot start the close thread");
+    }
     pthread_mutex_init(&srv->policy_mu, NULL);
     pthread_mutex_init(&srv->close_mu, NULL);
     pthread_mutex_init(&srv->shutdown_mu, NULL);
@@ -438,6 +446,9 @@ void grading_server_shutdown(grading_server_t *srv, int64_t grace_ms)
     }
     grpc_server_destroy(srv->server);
     srv->server = NULL;
+    /* every call ended, so the close worker is idle */
+    rpc_close_worker_stop(srv->closer);
+    srv->closer = NULL;
     threads_stop(srv);
 }
 
@@ -445,6 +456,7 @@ void grading_server_free(grading_server_t *srv)
 {
     if (!srv) return;
     if (srv->server) grading_server_shutdown(srv, 0);
+    rpc_close_worker_stop(srv->closer);
     free(srv->threads);
     grading_policy_unref(srv->policy);
     pthread_mutex_destroy(&srv->policy_mu);

@@ -55,6 +55,7 @@ struct call_slot {
     ProtobufCMessage *request;
     grading_policy_t *policy;
     record_state_t record;
+    call_slot_t *close_next;        /* the close worker's queue */
 };
 
 /* Sends the reply (resp may be NULL for an error), then the server frees
@@ -89,6 +90,16 @@ void rpc_handle_get_ad_credit_eligibility(call_slot_t *s, const ProtobufCMessage
 void rpc_handle_get_settlement_terms(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_close_period(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_get_grade_history(call_slot_t *s, const ProtobufCMessage *msg);
+
+/* The close worker (close_worker.c): ClosePeriod calls run there, one at
+ * a time, off the completion-queue threads. */
+typedef struct rpc_close_worker rpc_close_worker_t;
+grading_err_t rpc_close_worker_start(rpc_close_worker_t **out);
+void rpc_close_worker_submit(rpc_close_worker_t *w, call_slot_t *s);
+void rpc_close_worker_stop(rpc_close_worker_t *w);   /* runs what is queued, joins */
+rpc_close_worker_t *rpc_close_worker(call_slot_t *s);
+/* Runs one queued ClosePeriod call and answers it (handlers_close.c). */
+void rpc_close_run(call_slot_t *s);
 
 /* The method table (handlers.c) and its length. */
 extern const rpc_method_t grading_rpc_methods[];
