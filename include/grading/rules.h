@@ -174,6 +174,7 @@ typedef struct {
     int32_t strike_level;       /* STRIKES: a period closed at this level or worse */
     int32_t relief_level;       /* STRIKES: a later period at this level or better voids them; 0: none */
     uint32_t limit;             /* STRIKES: shown as StrikeState.limit */
+    uint32_t min_periods;       /* AVERAGE: fewer closed periods is not enough data */
 } grading_history_def_t;
 
 typedef struct {
@@ -321,6 +322,9 @@ enum {
 #define GRADING_SYM_ID(kind, idx) ((uint32_t)(kind) << 24 | (uint32_t)(idx))
 #define GRADING_SYM_KIND(id) ((grading_sym_kind_t)((id) >> 24))
 #define GRADING_SYM_INDEX(id) ((size_t)((id) & 0xffffffu))
+
+/* The label of a programme's level; "" for a level it does not have. */
+const char *grading_rules_label(const grading_program_def_t *p, int32_t level);
 
 /* Frees every compiled expression the rules own (not the strings, which
  * belong to the policy's arena). */

@@ -46,6 +46,22 @@ static void page_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t acc
     pthread_mutex_unlock(&r->mu);
 }
 
+/* Hands b to the writer and waits for its commit; returns its result. */
+static grading_err_t run_batch(app_refresh_t *r, grading_ingest_batch_t *b)
+{
+    b->done_cb = page_done;
+    b->data = r;
+    pthread_mutex_lock(&r->mu);
+    r->page_done = false;
+    pthread_mutex_unlock(&r->mu);
+    grading_ingest_submit(r->in, b);
+    pthread_mutex_lock(&r->mu);
+    while (!r->page_done) pthread_cond_wait(&r->cv, &r->mu);
+    grading_err_t err = r->page_err;
+    pthread_mutex_unlock(&r->mu);
+    return err;
+}
+
 /* True when the walk should give way (stop, or a newer policy waits). */
 static bool interrupted(app_refresh_t *r)
 {
@@ -77,18 +93,8 @@ static size_t walk_marketplace(app_refresh_t *r, grading_store_reader_t *rd, gra
                                     .derive_ctx = p,
                                     .extra_sellers = sellers,
                                     .extra_marketplaces = mps,
-                                    .nextra = (uint32_t)n,
-                                    .done_cb = page_done,
-                                    .data = r};
-        pthread_mutex_lock(&r->mu);
-        r->page_done = false;
-        pthread_mutex_unlock(&r->mu);
-        grading_ingest_submit(r->in, &b);
-        pthread_mutex_lock(&r->mu);
-        while (!r->page_done) pthread_cond_wait(&r->cv, &r->mu);
-        err = r->page_err;
-        pthread_mutex_unlock(&r->mu);
-        if (err) {
+                                    .nextra = (uint32_t)n};
+        if ((err = run_batch(r, &b))) {
             fprintf(stderr, "gradingd: refresh of %s stopped: %s\n", mp, grading_err_name(err));
             return total;
         }
@@ -119,14 +125,8 @@ static grading_err_t mark_walked(void *ctx, grading_txn_t *txn, int64_t now_ms)
 
 static void record_walk(app_refresh_t *r, grading_policy_t *p)
 {
-    grading_ingest_batch_t b = {.n = 0, .apply = mark_walked, .apply_ctx = p, .done_cb = page_done, .data = r};
-    pthread_mutex_lock(&r->mu);
-    r->page_done = false;
-    pthread_mutex_unlock(&r->mu);
-    grading_ingest_submit(r->in, &b);
-    pthread_mutex_lock(&r->mu);
-    while (!r->page_done) pthread_cond_wait(&r->cv, &r->mu);
-    pthread_mutex_unlock(&r->mu);
+    grading_ingest_batch_t b = {.n = 0, .apply = mark_walked, .apply_ctx = p};
+    run_batch(r, &b);   /* on failure the next start-up walks again: harmless */
 }
 
 /* ---- the sweep: sellers whose open orders reached a new stage ---- */
@@ -168,16 +168,8 @@ static size_t sweep_due(app_refresh_t *r, grading_store_reader_t *rd, grading_po
         sweep_page_t sp = {due, n};
         grading_ingest_batch_t b = {.n = 0, .derive = derive, .derive_ctx = p, .extra_sellers = sellers,
                                     .extra_marketplaces = mps, .nextra = (uint32_t)n, .apply = drop_swept,
-                                    .apply_ctx = &sp, .done_cb = page_done, .data = r};
-        pthread_mutex_lock(&r->mu);
-        r->page_done = false;
-        pthread_mutex_unlock(&r->mu);
-        grading_ingest_submit(r->in, &b);
-        pthread_mutex_lock(&r->mu);
-        while (!r->page_done) pthread_cond_wait(&r->cv, &r->mu);
-        err = r->page_err;
-        pthread_mutex_unlock(&r->mu);
-        if (err) {
+                                    .apply_ctx = &sp};
+        if ((err = run_batch(r, &b))) {
             fprintf(stderr, "gradingd: sweep stopped: %s\n", grading_err_name(err));
             break;
         }

@@ -264,7 +264,7 @@ void grading_history_fold(const grading_history_def_t *h, const int32_t *levels,
         *has = true;   /* no closed period is zero strikes, no streak */
         *value = h->kind == GRADING_HISTORY_STRIKES ? strikes : streak;
     } else {
-        *has = seen > 0;
+        *has = seen > 0 && seen >= h->min_periods;
         *value = seen ? sum / (double)seen : 0;
     }
 }

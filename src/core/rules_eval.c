@@ -156,7 +156,7 @@ static void add_reason(grading_grade_t *g, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *label_of(const grading_program_def_t *p, int32_t level)
+const char *grading_rules_label(const grading_program_def_t *p, int32_t level)
 {
     for (size_t i = 0; i < p->nlevels; i++)
         if (p->levels[i] == level) return p->labels[i];
@@ -212,7 +212,7 @@ static grading_err_t eval_program(eval_t *x, size_t pi)
             break;
         }
     }
-    g->label = label_of(p, g->level);
+    g->label = grading_rules_label(p, g->level);
     return GRADING_OK;
 }
 

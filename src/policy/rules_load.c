@@ -708,7 +708,8 @@ static void load_benefits(rl_t *x, yaml_node_t *bn)
 /* ---- history: facts over closed periods ---- */
 
 static const char *const history_keys[] = {"program", "strikes_at_level", "streak_at_level",
-                                           "relief_at_level", "average", "over", "limit", NULL};
+                                           "relief_at_level", "average", "over", "limit",
+                                           "min_periods", NULL};
 
 static void load_history(rl_t *x, yaml_node_t *sec)
 {
@@ -786,6 +787,13 @@ static void load_history(rl_t *x, yaml_node_t *sec)
                 diag(l, rn ? rn : ln, "relief_at_level and limit belong to strikes");
                 continue;
             }
+            yaml_node_t *mn = get(l, v, "min_periods");
+            int32_t minp = 0;
+            if (mn && (!level_of(x, mn, "min_periods", &minp) || (uint32_t)minp > h->over)) {
+                if ((uint32_t)minp > h->over) diag(l, mn, "min_periods must be at most over (%u)", h->over);
+                continue;
+            }
+            h->min_periods = (uint32_t)minp;
             h->kind = GRADING_HISTORY_AVERAGE;
         }
         r->nhistory++;

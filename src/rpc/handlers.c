@@ -24,6 +24,13 @@ void rpc_reply_error(call_slot_t *s, const grading_error_t *e)
 }
 
 /* The marketplace named in a request ("" = the default), or a NOT_FOUND. */
+bool rpc_seller_id_ok(const char *id, const char *field, grading_error_t *e)
+{
+    if (id && id[0] && strlen(id) <= GRADING_MAX_ID_LEN) return true;
+    grading_error_set(e, GRADING_EINVAL, field, "is required, at most %d bytes", GRADING_MAX_ID_LEN);
+    return false;
+}
+
 const grading_marketplace_t *rpc_resolve_marketplace(call_slot_t *s, const char *name,
                                                      const char *field, grading_error_t *e)
 {
@@ -167,11 +174,7 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     metric_list_t l = {0};
     bool reading = false;
 
-    if (!req->seller_id || !req->seller_id[0] || strlen(req->seller_id) > GRADING_MAX_ID_LEN) {
-        grading_error_set(&e, GRADING_EINVAL, "seller_id", "is required, at most %d bytes",
-                          GRADING_MAX_ID_LEN);
-        goto fail;
-    }
+    if (!rpc_seller_id_ok(req->seller_id, "seller_id", &e)) goto fail;
     const grading_marketplace_t *mp = rpc_resolve_marketplace(s, req->marketplace, "marketplace", &e);
     if (!mp) goto fail;
     int64_t as_of = req->as_of ? rpc_timestamp_ms(req->as_of) : rpc_now_ms(s);

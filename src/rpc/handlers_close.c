@@ -101,10 +101,7 @@ void rpc_handle_get_grade_history(call_slot_t *s, const ProtobufCMessage *msg)
     Grading__V1__Grade *grades = NULL;
     char(*names)[GRADING_STORE_PERIOD_MAX] = NULL;
     bool reading = false;
-    if (!req->seller_id || !req->seller_id[0] || strlen(req->seller_id) > GRADING_MAX_ID_LEN) {
-        grading_error_set(&e, GRADING_EINVAL, "seller_id", "is required, at most %d bytes", GRADING_MAX_ID_LEN);
-        goto fail;
-    }
+    if (!rpc_seller_id_ok(req->seller_id, "seller_id", &e)) goto fail;
     const grading_marketplace_t *mp = rpc_resolve_marketplace(s, req->marketplace, "marketplace", &e);
     if (!mp) goto fail;
     int kind = req->kind ? (int)req->kind : GRADING_PERIOD_MONTH;
@@ -166,9 +163,7 @@ void rpc_handle_get_grade_history(call_slot_t *s, const ProtobufCMessage *msg)
             grades[n].level = rec.p[p].level;
             grades[n].score = rec.p[p].has_score ? rec.p[p].score : 0;
             grades[n].period = names[i];
-            grades[n].label = "";
-            for (size_t l = 0; l < r->programs[p].nlevels; l++)
-                if (r->programs[p].levels[l] == rec.p[p].level) grades[n].label = (char *)r->programs[p].labels[l];
+            grades[n].label = (char *)grading_rules_label(&r->programs[p], rec.p[p].level);
             pgs[n].period = names[i];
             pgs[n].program = (char *)r->programs[p].name;
             pgs[n].grade = &grades[n];

@@ -24,19 +24,13 @@ typedef struct {
     int64_t as_of;
 } query_t;
 
-static bool seller_id_ok(const char *id, const char *field, grading_error_t *e)
-{
-    if (id && id[0] && strlen(id) <= GRADING_MAX_ID_LEN) return true;
-    grading_error_set(e, GRADING_EINVAL, field, "is required, at most %d bytes", GRADING_MAX_ID_LEN);
-    return false;
-}
 
-/* Fills q (q->x owned by the caller after success: query_done). */
+/* Fills q (q->x owned by the caller after success: grading_assess_free). */
 static bool query_seller(call_slot_t *s, const char *mp_name, const char *seller,
                          const Google__Protobuf__Timestamp *as_of, query_t *q, grading_error_t *e)
 {
     memset(q, 0, sizeof *q);
-    if (!seller_id_ok(seller, "seller_id", e)) return false;
+    if (!rpc_seller_id_ok(seller, "seller_id", e)) return false;
     if (!(q->mp = rpc_resolve_marketplace(s, mp_name, "marketplace", e))) return false;
     q->as_of = as_of ? rpc_timestamp_ms(as_of) : rpc_now_ms(s);
     if (q->as_of < GRADING_MIN_TIME_MS || q->as_of >= GRADING_MAX_TIME_MS) {
@@ -67,6 +61,16 @@ static void fail_reply(call_slot_t *s, const grading_error_t *e)
     rpc_reply_error(s, e);
 }
 
+/* query_seller, answering the call with the error when it fails. */
+static bool query_or_reply(call_slot_t *s, const char *mp_name, const char *seller,
+                           const Google__Protobuf__Timestamp *as_of, query_t *q)
+{
+    grading_error_t e = {0};
+    if (query_seller(s, mp_name, seller, as_of, q, &e)) return true;
+    fail_reply(s, &e);
+    return false;
+}
+
 /* ---- GetGrade ---- */
 
 #define MAX_ADVICE 8
@@ -87,13 +91,6 @@ typedef struct {
     char messages[MAX_ADVICE][256];
 } program_reply_t;
 
-static const char *label_of(const grading_program_def_t *p, int32_t level)
-{
-    for (size_t i = 0; i < p->nlevels; i++)
-        if (p->levels[i] == level) return p->labels[i];
-    return "";
-}
-
 static void fill_program(const grading_rules_t *r, size_t p, const grading_assess_t *x, bool explain,
                          program_reply_t *o)
 {
@@ -110,7 +107,7 @@ static void fill_program(const grading_rules_t *r, size_t p, const grading_asses
     if (x->has_published[p]) {
         grading__v1__grade__init(&o->published);
         o->published.level = x->published[p].level;
-        o->published.label = (char *)label_of(&r->programs[p], x->published[p].level);
+        o->published.label = (char *)grading_rules_label(&r->programs[p], x->published[p].level);
         o->published.score = x->published[p].has_score ? x->published[p].score : 0;
         o->published.period = (char *)x->published_period[p];
         o->pg.published = &o->published;
@@ -184,12 +181,8 @@ fail:
 void rpc_handle_get_penalty_state(call_slot_t *s, const ProtobufCMessage *msg)
 {
     const Grading__V1__GetPenaltyStateRequest *req = (const void *)msg;
-    grading_error_t e = {0};
     query_t q;
-    if (!query_seller(s, req->marketplace, req->seller_id, req->as_of, &q, &e)) {
-        fail_reply(s, &e);
-        return;
-    }
+    if (!query_or_reply(s, req->marketplace, req->seller_id, req->as_of, &q)) return;
     const grading_rules_t *r = q.mp->rules;
     Grading__V1__Penalty pens[GRADING_RULES_MAX_LADDERS], *pp[GRADING_RULES_MAX_LADDERS];
     Grading__V1__Restriction rs[GRADING_RULES_MAX_LADDERS][GRADING_RULES_MAX_RESTRICTIONS];
@@ -288,7 +281,7 @@ void rpc_handle_get_ranking_boosts(call_slot_t *s, const ProtobufCMessage *msg)
     for (size_t i = 0; i < req->n_seller_ids; i++) {
         char field[48];
         snprintf(field, sizeof field, "seller_ids[%zu]", i);
-        if (!seller_id_ok(req->seller_ids[i], field, &e)) goto fail;
+        if (!rpc_seller_id_ok(req->seller_ids[i], field, &e)) goto fail;
     }
     boosts = malloc((req->n_seller_ids ? req->n_seller_ids : 1) * sizeof *boosts);
     if (!boosts) {
@@ -331,12 +324,8 @@ fail:
 void rpc_handle_get_ad_credit_eligibility(call_slot_t *s, const ProtobufCMessage *msg)
 {
     const Grading__V1__GetAdCreditEligibilityRequest *req = (const void *)msg;
-    grading_error_t e = {0};
     query_t q;
-    if (!query_seller(s, req->marketplace, req->seller_id, req->as_of, &q, &e)) {
-        fail_reply(s, &e);
-        return;
-    }
+    if (!query_or_reply(s, req->marketplace, req->seller_id, req->as_of, &q)) return;
     const grading_rules_t *r = q.mp->rules;
     Grading__V1__AdCreditGrant g[GRADING_RULES_MAX_GRANTS], *gp[GRADING_RULES_MAX_GRANTS];
     size_t n = 0;
@@ -365,12 +354,8 @@ void rpc_handle_get_ad_credit_eligibility(call_slot_t *s, const ProtobufCMessage
 void rpc_handle_get_settlement_terms(call_slot_t *s, const ProtobufCMessage *msg)
 {
     const Grading__V1__GetSettlementTermsRequest *req = (const void *)msg;
-    grading_error_t e = {0};
     query_t q;
-    if (!query_seller(s, req->marketplace, req->seller_id, NULL, &q, &e)) {
-        fail_reply(s, &e);
-        return;
-    }
+    if (!query_or_reply(s, req->marketplace, req->seller_id, NULL, &q)) return;
     const grading_rules_t *r = q.mp->rules;
     Grading__V1__SettlementTerms resp = GRADING__V1__SETTLEMENT_TERMS__INIT;
     if (q.x->a.tier >= 0) {

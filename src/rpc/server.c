@@ -51,6 +51,7 @@ struct grading_server {
     pthread_mutex_t policy_mu;
     grading_policy_t *policy;
     pthread_mutex_t close_mu;   /* one ClosePeriod at a time */
+    pthread_rwlock_t server_lock;   /* write: destroying `server`; read: requesting a call */
     rpc_close_worker_t *closer;
     void (*on_published)(void *ctx, const char *marketplace);
     void *published_ctx;
@@ -148,7 +149,13 @@ static bool slot_request(call_slot_t *s)
     grpc_metadata_array_init(&s->request_md);
     s->state = SLOT_REQUESTED;
     grpc_call_error rc;
-    if (s->method) {
+    /* A call's last completion may be handled after the server was
+     * destroyed (its shutdown only waits for the calls to end): the lock
+     * keeps the destroy and a new request apart. */
+    pthread_rwlock_rdlock(&s->srv->server_lock);
+    if (!s->srv->server) {
+        rc = GRPC_CALL_ERROR;
+    } else if (s->method) {
         rc = grpc_server_request_registered_call(s->srv->server, s->registered, &s->call,
                                                  &s->deadline, &s->request_md, &s->payload,
                                                  s->thr->cq, s->thr->cq, s);
@@ -157,6 +164,7 @@ static bool slot_request(call_slot_t *s)
         rc = grpc_server_request_call(s->srv->server, &s->call, &s->details, &s->request_md,
                                       s->thr->cq, s->thr->cq, s);
     }
+    pthread_rwlock_unlock(&s->srv->server_lock);
     if (rc != GRPC_CALL_OK) {
         slot_release_call(s);
         free(s);
@@ -338,6 +346,7 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
     }
     pthread_mutex_init(&srv->policy_mu, NULL);
     pthread_mutex_init(&srv->close_mu, NULL);
+    pthread_rwlock_init(&srv->server_lock, NULL);
     pthread_mutex_init(&srv->shutdown_mu, NULL);
     pthread_cond_init(&srv->shutdown_cv, NULL);
     atomic_init(&srv->shutting_down, false);
@@ -444,8 +453,10 @@ void grading_server_shutdown(grading_server_t *srv, int64_t grace_ms)
         while (!wait_shutdown(srv, 1000)) {
         }
     }
+    pthread_rwlock_wrlock(&srv->server_lock);
     grpc_server_destroy(srv->server);
     srv->server = NULL;
+    pthread_rwlock_unlock(&srv->server_lock);
     /* every call ended, so the close worker is idle */
     rpc_close_worker_stop(srv->closer);
     srv->closer = NULL;
@@ -461,6 +472,7 @@ void grading_server_free(grading_server_t *srv)
     grading_policy_unref(srv->policy);
     pthread_mutex_destroy(&srv->policy_mu);
     pthread_mutex_destroy(&srv->close_mu);
+    pthread_rwlock_destroy(&srv->server_lock);
     pthread_mutex_destroy(&srv->shutdown_mu);
     pthread_cond_destroy(&srv->shutdown_cv);
     free(srv);

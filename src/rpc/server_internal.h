@@ -79,6 +79,9 @@ void rpc_published(call_slot_t *s, const char *mp);
 
 /* Shared by the handler files (handlers.c). */
 void rpc_reply_error(call_slot_t *s, const grading_error_t *e);
+/* A seller id a request names in `field`: present, at most
+ * GRADING_MAX_ID_LEN bytes; else *e says so. */
+bool rpc_seller_id_ok(const char *id, const char *field, grading_error_t *e);
 const grading_marketplace_t *rpc_resolve_marketplace(call_slot_t *s, const char *name,
                                                      const char *field, grading_error_t *e);
 

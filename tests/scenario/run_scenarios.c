@@ -5,8 +5,11 @@
  * the program generates the events, applies them through the ingest path
  * (grading_ingest_apply in write transactions of at most 5,000 events,
  * stored at and derived as of the case's as_of, the hot-path record derived
- * in the same transaction), assesses the seller as of as_of
- * (grading_assess_seller) and compares every expectation. It prints
+ * in the same transaction), runs the case's period closes if it has any
+ * (grading_close_period through an ingest writer, then the seller's stored
+ * record derived again, as the server's refresh after a close does),
+ * assesses the seller as of as_of (grading_assess_seller) and compares
+ * every expectation. It prints
  *
  *   ok - NAME
  *   FAIL - NAME: what differed (expected X, got Y); ...
@@ -16,6 +19,9 @@
  * runs) or the store cannot be used. Each case has its own seller
  * (scenario-seller-0001, -0002, ... by position) in one store, created in
  * a fresh mkdtemp directory under $TMPDIR (or /tmp) and removed at exit.
+ * A case with closes runs in a store of its own (a close covers every
+ * seller of the marketplace, and its periods must hold only this case's
+ * seller), opened for the case and removed after it.
  *
  * FORMAT (YAML; unknown or duplicate keys are errors):
  *
@@ -53,6 +59,15 @@
  *         - {count: 10, received: 2026-10-02T10:00:00+09:00, unanswered: true}
  *       revenue: [{at: 2026-10-01T00:00:00+09:00, amount: 1000000, count: 12}]
  *       custom: [{at: 2026-10-01T00:00:00+09:00, name: x, value: 1, count: 1}]
+ *       closes:             # optional: period closes, in order, after the events
+ *         - {kind: month, period: "2026-10"}     # or quarter "2026-Q3", year "2026"
+ *         - kind: month
+ *           period: "2026-10"
+ *           orders: [...]         # events recorded just before this close
+ *           already_closed: true  # expected answer; default false
+ *           evaluated: 1          # sellers evaluated (optional)
+ *           dry_run: false        # count only, write nothing
+ *         - {kind: month, period: "2026-12", error: not ended}  # expected error text
  *       expect:             # at least one item; names must exist in the policy
  *         metrics: {shipping_delay_rate: 0.0049, inquiry_answer_rate: insufficient}
  *         scores: {shipping_delay_points: 5, inquiry_verdict: fit}  # or unavailable
@@ -62,7 +77,11 @@
  *         grade_scores: {sales: 4.75}               # a programme's score
  *         reasons: {service: "capped at level 3"}   # text (or list) found in a reason
  *         not_reasons: {service: override}          # text found in no reason
+ *         published: {service: 5, sales: none}      # last closed period's level as of as_of
+ *         published_period: {service: "2026-10"}    # which period that was, or none
+ *         history: {service_grade5_strikes: 3}      # history values, or none
  *         penalties: {service_grade: 1}             # stage, 0 = none
+ *         restrictions: {cancel_rate: [promotion_ban, listing_cap 500]}  # of that stage
  *         suspended: false                          # assessed and stored
  *         withdrawals_held: false                   # assessed and stored
  *         boost: 1.2                                # assessed and stored
@@ -76,7 +95,13 @@
  * may group digits with '_' (100_000_000) and end in '%' (0.49%); they
  * are compared with a relative tolerance of 1e-9. Enum words are the
  * proto's names in lower case. `count` is at most 200,000 per item and a
- * case at most 2,000,000 items in all, so every loop is bounded. YAML
+ * case at most 2,000,000 items in all (`months: N` on a generator repeats
+ * it N calendar months, first time's local day 1..28; items count every
+ * repetition), at most 64 closes, so every loop is bounded. A close runs
+ * with now = as_of, so as_of must be at or after the end of every period
+ * closed (a file that says otherwise is a bad file) unless the close
+ * expects an error; the error text is matched in "CODE: field: message"
+ * (ESTATE: period: 2026-12 has not ended: ...). YAML
  * anchors and aliases (&on_time / *on_time) reuse an item; YAML merge
  * keys (<<) are not supported. */
 #include <errno.h>
@@ -103,6 +128,73 @@ static void usage(void)
                     "tests/scenarios/README.md.\n");
 }
 
+/* Opens a store in a new mkdtemp directory (dir receives its path; ""
+ * when none was created). msg says what failed. */
+static grading_err_t temp_store_open(char dir[4096], grading_store_t **st, char *msg, size_t msglen)
+{
+    const char *tmp = getenv("TMPDIR");
+    grading_error_t e;
+    grading_err_t err;
+    *st = NULL;
+    snprintf(dir, 4096, "%s/grading-scenario-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        snprintf(msg, msglen, "cannot create a temporary directory %s: %s", dir, strerror(errno));
+        dir[0] = '\0';
+        return GRADING_EIO;
+    }
+    grading_store_options_t opts = {.dir = dir};
+    if ((err = grading_store_open(&opts, st, &e))) {
+        char why[GRADING_ERROR_FIELD_MAX + GRADING_ERROR_MSG_MAX + 4];
+        grading_error_format(&e, why, sizeof why);
+        snprintf(msg, msglen, "cannot open a store in %s: %s", dir, why);
+        *st = NULL;
+    }
+    return err;
+}
+
+/* Closes the store (if open) and removes its directory (if created). */
+static void temp_store_remove(char dir[4096], grading_store_t *st)
+{
+    if (st) grading_store_close(st);
+    if (dir[0] && nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "cannot remove %s: %s\n", dir, strerror(errno));
+    dir[0] = '\0';
+}
+
+/* Runs case i in st (the file's store, or for a case with closes a store
+ * of its own) and prints its line. Returns true when it passed. */
+static bool run_case(grading_store_t *shared, const scn_file_t *file, size_t i)
+{
+    static char msg[16384], checked[16384];
+    const scn_case_t *c = &file->cases[i];
+    grading_store_t *st = shared;
+    char dir[4096] = "";
+    bool ok = false;
+
+    if (c->ncloses && temp_store_open(dir, &st, msg, sizeof msg)) {
+        printf("FAIL - %s: no store for its closes: %s\n", c->name, msg);
+        goto out;
+    }
+    if (scn_case_apply(st, file, i, msg, sizeof msg)) {
+        printf("FAIL - %s: events not applied: %s\n", c->name, msg);
+        goto out;
+    }
+    /* the closes' differences first, then the expectations' */
+    bool closed = !c->ncloses || scn_case_close(st, file, i, msg, sizeof msg);
+    bool matched = scn_case_check(st, file, i, checked, sizeof checked);
+    if (closed && matched) {
+        printf("ok - %s\n", c->name);
+        ok = true;
+    } else {
+        printf("FAIL - %s: %s%s%s\n", c->name, closed ? "" : msg, !closed && !matched ? "; " : "",
+               matched ? "" : checked);
+    }
+out:
+    if (st != shared) temp_store_remove(dir, st);
+    fflush(stdout);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     static char msg[16384];
@@ -120,40 +212,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", msg);
         return 2;
     }
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/grading-scenario-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "cannot create a temporary directory %s: %s\n", dir, strerror(errno));
-        dir[0] = '\0';
-        goto out;
-    }
-    grading_store_options_t opts = {.dir = dir};
-    grading_error_t e;
-    if (grading_store_open(&opts, &st, &e)) {
-        grading_error_format(&e, msg, sizeof msg);
-        fprintf(stderr, "cannot open a store in %s: %s\n", dir, msg);
+    if (temp_store_open(dir, &st, msg, sizeof msg)) {
+        fprintf(stderr, "%s\n", msg);
         goto out;
     }
     printf("# %s: %zu cases\n", argv[1], file.ncases);
-    for (size_t i = 0; i < file.ncases; i++) {
-        const scn_case_t *c = &file.cases[i];
-        if (scn_case_apply(st, &file, i, msg, sizeof msg)) {
-            printf("FAIL - %s: events not applied: %s\n", c->name, msg);
-            failed++;
-        } else if (!scn_case_check(st, &file, i, msg, sizeof msg)) {
-            printf("FAIL - %s: %s\n", c->name, msg);
-            failed++;
-        } else {
-            printf("ok - %s\n", c->name);
-        }
-        fflush(stdout);
-    }
+    for (size_t i = 0; i < file.ncases; i++)
+        if (!run_case(st, &file, i)) failed++;
     printf("# %zu passed, %zu failed\n", file.ncases - failed, failed);
     rc = failed ? 1 : 0;
 out:
-    if (st) grading_store_close(st);
-    if (dir[0] && nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf(stderr, "cannot remove %s: %s\n", dir, strerror(errno));
+    temp_store_remove(dir, st);
     scn_file_destroy(&file);
     return rc;
 }

@@ -1,8 +1,9 @@
 /* The scenario test program's model: what a scenario file says, parsed
  * and checked before anything runs (scenario_parse.c), then turned into
- * events (scenario_events.c) and compared with the engine's answers
- * (scenario_check.c). The file format is documented at the top of
- * run_scenarios.c and in tests/scenarios/README.md.
+ * events (scenario_events.c), its period closes run (scenario_close.c),
+ * and compared with the engine's answers (scenario_check.c). The file
+ * format is documented at the top of run_scenarios.c and in
+ * tests/scenarios/README.md.
  *
  * Names here are the test program's own (`scn_`), not the library's. */
 #ifndef SCN_SCENARIO_H
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "grading/period.h"
 #include "grading/policy.h"
 #include "grading/rules.h"
 #include "grading/store.h"
@@ -20,6 +22,8 @@
 #define SCN_MAX_COUNT 200000            /* `count` of one generator */
 #define SCN_MAX_CASE_ITEMS 2000000      /* orders + inquiries + ... of one case */
 #define SCN_MAX_EVENTS_PER_TXN 5000     /* events applied in one write transaction */
+#define SCN_MAX_MONTHS 120              /* `months` of one generator */
+#define SCN_MAX_CLOSES 64               /* `closes` of one case */
 #define SCN_MSG_LEN 1024
 #define SCN_NAME_LEN 256
 #define SCN_TEXT_LEN GRADING_RULES_REASON_LEN
@@ -28,6 +32,7 @@
 typedef struct {
     int line;
     uint32_t count;
+    uint32_t months;                       /* repeated this many calendar months (1: once) */
     int64_t paid_ms;
     int64_t amount;
     uint32_t ship_within_days;
@@ -61,6 +66,7 @@ typedef struct {
 typedef struct {
     int line;
     uint32_t count;
+    uint32_t months;
     int64_t received_ms;
     bool answered;
     int64_t answered_after_ms;
@@ -70,6 +76,7 @@ typedef struct {
 typedef struct {
     int line;
     uint32_t count;
+    uint32_t months;
     int64_t at_ms;
     int64_t amount;
     char name[GRADING_MAX_CUSTOM_NAME_LEN + 1];
@@ -86,12 +93,16 @@ typedef enum {
     SCN_X_REASON,           /* text must occur in one of the programme's reasons */
     SCN_X_NO_REASON,        /* text must occur in none of them */
     SCN_X_PENALTY,          /* index: ladder; number = stage */
+    SCN_X_RESTRICTIONS,     /* index: ladder; restrictions[] of the stage that applies */
     SCN_X_SUSPENDED,        /* boolean */
     SCN_X_WITHDRAWALS_HELD, /* boolean */
     SCN_X_BOOST,            /* number: assessed and stored */
     SCN_X_GRANTS,           /* grants[]: the set of programmes granted */
     SCN_X_TIER,             /* text: a tier name, or "none" */
-    SCN_X_CONVERTIBLE       /* number */
+    SCN_X_CONVERTIBLE,      /* number */
+    SCN_X_PUBLISHED,        /* index: programme; number = level, !available = none */
+    SCN_X_PUBLISHED_PERIOD, /* index: programme; text = period name or "none" */
+    SCN_X_HISTORY           /* index: history item; number, !available = none */
 } scn_expect_kind_t;
 
 typedef struct {
@@ -104,7 +115,34 @@ typedef struct {
     char text[SCN_TEXT_LEN];
     size_t ngrants;
     const char *grants[GRADING_RULES_MAX_GRANTS];   /* borrowed from the policy */
+    size_t nrestrictions;
+    grading_restriction_kind_t restrictions[GRADING_RULES_MAX_RESTRICTIONS];
+    int64_t limits[GRADING_RULES_MAX_RESTRICTIONS];  /* a listing cap's; 0 otherwise */
 } scn_expect_t;
+
+/* The generators of one batch of events: a case's own, or those a close
+ * records just before it runs. */
+typedef struct {
+    size_t norders, ninquiries, nrevenue, ncustom;
+    scn_orders_t *orders;
+    scn_inquiries_t *inquiries;
+    scn_simple_t *revenue;
+    scn_simple_t *custom;
+} scn_events_t;
+
+/* One period close of a case, and what it must answer. */
+typedef struct {
+    int line;
+    grading_period_kind_t kind;
+    char period[GRADING_PERIOD_NAME_MAX];
+    bool dry_run;
+    bool already_closed;                /* expected (default false) */
+    bool has_evaluated;
+    uint32_t evaluated;                 /* expected sellers evaluated */
+    bool expect_error;
+    char error[SCN_TEXT_LEN];           /* text the error must contain */
+    scn_events_t ev;                    /* recorded just before this close */
+} scn_close_t;
 
 typedef struct {
     char name[SCN_NAME_LEN];
@@ -112,11 +150,9 @@ typedef struct {
     int64_t as_of_ms;
     const grading_marketplace_t *mp;   /* borrowed from the policy */
     char seller[48];
-    size_t norders, ninquiries, nrevenue, ncustom, nexpect;
-    scn_orders_t *orders;
-    scn_inquiries_t *inquiries;
-    scn_simple_t *revenue;
-    scn_simple_t *custom;
+    scn_events_t ev;
+    size_t ncloses, nexpect;
+    scn_close_t *closes;               /* non-empty: the case runs in its own store */
     scn_expect_t *expect;
 } scn_case_t;
 
@@ -138,12 +174,31 @@ void scn_file_destroy(scn_file_t *f);
  * "...Z", optional fraction of a second) into Unix ms. */
 bool scn_parse_time(const char *s, int64_t *out_ms);
 
-/* Generates the case's events and applies them to the store in write
- * transactions of at most SCN_MAX_EVENTS_PER_TXN events, stored at (and
- * derived as of) the case's as_of; the seller's hot-path record is derived
- * even when the case has no events. msg says what failed. */
+/* ms moved k calendar months later in tz, keeping the local day of the
+ * month and the time of day. False when the local day is past the 28th
+ * (not every month has it). */
+bool scn_shift_months(const grading_tz_t *tz, int64_t ms, uint32_t k, int64_t *out_ms);
+
+/* Generates the events of ev (the case's own, or a close's: phase 0 is
+ * the case's, phase k the k-th close's, which keeps event and order ids
+ * apart) and applies them to the store in write transactions of at most
+ * SCN_MAX_EVENTS_PER_TXN events, stored at (and derived as of) the case's
+ * as_of; the seller's hot-path record is derived even when ev is empty.
+ * msg says what failed. */
+grading_err_t scn_events_apply(grading_store_t *st, const scn_file_t *f, size_t ci,
+                               const scn_events_t *ev, size_t phase, char *msg, size_t msglen);
+
+/* scn_events_apply of the case's own events. */
 grading_err_t scn_case_apply(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg,
                              size_t msglen);
+
+/* Runs the case's closes in order (each after its own events), with an
+ * ingest writer whose clock is the case's as_of, then re-derives the
+ * seller's stored record as of as_of (what the server's refresh after a
+ * close does). Returns true when every close answered as expected;
+ * otherwise msg lists what differed. A close that fails unexpectedly does
+ * not stop the later ones. */
+bool scn_case_close(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg, size_t msglen);
 
 /* Assesses the case's seller as of as_of and compares every expectation.
  * Returns true when all match; otherwise msg lists what differed. A

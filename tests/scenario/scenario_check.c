@@ -1,6 +1,7 @@
 /* Comparing a case's expectations with the engine's answers: the seller
  * is assessed from the store as of the case's as_of (grading_assess_seller,
- * what the query handlers do) and the stored hot-path record is read back
+ * what the query handlers do, closed periods included: published grades
+ * and history values) and the stored hot-path record is read back
  * (grading_store_seller_get, what GetRankingBoosts reads).
  *
  * Numbers match within a relative tolerance of 1e-9 (an absolute 1e-12
@@ -116,13 +117,56 @@ static void check_grants(report_t *r, const grading_rules_t *rules, const gradin
     if (!same) differ(r, "grants (expected [%s], got [%s])", want, got);
 }
 
-static void check_one(report_t *r, const grading_rules_t *rules, const grading_assessment_t *a,
+/* "warning, listing_cap 500" */
+static void restrictions_text(const grading_restriction_kind_t *kinds, const int64_t *limits,
+                              size_t n, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < len; i++) {
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+                                 grading_restriction_name(kinds[i]));
+        if (kinds[i] == GRADING_R_LISTING_CAP && used < len)
+            used += (size_t)snprintf(buf + used, len - used, " %lld", (long long)limits[i]);
+    }
+}
+
+/* The restrictions of the stage that applies equal x's, in any order. */
+static void check_restrictions(report_t *r, const grading_rules_t *rules,
+                               const grading_assessment_t *a, const scn_expect_t *x)
+{
+    const grading_stage_def_t *def = a->ladders[x->index].def;
+    grading_restriction_kind_t got[GRADING_RULES_MAX_RESTRICTIONS];
+    int64_t limits[GRADING_RULES_MAX_RESTRICTIONS];
+    size_t n = 0;
+    for (size_t i = 0; def && i < def->nrestrictions && i < GRADING_RULES_MAX_RESTRICTIONS; i++, n++) {
+        got[n] = def->restrictions[i].kind;
+        limits[n] = def->restrictions[i].kind == GRADING_R_LISTING_CAP ? def->restrictions[i].limit : 0;
+    }
+    bool same = n == x->nrestrictions;
+    for (size_t i = 0; same && i < x->nrestrictions; i++) {
+        bool found = false;
+        for (size_t j = 0; j < n && !found; j++)
+            found = got[j] == x->restrictions[i] && limits[j] == x->limits[i];
+        same = found;
+    }
+    if (!same) {
+        char want[512], have[512];
+        restrictions_text(x->restrictions, x->limits, x->nrestrictions, want, sizeof want);
+        restrictions_text(got, limits, n, have, sizeof have);
+        differ(r, "restrictions %s (expected [%s], got [%s])", rules->ladders[x->index].name, want, have);
+    }
+}
+
+static void check_one(report_t *r, const grading_rules_t *rules, const grading_assess_t *ax,
                       const scn_expect_t *x, bool stored_found, const grading_seller_state_t *stored)
 {
+    const grading_assessment_t *a = &ax->a;
     char what[SCN_NAME_LEN + 32], buf[1024];
     const grading_grade_t *g = NULL;
     const char *pname = "";
-    if (x->kind >= SCN_X_GRADE && x->kind <= SCN_X_NO_REASON) {
+    if ((x->kind >= SCN_X_GRADE && x->kind <= SCN_X_NO_REASON) || x->kind == SCN_X_PUBLISHED ||
+        x->kind == SCN_X_PUBLISHED_PERIOD) {
         g = &a->grades[x->index];
         pname = rules->programs[x->index].name;
     }
@@ -176,6 +220,9 @@ static void check_one(report_t *r, const grading_rules_t *rules, const grading_a
             differ(r, "penalty %s (expected stage %d, got %d)", rules->ladders[x->index].name,
                    (int)x->number, (int)a->ladders[x->index].stage);
         break;
+    case SCN_X_RESTRICTIONS:
+        check_restrictions(r, rules, a, x);
+        break;
     case SCN_X_SUSPENDED:
         check_bool(r, "suspended", x->boolean, a->suspended);
         check_bool(r, "stored suspended", x->boolean, stored_found && stored->suspended);
@@ -199,6 +246,21 @@ static void check_one(report_t *r, const grading_rules_t *rules, const grading_a
     }
     case SCN_X_CONVERTIBLE:
         check_number(r, "convertible_points", x, true, a->convertible_points, "");
+        break;
+    case SCN_X_PUBLISHED:
+        snprintf(what, sizeof what, "published %s", pname);
+        check_number(r, what, x, ax->has_published[x->index],
+                     ax->has_published[x->index] ? ax->published[x->index].level : 0, "none");
+        break;
+    case SCN_X_PUBLISHED_PERIOD: {
+        const char *got = ax->has_published[x->index] ? ax->published_period[x->index] : "none";
+        if (strcmp(got, x->text) != 0)
+            differ(r, "published_period %s (expected %s, got %s)", pname, x->text, got);
+        break;
+    }
+    case SCN_X_HISTORY:
+        snprintf(what, sizeof what, "history %s", rules->history[x->index].name);
+        check_number(r, what, x, ax->hist.has[x->index], ax->hist.value[x->index], "none");
         break;
     }
 }
@@ -237,7 +299,8 @@ bool scn_case_check(grading_store_t *st, const scn_file_t *f, size_t ci, char *m
     if (found && stored.computed_ms != c->as_of_ms)
         differ(&r, "stored record derived as of %lld, not as_of %lld", (long long)stored.computed_ms,
                (long long)c->as_of_ms);
-    for (size_t i = 0; i < c->nexpect; i++) check_one(&r, c->mp->rules, &x->a, &c->expect[i], found, &stored);
+    for (size_t i = 0; i < c->nexpect; i++)
+        check_one(&r, c->mp->rules, x, &c->expect[i], found, &stored);
 out:
     if (txn) grading_store_read_end(reader);
     grading_store_reader_free(reader);

@@ -8,7 +8,14 @@
  * may straddle two transactions, which the store's timeline merge makes
  * harmless. The last transaction also names the case's seller as an extra
  * seller, so the stored record exists, derived as of as_of, even for a
- * seller with no events at all. */
+ * seller with no events at all.
+ *
+ * A generator with `months: N` runs N times, its first time moved one
+ * calendar month later each time (scn_shift_months, in the case's time
+ * zone); the other times of an order are offsets from `paid`, so they
+ * move with it. Events recorded before a close (phase k) get ids and
+ * order references of their own, so they never merge into an order of
+ * the case's own events. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +34,7 @@ typedef struct {
     const grading_policy_t *policy;
     const scn_case_t *c;
     size_t ci;
+    size_t phase;        /* 0: the case's own events; k: the k-th close's */
     uint32_t n;
     grading_event_t ev[SCN_MAX_EVENTS_PER_TXN];
     const char *mps[SCN_MAX_EVENTS_PER_TXN];
@@ -106,9 +114,15 @@ static grading_err_t slot(sink_t *s, int line, grading_event_kind_t kind, int64_
     uint32_t i = s->n++;
     grading_event_t *ev = &s->ev[i];
     memset(ev, 0, sizeof *ev);
-    snprintf(s->ids[i], ID_LEN, "c%zu-%s%llu-%s", s->ci + 1, tag, (unsigned long long)seq,
-             grading_event_kind_name(kind));
-    snprintf(s->refs[i], ID_LEN, "%s%llu", tag, (unsigned long long)seq);
+    if (s->phase) {
+        snprintf(s->ids[i], ID_LEN, "c%zu-k%zu-%s%llu-%s", s->ci + 1, s->phase, tag,
+                 (unsigned long long)seq, grading_event_kind_name(kind));
+        snprintf(s->refs[i], ID_LEN, "k%zu%s%llu", s->phase, tag, (unsigned long long)seq);
+    } else {
+        snprintf(s->ids[i], ID_LEN, "c%zu-%s%llu-%s", s->ci + 1, tag, (unsigned long long)seq,
+                 grading_event_kind_name(kind));
+        snprintf(s->refs[i], ID_LEN, "%s%llu", tag, (unsigned long long)seq);
+    }
     ev->event_id = s->ids[i];
     ev->marketplace = s->c->mp->name;
     ev->seller_id = s->c->seller;
@@ -123,11 +137,12 @@ static grading_err_t slot(sink_t *s, int line, grading_event_kind_t kind, int64_
     return GRADING_OK;
 }
 
-static grading_err_t order_events(sink_t *s, const scn_orders_t *g, uint64_t seq)
+/* One order of generator g, paid at t0. */
+static grading_err_t order_events(sink_t *s, const scn_orders_t *g, int64_t t0, uint64_t seq)
 {
     grading_event_t *ev;
     grading_err_t err;
-    int64_t t0 = g->paid_ms, last = t0;
+    int64_t last = t0;
 #define STAGE(kind, after)                                                   \
     do {                                                                     \
         if ((err = slot(s, g->line, (kind), t0 + (after), "o", seq, &ev))) \
@@ -180,8 +195,17 @@ static grading_err_t order_events(sink_t *s, const scn_orders_t *g, uint64_t seq
     return GRADING_OK;
 }
 
-grading_err_t scn_case_apply(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg,
-                             size_t msglen)
+/* The time of a generator's repetition m (0: its own time). The parser
+ * checked that every repetition exists. */
+static int64_t repeat_at(const scn_case_t *c, int64_t t, uint32_t m)
+{
+    int64_t out = t;
+    if (m && !scn_shift_months(&c->mp->tz, t, m, &out)) out = t;
+    return out;
+}
+
+grading_err_t scn_events_apply(grading_store_t *st, const scn_file_t *f, size_t ci,
+                               const scn_events_t *evs, size_t phase, char *msg, size_t msglen)
 {
     const scn_case_t *c = &f->cases[ci];
     grading_err_t err = GRADING_OK;
@@ -197,42 +221,60 @@ grading_err_t scn_case_apply(grading_store_t *st, const scn_file_t *f, size_t ci
     s->policy = f->policy;
     s->c = c;
     s->ci = ci;
+    s->phase = phase;
     s->msg = msg;
     s->msglen = msglen;
-    for (size_t g = 0; g < c->norders; g++)
-        for (uint32_t k = 0; k < c->orders[g].count; k++)
-            if ((err = order_events(s, &c->orders[g], ++seq))) goto out;
-    for (size_t g = 0; g < c->ninquiries; g++) {
-        const scn_inquiries_t *q = &c->inquiries[g];
-        for (uint32_t k = 0; k < q->count; k++) {
-            ++seq;
-            if ((err = slot(s, q->line, GRADING_EV_INQUIRY_RECEIVED, q->received_ms, "q", seq, &ev)))
-                goto out;
-            if (q->answered &&
-                (err = slot(s, q->line, GRADING_EV_INQUIRY_ANSWERED,
-                            q->received_ms + q->answered_after_ms, "q", seq, &ev)))
-                goto out;
+    for (size_t g = 0; g < evs->norders; g++) {
+        const scn_orders_t *o = &evs->orders[g];
+        for (uint32_t m = 0; m < o->months; m++) {
+            int64_t paid = repeat_at(c, o->paid_ms, m);
+            for (uint32_t k = 0; k < o->count; k++)
+                if ((err = order_events(s, o, paid, ++seq))) goto out;
         }
     }
-    for (size_t g = 0; g < c->nrevenue; g++) {
-        const scn_simple_t *r = &c->revenue[g];
-        for (uint32_t k = 0; k < r->count; k++) {
-            if ((err = slot(s, r->line, GRADING_EV_PLATFORM_REVENUE, r->at_ms, "r", ++seq, &ev)))
-                goto out;
-            ev->amount = r->amount;
-            ev->currency = c->mp->currency;
+    for (size_t g = 0; g < evs->ninquiries; g++) {
+        const scn_inquiries_t *q = &evs->inquiries[g];
+        for (uint32_t m = 0; m < q->months; m++) {
+            int64_t at = repeat_at(c, q->received_ms, m);
+            for (uint32_t k = 0; k < q->count; k++) {
+                ++seq;
+                if ((err = slot(s, q->line, GRADING_EV_INQUIRY_RECEIVED, at, "q", seq, &ev))) goto out;
+                if (q->answered && (err = slot(s, q->line, GRADING_EV_INQUIRY_ANSWERED,
+                                               at + q->answered_after_ms, "q", seq, &ev)))
+                    goto out;
+            }
         }
     }
-    for (size_t g = 0; g < c->ncustom; g++) {
-        const scn_simple_t *x = &c->custom[g];
-        for (uint32_t k = 0; k < x->count; k++) {
-            if ((err = slot(s, x->line, GRADING_EV_CUSTOM, x->at_ms, "x", ++seq, &ev))) goto out;
-            ev->name = x->name;
-            ev->value = x->value;
+    for (size_t g = 0; g < evs->nrevenue; g++) {
+        const scn_simple_t *r = &evs->revenue[g];
+        for (uint32_t m = 0; m < r->months; m++) {
+            int64_t at = repeat_at(c, r->at_ms, m);
+            for (uint32_t k = 0; k < r->count; k++) {
+                if ((err = slot(s, r->line, GRADING_EV_PLATFORM_REVENUE, at, "r", ++seq, &ev))) goto out;
+                ev->amount = r->amount;
+                ev->currency = c->mp->currency;
+            }
+        }
+    }
+    for (size_t g = 0; g < evs->ncustom; g++) {
+        const scn_simple_t *x = &evs->custom[g];
+        for (uint32_t m = 0; m < x->months; m++) {
+            int64_t at = repeat_at(c, x->at_ms, m);
+            for (uint32_t k = 0; k < x->count; k++) {
+                if ((err = slot(s, x->line, GRADING_EV_CUSTOM, at, "x", ++seq, &ev))) goto out;
+                ev->name = x->name;
+                ev->value = x->value;
+            }
         }
     }
     err = flush(s, true);
 out:
     free(s);
     return err;
+}
+
+grading_err_t scn_case_apply(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg,
+                             size_t msglen)
+{
+    return scn_events_apply(st, f, ci, &f->cases[ci].ev, 0, msg, msglen);
 }

@@ -240,6 +240,38 @@ static bool time_of(px_t *p, yaml_node_t *n, const char *what, int64_t *out)
     return true;
 }
 
+bool scn_shift_months(const grading_tz_t *tz, int64_t ms, uint32_t k, int64_t *out_ms)
+{
+    int32_t day = grading_tz_day(tz, ms), y;
+    uint32_t m, d;
+    int64_t time_of_day = ms - grading_tz_day_start_ms(tz, day);
+    grading_civil_from_days(day, &y, &m, &d);
+    if (d > 28) return false;
+    uint32_t m0 = (m - 1) + k;
+    y += (int32_t)(m0 / 12);
+    m = m0 % 12 + 1;
+    *out_ms = grading_tz_day_start_ms(tz, grading_days_from_civil(y, m, d)) + time_of_day;
+    return true;
+}
+
+/* `months: N` of a generator: it repeats N calendar months from its first
+ * time t (N = 1: once). The local day of t must exist in every month and
+ * the last time stay in range. */
+static bool months_of(px_t *p, yaml_node_t *m, const grading_tz_t *tz, const char *what,
+                      int64_t t, uint32_t *out)
+{
+    yaml_node_t *n = get(p, m, "months");
+    int64_t last;
+    *out = 1;
+    if (!n) return true;
+    if (!u32_of(p, n, "months", 1, SCN_MAX_MONTHS, out)) return false;
+    if (*out > 1 && !scn_shift_months(tz, t, *out - 1, &last))
+        return fail_at(p, n, "months: %s must fall on a local day 1..28 (every month has it)", what);
+    if (*out > 1 && last >= GRADING_MAX_TIME_MS)
+        return fail_at(p, n, "months: the last repetition falls after 2100-01-01");
+    return true;
+}
+
 /* A lower-case word from words[] (index 0 is "unset"): its index. */
 static bool word_of(px_t *p, yaml_node_t *n, const char *what, const char *const *words,
                     int32_t *out)
@@ -297,10 +329,10 @@ static bool aftercare_of(px_t *p, yaml_node_t *n, const char *what, int32_t *fau
     return word_of(p, f, "fault", fault_words, fault) && (!a || hours_of(p, a, "after_hours", after_ms));
 }
 
-static bool orders_of(px_t *p, yaml_node_t *m, scn_orders_t *o)
+static bool orders_of(px_t *p, yaml_node_t *m, const grading_tz_t *tz, scn_orders_t *o)
 {
     static const char *const keys[] = {
-        "count", "paid", "amount", "ship_within_days", "reserved_ship_date", "product_id",
+        "count", "months", "paid", "amount", "ship_within_days", "reserved_ship_date", "product_id",
         "overseas", "shipped_after_hours", "unshipped", "tracking_valid", "delivered_after_hours",
         "auto_completed", "cancelled", "returned", "exchanged", "non_receipt", "review",
         "satisfaction", NULL};
@@ -310,7 +342,8 @@ static bool orders_of(px_t *p, yaml_node_t *m, scn_orders_t *o)
     if (!want_map(p, m, "an orders item") || !check_keys(p, m, "orders", keys)) return false;
     if (!count_of(p, m, &o->count)) return false;
     if (!(n = get(p, m, "paid"))) return fail_at(p, m, "orders: paid (a time) is required");
-    if (!time_of(p, n, "paid", &o->paid_ms)) return false;
+    if (!time_of(p, n, "paid", &o->paid_ms) || !months_of(p, m, tz, "paid", o->paid_ms, &o->months))
+        return false;
     if ((n = get(p, m, "amount")) && !int_of(p, n, "amount", 0, GRADING_MAX_AMOUNT, &o->amount))
         return false;
     if ((n = get(p, m, "ship_within_days")) &&
@@ -319,6 +352,8 @@ static bool orders_of(px_t *p, yaml_node_t *m, scn_orders_t *o)
     if ((n = get(p, m, "reserved_ship_date")) &&
         !time_of(p, n, "reserved_ship_date", &o->reserved_ship_ms))
         return false;
+    if (n && o->months > 1)
+        return fail_at(p, n, "orders: reserved_ship_date is one date; it cannot repeat with months");
     snprintf(o->product_id, sizeof o->product_id, "p1");
     if ((n = get(p, m, "product_id")) &&
         !text_of(p, n, "product_id", o->product_id, sizeof o->product_id))
@@ -397,17 +432,19 @@ static bool orders_of(px_t *p, yaml_node_t *m, scn_orders_t *o)
     return true;
 }
 
-static bool inquiries_of(px_t *p, yaml_node_t *m, scn_inquiries_t *q)
+static bool inquiries_of(px_t *p, yaml_node_t *m, const grading_tz_t *tz, scn_inquiries_t *q)
 {
-    static const char *const keys[] = {"count", "received", "answered_after_hours", "unanswered",
-                                       NULL};
+    static const char *const keys[] = {"count", "months", "received", "answered_after_hours",
+                                       "unanswered", NULL};
     yaml_node_t *n, *a;
     memset(q, 0, sizeof *q);
     q->line = (int)m->start_mark.line + 1;
     if (!want_map(p, m, "an inquiries item") || !check_keys(p, m, "inquiries", keys)) return false;
     if (!count_of(p, m, &q->count)) return false;
     if (!(n = get(p, m, "received"))) return fail_at(p, m, "inquiries: received (a time) is required");
-    if (!time_of(p, n, "received", &q->received_ms)) return false;
+    if (!time_of(p, n, "received", &q->received_ms) ||
+        !months_of(p, m, tz, "received", q->received_ms, &q->months))
+        return false;
     bool unanswered = false;
     a = get(p, m, "answered_after_hours");
     if ((n = get(p, m, "unanswered")) && !bool_of(p, n, "unanswered", &unanswered)) return false;
@@ -417,10 +454,10 @@ static bool inquiries_of(px_t *p, yaml_node_t *m, scn_inquiries_t *q)
     return !a || hours_of(p, a, "answered_after_hours", &q->answered_after_ms);
 }
 
-static bool simple_of(px_t *p, yaml_node_t *m, bool custom, scn_simple_t *s)
+static bool simple_of(px_t *p, yaml_node_t *m, const grading_tz_t *tz, bool custom, scn_simple_t *s)
 {
-    static const char *const rkeys[] = {"count", "at", "amount", NULL};
-    static const char *const ckeys[] = {"count", "at", "name", "value", NULL};
+    static const char *const rkeys[] = {"count", "months", "at", "amount", NULL};
+    static const char *const ckeys[] = {"count", "months", "at", "name", "value", NULL};
     const char *what = custom ? "custom" : "revenue";
     yaml_node_t *n;
     memset(s, 0, sizeof *s);
@@ -429,7 +466,8 @@ static bool simple_of(px_t *p, yaml_node_t *m, bool custom, scn_simple_t *s)
         !check_keys(p, m, what, custom ? ckeys : rkeys) || !count_of(p, m, &s->count))
         return false;
     if (!(n = get(p, m, "at"))) return fail_at(p, m, "%s: at (a time) is required", what);
-    if (!time_of(p, n, "at", &s->at_ms)) return false;
+    if (!time_of(p, n, "at", &s->at_ms) || !months_of(p, m, tz, "at", s->at_ms, &s->months))
+        return false;
     if (!custom) {
         if (!(n = get(p, m, "amount"))) return fail_at(p, m, "revenue: amount is required");
         return int_of(p, n, "amount", 0, GRADING_MAX_AMOUNT, &s->amount);
@@ -455,21 +493,72 @@ static bool list_of(px_t *p, yaml_node_t *seq, const char *what, size_t size, vo
     return true;
 }
 
+/* What a generator needs besides its node: the case's time zone (for
+ * `months`) and, for simple events, whether they are custom ones. */
+typedef struct {
+    const grading_tz_t *tz;
+    bool custom;
+} gen_ctx_t;
+
 static bool one_order(px_t *p, yaml_node_t *n, void *item, void *ctx)
 {
-    (void)ctx;
-    return orders_of(p, n, item);
+    return orders_of(p, n, ((gen_ctx_t *)ctx)->tz, item);
 }
 
 static bool one_inquiry(px_t *p, yaml_node_t *n, void *item, void *ctx)
 {
-    (void)ctx;
-    return inquiries_of(p, n, item);
+    return inquiries_of(p, n, ((gen_ctx_t *)ctx)->tz, item);
 }
 
 static bool one_simple(px_t *p, yaml_node_t *n, void *item, void *ctx)
 {
-    return simple_of(p, n, ctx != NULL, item);
+    const gen_ctx_t *g = ctx;
+    return simple_of(p, n, g->tz, g->custom, item);
+}
+
+/* The generators of mapping m (orders, inquiries, revenue, custom) into ev. */
+static bool events_of(px_t *p, yaml_node_t *m, const grading_tz_t *tz, scn_events_t *ev)
+{
+    gen_ctx_t plain = {tz, false}, custom = {tz, true};
+    yaml_node_t *n;
+    if ((n = get(p, m, "orders")) &&
+        !list_of(p, n, "orders", sizeof *ev->orders, (void **)&ev->orders, &ev->norders, one_order,
+                 &plain))
+        return false;
+    if ((n = get(p, m, "inquiries")) &&
+        !list_of(p, n, "inquiries", sizeof *ev->inquiries, (void **)&ev->inquiries, &ev->ninquiries,
+                 one_inquiry, &plain))
+        return false;
+    if ((n = get(p, m, "revenue")) &&
+        !list_of(p, n, "revenue", sizeof *ev->revenue, (void **)&ev->revenue, &ev->nrevenue,
+                 one_simple, &plain))
+        return false;
+    if ((n = get(p, m, "custom")) &&
+        !list_of(p, n, "custom", sizeof *ev->custom, (void **)&ev->custom, &ev->ncustom, one_simple,
+                 &custom))
+        return false;
+    return true;
+}
+
+/* The items (events' sources) ev generates, months included. */
+static uint64_t events_items(const scn_events_t *ev)
+{
+    uint64_t items = 0;
+    for (size_t i = 0; i < ev->norders; i++) items += (uint64_t)ev->orders[i].count * ev->orders[i].months;
+    for (size_t i = 0; i < ev->ninquiries; i++)
+        items += (uint64_t)ev->inquiries[i].count * ev->inquiries[i].months;
+    for (size_t i = 0; i < ev->nrevenue; i++) items += (uint64_t)ev->revenue[i].count * ev->revenue[i].months;
+    for (size_t i = 0; i < ev->ncustom; i++) items += (uint64_t)ev->custom[i].count * ev->custom[i].months;
+    return items;
+}
+
+static void events_destroy(scn_events_t *ev)
+{
+    free(ev->orders);
+    free(ev->inquiries);
+    free(ev->revenue);
+    free(ev->custom);
+    memset(ev, 0, sizeof *ev);
 }
 
 /* ---- expectations ---- */
@@ -492,23 +581,27 @@ static scn_expect_t *expect_add(px_t *p, scn_case_t *c, yaml_node_t *n, scn_expe
     return x;
 }
 
-/* Index of name among the policy's metrics, scores, programmes or ladders. */
-typedef enum { NAMES_METRICS, NAMES_SCORES, NAMES_PROGRAMS, NAMES_LADDERS } names_t;
+/* Index of name among the policy's metrics, scores, programmes, ladders
+ * or history items. */
+typedef enum { NAMES_METRICS, NAMES_SCORES, NAMES_PROGRAMS, NAMES_LADDERS, NAMES_HISTORY } names_t;
 
 static bool find_name(px_t *p, const grading_rules_t *r, names_t which, yaml_node_t *k,
                       size_t *out)
 {
     const char *s = scalar(k);
-    static const char *const what[] = {"metric", "score", "programme", "penalty ladder"};
+    static const char *const what[] = {"metric", "score", "programme", "penalty ladder",
+                                       "history item"};
     size_t n = which == NAMES_METRICS ? r->nmetrics
              : which == NAMES_SCORES ? r->nscores
              : which == NAMES_PROGRAMS ? r->nprograms
-                                       : r->nladders;
+             : which == NAMES_LADDERS ? r->nladders
+                                      : r->nhistory;
     for (size_t i = 0; s && i < n; i++) {
         const char *name = which == NAMES_METRICS ? r->metrics[i].name
                          : which == NAMES_SCORES ? r->scores[i].name
                          : which == NAMES_PROGRAMS ? r->programs[i].name
-                                                   : r->ladders[i].name;
+                         : which == NAMES_LADDERS ? r->ladders[i].name
+                                                  : r->history[i].name;
         if (strcmp(name, s) == 0) {
             *out = i;
             return true;
@@ -596,6 +689,32 @@ static bool x_program(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, co
             if (pd->labels[l] && strcmp(pd->labels[l], x->text) == 0) return true;
         return fail_at(p, v, "programme %s has no label \"%s\"", pd->name, x->text);
     }
+    if (strcmp(s, "published") == 0) {
+        int64_t level;
+        if (!(x = expect_add(p, c, k, SCN_X_PUBLISHED, i))) return false;
+        if (scalar(v) && strcmp(scalar(v), "none") == 0) {
+            x->available = false;
+            return true;
+        }
+        if (!int_of(p, v, "a published level (or none)", 0, 1000, &level)) return false;
+        x->number = (double)level;
+        for (size_t l = 0; l < pd->nlevels; l++)
+            if (pd->levels[l] == level) return true;
+        return fail_at(p, v, "programme %s has no level %lld", pd->name, (long long)level);
+    }
+    if (strcmp(s, "published_period") == 0) {
+        int32_t first, last;
+        grading_error_t e;
+        if (!(x = expect_add(p, c, k, SCN_X_PUBLISHED_PERIOD, i)) ||
+            !text_of(p, v, "a period name (or none)", x->text, sizeof x->text))
+            return false;
+        x->available = strcmp(x->text, "none") != 0;
+        if (x->available &&
+            grading_period_parse((grading_period_kind_t)pd->publish, x->text, "period", &first, &last, &e))
+            return fail_at(p, v, "programme %s is published per %s: %s", pd->name,
+                           grading_period_kind_name((grading_period_kind_t)pd->publish), e.message);
+        return true;
+    }
     if (strcmp(s, "new_seller") == 0)
         return (x = expect_add(p, c, k, SCN_X_NEW_SELLER, i)) && bool_of(p, v, "new_seller", &x->boolean);
     if (strcmp(s, "grade_scores") == 0)
@@ -626,14 +745,65 @@ static bool x_penalty(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, co
     return true;
 }
 
+/* `restrictions: {LADDER: [warning, listing_cap 500]}`: exactly the
+ * restrictions of the stage that applies ([] for none); a listing cap
+ * names its limit. */
+static bool x_restrictions(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, const char *s)
+{
+    size_t i;
+    scn_expect_t *x;
+    (void)s;
+    if (!find_name(p, c->mp->rules, NAMES_LADDERS, k, &i) ||
+        !(x = expect_add(p, c, k, SCN_X_RESTRICTIONS, i)) || !want_seq(p, v, "restrictions"))
+        return false;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        yaml_node_t *n = node(p, *it);
+        const char *t = scalar(n);
+        char word[64];
+        long long limit = 0;
+        int used = 0;
+        if (!t || sscanf(t, "%63[a-z_]%n", word, &used) != 1)
+            return fail_at(p, n, "restrictions: an item is a restriction name "
+                                 "(warning, listing_cap 500, ...)");
+        grading_restriction_kind_t kind = grading_restriction_parse(word);
+        if (!kind) return fail_at(p, n, "restrictions: no restriction named \"%s\"", word);
+        if (kind == GRADING_R_LISTING_CAP) {
+            int more = 0;
+            if (sscanf(t + used, " %lld%n", &limit, &more) != 1 || t[used + more] || limit < 0)
+                return fail_at(p, n, "restrictions: write a listing cap with its limit, "
+                                     "like \"listing_cap 500\"");
+        } else if (t[used]) {
+            return fail_at(p, n, "restrictions: only listing_cap takes a number, got \"%s\"", t);
+        }
+        for (size_t j = 0; j < x->nrestrictions; j++)
+            if (x->restrictions[j] == kind) return fail_at(p, n, "restrictions: \"%s\" twice", word);
+        if (x->nrestrictions >= GRADING_RULES_MAX_RESTRICTIONS)
+            return fail_at(p, n, "restrictions: too many");
+        x->restrictions[x->nrestrictions] = kind;
+        x->limits[x->nrestrictions++] = limit;
+    }
+    return true;
+}
+
+static bool x_history(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, const char *s)
+{
+    size_t i;
+    scn_expect_t *x;
+    (void)s;
+    return find_name(p, c->mp->rules, NAMES_HISTORY, k, &i) &&
+           (x = expect_add(p, c, k, SCN_X_HISTORY, i)) && number_or(p, v, scalar(k), "none", x);
+}
+
 static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
 {
     static const char *const keys[] = {
         "metrics", "scores", "grades", "labels", "new_seller", "grade_scores", "reasons",
-        "not_reasons", "penalties", "suspended", "withdrawals_held", "boost", "grants", "tier",
-        "convertible_points", NULL};
+        "not_reasons", "published", "published_period", "history", "penalties", "restrictions",
+        "suspended",
+        "withdrawals_held", "boost", "grants", "tier", "convertible_points", NULL};
     static const char *const program_sections[] = {"grades", "labels", "new_seller",
-                                                   "grade_scores", "reasons", "not_reasons", NULL};
+                                                   "grade_scores", "reasons", "not_reasons",
+                                                   "published", "published_period", NULL};
     const grading_rules_t *r = c->mp->rules;
     yaml_node_t *n;
     scn_expect_t *x;
@@ -642,7 +812,10 @@ static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
     if ((n = get(p, m, "scores")) && !each_pair(p, n, "scores", x_score, c)) return false;
     for (const char *const *s = program_sections; *s; s++)
         if ((n = get(p, m, *s)) && !each_pair(p, n, *s, x_program, c)) return false;
+    if ((n = get(p, m, "history")) && !each_pair(p, n, "history", x_history, c)) return false;
     if ((n = get(p, m, "penalties")) && !each_pair(p, n, "penalties", x_penalty, c)) return false;
+    if ((n = get(p, m, "restrictions")) && !each_pair(p, n, "restrictions", x_restrictions, c))
+        return false;
     if ((n = get(p, m, "suspended")) &&
         (!(x = expect_add(p, c, n, SCN_X_SUSPENDED, 0)) || !bool_of(p, n, "suspended", &x->boolean)))
         return false;
@@ -683,13 +856,84 @@ static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
     return true;
 }
 
+/* ---- closes ---- */
+
+static const char *const kind_words[] = {"", "month", "quarter", "year", NULL};
+
+/* One item of `closes`. Unless it expects an error, its period must be a
+ * valid name that has ended by the case's as_of: a scenario that closes
+ * an open period by mistake is a bad file, not a passing case. */
+static bool close_of(px_t *p, yaml_node_t *m, const scn_case_t *c, scn_close_t *k)
+{
+    static const char *const keys[] = {"kind", "period", "dry_run", "already_closed", "evaluated",
+                                       "error", "orders", "inquiries", "revenue", "custom", NULL};
+    yaml_node_t *n;
+    int32_t kind = 0;
+    memset(k, 0, sizeof *k);
+    k->line = (int)m->start_mark.line + 1;
+    if (!want_map(p, m, "a closes item") || !check_keys(p, m, "closes", keys)) return false;
+    if (!(n = get(p, m, "kind"))) return fail_at(p, m, "closes: kind (month, quarter or year) is required");
+    if (!word_of(p, n, "closes.kind", kind_words, &kind)) return false;
+    k->kind = (grading_period_kind_t)kind;
+    if (!(n = get(p, m, "period")))
+        return fail_at(p, m, "closes: period (\"2026-10\", \"2026-Q3\" or \"2026\") is required");
+    if (!text_of(p, n, "closes.period", k->period, sizeof k->period)) return false;
+    yaml_node_t *period = n;
+    if ((n = get(p, m, "dry_run")) && !bool_of(p, n, "closes.dry_run", &k->dry_run)) return false;
+    if ((n = get(p, m, "already_closed")) && !bool_of(p, n, "closes.already_closed", &k->already_closed))
+        return false;
+    if ((n = get(p, m, "evaluated"))) {
+        k->has_evaluated = true;
+        if (!u32_of(p, n, "closes.evaluated", 0, UINT32_MAX, &k->evaluated)) return false;
+    }
+    if ((n = get(p, m, "error"))) {
+        if (!text_of(p, n, "closes.error", k->error, sizeof k->error)) return false;
+        if (!k->error[0]) return fail_at(p, n, "closes.error: say which text the error must contain");
+        if (get(p, m, "already_closed") || get(p, m, "evaluated"))
+            return fail_at(p, n, "closes: a close that expects an error has no already_closed or evaluated");
+        k->expect_error = true;
+    }
+    if (!events_of(p, m, &c->mp->tz, &k->ev)) return false;
+    if (k->expect_error) return true;
+    int32_t first, last;
+    grading_error_t e;
+    if (grading_period_parse(k->kind, k->period, "period", &first, &last, &e))
+        return fail_at(p, period, "closes: %s (or expect the error with error: TEXT)", e.message);
+    int64_t end_ms = grading_tz_day_start_ms(&c->mp->tz, last + 1);
+    if (c->as_of_ms < end_ms) {
+        int32_t y;
+        uint32_t mo, d;
+        grading_civil_from_days(last + 1, &y, &mo, &d);
+        return fail_at(p, period,
+                       "closes: %s %s ends at %04d-%02u-%02uT00:00 %s, after the case's as_of; "
+                       "a close runs as of as_of, so as_of must be at or after the end "
+                       "(or expect error: not ended)",
+                       kind_words[kind], k->period, (int)y, mo, d, c->mp->tz.name);
+    }
+    return true;
+}
+
+static bool closes_of(px_t *p, yaml_node_t *seq, scn_case_t *c)
+{
+    if (!want_seq(p, seq, "closes")) return false;
+    size_t cnt = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (cnt == 0) return fail_at(p, seq, "closes must not be empty (leave it out instead)");
+    if (cnt > SCN_MAX_CLOSES) return fail_at(p, seq, "closes: at most %d per case", SCN_MAX_CLOSES);
+    if (!(c->closes = calloc(cnt, sizeof *c->closes))) return fail_at(p, seq, "out of memory");
+    for (size_t i = 0; i < cnt; i++) {
+        c->ncloses = i + 1;
+        if (!close_of(p, node(p, seq->data.sequence.items.start[i]), c, &c->closes[i])) return false;
+    }
+    return true;
+}
+
 /* ---- cases ---- */
 
 static bool case_of(px_t *p, yaml_node_t *m, const grading_marketplace_t *def_mp, size_t index,
                     scn_case_t *c)
 {
     static const char *const keys[] = {"name", "as_of", "marketplace", "orders", "inquiries",
-                                       "revenue", "custom", "expect", NULL};
+                                       "revenue", "custom", "closes", "expect", NULL};
     yaml_node_t *n;
     c->line = (int)m->start_mark.line + 1;
     snprintf(c->seller, sizeof c->seller, "scenario-seller-%04zu", index + 1);
@@ -705,26 +949,10 @@ static bool case_of(px_t *p, yaml_node_t *m, const grading_marketplace_t *def_mp
         if (!c->mp || !scalar(n) || !*scalar(n))
             return fail_at(p, n, "the policy has no marketplace named \"%s\"", scalar(n) ? scalar(n) : "");
     }
-    if ((n = get(p, m, "orders")) &&
-        !list_of(p, n, "orders", sizeof *c->orders, (void **)&c->orders, &c->norders, one_order, NULL))
-        return false;
-    if ((n = get(p, m, "inquiries")) &&
-        !list_of(p, n, "inquiries", sizeof *c->inquiries, (void **)&c->inquiries, &c->ninquiries,
-                 one_inquiry, NULL))
-        return false;
-    if ((n = get(p, m, "revenue")) &&
-        !list_of(p, n, "revenue", sizeof *c->revenue, (void **)&c->revenue, &c->nrevenue, one_simple,
-                 NULL))
-        return false;
-    if ((n = get(p, m, "custom")) &&
-        !list_of(p, n, "custom", sizeof *c->custom, (void **)&c->custom, &c->ncustom, one_simple,
-                 (void *)1))
-        return false;
-    uint64_t items = 0;
-    for (size_t i = 0; i < c->norders; i++) items += c->orders[i].count;
-    for (size_t i = 0; i < c->ninquiries; i++) items += c->inquiries[i].count;
-    for (size_t i = 0; i < c->nrevenue; i++) items += c->revenue[i].count;
-    for (size_t i = 0; i < c->ncustom; i++) items += c->custom[i].count;
+    if (!events_of(p, m, &c->mp->tz, &c->ev)) return false;
+    if ((n = get(p, m, "closes")) && !closes_of(p, n, c)) return false;
+    uint64_t items = events_items(&c->ev);
+    for (size_t i = 0; i < c->ncloses; i++) items += events_items(&c->closes[i].ev);
     if (items > SCN_MAX_CASE_ITEMS)
         return fail_at(p, m, "case \"%s\" generates %llu items, more than %d", c->name,
                        (unsigned long long)items, SCN_MAX_CASE_ITEMS);
@@ -839,10 +1067,9 @@ void scn_file_destroy(scn_file_t *f)
 {
     for (size_t i = 0; i < f->ncases; i++) {
         scn_case_t *c = &f->cases[i];
-        free(c->orders);
-        free(c->inquiries);
-        free(c->revenue);
-        free(c->custom);
+        events_destroy(&c->ev);
+        for (size_t k = 0; k < c->ncloses; k++) events_destroy(&c->closes[k].ev);
+        free(c->closes);
         free(c->expect);
     }
     free(f->cases);
