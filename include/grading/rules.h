@@ -423,9 +423,11 @@ void grading_order_stage_times(const grading_rules_t *r, const grading_tz_t *tz,
                                int64_t *out);
 
 /* Folds one seller's closed periods of history item h, oldest first
- * (levels[i] 0: the seller was not in that period), into out->value. */
-void grading_history_fold(const grading_history_def_t *h, const int32_t *levels, size_t n,
-                          bool *has, double *value);
+ * (levels[i] 0: the seller was not in that period), into *value.
+ * new_seller[i] (may be NULL) marks a level given for not enough data: it
+ * is no strike and no relief (going quiet must not void strikes). */
+void grading_history_fold(const grading_history_def_t *h, const int32_t *levels, const bool *new_seller,
+                          size_t n, bool *has, double *value);
 
 /* As grading_rules_assess, with the seller's closed periods (NULL: none). */
 grading_err_t grading_rules_assess_with(const grading_rules_t *r, const grading_day_counters_t *sums,

@@ -161,6 +161,7 @@ typedef struct {
     int32_t level;
     double score;
     bool has_score;
+    bool new_seller;   /* the level was the new-seller one (not enough data) */
 } grading_published_t;
 
 /* One seller's grades of one closed period, one per programme in the

@@ -245,8 +245,8 @@ void grading_rules_destroy(grading_rules_t *r)
     memset(r, 0, sizeof *r);
 }
 
-void grading_history_fold(const grading_history_def_t *h, const int32_t *levels, size_t n,
-                          bool *has, double *value)
+void grading_history_fold(const grading_history_def_t *h, const int32_t *levels, const bool *new_seller,
+                          size_t n, bool *has, double *value)
 {
     double sum = 0;
     size_t seen = 0;
@@ -257,6 +257,7 @@ void grading_history_fold(const grading_history_def_t *h, const int32_t *levels,
         if (levels[i] <= 0) continue;
         seen++;
         sum += levels[i];
+        if (new_seller && new_seller[i]) continue;
         if (levels[i] >= h->strike_level) strikes++;
         else if (h->relief_level > 0 && levels[i] <= h->relief_level) strikes = 0;
     }

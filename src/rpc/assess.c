@@ -78,6 +78,7 @@ grading_err_t grading_assess_history(grading_txn_t *txn, const grading_marketpla
         const grading_history_def_t *hd = &r->history[h];
         int kind = r->programs[hd->program].publish;
         int32_t levels[GRADING_RULES_MAX_HISTORY_PERIODS] = {0};
+        bool fresh[GRADING_RULES_MAX_HISTORY_PERIODS] = {false};
         char name[GRADING_STORE_PERIOD_MAX];
         if (have[kind]) {
             snprintf(name, sizeof name, "%s", latest[kind]);
@@ -86,13 +87,16 @@ grading_err_t grading_assess_history(grading_txn_t *txn, const grading_marketpla
                 bool found;
                 if ((err = grading_store_period_get(txn, mp->name, kind, name, seller, &rec, &found)))
                     return err;
-                if (found && hd->program < rec.n) levels[hd->over - 1 - i] = rec.p[hd->program].level;
+                if (found && hd->program < rec.n) {
+                    levels[hd->over - 1 - i] = rec.p[hd->program].level;
+                    fresh[hd->over - 1 - i] = rec.p[hd->program].new_seller;
+                }
                 char prev[GRADING_STORE_PERIOD_MAX];
                 period_before(kind, name, prev);
                 memcpy(name, prev, sizeof name);
             }
         }
-        grading_history_fold(hd, levels, hd->over, &x->hist.has[h], &x->hist.value[h]);
+        grading_history_fold(hd, levels, fresh, hd->over, &x->hist.has[h], &x->hist.value[h]);
     }
     return GRADING_OK;
 }

@@ -196,6 +196,7 @@ grading_err_t grading_close_period_stoppable(grading_store_t *st, grading_ingest
             for (size_t q = 0; q < r->nprograms; q++) {
                 rec->p[q].level = x->a.grades[q].level;
                 rec->p[q].has_score = x->a.grades[q].has_score;
+                rec->p[q].new_seller = x->a.grades[q].new_seller;
                 rec->p[q].score = x->a.grades[q].score;
             }
         }

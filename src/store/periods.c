@@ -138,7 +138,9 @@ grading_err_t grading_store_period_get(grading_txn_t *txn, const char *mp, int k
     for (uint32_t i = 0; i < out->n; i++) {
         out->p[i].level = (int32_t)(uint32_t)r_u64(&r, 4);
         out->p[i].score = bitsd(r_u64(&r, 8));
-        out->p[i].has_score = r_u64(&r, 1) != 0;
+        uint64_t flags = r_u64(&r, 1);
+        out->p[i].has_score = flags & 1;
+        out->p[i].new_seller = (flags & 2) != 0;
     }
     return r.bad || r.n != r.len ? GRADING_ECORRUPT : GRADING_OK;
 }
@@ -158,7 +160,7 @@ grading_err_t grading_store_period_put(grading_txn_t *txn, const char *mp, int k
     for (uint32_t i = 0; i < rec->n; i++) {
         w_u64(&w, (uint32_t)rec->p[i].level, 4);
         w_u64(&w, dbits(rec->p[i].score), 8);
-        w_u64(&w, rec->p[i].has_score, 1);
+        w_u64(&w, (rec->p[i].has_score ? 1u : 0u) | (rec->p[i].new_seller ? 2u : 0u), 1);
     }
     return w.bad ? GRADING_EINVAL : store_put_raw(txn, DB_PERIODS, key, klen, val, w.n);
 }

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -283,6 +284,43 @@ static void test_advice(void **state)
     assert_int_equal(grading_rules_advise(fx->r, 0, &fx->a, adv, 4), 0);
 }
 
+/* ---- history over closed periods ---- */
+
+static void test_history_fold(void **state)
+{
+    (void)state;
+    grading_history_def_t strikes = {.kind = GRADING_HISTORY_STRIKES, .strike_level = 5, .relief_level = 3};
+    bool has;
+    double v;
+    const int32_t lv[] = {5, 0, 5, 3, 5, 4};
+    grading_history_fold(&strikes, lv, NULL, 6, &has, &v);
+    assert_true(has && v == 1);   /* the grade 3 voided the two before it */
+    /* a grade 3 given for not enough data is no relief: 3 strikes */
+    const bool fresh[] = {false, false, false, true, false, false};
+    grading_history_fold(&strikes, lv, fresh, 6, &has, &v);
+    assert_true(has && v == 3);
+    /* no closed period: zero strikes, not unknown */
+    const int32_t none[] = {0, 0};
+    grading_history_fold(&strikes, none, NULL, 2, &has, &v);
+    assert_true(has && v == 0);
+    /* a streak counts the latest periods in a row; a missing one breaks it */
+    grading_history_def_t streak = {.kind = GRADING_HISTORY_STREAK, .strike_level = 3};
+    const int32_t q[] = {3, 3, 1, 3, 3};
+    grading_history_fold(&streak, q, NULL, 5, &has, &v);
+    assert_true(v == 2);
+    const int32_t gap[] = {3, 0, 3};
+    grading_history_fold(&streak, gap, NULL, 3, &has, &v);
+    assert_true(v == 1);
+    /* an average needs min_periods */
+    grading_history_def_t avg = {.kind = GRADING_HISTORY_AVERAGE, .min_periods = 3};
+    const int32_t a[] = {0, 1, 2};
+    grading_history_fold(&avg, a, NULL, 3, &has, &v);
+    assert_false(has);
+    const int32_t b[] = {1, 1, 2};
+    grading_history_fold(&avg, b, NULL, 3, &has, &v);
+    assert_true(has && fabs(v - 4.0 / 3) < 1e-12);
+}
+
 /* ---- windows ---- */
 
 static void test_windows(void **state)
@@ -455,6 +493,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_custom_and_derived, setup, teardown),
         cmocka_unit_test_setup_teardown(test_advice, setup, teardown),
         cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_history_fold),
         cmocka_unit_test(test_bad_unknown_name),
         cmocka_unit_test(test_bad_type_error),
         cmocka_unit_test(test_bad_cycle),
