@@ -50,12 +50,19 @@ static bool wait_boost(grading_client_t *c, double want, int64_t timeout_ms)
     return false;
 }
 
-static void test_time_alone_moves_the_seller(void **state)
+/* A server on the test clock; the teardown stops it and removes its
+ * directory even when a check failed midway. */
+static int setup_clocked(void **state)
 {
-    (void)state;
     static const char *extra[] = {"--test-clock", "2026-11-02T09:00:00+09:00", "--test-clock-rate", "172800",
                                   "--sweep-ms", "50", NULL};
-    e2e_server_t *s = e2e_server_start_new(extra);
+    *state = e2e_server_start_new(extra);
+    return *state ? 0 : -1;
+}
+
+static void test_time_alone_moves_the_seller(void **state)
+{
+    e2e_server_t *s = *state;
     grading_client_t *c = s->client;
     e2e_batch_t b;
     e2e_batch_init(&b);
@@ -107,14 +114,12 @@ static void test_time_alone_moves_the_seller(void **state)
     e2e_record_ok(c, b.ev, b.n, 1, 0);
     e2e_batch_destroy(&b);
     assert_true(boost_of(c, "late") == 1.0);
-    e2e_server_stop_ok(s);
-    e2e_server_free(s);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_time_alone_moves_the_seller),
+        cmocka_unit_test_setup_teardown(test_time_alone_moves_the_seller, setup_clocked, e2e_teardown_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
