@@ -17,6 +17,11 @@
  *    to the shipping day; none when the order's delivery points are
  *    negative. Delivery points: calendar days from payment to delivery, by
  *    the table of the order's kind (overseas, reserved, normal).
+ *  - A product's shipping rate (for restricting stages): of its orders
+ *    paid in the window and not cancelled, judged once shipped (or
+ *    delivered) or past their promise, the share shipped by the promise:
+ *    a normal order within its promised business days from the clock's
+ *    start, a reserved one by its reservation day.
  *  - Points count in the month of what earned them: shipping, delivery,
  *    the cancel, return or report, the review, the stage reached. */
 #include <math.h>
@@ -189,14 +194,21 @@ void grading_order_facts_rate_add(const grading_rules_t *r, const grading_tz_t *
     int32_t paid_day = grading_tz_day(tz, o->paid_ms);
     if (paid_day < f->today - r->deadlines.product_window_days + 1) return;
     if (happened(o->cancelled_ms, as_of_ms)) return;   /* a cancelled order is not judged */
-    bool shipped = happened(o->shipped_ms, as_of_ms);
-    /* judged once shipped or once its promise has passed */
+    /* shipped: a shipped event, or a delivery without one */
+    int64_t ship_ms = happened(o->shipped_ms, as_of_ms)     ? o->shipped_ms
+                      : happened(o->delivered_ms, as_of_ms) ? o->delivered_ms
+                                                            : 0;
+    /* the promise: a reserved order by its reservation day; a normal one
+     * within its promised business days (SPEC: "ships within 3 business
+     * days") of the clock's start */
+    uint32_t promised = o->ship_within_days ? o->ship_within_days : GRADING_DEFAULT_SHIP_WITHIN_DAYS;
     int32_t due = grading_order_is_reserved(o)
                       ? reservation_day(tz, o)
-                      : paid_day + (int32_t)(o->ship_within_days ? o->ship_within_days
-                                                                 : GRADING_DEFAULT_SHIP_WITHIN_DAYS);
-    if (!shipped && due >= f->today) return;
-    bool on_time = shipped && grading_order_shipped_on_time(o, tz);
+                      : grading_calendar_add_business(&r->calendar,
+                                                      grading_calendar_on_or_after(&r->calendar, paid_day),
+                                                      (int32_t)promised);
+    if (!ship_ms && due >= f->today) return;   /* not judged yet */
+    bool on_time = ship_ms && grading_tz_day(tz, ship_ms) <= due;
     for (size_t i = 0; i < f->nalerts; i++) {
         if (!restricting(r, f->alerts[i].stage) || strcmp(f->alerts[i].product_id, o->product_id) != 0)
             continue;

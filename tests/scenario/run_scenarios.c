@@ -43,12 +43,15 @@
  *           product_id: p1            # default p1
  *           overseas: false
  *           shipped_after_hours: 24   # default 24; a cancelled order ships
- *                                     # only when this is given
+ *                                     # only when this (or shipped_at) is given
+ *           shipped_at: 2026-10-02T18:00:00+09:00  # or an absolute time
  *           unshipped: true           # no shipped event
  *           tracking_valid: true      # default true
  *           delivered_after_hours: 72
- *           auto_completed: true      # needs delivered_after_hours
+ *           delivered_at: 2026-10-04T12:00:00+09:00  # or an absolute time
+ *           auto_completed: true      # needs a delivery
  *           cancelled: {fault: seller, reason: out_of_stock, after_hours: 1}
+ *                                     # or at: TIME instead of after_hours
  *           returned: seller          # or {fault: seller, after_hours: 168}
  *           exchanged: buyer          # the same forms
  *           non_receipt: true         # or {after_hours: 168}
@@ -88,10 +91,31 @@
  *         grants: [super_click]                     # exactly these programmes
  *         tier: standard                            # or none
  *         convertible_points: 0
+ *         points: {month: -2, prev_month: 0, year: -2, dispatch: 1, delay: -2,
+ *                  prev_month.dispatch: 1}   # service points (per-order rules)
+ *         order_alerts: {caution: 1, restriction: 1}  # open late orders by stage
+ *         stopped_products: [p1]                      # exactly these
  *
  * Times of an order's stages are hours after `paid`; defaults: shipped 24,
- * cancelled 1, returned / exchanged / non-receipt 168. A review and a
- * satisfaction score come one hour after the order's last stage. Numbers
+ * cancelled 1, returned / exchanged / non-receipt 168. shipped_at,
+ * delivered_at and cancelled.at give the time itself instead (not before
+ * paid; not with `months`). A review and a satisfaction score come one
+ * hour after the order's last stage.
+ *
+ * The per-order expectations read grading_order_facts_t and need a
+ * marketplace with per-order rules: `points` takes the totals month,
+ * prev_month and year (the rounded sums the policy's points.* read) and
+ * the rules of grading_points_rule_name (dispatch, delivery,
+ * auto_completed, seller_fault_claim, non_receipt, strongly_recommend,
+ * not_recommended, delay): this month's share, or with a prefix
+ * prev_month.RULE / year.RULE; `order_alerts` counts the alerts (what
+ * GetPenaltyState lists) at exactly each named stage, a stage left out
+ * having none ({} for no late order), and also checks the policy's open
+ * counts orders.caution .. restriction (that stage or later) against
+ * the same numbers; `stopped_products` is the exact set of stopped
+ * products ([] for none) and products.stopped its size. The engine lists
+ * at most 64 alerts and 32 stopped products, so a file may expect at
+ * most 63 and 31. Numbers
  * may group digits with '_' (100_000_000) and end in '%' (0.49%); they
  * are compared with a relative tolerance of 1e-9. Enum words are the
  * proto's names in lower case. `count` is at most 200,000 per item and a

@@ -102,8 +102,15 @@ typedef enum {
     SCN_X_CONVERTIBLE,      /* number */
     SCN_X_PUBLISHED,        /* index: programme; number = level, !available = none */
     SCN_X_PUBLISHED_PERIOD, /* index: programme; text = period name or "none" */
-    SCN_X_HISTORY           /* index: history item; number, !available = none */
+    SCN_X_HISTORY,          /* index: history item; number, !available = none */
+    SCN_X_POINTS,           /* index: GRADING_PT_* rule, GRADING_PT_COUNT = the total;
+                               span: which months */
+    SCN_X_ORDER_ALERTS,     /* alerts[stage]: open late orders at exactly that stage */
+    SCN_X_STOPPED           /* products[]: exactly the stopped products */
 } scn_expect_kind_t;
+
+/* The months a `points` expectation reads (grading_order_facts_t). */
+typedef enum { SCN_SPAN_MONTH = 0, SCN_SPAN_PREV_MONTH, SCN_SPAN_YEAR } scn_span_t;
 
 typedef struct {
     scn_expect_kind_t kind;
@@ -118,6 +125,10 @@ typedef struct {
     size_t nrestrictions;
     grading_restriction_kind_t restrictions[GRADING_RULES_MAX_RESTRICTIONS];
     int64_t limits[GRADING_RULES_MAX_RESTRICTIONS];  /* a listing cap's; 0 otherwise */
+    scn_span_t span;                                  /* SCN_X_POINTS */
+    uint32_t alerts[GRADING_DEADLINE_MAX_STAGES];     /* SCN_X_ORDER_ALERTS, by stage index */
+    size_t nproducts;                                 /* SCN_X_STOPPED */
+    char (*products)[GRADING_MAX_ID_LEN + 1];         /* owned; freed by scn_file_destroy */
 } scn_expect_t;
 
 /* The generators of one batch of events: a case's own, or those a close

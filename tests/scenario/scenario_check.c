@@ -4,6 +4,11 @@
  * and history values) and the stored hot-path record is read back
  * (grading_store_seller_get, what GetRankingBoosts reads).
  *
+ * The per-order expectations (points, order_alerts, stopped_products)
+ * read the assessment's order facts (grading_assess_t.facts, through
+ * hist.orders): points by rule and month, the late orders GetPenaltyState
+ * lists, the stopped products.
+ *
  * Numbers match within a relative tolerance of 1e-9 (an absolute 1e-12
  * near zero), so a scenario may write 0.0049 for 49 / 10000. Every
  * mismatch is listed, not only the first, as "what: expected X, got Y". */
@@ -158,6 +163,90 @@ static void check_restrictions(report_t *r, const grading_rules_t *rules,
     }
 }
 
+/* ---- per-order facts (grading_order_facts_t) ---- */
+
+static const char *const span_names[] = {"month", "prev_month", "year"};
+
+/* A total (x->index == GRADING_PT_COUNT: the rounded sum the policy's
+ * points.month / prev_month / year read) or one rule's share. */
+static void check_points(report_t *r, const grading_order_facts_t *f, const scn_expect_t *x)
+{
+    char what[96];
+    double got;
+    if (x->index == GRADING_PT_COUNT) {
+        snprintf(what, sizeof what, "points %s", span_names[x->span]);
+        got = f->value[GRADING_OF_POINTS_MONTH + x->span];
+    } else {
+        snprintf(what, sizeof what, "points %s.%s", span_names[x->span],
+                 grading_points_rule_name((int)x->index));
+        got = x->span == SCN_SPAN_MONTH ? f->month[x->index]
+            : x->span == SCN_SPAN_PREV_MONTH ? f->prev_month[x->index]
+                                             : f->year[x->index];
+    }
+    check_number(r, what, x, true, got, "");
+}
+
+/* "{caution: 1, warning: 0, restriction: 1}" */
+static void alerts_text(const grading_deadlines_def_t *dl, const uint32_t *counts, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "{");
+    for (size_t k = 0; k < dl->nstages && used < len; k++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s: %u", k ? ", " : "",
+                                 dl->stages[k].name, counts[k]);
+    if (used < len) snprintf(buf + used, len - used, "}");
+}
+
+/* The alerts listed (what GetPenaltyState shows) by stage, and the open
+ * counts the policy's expressions read (orders.caution .. restriction:
+ * at that stage or a later one) against the same expectation. */
+static void check_alerts(report_t *r, const grading_deadlines_def_t *dl, const grading_order_facts_t *f,
+                         const scn_expect_t *x)
+{
+    uint32_t got[GRADING_DEADLINE_MAX_STAGES] = {0};
+    bool same = true;
+    for (size_t i = 0; i < f->nalerts; i++)
+        if (f->alerts[i].stage >= 0 && (size_t)f->alerts[i].stage < GRADING_DEADLINE_MAX_STAGES)
+            got[f->alerts[i].stage]++;
+    for (size_t k = 0; k < GRADING_DEADLINE_MAX_STAGES; k++) same = same && got[k] == x->alerts[k];
+    if (!same) {
+        char want[256], have[256];
+        alerts_text(dl, x->alerts, want, sizeof want);
+        alerts_text(dl, got, have, sizeof have);
+        differ(r, "order_alerts (expected %s, got %s)", want, have);
+    }
+    /* the engine keeps open counts for the first three stages only */
+    const size_t counted = GRADING_OF_OPEN_RESTRICTION - GRADING_OF_OPEN_CAUTION + 1;
+    for (size_t k = 0; k < dl->nstages && k < counted; k++) {
+        double later = 0;
+        for (size_t j = k; j < dl->nstages; j++) later += x->alerts[j];
+        double v = f->value[GRADING_OF_OPEN_CAUTION + k];
+        if (v != later)
+            differ(r, "open orders at %s or later (expected %.0f, got %.12g)", dl->stages[k].name, later, v);
+    }
+}
+
+static bool listed(const scn_expect_t *x, const char *id)
+{
+    for (size_t i = 0; i < x->nproducts; i++)
+        if (strcmp(x->products[i], id) == 0) return true;
+    return false;
+}
+
+static void check_stopped(report_t *r, const grading_order_facts_t *f, const scn_expect_t *x)
+{
+    bool same = f->nstopped == x->nproducts && f->value[GRADING_OF_STOPPED_PRODUCTS] == (double)f->nstopped;
+    for (size_t i = 0; same && i < f->nstopped; i++) same = listed(x, f->stopped[i]);
+    if (same) return;
+    char want[1024] = "", got[1024] = "";
+    size_t wn = 0, gn = 0;
+    for (size_t i = 0; i < x->nproducts && wn < sizeof want; i++)
+        wn += (size_t)snprintf(want + wn, sizeof want - wn, "%s%s", i ? ", " : "", x->products[i]);
+    for (size_t i = 0; i < f->nstopped && gn < sizeof got; i++)
+        gn += (size_t)snprintf(got + gn, sizeof got - gn, "%s%s", i ? ", " : "", f->stopped[i]);
+    differ(r, "stopped_products (expected [%s], got [%s]; products.stopped %.12g)", want, got,
+           f->value[GRADING_OF_STOPPED_PRODUCTS]);
+}
+
 static void check_one(report_t *r, const grading_rules_t *rules, const grading_assess_t *ax,
                       const scn_expect_t *x, bool stored_found, const grading_seller_state_t *stored)
 {
@@ -261,6 +350,18 @@ static void check_one(report_t *r, const grading_rules_t *rules, const grading_a
     case SCN_X_HISTORY:
         snprintf(what, sizeof what, "history %s", rules->history[x->index].name);
         check_number(r, what, x, ax->hist.has[x->index], ax->hist.value[x->index], "none");
+        break;
+    case SCN_X_POINTS:
+    case SCN_X_ORDER_ALERTS:
+    case SCN_X_STOPPED:
+        /* the parser made sure the marketplace has per-order rules */
+        if (!ax->hist.orders) {
+            differ(r, "the assessment has no per-order facts (grading_assess_seller filled none)");
+            break;
+        }
+        if (x->kind == SCN_X_POINTS) check_points(r, ax->hist.orders, x);
+        else if (x->kind == SCN_X_ORDER_ALERTS) check_alerts(r, &rules->deadlines, ax->hist.orders, x);
+        else check_stopped(r, ax->hist.orders, x);
         break;
     }
 }

@@ -329,13 +329,30 @@ static bool aftercare_of(px_t *p, yaml_node_t *n, const char *what, int32_t *fau
     return word_of(p, f, "fault", fault_words, fault) && (!a || hours_of(p, a, "after_hours", after_ms));
 }
 
+/* A stage given as an absolute time (`shipped_at`, `delivered_at`,
+ * `cancelled.at`) instead of hours after paid: kept as the offset from
+ * paid, which must not be negative. One fixed time cannot repeat with
+ * `months`. */
+static bool at_of(px_t *p, yaml_node_t *n, const char *what, const scn_orders_t *o,
+                  int64_t *after_ms)
+{
+    int64_t at;
+    if (!time_of(p, n, what, &at)) return false;
+    if (o->months > 1)
+        return fail_at(p, n, "orders: %s is one time; it cannot repeat with months (use hours "
+                             "after paid)", what);
+    if (at < o->paid_ms) return fail_at(p, n, "orders: %s is before paid", what);
+    *after_ms = at - o->paid_ms;
+    return true;
+}
+
 static bool orders_of(px_t *p, yaml_node_t *m, const grading_tz_t *tz, scn_orders_t *o)
 {
     static const char *const keys[] = {
         "count", "months", "paid", "amount", "ship_within_days", "reserved_ship_date", "product_id",
-        "overseas", "shipped_after_hours", "unshipped", "tracking_valid", "delivered_after_hours",
-        "auto_completed", "cancelled", "returned", "exchanged", "non_receipt", "review",
-        "satisfaction", NULL};
+        "overseas", "shipped_after_hours", "shipped_at", "unshipped", "tracking_valid",
+        "delivered_after_hours", "delivered_at", "auto_completed", "cancelled", "returned",
+        "exchanged", "non_receipt", "review", "satisfaction", NULL};
     yaml_node_t *n;
     memset(o, 0, sizeof *o);
     o->line = (int)m->start_mark.line + 1;
@@ -361,36 +378,45 @@ static bool orders_of(px_t *p, yaml_node_t *m, const grading_tz_t *tz, scn_order
     if ((n = get(p, m, "overseas")) && !bool_of(p, n, "overseas", &o->overseas)) return false;
 
     if ((n = get(p, m, "cancelled"))) {
-        static const char *const ckeys[] = {"fault", "reason", "after_hours", NULL};
+        static const char *const ckeys[] = {"fault", "reason", "after_hours", "at", NULL};
         if (!want_map(p, n, "cancelled") || !check_keys(p, n, "cancelled", ckeys)) return false;
         yaml_node_t *f = get(p, n, "fault"), *r = get(p, n, "reason"), *a = get(p, n, "after_hours");
+        yaml_node_t *at = get(p, n, "at");
         if (!f || !r) return fail_at(p, n, "cancelled needs a fault and a reason");
+        if (a && at) return fail_at(p, at, "cancelled: after_hours and at exclude each other");
         o->cancelled = true;
         o->cancelled_after_ms = DEFAULT_CANCELLED_AFTER_H * HOUR_MS;
         if (!word_of(p, f, "cancelled.fault", fault_words, &o->cancel_fault) ||
             !word_of(p, r, "cancelled.reason", reason_words, &o->cancel_reason) ||
-            (a && !hours_of(p, a, "cancelled.after_hours", &o->cancelled_after_ms)))
+            (a && !hours_of(p, a, "cancelled.after_hours", &o->cancelled_after_ms)) ||
+            (at && !at_of(p, at, "cancelled.at", o, &o->cancelled_after_ms)))
             return false;
     }
     /* Shipped by default, 24 h after payment; a cancelled order only when
-     * shipped_after_hours says so (cancelled before it shipped). */
+     * shipped_after_hours or shipped_at says so (cancelled before it shipped). */
     bool unshipped = false;
-    yaml_node_t *sa = get(p, m, "shipped_after_hours");
+    yaml_node_t *sa = get(p, m, "shipped_after_hours"), *st = get(p, m, "shipped_at");
     if ((n = get(p, m, "unshipped")) && !bool_of(p, n, "unshipped", &unshipped)) return false;
-    if (unshipped && sa) return fail_at(p, n, "orders: unshipped and shipped_after_hours exclude each other");
-    o->shipped = sa || (!unshipped && !o->cancelled);
+    if (unshipped && (sa || st))
+        return fail_at(p, n, "orders: unshipped and %s exclude each other",
+                       sa ? "shipped_after_hours" : "shipped_at");
+    if (sa && st) return fail_at(p, st, "orders: shipped_after_hours and shipped_at exclude each other");
+    o->shipped = sa || st || (!unshipped && !o->cancelled);
     o->shipped_after_ms = DEFAULT_SHIPPED_AFTER_H * HOUR_MS;
     if (sa && !hours_of(p, sa, "shipped_after_hours", &o->shipped_after_ms)) return false;
+    if (st && !at_of(p, st, "shipped_at", o, &o->shipped_after_ms)) return false;
     o->tracking_valid = true;
     if ((n = get(p, m, "tracking_valid")) && !bool_of(p, n, "tracking_valid", &o->tracking_valid))
         return false;
-    if ((n = get(p, m, "delivered_after_hours"))) {
-        o->delivered = true;
-        if (!hours_of(p, n, "delivered_after_hours", &o->delivered_after_ms)) return false;
-    }
+    yaml_node_t *da = get(p, m, "delivered_after_hours"), *dt = get(p, m, "delivered_at");
+    if (da && dt) return fail_at(p, dt, "orders: delivered_after_hours and delivered_at exclude each other");
+    o->delivered = da || dt;
+    if (da && !hours_of(p, da, "delivered_after_hours", &o->delivered_after_ms)) return false;
+    if (dt && !at_of(p, dt, "delivered_at", o, &o->delivered_after_ms)) return false;
     if ((n = get(p, m, "auto_completed"))) {
         if (!bool_of(p, n, "auto_completed", &o->auto_completed)) return false;
-        if (!o->delivered) return fail_at(p, n, "auto_completed needs delivered_after_hours");
+        if (!o->delivered)
+            return fail_at(p, n, "auto_completed needs delivered_after_hours or delivered_at");
     }
     if ((n = get(p, m, "returned"))) {
         o->returned = true;
@@ -794,13 +820,139 @@ static bool x_history(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, co
            (x = expect_add(p, c, k, SCN_X_HISTORY, i)) && number_or(p, v, scalar(k), "none", x);
 }
 
+/* ---- per-order facts: service points, late orders, stopped products ---- */
+
+static const char *const span_words[] = {"month", "prev_month", "year"};
+
+/* The case's marketplace has per-order rules: service points or, when
+ * `deadlines` is true, deadline stages. */
+static bool per_order(px_t *p, const scn_case_t *c, yaml_node_t *n, const char *what, bool deadlines)
+{
+    const grading_rules_t *r = c->mp->rules;
+    if (deadlines ? r->deadlines.nstages > 0 : (r->deadlines.nstages > 0 || r->points.enabled))
+        return true;
+    return fail_at(p, n, "%s: marketplace %s has no %s", what, c->mp->name,
+                   deadlines ? "deadline stages (deadlines)"
+                             : "per-order rules (deadlines or service_points)");
+}
+
+/* `points: {month: -2, dispatch: 1, prev_month.delay: -2}`: a total
+ * (month, prev_month, year) or one rule's share (grading_points_rule_name)
+ * of this month, or of the month before / the 12 months with a prefix. */
+static bool x_points(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, const char *s)
+{
+    const char *key = scalar(k), *rule = key;
+    scn_span_t span = SCN_SPAN_MONTH;
+    size_t index = GRADING_PT_COUNT;
+    scn_expect_t *x;
+    (void)s;
+    if (!per_order(p, c, k, "points", false)) return false;
+    const char *dot = strchr(key, '.');
+    for (int i = 0; i < 3; i++) {
+        size_t len = strlen(span_words[i]);
+        if (dot ? (size_t)(dot - key) == len && strncmp(key, span_words[i], len) == 0
+                : strcmp(key, span_words[i]) == 0) {
+            span = (scn_span_t)i;
+            rule = dot ? dot + 1 : NULL;
+            break;
+        }
+    }
+    if (dot && rule == key)
+        return fail_at(p, k, "points: \"%s\": a prefix is month., prev_month. or year.", key);
+    if (rule) {
+        for (size_t i = 0; i < GRADING_PT_COUNT && index == GRADING_PT_COUNT; i++)
+            if (strcmp(grading_points_rule_name((int)i), rule) == 0) index = i;
+        if (index == GRADING_PT_COUNT) {
+            char list[512] = "";
+            size_t len = 0;
+            for (int i = 0; i < GRADING_PT_COUNT && len < sizeof list; i++)
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                        grading_points_rule_name(i));
+            if (dot)
+                return fail_at(p, k, "points: \"%s\": no rule named \"%s\" (expected one of: %s)",
+                               key, rule, list);
+            return fail_at(p, k, "points: no total or rule named \"%s\" (expected month, "
+                                 "prev_month, year, a rule: %s, or a rule prefixed with "
+                                 "prev_month. or year.)", rule, list);
+        }
+    }
+    if (!(x = expect_add(p, c, k, SCN_X_POINTS, index))) return false;
+    x->span = span;
+    return number_of(p, v, key, &x->number);
+}
+
+/* `order_alerts: {caution: 1, restriction: 1}`: the open late orders at
+ * exactly each stage; a stage left out has none. The engine lists at most
+ * GRADING_MAX_ORDER_ALERTS, so an expectation stays below that (a full
+ * list cannot tell 64 from more). */
+static bool x_order_alerts(px_t *p, scn_case_t *c, yaml_node_t *m)
+{
+    const grading_deadlines_def_t *dl = &c->mp->rules->deadlines;
+    uint64_t total = 0;
+    scn_expect_t *x;
+    if (!want_map(p, m, "order_alerts") || !check_keys(p, m, "order_alerts", NULL) ||
+        !per_order(p, c, m, "order_alerts", true) ||
+        !(x = expect_add(p, c, m, SCN_X_ORDER_ALERTS, 0)))
+        return false;
+    for (yaml_node_pair_t *a = m->data.mapping.pairs.start; a < m->data.mapping.pairs.top; a++) {
+        yaml_node_t *k = node(p, a->key);
+        size_t stage = dl->nstages;
+        for (size_t i = 0; i < dl->nstages && stage == dl->nstages; i++)
+            if (strcmp(dl->stages[i].name, scalar(k)) == 0) stage = i;
+        if (stage == dl->nstages) {
+            char list[256] = "";
+            size_t len = 0;
+            for (size_t i = 0; i < dl->nstages && len < sizeof list; i++)
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                                        dl->stages[i].name);
+            return fail_at(p, k, "order_alerts: the policy has no deadline stage named \"%s\" "
+                                 "(expected one of: %s)", scalar(k), list);
+        }
+        if (!u32_of(p, node(p, a->value), scalar(k), 0, GRADING_MAX_ORDER_ALERTS - 1,
+                    &x->alerts[stage]))
+            return false;
+        total += x->alerts[stage];
+    }
+    if (total >= GRADING_MAX_ORDER_ALERTS)
+        return fail_at(p, m, "order_alerts: the engine lists at most %d late orders, so at most "
+                             "%d can be checked", GRADING_MAX_ORDER_ALERTS, GRADING_MAX_ORDER_ALERTS - 1);
+    return true;
+}
+
+/* `stopped_products: [p1]`: exactly these products stopped ([] for none),
+ * fewer than the GRADING_MAX_STOPPED_PRODUCTS the engine lists. */
+static bool x_stopped(px_t *p, scn_case_t *c, yaml_node_t *seq)
+{
+    scn_expect_t *x;
+    if (!want_seq(p, seq, "stopped_products") || !per_order(p, c, seq, "stopped_products", true))
+        return false;
+    size_t cnt = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (cnt >= GRADING_MAX_STOPPED_PRODUCTS)
+        return fail_at(p, seq, "stopped_products: the engine lists at most %d products, so at "
+                               "most %d can be checked", GRADING_MAX_STOPPED_PRODUCTS,
+                       GRADING_MAX_STOPPED_PRODUCTS - 1);
+    if (!(x = expect_add(p, c, seq, SCN_X_STOPPED, 0))) return false;
+    if (cnt && !(x->products = calloc(cnt, sizeof *x->products))) return fail_at(p, seq, "out of memory");
+    for (size_t i = 0; i < cnt; i++) {
+        yaml_node_t *n = node(p, seq->data.sequence.items.start[i]);
+        if (!text_of(p, n, "a product id", x->products[i], sizeof x->products[i])) return false;
+        if (!x->products[i][0]) return fail_at(p, n, "stopped_products: an empty product id");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(x->products[j], x->products[i]) == 0)
+                return fail_at(p, n, "stopped_products: \"%s\" twice", x->products[i]);
+        x->nproducts = i + 1;
+    }
+    return true;
+}
+
 static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
 {
     static const char *const keys[] = {
         "metrics", "scores", "grades", "labels", "new_seller", "grade_scores", "reasons",
         "not_reasons", "published", "published_period", "history", "penalties", "restrictions",
         "suspended",
-        "withdrawals_held", "boost", "grants", "tier", "convertible_points", NULL};
+        "withdrawals_held", "boost", "grants", "tier", "convertible_points", "points",
+        "order_alerts", "stopped_products", NULL};
     static const char *const program_sections[] = {"grades", "labels", "new_seller",
                                                    "grade_scores", "reasons", "not_reasons",
                                                    "published", "published_period", NULL};
@@ -826,6 +978,9 @@ static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
     if ((n = get(p, m, "boost")) &&
         (!(x = expect_add(p, c, n, SCN_X_BOOST, 0)) || !number_of(p, n, "boost", &x->number)))
         return false;
+    if ((n = get(p, m, "points")) && !each_pair(p, n, "points", x_points, c)) return false;
+    if ((n = get(p, m, "order_alerts")) && !x_order_alerts(p, c, n)) return false;
+    if ((n = get(p, m, "stopped_products")) && !x_stopped(p, c, n)) return false;
     if ((n = get(p, m, "convertible_points")) &&
         (!(x = expect_add(p, c, n, SCN_X_CONVERTIBLE, 0)) ||
          !number_of(p, n, "convertible_points", &x->number)))
@@ -1070,6 +1225,7 @@ void scn_file_destroy(scn_file_t *f)
         events_destroy(&c->ev);
         for (size_t k = 0; k < c->ncloses; k++) events_destroy(&c->closes[k].ev);
         free(c->closes);
+        for (size_t k = 0; k < c->nexpect; k++) free(c->expect[k].products);
         free(c->expect);
     }
     free(f->cases);
