@@ -1,7 +1,9 @@
 /* Making a call and printing what came back, for every command.
  *
  * Errors go to stderr as "gradectl: STATUS_NAME: details" so a person
- * sees the server's own words and a script can match the status name. */
+ * sees the server's own words and a script can match the status name.
+ * A reply prints as JSON with --json, else through the command's own
+ * printer; cli_call_and_print is the whole of a one-call command's end. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,4 +84,21 @@ int cli_print_json(const ProtobufCMessage *m)
         return CLI_EXIT_FAIL;
     }
     return cli_print_json_value(j);
+}
+
+int cli_print_reply(const cli_ctx_t *ctx, const ProtobufCMessage *reply, cli_print_reply_cb print, const void *arg)
+{
+    return ctx->json ? cli_print_json(reply) : print(reply, arg);
+}
+
+int cli_call_and_print(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
+                       const ProtobufCMessageDescriptor *reply_desc, cli_print_reply_cb print, const void *arg,
+                       cli_status_t *st)
+{
+    ProtobufCMessage *reply = NULL;
+    int rc = cli_call(ctx, method, req, reply_desc, &reply, st);
+    if (rc) return rc;   /* cli_call frees a failed call's reply */
+    rc = cli_print_reply(ctx, reply, print, arg);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
 }

@@ -26,10 +26,14 @@ fail:
     return rc;
 }
 
-static int print_ads(const Grading__V1__AdCreditEligibility *a)
+/* A cli_print_reply_cb; arg is the cli_seller_query_t asked. */
+static int print_ads(const ProtobufCMessage *reply, const void *arg)
 {
+    const Grading__V1__AdCreditEligibility *a = (const Grading__V1__AdCreditEligibility *)reply;
+    const cli_seller_query_t *q = arg;
     cli_table_t *t = NULL;
     char points[40];
+    cli_print_subject(q->seller, q->marketplace, q->as_of, a->policy_version);
     cli_format_number(a->convertible_points, points, sizeof points);
     const char *const rows[][2] = {{"eligible", a->eligible ? "yes" : "no"}, {"convertible points", points}};
     if (print_pairs(rows, 2)) goto fail;
@@ -38,9 +42,8 @@ static int print_ads(const Grading__V1__AdCreditEligibility *a)
         printf("no grants\n");
         return CLI_EXIT_OK;
     }
-    if (!(t = cli_table_new(4, "lrll"))) goto fail;
     const char *head[] = {"program", "amount", "currency", "reason"};
-    if (cli_table_add_row(t, head)) goto fail;
+    if (!(t = cli_table_new_with_head(4, "lrll", head))) goto fail;
     for (size_t i = 0; i < a->n_grants; i++) {
         const Grading__V1__AdCreditGrant *g = a->grants[i];
         char amount[32];
@@ -58,9 +61,13 @@ fail:
     return CLI_EXIT_FAIL;
 }
 
-static int print_settlement(const Grading__V1__SettlementTerms *s)
+/* A cli_print_reply_cb; arg is the cli_seller_query_t asked. */
+static int print_settlement(const ProtobufCMessage *reply, const void *arg)
 {
+    const Grading__V1__SettlementTerms *s = (const Grading__V1__SettlementTerms *)reply;
+    const cli_seller_query_t *q = arg;
     char days[16];
+    cli_print_subject(q->seller, q->marketplace, NULL, s->policy_version);
     snprintf(days, sizeof days, "%u", s->cycle_days);
     const char *const rows[][2] = {
         {"tier", s->tier && *s->tier ? s->tier : NULL},
@@ -77,67 +84,32 @@ static int print_settlement(const Grading__V1__SettlementTerms *s)
 /* Both commands take SELLER and --marketplace; ads also --as-of. */
 static int run_ads(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
 {
-    const char *marketplace = NULL, *as_of = NULL;
-    char *pos[1];
-    int npos, rc;
-    ProtobufCMessage *ts = NULL, *resp = NULL;
-    const cli_opt_t opts[] = {
-        {"--marketplace", &marketplace, NULL},
-        {"--as-of", &as_of, NULL},
-        {NULL, NULL, NULL},
-    };
-
-    if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 1, 1, &npos))) return rc;
-    if (!pos[0][0]) return cli_usage_error(cmd, "SELLER must not be empty");
-    if (as_of && (rc = cli_parse_timestamp(cmd, "--as-of", as_of, &ts))) return rc;
-
-    Grading__V1__GetAdCreditEligibilityRequest req = GRADING__V1__GET_AD_CREDIT_ELIGIBILITY_REQUEST__INIT;
-    req.seller_id = pos[0];
-    if (marketplace) req.marketplace = (char *)marketplace;
-    req.as_of = (Google__Protobuf__Timestamp *)ts;
-    rc = cli_call(ctx, "GetAdCreditEligibility", &req.base, &grading__v1__ad_credit_eligibility__descriptor, &resp,
-                  NULL);
+    cli_seller_query_t q;
+    int rc = cli_parse_seller_query(cmd, argc, argv, NULL, CLI_QUERY_AS_OF, &q);
     if (rc) goto done;
-    if (ctx->json) {
-        rc = cli_print_json(resp);
-    } else {
-        const Grading__V1__AdCreditEligibility *a = (const void *)resp;
-        cli_print_subject(pos[0], marketplace, ts, a->policy_version);
-        rc = print_ads(a);
-    }
+    Grading__V1__GetAdCreditEligibilityRequest req = GRADING__V1__GET_AD_CREDIT_ELIGIBILITY_REQUEST__INIT;
+    req.seller_id = (char *)q.seller;
+    if (q.marketplace) req.marketplace = (char *)q.marketplace;
+    req.as_of = q.as_of;
+    rc = cli_call_and_print(ctx, "GetAdCreditEligibility", &req.base, &grading__v1__ad_credit_eligibility__descriptor,
+                            print_ads, &q, NULL);
 done:
-    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
-    if (ts) protobuf_c_message_free_unpacked(ts, NULL);
+    cli_seller_query_destroy(&q);
     return rc;
 }
 
 static int run_settlement(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
 {
-    const char *marketplace = NULL;
-    char *pos[1];
-    int npos, rc;
-    ProtobufCMessage *resp = NULL;
-    const cli_opt_t opts[] = {
-        {"--marketplace", &marketplace, NULL},
-        {NULL, NULL, NULL},
-    };
-
-    if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 1, 1, &npos))) return rc;
-    if (!pos[0][0]) return cli_usage_error(cmd, "SELLER must not be empty");
-
+    cli_seller_query_t q;
+    int rc = cli_parse_seller_query(cmd, argc, argv, NULL, 0, &q);
+    if (rc) goto done;
     Grading__V1__GetSettlementTermsRequest req = GRADING__V1__GET_SETTLEMENT_TERMS_REQUEST__INIT;
-    req.seller_id = pos[0];
-    if (marketplace) req.marketplace = (char *)marketplace;
-    rc = cli_call(ctx, "GetSettlementTerms", &req.base, &grading__v1__settlement_terms__descriptor, &resp, NULL);
-    if (rc) return rc;
-    if (ctx->json) {
-        rc = cli_print_json(resp);
-    } else {
-        const Grading__V1__SettlementTerms *s = (const void *)resp;
-        cli_print_subject(pos[0], marketplace, NULL, s->policy_version);
-        rc = print_settlement(s);
-    }
-    protobuf_c_message_free_unpacked(resp, NULL);
+    req.seller_id = (char *)q.seller;
+    if (q.marketplace) req.marketplace = (char *)q.marketplace;
+    rc = cli_call_and_print(ctx, "GetSettlementTerms", &req.base, &grading__v1__settlement_terms__descriptor,
+                            print_settlement, &q, NULL);
+done:
+    cli_seller_query_destroy(&q);
     return rc;
 }
 

@@ -101,10 +101,10 @@ done:
 
 static int print_boosts(const ids_t *l, const double *boosts)
 {
-    cli_table_t *t = cli_table_new(2, "lr");
-    int rc = CLI_EXIT_FAIL;
     const char *head[] = {"seller", "boost"};
-    if (!t || cli_table_add_row(t, head)) goto fail;
+    cli_table_t *t = cli_table_new_with_head(2, "lr", head);
+    int rc = CLI_EXIT_FAIL;
+    if (!t) goto fail;
     for (size_t i = 0; i < l->n; i++) {
         char b[40];
         cli_format_number(boosts[i], b, sizeof b);

@@ -115,9 +115,8 @@ static int close_print_program(const Grading__V1__ClosePeriodResponse *r, const 
     fprintf(out, "\n%s\n", name && *name ? name : "(a programme the current policy no longer has)");
 
     /* the empty first column indents by the column gap */
-    if (!(t = cli_table_new(5, "lrlrr")) || !(chart = cli_table_new(4, "lrll"))) goto fail;
     const char *head[] = {"", "level", "label", "sellers", "share %"};
-    if (cli_table_add_row(t, head)) goto fail;
+    if (!(t = cli_table_new_with_head(5, "lrlrr", head)) || !(chart = cli_table_new(4, "lrll"))) goto fail;
     for (size_t i = 0; i < n; i++) {
         const Grading__V1__GradeCount *g = r->distribution[idx[i]];
         char level[16], sellers[16], share[16], bar[CLOSE_BAR_WIDTH + 16];
@@ -142,13 +141,18 @@ fail:
     return rc;
 }
 
+/* The programme of distribution row i, for cli_groups_init. */
+static const char *close_program_at(const void *list, size_t i)
+{
+    return ((Grading__V1__GradeCount *const *)list)[i]->program;
+}
+
 /* The whole human answer. Returns CLI_EXIT_OK or CLI_EXIT_FAIL (out of
  * memory, said on stderr). */
 static int close_print(const Grading__V1__ClosePeriodResponse *r, const char *kind, const char *period,
                        const char *marketplace, bool dry_run, FILE *out)
 {
-    size_t *idx = NULL;
-    bool *done = NULL;
+    cli_groups_t g = {0};
     int rc = CLI_EXIT_FAIL;
 
     close_print_summary(r, kind, period, marketplace, dry_run, out);
@@ -156,30 +160,28 @@ static int close_print(const Grading__V1__ClosePeriodResponse *r, const char *ki
         fprintf(out, "\n(the policy defines no grading programmes for this marketplace)\n");
         return CLI_EXIT_OK;
     }
-    idx = calloc(r->n_distribution, sizeof *idx);
-    done = calloc(r->n_distribution, sizeof *done);
-    if (!idx || !done) goto fail;
-    /* group by programme: each unprinted row gathers the later rows of
-     * the same programme (a few dozen rows, so quadratic is fine) */
-    for (size_t i = 0; i < r->n_distribution; i++) {
-        if (done[i]) continue;
-        const char *name = r->distribution[i]->program ? r->distribution[i]->program : "";
-        size_t n = 0;
-        for (size_t j = i; j < r->n_distribution; j++) {
-            const char *other = r->distribution[j]->program ? r->distribution[j]->program : "";
-            if (!done[j] && strcmp(name, other) == 0) {
-                done[j] = true;
-                idx[n++] = j;
-            }
-        }
-        if (close_print_program(r, idx, n, out)) goto fail;
-    }
+    if (cli_groups_init(&g, r->distribution, r->n_distribution, close_program_at)) goto fail;
+    for (size_t k = 0; k < g.ngroups; k++)
+        if (close_print_program(r, g.rows + g.start[k], g.start[k + 1] - g.start[k], out)) goto fail;
     rc = CLI_EXIT_OK;
 fail:
     if (rc) fprintf(stderr, "gradectl: out of memory\n");
-    free(idx);
-    free(done);
+    cli_groups_destroy(&g);
     return rc;
+}
+
+/* What close_print says besides the reply: the period asked for. */
+typedef struct {
+    const char *kind, *period, *marketplace;
+    bool dry_run;
+} close_request_t;
+
+/* A cli_print_reply_cb; arg is the close_request_t. */
+static int close_print_reply(const ProtobufCMessage *reply, const void *arg)
+{
+    const close_request_t *c = arg;
+    return close_print((const Grading__V1__ClosePeriodResponse *)reply, c->kind, c->period, c->marketplace,
+                       c->dry_run, stdout);
 }
 
 static int close_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
@@ -188,7 +190,6 @@ static int close_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **
     bool dry_run = false;
     char *pos[2], period[GRADING_PERIOD_NAME_MAX], why[GRADING_ERROR_MSG_MAX + 64];
     int npos, rc;
-    ProtobufCMessage *resp = NULL;
     cli_status_t st;
     const cli_opt_t opts[] = {
         {"--marketplace", &marketplace, NULL},
@@ -211,19 +212,12 @@ static int close_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **
     req.kind = (Grading__V1__PeriodKind)kind;
     req.period = period;
     req.dry_run = dry_run;
-    rc = cli_call(ctx, "ClosePeriod", &req.base, &grading__v1__close_period_response__descriptor, &resp, &st);
-    if (rc) {
-        if (st.status == GRPC_STATUS_DEADLINE_EXCEEDED)
-            fprintf(stderr,
-                    "gradectl: the close may still be running in the server; run the same command again later:\n"
-                    "gradectl: it resumes the close or answers \"already closed\" (--timeout-ms N waits longer)\n");
-        goto done;
-    }
-    rc = ctx->json ? cli_print_json(resp)
-                   : close_print((const Grading__V1__ClosePeriodResponse *)resp, grading_period_kind_name(kind),
-                                 period, marketplace, dry_run, stdout);
-done:
-    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
+    close_request_t asked = {grading_period_kind_name(kind), period, marketplace, dry_run};
+    rc = cli_call_and_print(ctx, "ClosePeriod", &req.base, &grading__v1__close_period_response__descriptor,
+                            close_print_reply, &asked, &st);
+    if (rc && st.status == GRPC_STATUS_DEADLINE_EXCEEDED)
+        fprintf(stderr, "gradectl: the close may still be running in the server; run the same command again later:\n"
+                        "gradectl: it resumes the close or answers \"already closed\" (--timeout-ms N waits longer)\n");
     return rc;
 }
 

@@ -6,28 +6,12 @@
  * With --explain each programme follows with the rules that decided it,
  * as bullet lines, and the advice (the smallest change of one metric that
  * moves the seller up a level) as a table. The numbers are the server's;
- * nothing is recomputed here.
- *
- * This file also holds cli_print_subject, the header line every per-seller
- * command starts with. */
+ * nothing is recomputed here. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "grading/pbjson.h"
 #include "grading/v1/grading.pb-c.h"
-
-void cli_print_subject(const char *seller, const char *marketplace, const ProtobufCMessage *as_of,
-                       const char *policy_version)
-{
-    char when[GRADING_PBJSON_TIMESTAMP_MAX] = "now";
-    const Google__Protobuf__Timestamp *ts = (const Google__Protobuf__Timestamp *)as_of;
-    if (ts) grading_pbjson_timestamp_format(ts->seconds, ts->nanos, when, sizeof when);
-    printf("seller %s  marketplace %s  as of %s", seller, marketplace && *marketplace ? marketplace : "(default)",
-           when);
-    if (policy_version && *policy_version) printf("  policy %s", policy_version);
-    printf("\n\n");
-}
 
 /* "2 (2026-09)" when the label is the level's own number, else
  * "2 Good (2026-09)"; the period is left out when the server gave none. */
@@ -49,9 +33,8 @@ static int print_grades(const Grading__V1__GradeReport *r)
 
     for (size_t i = 0; i < r->n_programs; i++)
         if (r->programs[i]->published) published = true;
-    if (!(t = cli_table_new(published ? 5 : 4, "lrlrl"))) goto fail;
     const char *head[] = {"program", "level", "label", "score", "published"};
-    if (cli_table_add_row(t, head)) goto fail;
+    if (!(t = cli_table_new_with_head(published ? 5 : 4, "lrlrl", head))) goto fail;
     for (size_t i = 0; i < r->n_programs; i++) {
         const Grading__V1__ProgramGrade *pg = r->programs[i];
         char level[16] = "-", score[40] = "-", pub[200] = "-";
@@ -93,9 +76,8 @@ static int print_explanation(const Grading__V1__ProgramGrade *pg)
         return CLI_EXIT_OK;
     }
     printf("  advice:\n");
-    if (!(t = cli_table_new(5, "llrrl"))) goto fail;
     const char *head[] = {"", "metric", "current", "target", "message"};
-    if (cli_table_add_row(t, head)) goto fail;
+    if (!(t = cli_table_new_with_head(5, "llrrl", head))) goto fail;
     for (size_t i = 0; i < pg->n_advice; i++) {
         const Grading__V1__Advice *a = pg->advice[i];
         char cur[40], tgt[40];
@@ -111,9 +93,12 @@ fail:
     return rc;
 }
 
-static int print_report(const Grading__V1__GradeReport *r, bool explain)
+/* A cli_print_reply_cb; arg is the bool of --explain. */
+static int print_report(const ProtobufCMessage *reply, const void *arg)
 {
-    cli_print_subject(r->seller_id, r->marketplace, r->as_of ? &r->as_of->base : NULL, r->policy_version);
+    const Grading__V1__GradeReport *r = (const Grading__V1__GradeReport *)reply;
+    bool explain = *(const bool *)arg;
+    cli_print_subject(r->seller_id, r->marketplace, r->as_of, r->policy_version);
     if (r->n_programs == 0) {
         printf("(the policy defines no grading programmes for this marketplace)\n");
         return CLI_EXIT_OK;
@@ -130,33 +115,21 @@ fail:
 
 static int run_grade(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
 {
-    const char *marketplace = NULL, *as_of = NULL;
+    cli_seller_query_t q;
     bool explain = false;
-    char *pos[1];
-    int npos, rc;
-    ProtobufCMessage *ts = NULL, *resp = NULL;
-    const cli_opt_t opts[] = {
-        {"--marketplace", &marketplace, NULL},
-        {"--as-of", &as_of, NULL},
-        {"--explain", NULL, &explain},
-        {NULL, NULL, NULL},
-    };
+    const cli_opt_t opts[] = {{"--explain", NULL, &explain}, {NULL, NULL, NULL}};
 
-    if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 1, 1, &npos))) return rc;
-    if (!pos[0][0]) return cli_usage_error(cmd, "SELLER must not be empty");
-    if (as_of && (rc = cli_parse_timestamp(cmd, "--as-of", as_of, &ts))) return rc;
-
-    Grading__V1__GetGradeRequest req = GRADING__V1__GET_GRADE_REQUEST__INIT;
-    req.seller_id = pos[0];
-    if (marketplace) req.marketplace = (char *)marketplace;
-    req.as_of = (Google__Protobuf__Timestamp *)ts;
-    req.explain = explain;
-    rc = cli_call(ctx, "GetGrade", &req.base, &grading__v1__grade_report__descriptor, &resp, NULL);
+    int rc = cli_parse_seller_query(cmd, argc, argv, opts, CLI_QUERY_AS_OF, &q);
     if (rc) goto done;
-    rc = ctx->json ? cli_print_json(resp) : print_report((const Grading__V1__GradeReport *)resp, explain);
+    Grading__V1__GetGradeRequest req = GRADING__V1__GET_GRADE_REQUEST__INIT;
+    req.seller_id = (char *)q.seller;
+    if (q.marketplace) req.marketplace = (char *)q.marketplace;
+    req.as_of = q.as_of;
+    req.explain = explain;
+    rc = cli_call_and_print(ctx, "GetGrade", &req.base, &grading__v1__grade_report__descriptor, print_report,
+                            &explain, NULL);
 done:
-    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
-    if (ts) protobuf_c_message_free_unpacked(ts, NULL);
+    cli_seller_query_destroy(&q);
     return rc;
 }
 

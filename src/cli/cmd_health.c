@@ -5,6 +5,18 @@
 #include "cli.h"
 #include "grpc/health/v1/health.pb-c.h"
 
+/* A cli_print_reply_cb: the status's name. */
+static int print_status(const ProtobufCMessage *reply, const void *arg)
+{
+    const Grpc__Health__V1__HealthCheckResponse *r = (const Grpc__Health__V1__HealthCheckResponse *)reply;
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
+        &grpc__health__v1__health_check_response__serving_status__descriptor, r->status);
+    (void)arg;
+    if (ev) printf("%s\n", ev->name);
+    else printf("%d\n", r->status);
+    return CLI_EXIT_OK;
+}
+
 static int run_health(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
 {
     const char *service = NULL;
@@ -19,16 +31,9 @@ static int run_health(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char *
     rc = cli_call(ctx, "/grpc.health.v1.Health/Check", &req.base,
                   &grpc__health__v1__health_check_response__descriptor, &resp, NULL);
     if (rc) return rc;
-
+    /* the exit status says SERVING or not, whichever way it printed */
+    rc = cli_print_reply(ctx, resp, print_status, NULL);
     const Grpc__Health__V1__HealthCheckResponse *r = (const void *)resp;
-    if (ctx->json) {
-        rc = cli_print_json(resp);
-    } else {
-        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
-            &grpc__health__v1__health_check_response__serving_status__descriptor, r->status);
-        if (ev) printf("%s\n", ev->name);
-        else printf("%d\n", r->status);
-    }
     if (rc == CLI_EXIT_OK && r->status != GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING)
         rc = CLI_EXIT_FAIL;
     protobuf_c_message_free_unpacked(resp, NULL);

@@ -106,10 +106,9 @@ static int history_print_program(const Grading__V1__GradeHistory *h, const size_
 
     const char *name = h->grades[idx[0]]->program;
     fprintf(out, "%s\n", name && *name ? name : "(unnamed programme)");
-    if (!(t = cli_table_new(5, "llrlr"))) goto fail;
-    if (!(levels = calloc(n, sizeof *levels)) || !(spark = malloc(spark_len))) goto fail;
     const char *head[] = {"", "period", "level", "label", "score"};
-    if (cli_table_add_row(t, head)) goto fail;
+    if (!(t = cli_table_new_with_head(5, "llrlr", head))) goto fail;
+    if (!(levels = calloc(n, sizeof *levels)) || !(spark = malloc(spark_len))) goto fail;
     for (size_t i = 0; i < n; i++) {
         const Grading__V1__PeriodGrade *pg = h->grades[idx[i]];
         char level[16] = "-", score[40] = "-";
@@ -139,41 +138,43 @@ fail:
     return rc;
 }
 
+/* The programme of grade row i, for cli_groups_init. */
+static const char *history_program_at(const void *list, size_t i)
+{
+    return ((Grading__V1__PeriodGrade *const *)list)[i]->program;
+}
+
 /* The human answer below the subject line. Returns CLI_EXIT_OK or
  * CLI_EXIT_FAIL (out of memory, said on stderr). */
 static int history_print(const Grading__V1__GradeHistory *h, bool utf8, FILE *out)
 {
-    size_t *idx = NULL;
-    bool *done = NULL;
+    cli_groups_t g = {0};
     int rc = CLI_EXIT_FAIL;
 
     if (h->n_grades == 0) {
         fprintf(out, "no closed periods\n");
         return CLI_EXIT_OK;
     }
-    idx = calloc(h->n_grades, sizeof *idx);
-    done = calloc(h->n_grades, sizeof *done);
-    if (!idx || !done) goto fail;
-    for (size_t i = 0; i < h->n_grades; i++) {
-        if (done[i]) continue;
-        const char *name = h->grades[i]->program ? h->grades[i]->program : "";
-        size_t n = 0;
-        for (size_t j = i; j < h->n_grades; j++) {
-            const char *other = h->grades[j]->program ? h->grades[j]->program : "";
-            if (!done[j] && strcmp(name, other) == 0) {
-                done[j] = true;
-                idx[n++] = j;
-            }
-        }
-        if (i > 0) fputc('\n', out);   /* the subject line ends with a blank line already */
-        if (history_print_program(h, idx, n, utf8, out)) goto fail;
+    if (cli_groups_init(&g, h->grades, h->n_grades, history_program_at)) goto fail;
+    for (size_t k = 0; k < g.ngroups; k++) {
+        if (k > 0) fputc('\n', out);   /* the subject line ends with a blank line already */
+        if (history_print_program(h, g.rows + g.start[k], g.start[k + 1] - g.start[k], utf8, out)) goto fail;
     }
     rc = CLI_EXIT_OK;
 fail:
     if (rc) fprintf(stderr, "gradectl: out of memory\n");
-    free(idx);
-    free(done);
+    cli_groups_destroy(&g);
     return rc;
+}
+
+/* A cli_print_reply_cb: the subject line, then history_print in the
+ * locale's character set. arg is the cli_seller_query_t asked. */
+static int history_print_reply(const ProtobufCMessage *reply, const void *arg)
+{
+    const Grading__V1__GradeHistory *h = (const Grading__V1__GradeHistory *)reply;
+    const cli_seller_query_t *q = arg;
+    cli_print_subject(h->seller_id, h->marketplace, q->as_of, h->policy_version);
+    return history_print(h, history_utf8_locale(getenv("LC_ALL"), getenv("LC_CTYPE"), getenv("LANG")), stdout);
 }
 
 /* --periods: a whole number 1..HISTORY_MAX_PERIODS. */
@@ -190,50 +191,43 @@ static int history_parse_periods(const char *s, uint32_t *out)
 
 static int history_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
 {
-    const char *marketplace = NULL, *kind_text = NULL, *periods_text = NULL, *as_of = NULL;
-    char *pos[1];
-    int npos, rc;
+    const char *kind_text = NULL, *periods_text = NULL, *as_of = NULL;
     uint32_t periods = 0;
     grading_period_kind_t kind = GRADING_PERIOD_MONTH;
-    ProtobufCMessage *ts = NULL, *resp = NULL;
+    cli_seller_query_t q;
+    /* --as-of is parsed here, after --kind and --periods, so the usage
+     * errors come in the synopsis' order */
     const cli_opt_t opts[] = {
-        {"--marketplace", &marketplace, NULL},
         {"--kind", &kind_text, NULL},
         {"--periods", &periods_text, NULL},
         {"--as-of", &as_of, NULL},
         {NULL, NULL, NULL},
     };
 
-    if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 0, 1, &npos))) return rc;
-    if (npos < 1) return cli_usage_error(cmd, "missing SELLER");
-    if (!pos[0][0]) return cli_usage_error(cmd, "SELLER must not be empty");
-    if (marketplace && !*marketplace) return cli_usage_error(cmd, "--marketplace must not be empty");
-    if (kind_text && !(kind = grading_period_kind_parse(kind_text)))
-        return cli_usage_error(cmd, "--kind \"%s\" is not month, quarter or year", kind_text);
-    if (periods_text && history_parse_periods(periods_text, &periods))
-        return cli_usage_error(cmd, "--periods \"%s\" is not a whole number from 1 to %d", periods_text,
-                               HISTORY_MAX_PERIODS);
-    if (as_of && (rc = cli_parse_timestamp(cmd, "--as-of", as_of, &ts))) return rc;
+    int rc = cli_parse_seller_query(cmd, argc, argv, opts,
+                                    CLI_QUERY_NAME_MISSING_SELLER | CLI_QUERY_NO_EMPTY_MARKETPLACE, &q);
+    if (rc) goto done;
+    if (kind_text && !(kind = grading_period_kind_parse(kind_text))) {
+        rc = cli_usage_error(cmd, "--kind \"%s\" is not month, quarter or year", kind_text);
+        goto done;
+    }
+    if (periods_text && history_parse_periods(periods_text, &periods)) {
+        rc = cli_usage_error(cmd, "--periods \"%s\" is not a whole number from 1 to %d", periods_text,
+                             HISTORY_MAX_PERIODS);
+        goto done;
+    }
+    if (as_of && (rc = cli_seller_query_parse_as_of(cmd, as_of, &q))) goto done;
 
     Grading__V1__GetGradeHistoryRequest req = GRADING__V1__GET_GRADE_HISTORY_REQUEST__INIT;
-    req.seller_id = pos[0];
-    if (marketplace) req.marketplace = (char *)marketplace;
+    req.seller_id = (char *)q.seller;
+    if (q.marketplace) req.marketplace = (char *)q.marketplace;
     req.kind = (Grading__V1__PeriodKind)kind;
     req.periods = periods;
-    req.as_of = (Google__Protobuf__Timestamp *)ts;
-    rc = cli_call(ctx, "GetGradeHistory", &req.base, &grading__v1__grade_history__descriptor, &resp, NULL);
-    if (rc) goto done;
-    if (ctx->json) {
-        rc = cli_print_json(resp);
-    } else {
-        const Grading__V1__GradeHistory *h = (const Grading__V1__GradeHistory *)resp;
-        cli_print_subject(h->seller_id, h->marketplace, ts, h->policy_version);
-        rc = history_print(h, history_utf8_locale(getenv("LC_ALL"), getenv("LC_CTYPE"), getenv("LANG")),
-                           stdout);
-    }
+    req.as_of = q.as_of;
+    rc = cli_call_and_print(ctx, "GetGradeHistory", &req.base, &grading__v1__grade_history__descriptor,
+                            history_print_reply, &q, NULL);
 done:
-    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
-    if (ts) protobuf_c_message_free_unpacked(ts, NULL);
+    cli_seller_query_destroy(&q);
     return rc;
 }
 

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "grading/pbjson.h"
 #include "grading/v1/grading.pb-c.h"
 
 #define METRICS_MAX_WINDOWS 12   /* table columns, the metric name included */
@@ -76,19 +75,17 @@ static void format_cell(const Grading__V1__MetricValue *v, char *buf, size_t len
     if (!v->sufficient) *insufficient = true;
 }
 
-static int print_table(const Grading__V1__SellerMetrics *m)
+/* A cli_print_reply_cb; arg is unused (the reply names its seller). */
+static int print_table(const ProtobufCMessage *reply, const void *arg)
 {
+    const Grading__V1__SellerMetrics *m = (const Grading__V1__SellerMetrics *)reply;
     pivot_t p = {0};
     cli_table_t *t = NULL;
     bool insufficient = false;
     int rc = CLI_EXIT_FAIL;
-    char as_of[GRADING_PBJSON_TIMESTAMP_MAX] = "now";
 
-    if (m->as_of) grading_pbjson_timestamp_format(m->as_of->seconds, m->as_of->nanos, as_of, sizeof as_of);
-    printf("seller %s  marketplace %s  as of %s", m->seller_id, m->marketplace[0] ? m->marketplace : "(default)",
-           as_of);
-    if (m->policy_version[0]) printf("  policy %s", m->policy_version);
-    printf("\n\n");
+    (void)arg;
+    cli_print_subject(m->seller_id, m->marketplace, m->as_of, m->policy_version);
     if (m->n_metrics == 0) {
         printf("(no metrics)\n");
         return CLI_EXIT_OK;
@@ -98,12 +95,10 @@ static int print_table(const Grading__V1__SellerMetrics *m)
     char align[METRICS_MAX_WINDOWS + 1] = "l";
     for (size_t w = 0; w < p.nwindows; w++) align[w + 1] = 'r';
     align[p.nwindows + 1] = '\0';
-    if (!(t = cli_table_new(p.nwindows + 1, align))) goto fail;
-
     const char *head[METRICS_MAX_WINDOWS];
     head[0] = "metric";
     for (size_t w = 0; w < p.nwindows; w++) head[w + 1] = p.windows[w];
-    if (cli_table_add_row(t, head)) goto fail;
+    if (!(t = cli_table_new_with_head(p.nwindows + 1, align, head))) goto fail;
 
     char cells[METRICS_MAX_WINDOWS][128];
     const char *row[METRICS_MAX_WINDOWS];
@@ -132,30 +127,17 @@ fail:
 
 static int run_metrics(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
 {
-    const char *marketplace = NULL, *as_of = NULL;
-    char *pos[1];
-    int npos, rc;
-    ProtobufCMessage *ts = NULL, *resp = NULL;
-    const cli_opt_t opts[] = {
-        {"--marketplace", &marketplace, NULL},
-        {"--as-of", &as_of, NULL},
-        {NULL, NULL, NULL},
-    };
-
-    if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 1, 1, &npos))) return rc;
-    if (!pos[0][0]) return cli_usage_error(cmd, "SELLER must not be empty");
-    if (as_of && (rc = cli_parse_timestamp(cmd, "--as-of", as_of, &ts))) return rc;
-
-    Grading__V1__GetSellerMetricsRequest req = GRADING__V1__GET_SELLER_METRICS_REQUEST__INIT;
-    req.seller_id = pos[0];
-    if (marketplace) req.marketplace = (char *)marketplace;
-    req.as_of = (Google__Protobuf__Timestamp *)ts;
-    rc = cli_call(ctx, "GetSellerMetrics", &req.base, &grading__v1__seller_metrics__descriptor, &resp, NULL);
+    cli_seller_query_t q;
+    int rc = cli_parse_seller_query(cmd, argc, argv, NULL, CLI_QUERY_AS_OF, &q);
     if (rc) goto done;
-    rc = ctx->json ? cli_print_json(resp) : print_table((const Grading__V1__SellerMetrics *)resp);
+    Grading__V1__GetSellerMetricsRequest req = GRADING__V1__GET_SELLER_METRICS_REQUEST__INIT;
+    req.seller_id = (char *)q.seller;
+    if (q.marketplace) req.marketplace = (char *)q.marketplace;
+    req.as_of = q.as_of;
+    rc = cli_call_and_print(ctx, "GetSellerMetrics", &req.base, &grading__v1__seller_metrics__descriptor,
+                            print_table, NULL, NULL);
 done:
-    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
-    if (ts) protobuf_c_message_free_unpacked(ts, NULL);
+    cli_seller_query_destroy(&q);
     return rc;
 }
 

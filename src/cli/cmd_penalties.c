@@ -50,21 +50,25 @@ static void format_restrictions(const Grading__V1__Penalty *p, char *buf, size_t
     }
 }
 
-static int print_penalties(const Grading__V1__PenaltyState *s)
+/* A cli_print_reply_cb; arg is the cli_seller_query_t asked. */
+static int print_penalties(const ProtobufCMessage *reply, const void *arg)
 {
+    const Grading__V1__PenaltyState *s = (const Grading__V1__PenaltyState *)reply;
+    const cli_seller_query_t *q = arg;
     cli_table_t *t = NULL;
     bool since = false;
 
+    cli_print_subject(q->seller, q->marketplace, q->as_of, s->policy_version);
     if (s->n_penalties == 0) {
         printf("no penalties\n");
     } else {
         for (size_t i = 0; i < s->n_penalties; i++)
             if (s->penalties[i]->since) since = true;
         /* since, when known, sits before the long restrictions column */
-        if (!(t = cli_table_new(since ? 5 : 4, since ? "lrlll" : "lrll"))) goto fail;
         const char *head_since[] = {"ladder", "stage", "name", "since", "restrictions"};
         const char *head[] = {"ladder", "stage", "name", "restrictions"};
-        if (cli_table_add_row(t, since ? head_since : head)) goto fail;
+        if (!(t = cli_table_new_with_head(since ? 5 : 4, since ? "lrlll" : "lrll", since ? head_since : head)))
+            goto fail;
         for (size_t i = 0; i < s->n_penalties; i++) {
             const Grading__V1__Penalty *p = s->penalties[i];
             char stage[16], when[GRADING_PBJSON_TIMESTAMP_MAX] = "-", restr[1024];
@@ -91,9 +95,8 @@ static int print_penalties(const Grading__V1__PenaltyState *s)
     }
     if (s->n_order_alerts) {
         printf("\nlate orders:\n");
-        if (!(t = cli_table_new(3, "lll"))) goto fail;
         const char *head[] = {"", "order", "stage"};
-        if (cli_table_add_row(t, head)) goto fail;
+        if (!(t = cli_table_new_with_head(3, "lll", head))) goto fail;
         for (size_t i = 0; i < s->n_order_alerts; i++) {
             const char *row[] = {"", s->order_alerts[i]->order_id, s->order_alerts[i]->stage};
             if (cli_table_add_row(t, row)) goto fail;
@@ -110,36 +113,17 @@ fail:
 
 static int run_penalties(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
 {
-    const char *marketplace = NULL, *as_of = NULL;
-    char *pos[1];
-    int npos, rc;
-    ProtobufCMessage *ts = NULL, *resp = NULL;
-    const cli_opt_t opts[] = {
-        {"--marketplace", &marketplace, NULL},
-        {"--as-of", &as_of, NULL},
-        {NULL, NULL, NULL},
-    };
-
-    if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 1, 1, &npos))) return rc;
-    if (!pos[0][0]) return cli_usage_error(cmd, "SELLER must not be empty");
-    if (as_of && (rc = cli_parse_timestamp(cmd, "--as-of", as_of, &ts))) return rc;
-
-    Grading__V1__GetPenaltyStateRequest req = GRADING__V1__GET_PENALTY_STATE_REQUEST__INIT;
-    req.seller_id = pos[0];
-    if (marketplace) req.marketplace = (char *)marketplace;
-    req.as_of = (Google__Protobuf__Timestamp *)ts;
-    rc = cli_call(ctx, "GetPenaltyState", &req.base, &grading__v1__penalty_state__descriptor, &resp, NULL);
+    cli_seller_query_t q;
+    int rc = cli_parse_seller_query(cmd, argc, argv, NULL, CLI_QUERY_AS_OF, &q);
     if (rc) goto done;
-    if (ctx->json) {
-        rc = cli_print_json(resp);
-    } else {
-        const Grading__V1__PenaltyState *s = (const void *)resp;
-        cli_print_subject(pos[0], marketplace, ts, s->policy_version);
-        rc = print_penalties(s);
-    }
+    Grading__V1__GetPenaltyStateRequest req = GRADING__V1__GET_PENALTY_STATE_REQUEST__INIT;
+    req.seller_id = (char *)q.seller;
+    if (q.marketplace) req.marketplace = (char *)q.marketplace;
+    req.as_of = q.as_of;
+    rc = cli_call_and_print(ctx, "GetPenaltyState", &req.base, &grading__v1__penalty_state__descriptor,
+                            print_penalties, &q, NULL);
 done:
-    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
-    if (ts) protobuf_c_message_free_unpacked(ts, NULL);
+    cli_seller_query_destroy(&q);
     return rc;
 }
 

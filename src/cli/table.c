@@ -1,6 +1,9 @@
 /* Plain-text tables for people: every cell copied in, widths measured at
  * print time. Widths count bytes, which is right for the ASCII names and
- * numbers the service returns; a UTF-8 label only shifts its own row. */
+ * numbers the service returns; a UTF-8 label only shifts its own row.
+ *
+ * Also the grouping of a reply's rows by programme, for the commands that
+ * print one table per programme (close, history). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,16 @@ cli_table_t *cli_table_new(size_t ncols, const char *align)
     if (!t) return NULL;
     t->ncols = ncols;
     for (size_t i = 0; i < ncols; i++) t->align[i] = align && i < strlen(align) ? align[i] : 'l';
+    return t;
+}
+
+cli_table_t *cli_table_new_with_head(size_t ncols, const char *align, const char *const *head)
+{
+    cli_table_t *t = cli_table_new(ncols, align);
+    if (t && cli_table_add_row(t, head)) {
+        cli_table_free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -75,6 +88,47 @@ void cli_table_free(cli_table_t *t)
     for (size_t i = 0; i < t->nrows * t->ncols; i++) free(t->cells[i]);
     free(t->cells);
     free(t);
+}
+
+int cli_groups_init(cli_groups_t *g, const void *list, size_t n, const char *(*program_at)(const void *list, size_t i))
+{
+    bool *taken = NULL;
+    memset(g, 0, sizeof *g);
+    g->rows = calloc(n ? n : 1, sizeof *g->rows);
+    g->start = calloc(n + 1, sizeof *g->start);
+    taken = calloc(n ? n : 1, sizeof *taken);
+    if (!g->rows || !g->start || !taken) goto fail;
+    /* each untaken row gathers the later rows of its programme: replies
+     * have a few dozen rows, so quadratic is fine */
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (taken[i]) continue;
+        const char *name = program_at(list, i);
+        if (!name) name = "";
+        g->start[g->ngroups++] = at;
+        for (size_t j = i; j < n; j++) {
+            const char *other = program_at(list, j);
+            if (!other) other = "";
+            if (!taken[j] && strcmp(name, other) == 0) {
+                taken[j] = true;
+                g->rows[at++] = j;
+            }
+        }
+    }
+    g->start[g->ngroups] = at;
+    free(taken);
+    return 0;
+fail:
+    free(taken);
+    cli_groups_destroy(g);
+    return -1;
+}
+
+void cli_groups_destroy(cli_groups_t *g)
+{
+    free(g->rows);
+    free(g->start);
+    memset(g, 0, sizeof *g);
 }
 
 void cli_format_number(double v, char *buf, size_t len)

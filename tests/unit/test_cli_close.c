@@ -22,7 +22,7 @@
 #include "../../src/cli/args.c"
 #include "../../src/cli/call.c"
 #include "../../src/cli/table.c"
-#include "../../src/cli/cmd_grade.c"
+#include "../../src/cli/query.c"
 #include "../../src/cli/cmd_close.c"
 #include "../../src/cli/cmd_history.c"
 
