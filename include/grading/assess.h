@@ -47,4 +47,9 @@ grading_err_t grading_assess_seller(grading_txn_t *txn, const grading_marketplac
 grading_err_t grading_assess_derive(grading_txn_t *txn, const grading_policy_t *p,
                                     const char *mp_name, const char *seller, int64_t now_ms);
 
+/* grading_assess_derive as a batch's derive callback (ingest.h):
+ * ctx is the policy. */
+grading_err_t grading_assess_derive_cb(void *ctx, grading_txn_t *txn, const char *mp_name,
+                                       const char *seller, int64_t now_ms);
+
 #endif

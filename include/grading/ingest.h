@@ -59,6 +59,12 @@ grading_err_t grading_ingest_start(grading_store_t *st, int64_t (*now_ms)(void *
  * b->done_cb runs at once with GRADING_ESHUTDOWN. */
 void grading_ingest_submit(grading_ingest_t *in, grading_ingest_batch_t *b);
 
+/* Queues b and waits until its fate is on disk; returns it (as done_cb
+ * would get it; accepted/duplicates may be NULL). Sets b's done_cb and
+ * data. Must not be called on the writer thread (from a callback). */
+grading_err_t grading_ingest_run(grading_ingest_t *in, grading_ingest_batch_t *b, uint32_t *accepted,
+                                 uint32_t *duplicates);
+
 /* Finishes every queued batch, stops the thread and frees in. */
 void grading_ingest_stop(grading_ingest_t *in);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "grading/assess.h"
+#include "grading/sweep.h"
 
 #define REFRESH_PAGE 256
 #define REFRESH_META "refreshed_with_policy"   /* the last full walk's policy */
@@ -24,43 +25,8 @@ struct app_refresh {
     int64_t (*now_ms)(void *);
     void *clock_ctx;
     bool stopping;               /* under mu */
-    /* one page in flight */
-    bool page_done;              /* under mu */
-    grading_err_t page_err;
+    grading_sweep_buf_t sweep_buf;   /* the refresh thread's */
 };
-
-static grading_err_t derive(void *ctx, grading_txn_t *txn, const char *mp, const char *seller,
-                            int64_t now_ms)
-{
-    return grading_assess_derive(txn, ctx, mp, seller, now_ms);
-}
-
-static void page_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t acc, uint32_t dup)
-{
-    (void)acc, (void)dup;
-    app_refresh_t *r = b->data;
-    pthread_mutex_lock(&r->mu);
-    r->page_done = true;
-    r->page_err = err;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
-}
-
-/* Hands b to the writer and waits for its commit; returns its result. */
-static grading_err_t run_batch(app_refresh_t *r, grading_ingest_batch_t *b)
-{
-    b->done_cb = page_done;
-    b->data = r;
-    pthread_mutex_lock(&r->mu);
-    r->page_done = false;
-    pthread_mutex_unlock(&r->mu);
-    grading_ingest_submit(r->in, b);
-    pthread_mutex_lock(&r->mu);
-    while (!r->page_done) pthread_cond_wait(&r->cv, &r->mu);
-    grading_err_t err = r->page_err;
-    pthread_mutex_unlock(&r->mu);
-    return err;
-}
 
 /* True when the walk should give way (stop, or a newer policy waits). */
 static bool interrupted(app_refresh_t *r)
@@ -89,12 +55,12 @@ static size_t walk_marketplace(app_refresh_t *r, grading_store_reader_t *rd, gra
         if (err || n == 0) return total;
         for (size_t i = 0; i < n; i++) sellers[i] = ids[i], mps[i] = mp;
         grading_ingest_batch_t b = {.n = 0,
-                                    .derive = derive,
+                                    .derive = grading_assess_derive_cb,
                                     .derive_ctx = p,
                                     .extra_sellers = sellers,
                                     .extra_marketplaces = mps,
                                     .nextra = (uint32_t)n};
-        if ((err = run_batch(r, &b))) {
+        if ((err = grading_ingest_run(r->in, &b, NULL, NULL))) {
             fprintf(stderr, "gradingd: refresh of %s stopped: %s\n", mp, grading_err_name(err));
             return total;
         }
@@ -126,57 +92,7 @@ static grading_err_t mark_walked(void *ctx, grading_txn_t *txn, int64_t now_ms)
 static void record_walk(app_refresh_t *r, grading_policy_t *p)
 {
     grading_ingest_batch_t b = {.n = 0, .apply = mark_walked, .apply_ctx = p};
-    run_batch(r, &b);   /* on failure the next start-up walks again: harmless */
-}
-
-/* ---- the sweep: sellers whose open orders reached a new stage ---- */
-
-#define SWEEP_PAGE 512
-
-typedef struct {
-    grading_due_t *due;
-    size_t n;
-} sweep_page_t;
-
-/* After the page's sellers were re-derived (each moved to its next due
- * time): their old keys go, also those of sellers the policy dropped. */
-static grading_err_t drop_swept(void *ctx, grading_txn_t *txn, int64_t now_ms)
-{
-    sweep_page_t *sp = ctx;
-    (void)now_ms;
-    for (size_t i = 0; i < sp->n; i++) {
-        grading_err_t err = grading_store_due_del(txn, sp->due[i].due_ms, sp->due[i].mp, sp->due[i].seller);
-        if (err) return err;
-    }
-    return GRADING_OK;
-}
-
-static size_t sweep_due(app_refresh_t *r, grading_store_reader_t *rd, grading_policy_t *p)
-{
-    static grading_due_t due[SWEEP_PAGE];
-    const char *sellers[SWEEP_PAGE], *mps[SWEEP_PAGE];
-    size_t total = 0;
-    for (int pages = 0; pages < 100000; pages++) {
-        int64_t now = r->now_ms(r->clock_ctx);
-        grading_txn_t *txn;
-        size_t n = 0;
-        if (grading_store_read_begin(rd, &txn)) break;
-        grading_err_t err = grading_store_due_page(txn, now, due, SWEEP_PAGE, &n);
-        grading_store_read_end(rd);
-        if (err || n == 0) break;
-        for (size_t i = 0; i < n; i++) sellers[i] = due[i].seller, mps[i] = due[i].mp;
-        sweep_page_t sp = {due, n};
-        grading_ingest_batch_t b = {.n = 0, .derive = derive, .derive_ctx = p, .extra_sellers = sellers,
-                                    .extra_marketplaces = mps, .nextra = (uint32_t)n, .apply = drop_swept,
-                                    .apply_ctx = &sp};
-        if ((err = run_batch(r, &b))) {
-            fprintf(stderr, "gradingd: sweep stopped: %s\n", grading_err_name(err));
-            break;
-        }
-        total += n;
-        if (n < SWEEP_PAGE) break;
-    }
-    return total;
+    grading_ingest_run(r->in, &b, NULL, NULL);   /* on failure the next start-up walks again: harmless */
 }
 
 static void *refresh_main(void *arg)
@@ -191,8 +107,11 @@ static void *refresh_main(void *arg)
         r->sweep = NULL;
         if (sweep && !r->stopping && !r->pending) {
             pthread_mutex_unlock(&r->mu);
-            size_t n = sweep_due(r, rd, sweep);
-            if (n) fprintf(stderr, "gradingd: sweep: %zu sellers reached a new order stage\n", n);
+            uint64_t n;
+            uint32_t pages;
+            grading_err_t err = grading_sweep_due(rd, r->in, sweep, r->now_ms, r->clock_ctx, &r->sweep_buf, &n, &pages);
+            if (err) fprintf(stderr, "gradingd: sweep stopped: %s\n", grading_err_name(err));
+            if (n) fprintf(stderr, "gradingd: sweep: %llu sellers reached a new order stage\n", (unsigned long long)n);
             grading_policy_unref(sweep);
             continue;
         }

@@ -502,3 +502,44 @@ void grading_ingest_stop(grading_ingest_t *in)
     free(in->results);
     free(in);
 }
+
+/* ---- submit and wait ---- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    grading_err_t err;
+    uint32_t accepted, duplicates;
+} waiter_t;
+
+static void wake(grading_ingest_batch_t *b, grading_err_t err, uint32_t accepted, uint32_t duplicates)
+{
+    waiter_t *w = b->data;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    w->err = err;
+    w->accepted = accepted;
+    w->duplicates = duplicates;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+grading_err_t grading_ingest_run(grading_ingest_t *in, grading_ingest_batch_t *b, uint32_t *accepted,
+                                 uint32_t *duplicates)
+{
+    waiter_t w = {.done = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    b->done_cb = wake;
+    b->data = &w;
+    grading_ingest_submit(in, b);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    if (accepted) *accepted = w.accepted;
+    if (duplicates) *duplicates = w.duplicates;
+    return w.err;
+}

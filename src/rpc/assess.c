@@ -203,3 +203,9 @@ grading_err_t grading_assess_derive(grading_txn_t *txn, const grading_policy_t *
     grading_assess_free(x);
     return err;
 }
+
+grading_err_t grading_assess_derive_cb(void *ctx, grading_txn_t *txn, const char *mp_name,
+                                       const char *seller, int64_t now_ms)
+{
+    return grading_assess_derive(txn, ctx, mp_name, seller, now_ms);
+}

@@ -1,7 +1,6 @@
 /* ClosePeriod's work (close.h). */
 #include "grading/close.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +19,6 @@ typedef struct {
     const char *expect_cursor;     /* the cursor the page was read after */
     const char *page_last;         /* the page's last seller: the next cursor */
     grading_close_t *state;        /* in: the state so far; out: after the page */
-    /* the writer's answer */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-    grading_err_t err;
 } page_t;
 
 /* Adds one seller's levels to the distribution. */
@@ -65,30 +59,6 @@ static grading_err_t write_page(void *ctx, grading_txn_t *txn, int64_t now_ms)
     return GRADING_OK;
 }
 
-static void page_written(grading_ingest_batch_t *b, grading_err_t err, uint32_t acc, uint32_t dup)
-{
-    (void)acc, (void)dup;
-    page_t *pg = b->data;
-    pthread_mutex_lock(&pg->mu);
-    pg->done = true;
-    pg->err = err;
-    pthread_cond_broadcast(&pg->cv);
-    pthread_mutex_unlock(&pg->mu);
-}
-
-static grading_err_t submit_page(grading_ingest_t *in, page_t *pg)
-{
-    grading_ingest_batch_t b = {.n = 0, .apply = write_page, .apply_ctx = pg,
-                                .done_cb = page_written, .data = pg};
-    pg->done = false;
-    grading_ingest_submit(in, &b);
-    pthread_mutex_lock(&pg->mu);
-    while (!pg->done) pthread_cond_wait(&pg->cv, &pg->mu);
-    grading_err_t err = pg->err;
-    pthread_mutex_unlock(&pg->mu);
-    return err;
-}
-
 static void init_state(grading_close_t *c, const grading_rules_t *r, const grading_policy_t *p, int64_t now)
 {
     memset(c, 0, sizeof *c);
@@ -124,7 +94,6 @@ grading_err_t grading_close_period_stoppable(grading_store_t *st, grading_ingest
     grading_store_reader_t *rd = NULL;
     grading_assess_t *x = NULL;
     page_t pg = {.policy = p, .mp = mp->name, .period = period, .kind = (int)kind};
-    bool sync_ready = false;
     memset(out, 0, sizeof *out);
     if (page == 0) page = GRADING_CLOSE_PAGE;
 
@@ -151,9 +120,6 @@ grading_err_t grading_close_period_stoppable(grading_store_t *st, grading_ingest
         grading_error_set(e, err, "", "cannot read the store");
         goto done;
     }
-    pthread_mutex_init(&pg.mu, NULL);
-    pthread_cond_init(&pg.cv, NULL);
-    sync_ready = true;
 
     grading_txn_t *txn;
     bool found = false;
@@ -210,7 +176,8 @@ grading_err_t grading_close_period_stoppable(grading_store_t *st, grading_ingest
             pg.page_last = page_last;
             pg.last_page = n < page;
             pg.expect_cursor = after;
-            if ((err = submit_page(in, &pg))) {
+            grading_ingest_batch_t b = {.n = 0, .apply = write_page, .apply_ctx = &pg};
+            if ((err = grading_ingest_run(in, &b, NULL, NULL))) {
                 grading_error_set(e, err, "period",
                                   err == GRADING_ESTATE ? "another close of %s is running or finished"
                                                         : "cannot write the close of %s; call again to resume",
@@ -225,10 +192,6 @@ grading_err_t grading_close_period_stoppable(grading_store_t *st, grading_ingest
 store_fail:
     if (!e->message[0]) grading_error_set(e, err, "", "cannot read the store");
 done:
-    if (sync_ready) {
-        pthread_mutex_destroy(&pg.mu);
-        pthread_cond_destroy(&pg.cv);
-    }
     grading_store_reader_free(rd);
     grading_assess_free(x);
     free(pg.ids);

@@ -60,13 +60,6 @@ static void record_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t a
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
 }
 
-/* On the writer thread, inside the batch's transaction. */
-static grading_err_t derive_seller(void *ctx, grading_txn_t *txn, const char *mp, const char *seller,
-                                   int64_t now_ms)
-{
-    return grading_assess_derive(txn, ctx, mp, seller, now_ms);
-}
-
 static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
 {
     const Grading__V1__RecordEventsRequest *req = (const void *)msg;
@@ -101,7 +94,7 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
         .marketplaces = r->marketplaces,
         .zones = r->zones,
         .n = n,
-        .derive = derive_seller,
+        .derive = grading_assess_derive_cb,
         .derive_ctx = s->policy,
         .done_cb = record_done,
         .data = s,
@@ -119,16 +112,14 @@ static const char *const point_names[GRADING_PT_COUNT] = {
     "points.non_receipt", "points.strongly_recommend", "points.not_recommended", "points.delay",
 };
 
-typedef struct {
-    const char *name;
-    int32_t days;   /* trailing days; 0 = the calendar month holding as_of */
-} window_t;
-
-static const window_t windows[] = {{"30d", 30}, {"90d", 90}, {"365d", 365}, {"month", 0}};
+/* The base counters' windows (the kinds of rules.h). */
+static const grading_window_t windows[] = {
+    {GRADING_WIN_DAYS, 30, "30d"}, {GRADING_WIN_DAYS, 90, "90d"},
+    {GRADING_WIN_DAYS, 365, "365d"}, {GRADING_WIN_MONTH, 0, "month"}};
 #define NWINDOWS (sizeof windows / sizeof windows[0])
 
 /* One scan over the longest window, each day added to every window that
- * holds it. */
+ * holds it (every window ends with as_of's day). */
 typedef struct {
     grading_day_counters_t *sums;
     int32_t from[NWINDOWS];
@@ -197,10 +188,10 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     }
     reading = true;
     window_sums_t ws = {.sums = sums};
-    int32_t earliest = today;
+    int32_t earliest = today, last;
     for (size_t w = 0; w < NWINDOWS; w++) {
         grading_day_counters_init(&sums[w]);
-        ws.from[w] = windows[w].days ? today - windows[w].days + 1 : grading_month_first_day(today);
+        grading_window_range(&windows[w], today, &ws.from[w], &last);
         if (ws.from[w] < earliest) earliest = ws.from[w];
     }
     err = grading_store_days_foreach(txn, mp->name, req->seller_id, earliest, today,

@@ -56,18 +56,13 @@ fail:
     return false;
 }
 
-static void fail_reply(call_slot_t *s, const grading_error_t *e)
-{
-    rpc_reply_error(s, e);
-}
-
 /* query_seller, answering the call with the error when it fails. */
 static bool query_or_reply(call_slot_t *s, const char *mp_name, const char *seller,
                            const Google__Protobuf__Timestamp *as_of, query_t *q)
 {
     grading_error_t e = {0};
     if (query_seller(s, mp_name, seller, as_of, q, &e)) return true;
-    fail_reply(s, &e);
+    rpc_reply_error(s, &e);
     return false;
 }
 
@@ -173,7 +168,7 @@ void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg)
 fail:
     free(pr);
     grading_assess_free(q.x);
-    fail_reply(s, &e);
+    rpc_reply_error(s, &e);
 }
 
 /* ---- GetPenaltyState ---- */
@@ -316,7 +311,7 @@ void rpc_handle_get_ranking_boosts(call_slot_t *s, const ProtobufCMessage *msg)
 fail:
     if (reading) grading_store_read_end(rpc_thread_reader(s));
     free(boosts);
-    fail_reply(s, &e);
+    rpc_reply_error(s, &e);
 }
 
 /* ---- GetAdCreditEligibility ---- */

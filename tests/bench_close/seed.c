@@ -239,11 +239,6 @@ static void gen_seller(gen_t *g, uint32_t i, uint32_t k)
     }
 }
 
-static grading_err_t derive(void *ctx, grading_txn_t *txn, const char *mp, const char *seller, int64_t now_ms)
-{
-    return grading_assess_derive(txn, ctx, mp, seller, now_ms);
-}
-
 /* Applies the batch in one transaction (growing the map while it is full),
  * with the walk's meta record on the last one. */
 static grading_err_t apply_txn(grading_store_t *st, grading_policy_t *p, const gen_t *g, bool last,
@@ -253,7 +248,7 @@ static grading_err_t apply_txn(grading_store_t *st, grading_policy_t *p, const g
                                 .marketplaces = g->mps,
                                 .zones = g->zones,
                                 .n = g->n,
-                                .derive = derive,
+                                .derive = grading_assess_derive_cb,
                                 .derive_ctx = p};
     for (;;) {   /* bounded: each retry doubles the map, which stops at its maximum */
         grading_txn_t *txn = NULL;

@@ -84,11 +84,6 @@ static void add_seller(batch_t *g, const grading_marketplace_t *mp, const sb_pla
     }
 }
 
-static grading_err_t derive(void *ctx, grading_txn_t *txn, const char *mp, const char *seller, int64_t now_ms)
-{
-    return grading_assess_derive(txn, ctx, mp, seller, now_ms);
-}
-
 /* Applies the batch in one transaction, growing the map while it is full. */
 static grading_err_t apply_txn(grading_store_t *st, grading_policy_t *p, const sb_plan_t *pl, const batch_t *g,
                                grading_error_t *e)
@@ -97,7 +92,7 @@ static grading_err_t apply_txn(grading_store_t *st, grading_policy_t *p, const s
                                 .marketplaces = g->mps,
                                 .zones = g->zones,
                                 .n = g->n,
-                                .derive = derive,
+                                .derive = grading_assess_derive_cb,
                                 .derive_ctx = p};
     for (;;) {   /* bounded: each retry doubles the map, which stops at its maximum */
         grading_txn_t *txn = NULL;

@@ -20,6 +20,7 @@
 #include "grading/err.h"
 #include "grading/policy.h"
 #include "grading/store.h"
+#include "grading/sweep.h"
 
 /* ---- limits and defaults ---- */
 
@@ -37,8 +38,8 @@
 #define SB_BYTES_PER_ORDER 1024
 #define SB_MAX_MAP_SIZE (UINT64_C(64) << 30)
 
-/* gradingd's sweep page (src/app/refresh.c, SWEEP_PAGE). */
-#define SB_SWEEP_PAGE 512
+/* gradingd's sweep page (grading/sweep.h). */
+#define SB_SWEEP_PAGE GRADING_SWEEP_PAGE
 /* Sweep passes until the index has nothing due (each pass ends at a short
  * page; the last one finds nothing). */
 #define SB_MAX_PASSES 8
@@ -130,10 +131,7 @@ grading_err_t sb_sweeper_new(grading_store_t *st, int64_t now_ms, sb_sweeper_t *
 /* Stops the writer (finishing what is queued) and frees sw. NULL is fine. */
 void sb_sweeper_free(sb_sweeper_t *sw);
 
-/* One sweep as gradingd's refresh thread does it (sweep_due): read a page
- * of due entries <= now, re-derive those sellers on the writer in one
- * derive-only batch that also deletes the page's keys, wait for its
- * commit, until a short page. *swept gets the sellers re-derived, *pages
+/* One sweep as gradingd's refresh thread does it: grading_sweep_due. *swept gets the sellers re-derived, *pages
  * the batches. Errors: the store's, from the read or the batch. */
 grading_err_t sb_sweep_due(sb_sweeper_t *sw, grading_policy_t *p, uint64_t *swept, uint32_t *pages);
 

@@ -46,18 +46,12 @@ typedef struct {
     size_t msglen;
 } sink_t;
 
-static grading_err_t derive_cb(void *ctx, grading_txn_t *txn, const char *mp, const char *seller,
-                               int64_t now_ms)
-{
-    return grading_assess_derive(txn, ctx, mp, seller, now_ms);
-}
-
 static grading_err_t apply_once(sink_t *s, bool last, uint32_t *accepted)
 {
     const char *extra_seller = s->c->seller, *extra_mp = s->c->mp->name;
     grading_ingest_batch_t b = {
         .events = s->ev, .marketplaces = s->mps, .zones = s->zones, .n = s->n,
-        .derive = derive_cb, .derive_ctx = (void *)s->policy,
+        .derive = grading_assess_derive_cb, .derive_ctx = (void *)s->policy,
         .extra_sellers = last ? &extra_seller : NULL,
         .extra_marketplaces = last ? &extra_mp : NULL, .nextra = last ? 1 : 0};
     grading_txn_t *txn = NULL;

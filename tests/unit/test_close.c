@@ -75,11 +75,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-static grading_err_t derive(void *ctx, grading_txn_t *txn, const char *mp, const char *seller, int64_t now)
-{
-    return grading_assess_derive(txn, ctx, mp, seller, now);
-}
-
 /* Seller i has (i % 4) orders paid in the month of `when` (0 orders: an
  * inquiry only, so the seller exists). */
 static void record_month(fx_t *fx, int64_t when, const char *tag)
@@ -117,7 +112,7 @@ static void record_month(fx_t *fx, int64_t when, const char *tag)
     grading_txn_t *txn;
     assert_int_equal(grading_store_write_begin(fx->st, NULL, &txn), GRADING_OK);
     grading_ingest_batch_t b = {.events = ev, .marketplaces = mps, .zones = zones, .n = n,
-                                .derive = derive, .derive_ctx = fx->p};
+                                .derive = grading_assess_derive_cb, .derive_ctx = fx->p};
     uint32_t acc, dup;
     assert_int_equal(grading_ingest_apply(txn, &b, when, &acc, &dup), GRADING_OK);
     assert_int_equal(acc, n);
