@@ -63,19 +63,23 @@ typedef enum {
     GRADING_WIN_QUARTER,
     GRADING_WIN_PREV_QUARTER,
     GRADING_WIN_YEAR,
-    GRADING_WIN_PREV_YEAR
+    GRADING_WIN_PREV_YEAR,
+    GRADING_WIN_PREV_MONTHS     /* the N whole calendar months before the current one */
 } grading_window_kind_t;
 
 typedef struct {
     grading_window_kind_t kind;
-    int32_t days;        /* GRADING_WIN_DAYS: 1..GRADING_WINDOW_MAX_DAYS */
+    int32_t days;        /* GRADING_WIN_DAYS: 1..GRADING_WINDOW_MAX_DAYS;
+                          * GRADING_WIN_PREV_MONTHS: months, 1..GRADING_WINDOW_MAX_MONTHS */
     char name[16];       /* "90d", "month", "prev_quarter" */
 } grading_window_t;
 
 #define GRADING_WINDOW_MAX_DAYS 800
+#define GRADING_WINDOW_MAX_MONTHS 24
 
 /* Parses "30d", "month", "prev_month", "quarter", "prev_quarter", "year",
- * "prev_year". Errors: GRADING_EINVAL. */
+ * "prev_year", "prev_12m" (the 12 whole months before this one: what a
+ * status judged on completed months reads). Errors: GRADING_EINVAL. */
 grading_err_t grading_window_parse(const char *s, grading_window_t *out);
 
 /* The local days [*first, *last] the window covers as of local day today. */
@@ -175,6 +179,9 @@ typedef struct {
     int32_t relief_level;       /* STRIKES: a later period at this level or better voids them; 0: none */
     uint32_t limit;             /* STRIKES: shown as StrikeState.limit */
     uint32_t min_periods;       /* AVERAGE: fewer closed periods is not enough data */
+    bool calendar_year;         /* over the periods of the last calendar year, once its last period
+                                 * is closed (a yearly selection, valid the whole following year);
+                                 * `over` is then the periods in a year */
 } grading_history_def_t;
 
 typedef struct {
@@ -317,6 +324,9 @@ enum {
     GRADING_OF_OPEN_WARNING,        /* orders.warning */
     GRADING_OF_OPEN_RESTRICTION,    /* orders.restriction */
     GRADING_OF_STOPPED_PRODUCTS,    /* products.stopped */
+    GRADING_OF_POINTS_LAST_MONTH,   /* points.last_month: the last completed month's points, as its
+                                     * close published them (grading_history_t.month_points), else
+                                     * what its orders earned (= points.prev_month) */
     GRADING_OF_COUNT
 };
 #define GRADING_SYM_ID(kind, idx) ((uint32_t)(kind) << 24 | (uint32_t)(idx))
@@ -391,6 +401,8 @@ typedef struct {
     bool has[GRADING_RULES_MAX_HISTORY];             /* false: no closed period */
     double value[GRADING_RULES_MAX_HISTORY];         /* history[i]'s value */
     const grading_order_facts_t *orders;             /* NULL: no per-order rules */
+    bool has_month_points;                           /* the last completed month is closed ... */
+    double month_points;                             /* ... and published these service points */
 } grading_history_t;
 
 /* Starts facts for as_of (local day `today` in tz). */

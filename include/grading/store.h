@@ -169,6 +169,8 @@ typedef struct {
 typedef struct {
     uint32_t n;
     grading_published_t p[GRADING_STORE_MAX_PROGRAMS];
+    bool has_points;   /* a month close with service points: ... */
+    double points;     /* ... the month's points as of its end (points.last_month) */
 } grading_period_rec_t;
 
 grading_err_t grading_store_period_get(grading_txn_t *txn, const char *mp, int kind,

@@ -16,7 +16,10 @@
  *  - Dispatch points (normal orders): business days from the clock's start
  *    to the shipping day; none when the order's delivery points are
  *    negative. Delivery points: calendar days from payment to delivery, by
- *    the table of the order's kind (overseas, reserved, normal).
+ *    the table of the order's kind (overseas, normal). A reserved order
+ *    never earns plus points (SPEC §3): its table, which the loader keeps
+ *    at 0 or below, counts calendar days from its reservation date to the
+ *    delivery, whatever its destination.
  *  - A product's shipping rate (for restricting stages): of its orders
  *    paid in the window and not cancelled, judged once shipped (or
  *    delivered) or past their promise, the share shipped by the promise:
@@ -108,9 +111,12 @@ void grading_order_facts_add(const grading_rules_t *r, const grading_tz_t *tz, i
     if (pd->enabled) {
         double delivery = 0;
         if (delivered) {
-            int kind = (o->flags & GRADING_ORDER_OVERSEAS) ? 2 : reserved ? 1 : 0;
+            /* a reserved order is late or not against its reservation date,
+             * whatever its destination: its table has no plus points */
+            int kind = reserved ? 1 : (o->flags & GRADING_ORDER_OVERSEAS) ? 2 : 0;
+            int32_t from = reserved ? reservation_day(tz, o) : paid_day;
             int32_t dday = grading_tz_day(tz, o->delivered_ms);
-            delivery = band(pd->delivery[kind], pd->ndelivery[kind], dday - paid_day);
+            delivery = band(pd->delivery[kind], pd->ndelivery[kind], dday - from);
             earn(f, GRADING_PT_DELIVERY, dday, delivery);
             if (o->flags & GRADING_ORDER_AUTO_COMPLETED)
                 earn(f, GRADING_PT_AUTO_COMPLETED, dday, pd->per_event[GRADING_PT_AUTO_COMPLETED]);
@@ -234,5 +240,6 @@ void grading_order_facts_finish(const grading_rules_t *r, grading_order_facts_t 
     f->value[GRADING_OF_POINTS_MONTH] = round(m * 1e6) / 1e6;   /* 0.1 steps summed: no 0.30000000000000004 */
     f->value[GRADING_OF_POINTS_PREV_MONTH] = round(p * 1e6) / 1e6;
     f->value[GRADING_OF_POINTS_YEAR] = round(y * 1e6) / 1e6;
+    f->value[GRADING_OF_POINTS_LAST_MONTH] = f->value[GRADING_OF_POINTS_PREV_MONTH];
     f->value[GRADING_OF_STOPPED_PRODUCTS] = (double)f->nstopped;
 }

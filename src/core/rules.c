@@ -30,6 +30,18 @@ grading_err_t grading_window_parse(const char *s, grading_window_t *out)
             return GRADING_OK;
         }
     size_t n = strlen(s);
+    if (n >= 7 && n <= 8 && strncmp(s, "prev_", 5) == 0 && s[n - 1] == 'm') {
+        int32_t months = 0;
+        for (size_t i = 5; i + 1 < n; i++) {
+            if (s[i] < '0' || s[i] > '9') return GRADING_EINVAL;
+            months = months * 10 + (s[i] - '0');
+        }
+        if (months < 1 || months > GRADING_WINDOW_MAX_MONTHS || s[5] == '0') return GRADING_EINVAL;
+        out->kind = GRADING_WIN_PREV_MONTHS;
+        out->days = months;
+        strcpy(out->name, s);
+        return GRADING_OK;
+    }
     if (n < 2 || n > 4 || s[n - 1] != 'd') return GRADING_EINVAL;
     int32_t days = 0;
     for (size_t i = 0; i + 1 < n; i++) {
@@ -82,6 +94,11 @@ void grading_window_range(const grading_window_t *w, int32_t today, int32_t *fir
     case GRADING_WIN_PREV_YEAR:
         *first = year_first(today, -1);
         *last = year_first(today, 0) - 1;
+        break;
+    case GRADING_WIN_PREV_MONTHS:
+        *last = grading_month_first_day(today) - 1;
+        *first = *last + 1;
+        for (int32_t m = 0; m < w->days; m++) *first = grading_month_first_day(*first - 1);
         break;
     }
 }
@@ -176,10 +193,10 @@ bool grading_rules_resolve(grading_rules_t *r, grading_scope_t scope, const char
     if (scope <= GRADING_SCOPE_METRIC_DERIVED) return false;
     static const char *const order_names[GRADING_OF_COUNT] = {
         "points.month", "points.prev_month", "points.year", "orders.caution",
-        "orders.warning", "orders.restriction", "products.stopped"};
+        "orders.warning", "orders.restriction", "products.stopped", "points.last_month"};
     for (int i = 0; i < GRADING_OF_COUNT; i++)
         if (strcmp(name, order_names[i]) == 0) {
-            bool points = i <= GRADING_OF_POINTS_YEAR;
+            bool points = i <= GRADING_OF_POINTS_YEAR || i == GRADING_OF_POINTS_LAST_MONTH;
             if (points ? !r->points.enabled : r->deadlines.nstages == 0) return false;
             return set_sym(out, GRADING_SYM_ORDERS, (size_t)i, GRADING_EXPR_NUMBER);
         }

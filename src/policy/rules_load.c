@@ -753,9 +753,17 @@ static void load_history(rl_t *x, yaml_node_t *sec)
             continue;
         }
         int32_t over = 0;
-        if (!on || !level_of(x, on, "over", &over) || over > GRADING_RULES_MAX_HISTORY_PERIODS) {
+        if (on && scalar(on) && strcmp(scalar(on), "calendar_year") == 0) {
+            /* a yearly selection: the periods of one calendar year */
+            h->calendar_year = true;
+            over = p->publish == GRADING_PERIOD_QUARTER ? 4 : p->publish == GRADING_PERIOD_YEAR ? 1 : 12;
+        } else if (on && scalar(on) && !(scalar(on)[0] >= '0' && scalar(on)[0] <= '9')) {
+            diag(l, on, "history \"%s\": over must be a number of closed periods (1..%d) or calendar_year, "
+                        "got \"%s\"", h->name, GRADING_RULES_MAX_HISTORY_PERIODS, scalar(on));
+            continue;
+        } else if (!on || !level_of(x, on, "over", &over) || over > GRADING_RULES_MAX_HISTORY_PERIODS) {
             if (!on || over > GRADING_RULES_MAX_HISTORY_PERIODS)
-                diag(l, on ? on : v, "history \"%s\": over (1..%d closed periods) is required", h->name,
+                diag(l, on ? on : v, "history \"%s\": over (1..%d closed periods, or calendar_year) is required", h->name,
                      GRADING_RULES_MAX_HISTORY_PERIODS);
             continue;
         }
@@ -993,7 +1001,17 @@ static void load_points(rl_t *x, yaml_node_t *n)
             yaml_node_t *t = get(l, v, delivery_keys[k]);
             if (t) load_bands(x, t, "days_at_most", pd->delivery[k], &pd->ndelivery[k]);
         }
-        if (!pd->ndelivery[1]) memcpy(pd->delivery[1], pd->delivery[0], sizeof pd->delivery[0]), pd->ndelivery[1] = pd->ndelivery[0];
+        /* SPEC §3: reserved products never earn plus points; without a
+         * table of their own they earn no delivery points at all */
+        yaml_node_t *rt = get(l, v, "reserved");
+        for (size_t b = 0; b < pd->ndelivery[1]; b++)
+            if (pd->delivery[1][b].points > 0) {
+                yaml_node_t *bn = rt && rt->type == YAML_SEQUENCE_NODE
+                                      ? node_at(l, rt->data.sequence.items.start[b]) : rt;
+                diag(l, bn ? bn : v, "delivery.reserved: points must be 0 or less: reserved orders never earn "
+                                     "plus points, only minus points when late (counted from the reservation date)");
+                break;
+            }
         if (!pd->ndelivery[2]) memcpy(pd->delivery[2], pd->delivery[0], sizeof pd->delivery[0]), pd->ndelivery[2] = pd->ndelivery[0];
     }
     static const struct {

@@ -42,6 +42,24 @@ static void period_before(int kind, const char *name, char out[GRADING_STORE_PER
     snprintf(out, GRADING_STORE_PERIOD_MAX, "%s", tmp);
 }
 
+/* The last period of kind in the calendar year before today's, in *name,
+ * and whether its close is done. */
+static grading_err_t last_year_closed(grading_txn_t *txn, const char *mp, int kind, int32_t today,
+                                      char name[GRADING_STORE_PERIOD_MAX], bool *closed)
+{
+    int32_t y, first, last;
+    uint32_t m, d;
+    char tmp[GRADING_PERIOD_NAME_MAX];
+    grading_civil_from_days(today, &y, &m, &d);
+    grading_period_of((grading_period_kind_t)kind, grading_days_from_civil(y, 1, 1) - 1, tmp, &first, &last);
+    snprintf(name, GRADING_STORE_PERIOD_MAX, "%s", tmp);
+    grading_close_t c;
+    bool found;
+    grading_err_t err = grading_store_close_get(txn, mp, kind, name, &c, &found);
+    *closed = !err && found && c.done;
+    return err;
+}
+
 grading_err_t grading_assess_history(grading_txn_t *txn, const grading_marketplace_t *mp,
                                      const char *seller, int64_t as_of_ms, grading_assess_t *x)
 {
@@ -74,14 +92,36 @@ grading_err_t grading_assess_history(grading_txn_t *txn, const grading_marketpla
         x->hist.published[p] = rec.p[p].level;
         snprintf(x->published_period[p], sizeof x->published_period[p], "%s", latest[kind]);
     }
+    /* the last completed month's points, once that month is closed */
+    if (r->points.enabled && have[GRADING_PERIOD_MONTH]) {
+        char cur[GRADING_PERIOD_NAME_MAX], before[GRADING_STORE_PERIOD_MAX];
+        grading_period_of(GRADING_PERIOD_MONTH, today, cur, &first, &last);
+        period_before(GRADING_PERIOD_MONTH, cur, before);
+        grading_period_rec_t rec;
+        bool found = false;
+        if (strcmp(before, latest[GRADING_PERIOD_MONTH]) == 0 &&
+            (err = grading_store_period_get(txn, mp->name, GRADING_PERIOD_MONTH, before, seller, &rec, &found)))
+            return err;
+        if (found && rec.has_points) {
+            x->hist.has_month_points = true;
+            x->hist.month_points = rec.points;
+        }
+    }
     for (size_t h = 0; h < r->nhistory; h++) {
         const grading_history_def_t *hd = &r->history[h];
         int kind = r->programs[hd->program].publish;
         int32_t levels[GRADING_RULES_MAX_HISTORY_PERIODS] = {0};
         bool fresh[GRADING_RULES_MAX_HISTORY_PERIODS] = {false};
         char name[GRADING_STORE_PERIOD_MAX];
-        if (have[kind]) {
+        bool walk = have[kind];
+        if (hd->calendar_year) {
+            /* a yearly selection: last year's periods, once its last one is
+             * closed; it holds for the whole of this year */
+            if ((err = last_year_closed(txn, mp->name, kind, today, name, &walk))) return err;
+        } else if (walk) {
             snprintf(name, sizeof name, "%s", latest[kind]);
+        }
+        if (walk) {
             for (uint32_t i = 0; i < hd->over && name[0]; i++) {
                 grading_period_rec_t rec;
                 bool found;

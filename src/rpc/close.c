@@ -159,6 +159,9 @@ grading_err_t grading_close_period_stoppable(grading_store_t *st, grading_ingest
             if (kept != i) memcpy(pg.ids[kept], pg.ids[i], sizeof pg.ids[kept]);
             grading_period_rec_t *rec = &pg.recs[kept++];
             rec->n = (uint32_t)r->nprograms;
+            /* a month's service points, frozen with it (points.last_month) */
+            rec->has_points = kind == GRADING_PERIOD_MONTH && x->hist.orders != NULL && r->points.enabled;
+            rec->points = rec->has_points ? x->facts.value[GRADING_OF_POINTS_MONTH] : 0;
             for (size_t q = 0; q < r->nprograms; q++) {
                 rec->p[q].level = x->a.grades[q].level;
                 rec->p[q].has_score = x->a.grades[q].has_score;

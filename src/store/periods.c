@@ -13,7 +13,7 @@
 #include "grading/keys.h"
 #include "store_internal.h"
 
-#define PERIOD_FORMAT 1
+#define PERIOD_FORMAT 2   /* 2 adds the month's service points; 1 is still read */
 #define CLOSE_FORMAT 1
 
 /* ---- keys ---- */
@@ -132,7 +132,8 @@ grading_err_t grading_store_period_get(grading_txn_t *txn, const char *mp, int k
     if (!err) err = store_get_raw(txn, DB_PERIODS, key, klen, &v, found);
     if (err || !*found) return err;
     rbuf_t r = {v.mv_data, 0, v.mv_size, false};
-    if (r_u64(&r, 1) != PERIOD_FORMAT) return GRADING_ECORRUPT;
+    uint64_t format = r_u64(&r, 1);
+    if (format != 1 && format != PERIOD_FORMAT) return GRADING_ECORRUPT;
     out->n = (uint32_t)r_u64(&r, 1);
     if (out->n > GRADING_STORE_MAX_PROGRAMS) return GRADING_ECORRUPT;
     for (uint32_t i = 0; i < out->n; i++) {
@@ -142,6 +143,10 @@ grading_err_t grading_store_period_get(grading_txn_t *txn, const char *mp, int k
         out->p[i].has_score = flags & 1;
         out->p[i].new_seller = (flags & 2) != 0;
     }
+    if (format >= 2) {
+        out->has_points = r_u64(&r, 1) != 0;
+        out->points = bitsd(r_u64(&r, 8));
+    }
     return r.bad || r.n != r.len ? GRADING_ECORRUPT : GRADING_OK;
 }
 
@@ -149,7 +154,7 @@ grading_err_t grading_store_period_put(grading_txn_t *txn, const char *mp, int k
                                        const char *period, const char *seller,
                                        const grading_period_rec_t *rec)
 {
-    uint8_t key[GRADING_KEY_MAX], val[2 + GRADING_STORE_MAX_PROGRAMS * 13];
+    uint8_t key[GRADING_KEY_MAX], val[2 + GRADING_STORE_MAX_PROGRAMS * 13 + 9];
     size_t klen;
     if (rec->n > GRADING_STORE_MAX_PROGRAMS) return GRADING_EINVAL;
     grading_err_t err = period_key(key, mp, kind, period, seller, &klen);
@@ -162,6 +167,8 @@ grading_err_t grading_store_period_put(grading_txn_t *txn, const char *mp, int k
         w_u64(&w, dbits(rec->p[i].score), 8);
         w_u64(&w, (rec->p[i].has_score ? 1u : 0u) | (rec->p[i].new_seller ? 2u : 0u), 1);
     }
+    w_u64(&w, rec->has_points ? 1u : 0u, 1);
+    w_u64(&w, dbits(rec->has_points ? rec->points : 0), 8);
     return w.bad ? GRADING_EINVAL : store_put_raw(txn, DB_PERIODS, key, klen, val, w.n);
 }
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -298,6 +299,119 @@ static void test_product_rate_95(void **state)
     assert_int_equal(facts.nalerts, 1);   /* still a late order */
 }
 
+/* A reserved order never earns a plus point: its delivery points count
+ * days from the reservation date (SPEC §3), by the table 0 / -1 / -2. */
+static void test_reserved_delivery_points(void **state)
+{
+    (void)state;
+    /* reserved for Fri 11-06; delivered N days after it */
+    const struct {
+        int day;
+        double points;
+    } cases[] = {{5, 0}, {6, 0}, {11, 0}, {12, -1}, {14, -1}, {15, -2}};
+    for (size_t i = 0; i < 6; i++) {
+        grading_order_t o = paid_order(jst(2026, 11, 2, 10), 0, "p1");
+        o.reserved_ship_ms = jst(2026, 11, 6, 0);
+        o.shipped_ms = jst(2026, 11, 2, 18);   /* shipped the payment day: still no dispatch */
+        o.delivered_ms = jst(2026, 11, cases[i].day, 12);
+        judge(&o, jst(2026, 11, 28, 0));
+        assert_true(facts.month[GRADING_PT_DELIVERY] == cases[i].points);
+        assert_true(facts.month[GRADING_PT_DISPATCH] == 0);
+    }
+    /* delivered 2 days after payment, overseas: no plus point either */
+    grading_order_t o = paid_order(jst(2026, 11, 2, 10), 4, "p1");
+    o.flags |= GRADING_ORDER_OVERSEAS;
+    o.delivered_ms = jst(2026, 11, 4, 12);
+    judge(&o, jst(2026, 11, 28, 0));
+    assert_true(facts.month[GRADING_PT_DELIVERY] == 0);
+    /* a far reservation date: 21 days after payment, 3 after the date */
+    o = paid_order(jst(2026, 11, 2, 10), 0, "p1");
+    o.reserved_ship_ms = jst(2026, 11, 20, 0);
+    o.delivered_ms = jst(2026, 11, 23, 12);
+    judge(&o, jst(2026, 11, 28, 0));
+    assert_true(facts.month[GRADING_PT_DELIVERY] == 0);
+    for (size_t b = 0; b < R->points.ndelivery[1]; b++) assert_true(R->points.delivery[1][b].points <= 0);
+}
+
+/* Index of a programme of the preset by name. */
+static size_t program(const char *name)
+{
+    for (size_t i = 0; i < R->nprograms; i++)
+        if (strcmp(R->programs[i].name, name) == 0) return i;
+    fail_msg("no programme %s", name);
+    return 0;
+}
+
+/* Power seller reads points.last_month: last month's live points until
+ * that month is closed, then what its close published; never this
+ * month's. Transactions: 5,000,000 JPY in every window. */
+static void test_power_seller_reads_last_month(void **state)
+{
+    (void)state;
+    static grading_day_counters_t sums[GRADING_RULES_MAX_WINDOWS];
+    static grading_assessment_t a;
+    for (size_t w = 0; w < GRADING_RULES_MAX_WINDOWS; w++) {
+        grading_day_counters_init(&sums[w]);
+        sums[w].c[GRADING_C_GMV] = 5000000;
+    }
+    grading_order_facts_t f;
+    grading_order_facts_init(&f, day_of(2026, 11, 20));
+    f.month[GRADING_PT_SELLER_CLAIM] = -3;   /* this month: -3 */
+    f.prev_month[GRADING_PT_DISPATCH] = 1;   /* last month: +1 */
+    grading_order_facts_finish(R, &f, NULL);
+    assert_true(f.value[GRADING_OF_POINTS_LAST_MONTH] == 1);
+    grading_history_t h;
+    memset(&h, 0, sizeof h);
+    h.orders = &f;
+    grading_error_t e = {0};
+    size_t ps = program("power_seller"), sp = program("service_points");
+    assert_int_equal(grading_rules_assess_with(R, sums, &h, &a, &e), GRADING_OK);
+    assert_int_equal(a.grades[sp].level, 2);   /* the running month is negative ... */
+    assert_int_equal(a.grades[ps].level, 1);   /* ... the status does not move */
+    assert_string_equal(R->tiers[a.tier].tier, "power_seller");
+    /* last month negative, live */
+    f.prev_month[GRADING_PT_DISPATCH] = -0.1;
+    grading_order_facts_finish(R, &f, NULL);
+    assert_int_equal(grading_rules_assess_with(R, sums, &h, &a, &e), GRADING_OK);
+    assert_int_equal(a.grades[ps].level, 2);
+    assert_string_equal(R->tiers[a.tier].tier, "normal");
+    /* ... but its close published 0: the published value decides */
+    h.has_month_points = true;
+    h.month_points = 0;
+    assert_int_equal(grading_rules_assess_with(R, sums, &h, &a, &e), GRADING_OK);
+    assert_int_equal(a.grades[ps].level, 1);
+    /* and a published negative demotes whatever the orders say now */
+    f.prev_month[GRADING_PT_DISPATCH] = 5;
+    grading_order_facts_finish(R, &f, NULL);
+    h.month_points = -2;
+    assert_int_equal(grading_rules_assess_with(R, sums, &h, &a, &e), GRADING_OK);
+    assert_int_equal(a.grades[ps].level, 2);
+}
+
+/* The boost moves with the 12 months' points, capped at 0.8 and 1.2. */
+static void test_boost_follows_points(void **state)
+{
+    (void)state;
+    static grading_day_counters_t sums[GRADING_RULES_MAX_WINDOWS];
+    static grading_assessment_t a;
+    for (size_t w = 0; w < GRADING_RULES_MAX_WINDOWS; w++) grading_day_counters_init(&sums[w]);
+    const struct {
+        double points, boost;
+    } cases[] = {{0, 1.0}, {5, 1.05}, {-5, 0.95}, {20, 1.2}, {35, 1.2}, {-20, 0.8}, {-40, 0.8}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        grading_order_facts_t f;
+        grading_order_facts_init(&f, day_of(2026, 11, 20));
+        f.year[GRADING_PT_DISPATCH] = cases[i].points;
+        grading_order_facts_finish(R, &f, NULL);
+        grading_history_t h;
+        memset(&h, 0, sizeof h);
+        h.orders = &f;
+        grading_error_t e = {0};
+        assert_int_equal(grading_rules_assess_with(R, sums, &h, &a, &e), GRADING_OK);
+        if (fabs(a.boost - cases[i].boost) > 1e-12) fail_msg("%g points: boost %g", cases[i].points, a.boost);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +423,9 @@ int main(void)
         cmocka_unit_test(test_delivery_points_and_suppression),
         cmocka_unit_test(test_claims_and_months),
         cmocka_unit_test(test_product_rate_95),
+        cmocka_unit_test(test_reserved_delivery_points),
+        cmocka_unit_test(test_power_seller_reads_last_month),
+        cmocka_unit_test(test_boost_follows_points),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -352,6 +352,30 @@ static void test_windows(void **state)
     grading_window_range(&w, d, &f, &l);
     assert_int_equal(f, grading_days_from_civil(2025, 1, 1));
     assert_int_equal(l, grading_days_from_civil(2025, 12, 31));
+    /* prev_12m: the 12 whole months before this one (a status judged on
+     * completed months) */
+    assert_int_equal(grading_window_parse("prev_12m", &w), GRADING_OK);
+    assert_int_equal(w.kind, GRADING_WIN_PREV_MONTHS);
+    grading_window_range(&w, d, &f, &l);
+    assert_int_equal(f, grading_days_from_civil(2025, 11, 1));
+    assert_int_equal(l, grading_days_from_civil(2026, 10, 31));
+    /* on the 1st the running month holds one day, outside the window */
+    grading_window_range(&w, grading_days_from_civil(2026, 12, 1), &f, &l);
+    assert_int_equal(f, grading_days_from_civil(2025, 12, 1));
+    assert_int_equal(l, grading_days_from_civil(2026, 11, 30));
+    /* across a leap February */
+    assert_int_equal(grading_window_parse("prev_1m", &w), GRADING_OK);
+    grading_window_range(&w, grading_days_from_civil(2028, 3, 31), &f, &l);
+    assert_int_equal(f, grading_days_from_civil(2028, 2, 1));
+    assert_int_equal(l, grading_days_from_civil(2028, 2, 29));
+    assert_int_equal(grading_window_parse("prev_24m", &w), GRADING_OK);
+    grading_window_range(&w, d, &f, &l);
+    assert_int_equal(f, grading_days_from_civil(2024, 11, 1));
+    assert_int_equal(grading_window_parse("prev_25m", &w), GRADING_EINVAL);
+    assert_int_equal(grading_window_parse("prev_0m", &w), GRADING_EINVAL);
+    assert_int_equal(grading_window_parse("prev_012m", &w), GRADING_EINVAL);
+    assert_int_equal(grading_window_parse("prev_m", &w), GRADING_EINVAL);
+    assert_int_equal(grading_window_parse("prev_1xm", &w), GRADING_EINVAL);
     assert_int_equal(grading_window_parse("0d", &w), GRADING_EINVAL);
     assert_int_equal(grading_window_parse("801d", &w), GRADING_EINVAL);
     assert_int_equal(grading_window_parse("weekly", &w), GRADING_EINVAL);
@@ -439,6 +463,56 @@ static void test_bad_unreachable(void **state)
                2, "t.yaml:12:13", "unreachable");
 }
 
+/* SPEC §3: reserved orders never earn plus points. */
+static void test_bad_reserved_plus_points(void **state)
+{
+    (void)state;
+    expect_bad("    service_points:\n"
+               "      delivery:\n"
+               "        normal: [{days_at_most: 3, points: 1}, {points: 0}]\n"
+               "        reserved: [{days_at_most: 5, points: 0}, {days_at_most: 9, points: 0.5}, {points: -1}]\n",
+               1, "t.yaml:10:50", "reserved orders never earn plus points");
+}
+
+/* A yearly selection: over: calendar_year takes a year's periods. */
+static void test_history_calendar_year(void **state)
+{
+    (void)state;
+    static char text[4096];
+    static grading_policy_diags_t d;
+    snprintf(text, sizeof text, "%s%s", HEAD,
+             "    metrics:\n"
+             "      m: {window: 30d, value: orders}\n"
+             "    programs:\n"
+             "      p: {levels: [A, B], grade: [{level: 1, when: \"m > 0\"}], otherwise: 2, new_seller: 2}\n"
+             "      q: {levels: [A, B], grade: [{level: 1, when: \"m > 0\"}], otherwise: 2, new_seller: 2,"
+             " publish: quarter}\n"
+             "    history:\n"
+             "      yearly: {program: p, average: level, over: calendar_year, min_periods: 12}\n"
+             "      rolling: {program: p, average: level, over: 12}\n"
+             "      quarters: {program: q, average: level, over: calendar_year}\n");
+    grading_policy_t *p = load(text, &d);
+    for (size_t i = 0; i < d.count && i < GRADING_POLICY_MAX_DIAGS; i++)
+        fprintf(stderr, "%s: %s\n", d.diags[i].where, d.diags[i].message);
+    assert_non_null(p);
+    const grading_rules_t *r = rules_of(p);
+    assert_int_equal(r->nhistory, 3);
+    assert_true(r->history[0].calendar_year);
+    assert_int_equal(r->history[0].over, 12);
+    assert_false(r->history[1].calendar_year);
+    assert_true(r->history[2].calendar_year);
+    assert_int_equal(r->history[2].over, 4);
+    grading_policy_unref(p);
+    /* anything else is still a number of periods */
+    expect_bad("    metrics:\n"
+               "      m: {window: 30d, value: orders}\n"
+               "    programs:\n"
+               "      p: {levels: [A, B], grade: [{level: 1, when: \"m > 0\"}], otherwise: 2, new_seller: 2}\n"
+               "    history:\n"
+               "      yearly: {program: p, average: level, over: last_year}\n",
+               1, "t.yaml:12:50", "or calendar_year, got \"last_year\"");
+}
+
 static void test_bad_many_errors_all_reported(void **state)
 {
     (void)state;
@@ -500,6 +574,8 @@ int main(void)
         cmocka_unit_test(test_bad_counter_without_window),
         cmocka_unit_test(test_bad_unreachable),
         cmocka_unit_test(test_bad_many_errors_all_reported),
+        cmocka_unit_test(test_bad_reserved_plus_points),
+        cmocka_unit_test(test_history_calendar_year),
         cmocka_unit_test(test_bad_mixed_bands_and_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
