@@ -1,10 +1,13 @@
 /* Time zones and local days (pure: the caller reads zoneinfo files).
  *
  * A zone is a table of UTC offsets by transition instant, from a TZif
- * file's bytes (RFC 8536) or a fixed offset. Instants past the last
- * transition keep its offset: the zones our marketplaces use (Asia/Seoul,
- * Asia/Tokyo) have had no transitions for decades; a DST zone's future
- * rule (the footer TZ string) is not applied. */
+ * file's bytes (RFC 8536) or a fixed offset. From the last transition on,
+ * the footer's POSIX TZ rule applies (tz_rule.c), so a daylight saving
+ * zone keeps changing after its table ends. Where RFC 8536 and glibc
+ * differ, glibc is followed, so local days agree with localtime_r (the
+ * sweep test compares every zone): before the first transition the first
+ * standard-time type applies, and a file without transitions uses that
+ * type forever. */
 #include "grading/tz.h"
 
 #include <stdbool.h>
@@ -127,6 +130,25 @@ grading_err_t grading_tz_init_tzif(grading_tz_t *tz, const char *name, const uin
     }
     if (block_len(&c, tsize) > left)
         return grading_error_set(e, GRADING_EINVAL, "time_zone", "truncated TZif file");
+    if (c.leapcnt)
+        return grading_error_set(e, GRADING_EINVAL, "time_zone",
+                                 "a zoneinfo file with leap seconds (\"right/\") counts TAI-like seconds; "
+                                 "the service's instants are POSIX time: use the zone without \"right/\"");
+    grading_tz_rule_t rule;
+    memset(&rule, 0, sizeof rule);
+    if (tsize == 8) {
+        /* the footer: "\n" TZ string "\n"; none at all reads as no rule */
+        const uint8_t *f = p + block_len(&c, tsize);
+        size_t flen = left - block_len(&c, tsize);
+        if (flen > 0) {
+            const uint8_t *nl = flen > 1 ? memchr(f + 1, '\n', flen - 1) : NULL;
+            if (f[0] != '\n' || !nl)
+                return grading_error_set(e, GRADING_EINVAL, "time_zone", "truncated TZif footer");
+            if (grading_tz_rule_parse((const char *)f + 1, (size_t)(nl - f - 1), &rule))
+                return grading_error_set(e, GRADING_EINVAL, "time_zone",
+                                         "bad TZif footer (the POSIX TZ rule after the last transition)");
+        }
+    }
     const uint8_t *times = p;
     const uint8_t *idx = times + (size_t)c.timecnt * tsize;
     const uint8_t *types = idx + c.timecnt;
@@ -140,7 +162,13 @@ grading_err_t grading_tz_init_tzif(grading_tz_t *tz, const char *name, const uin
             return grading_error_set(e, GRADING_EINVAL, "time_zone", "bad TZif offset");
     }
     snprintf(tz->name, sizeof tz->name, "%s", name ? name : "");
-    tz->base_offset_s = (int32_t)be32(types);   /* type 0: before the first transition */
+    /* before the first transition: the first standard-time type (glibc;
+     * RFC 8536 says type 0, which tzdata makes standard time anyway) */
+    uint32_t base = 0;
+    while (base < c.typecnt && types[6 * base + 4]) base++;
+    if (base == c.typecnt) base = 0;
+    tz->base_offset_s = (int32_t)be32(types + 6 * base);
+    if (c.timecnt) tz->rule = rule;   /* glibc: a file without transitions keeps its type */
     if (c.timecnt) {
         tz->trans_s = malloc(sizeof *tz->trans_s * c.timecnt);
         tz->offset_s = malloc(sizeof *tz->offset_s * c.timecnt);
@@ -196,6 +224,7 @@ int32_t grading_tz_offset_s(const grading_tz_t *tz, int64_t utc_ms)
     if (!tz->ntrans) return tz->base_offset_s;
     int64_t t = floor_div(utc_ms, 1000);
     if (t < tz->trans_s[0]) return tz->base_offset_s;
+    if (tz->rule.present && t >= tz->trans_s[tz->ntrans - 1]) return grading_tz_rule_offset_s(&tz->rule, t);
     /* The last transition at or before t. */
     uint32_t lo = 0, hi = tz->ntrans;
     while (hi - lo > 1) {

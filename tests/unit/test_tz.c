@@ -430,8 +430,9 @@ static void test_handmade_tzif(void **state)
     }
 }
 
-/* Every prefix of a real file shorter than its data is an error; longer
- * prefixes only cut the footer (the POSIX TZ rule, which tz.c ignores). */
+/* Every prefix of a real file shorter than its data is an error; so is a
+ * prefix that cuts the footer (the POSIX TZ rule after the last
+ * transition) short. A file that stops right after its data has no rule. */
 static void check_truncations(const char *zone)
 {
     size_t len;
@@ -444,12 +445,13 @@ static void check_truncations(const char *zone)
     for (size_t n = 0; n < len; n++) {
         grading_tz_t tz;
         grading_err_t rc = init_bytes(&tz, full, n, &e);
-        if (n < end) {
+        if (n < end || (n > end && n < len)) {
             if (rc != GRADING_EINVAL) fail_msg("%s cut to %zu of %zu bytes: rc %d", zone, n, len, rc);
             assert_int_equal(tz.ntrans, 0);
         } else {
             assert_int_equal(rc, GRADING_OK);
             assert_int_equal(tz.ntrans, whole.ntrans);
+            assert_true(tz.rule.present == (n == len && whole.rule.present));
         }
         grading_tz_destroy(&tz);
     }
@@ -944,6 +946,116 @@ static void test_civil_round_trip(void **state)
     }
 }
 
+/* ---- the footer rule (POSIX TZ strings, RFC 8536 §3.3) ---- */
+
+static grading_tz_rule_t rule_of(const char *s)
+{
+    grading_tz_rule_t r;
+    if (grading_tz_rule_parse(s, strlen(s), &r) != GRADING_OK) fail_msg("\"%s\" refused", s);
+    assert_true(r.present);
+    return r;
+}
+
+/* Each change on both sides, pinned against `date` with the system zones
+ * whose footers these are (the sweep test compares every zone). */
+static void test_rule_changes(void **state)
+{
+    (void)state;
+    /* New York: second Sunday of March 02:00 EST, first Sunday of November 02:00 EDT */
+    grading_tz_rule_t ny = rule_of("EST5EDT,M3.2.0,M11.1.0");
+    assert_int_equal(grading_tz_rule_offset_s(&ny, 2530767600 - 1), -5 * 3600);   /* 2050-03-13T06:59:59Z */
+    assert_int_equal(grading_tz_rule_offset_s(&ny, 2530767600), -4 * 3600);
+    assert_int_equal(grading_tz_rule_offset_s(&ny, 2551327200 - 1), -4 * 3600);   /* 2050-11-06T05:59:59Z */
+    assert_int_equal(grading_tz_rule_offset_s(&ny, 2551327200), -5 * 3600);
+    /* Sydney: the southern summer spans the new year; the end is at 03:00 daylight time */
+    grading_tz_rule_t syd = rule_of("AEST-10AEDT,M10.1.0,M4.1.0/3");
+    assert_int_equal(grading_tz_rule_offset_s(&syd, 3479644800 - 1), 11 * 3600);  /* 2080-04-06T15:59:59Z */
+    assert_int_equal(grading_tz_rule_offset_s(&syd, 3479644800), 10 * 3600);
+    assert_int_equal(grading_tz_rule_offset_s(&syd, 3495369600 - 1), 10 * 3600);  /* 2080-10-05T15:59:59Z */
+    assert_int_equal(grading_tz_rule_offset_s(&syd, 3495369600), 11 * 3600);
+    /* Dublin: "standard" IST +1 in summer, "daylight" GMT in winter (negative DST) */
+    grading_tz_rule_t dub = rule_of("IST-1GMT0,M10.5.0,M3.5.0/1");
+    assert_int_equal(dub.std_offset_s, 3600);
+    assert_int_equal(dub.dst_offset_s, 0);
+    assert_int_equal(grading_tz_rule_offset_s(&dub, 2847661200 - 1), 0);          /* 2060-03-28T00:59:59Z */
+    assert_int_equal(grading_tz_rule_offset_s(&dub, 2847661200), 3600);
+    assert_int_equal(grading_tz_rule_offset_s(&dub, 2866410000 - 1), 3600);       /* 2060-10-31T00:59:59Z */
+    assert_int_equal(grading_tz_rule_offset_s(&dub, 2866410000), 0);
+    /* Nuuk: quoted names, a negative change time (-1:00 local) */
+    grading_tz_rule_t nuuk = rule_of("<-02>2<-01>,M3.5.0/-1,M10.5.0/0");
+    assert_int_equal(nuuk.std_offset_s, -2 * 3600);
+    assert_int_equal(nuuk.dst_offset_s, -1 * 3600);
+    assert_int_equal(nuuk.start.time_s, -3600);
+    /* 2060-03-27 is a Saturday; -1:00 on Sunday 03-28 is Sat 23:00 local = 01:00Z */
+    assert_int_equal(grading_tz_rule_offset_s(&nuuk, 2847661200 - 1), -2 * 3600);
+    assert_int_equal(grading_tz_rule_offset_s(&nuuk, 2847661200), -1 * 3600);
+    /* all-year daylight time (Jan 1 00:00 to Dec 31 25:00): daylight all
+     * year, except that glibc judges the changes in the instant's UTC
+     * year, so a zone west of UTC is on standard time from 00:00Z of Jan 1
+     * to the start at 00:00 EST (05:00Z); localtime_r says so too
+     * (TZ="EST5EDT,0/0,J365/25" date -d @2524608000: 19:00 -0500) */
+    grading_tz_rule_t perm = rule_of("EST5EDT,0/0,J365/25");
+    assert_int_equal(grading_tz_rule_offset_s(&perm, 2524608000), -5 * 3600);          /* 2050-01-01T00:00Z */
+    assert_int_equal(grading_tz_rule_offset_s(&perm, 2524608000 + 5 * 3600 - 1), -5 * 3600);
+    for (int64_t t = 2524608000 + 5 * 3600; t < 2524608000 + 365 * 86400; t += 3 * 3600 + 17)
+        assert_int_equal(grading_tz_rule_offset_s(&perm, t), -4 * 3600);
+    /* Jn skips February 29, n counts it (0-based): J60 and 60 are both March 1 in 2052 */
+    grading_tz_rule_t j = rule_of("XST0XDT,J60/0,J300/0"), n = rule_of("XST0XDT,60/0,J300/0");
+    int64_t mar1 = (int64_t)grading_days_from_civil(2052, 3, 1) * 86400;
+    assert_int_equal(grading_tz_rule_offset_s(&j, mar1 - 1), 0);
+    assert_int_equal(grading_tz_rule_offset_s(&j, mar1), 3600);
+    assert_int_equal(grading_tz_rule_offset_s(&n, mar1 - 1), 0);
+    assert_int_equal(grading_tz_rule_offset_s(&n, mar1), 3600);
+    /* no daylight time; hh:mm offsets; an explicit daylight offset */
+    assert_int_equal(rule_of("<+0330>-3:30").std_offset_s, 3 * 3600 + 1800);
+    assert_false(rule_of("KST-9").has_dst);
+    assert_int_equal(rule_of("AAA3BBB1:30,M3.2.0,M11.1.0").dst_offset_s, -5400);
+    /* the empty string is "no rule" */
+    grading_tz_rule_t none;
+    assert_int_equal(grading_tz_rule_parse("", 0, &none), GRADING_OK);
+    assert_false(none.present);
+}
+
+static void test_rule_bad_strings(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "E5", "EST", "5", "EST+", "EST5EDT", "EST5EDT,M3.2.0", "EST5EDT,M13.2.0,M11.1.0",
+        "EST5EDT,M0.2.0,M11.1.0", "EST5EDT,M3.6.0,M11.1.0", "EST5EDT,M3.0.0,M11.1.0", "EST5EDT,M3.2.7,M11.1.0",
+        "EST5EDT,J0,J365", "EST5EDT,366,J365", "EST5EDT,M3.2.0/168,M11.1.0", "EST25", "<AB>5", "<ABC5",
+        "<A_C>5", "EST5 ", "EST5EDT,M3.2.0,M11.1.0x", "EST5:60", "EST5EDT,M3.2.0/,M11.1.0", "EST5EDT,X1,J2",
+        "EST5EDT,M3.2,M11.1.0", "EST5EDT,,M3.2.0,M11.1.0",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        grading_tz_rule_t r;
+        if (grading_tz_rule_parse(bad[i], strlen(bad[i]), &r) != GRADING_EINVAL)
+            fail_msg("\"%s\" accepted", bad[i]);
+        assert_false(r.present);
+    }
+}
+
+/* After the table of America/New_York ends, the footer keeps DST going. */
+static void test_new_york_after_its_table(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *b = read_zone_bytes("America/New_York", &len);
+    grading_tz_t tz;
+    grading_error_t e = {0};
+    assert_int_equal(init_bytes(&tz, b, len, &e), GRADING_OK);
+    assert_true(tz.rule.present);
+    /* 2050-07-01 12:00Z is daylight time, 2050-01-15 12:00Z standard */
+    assert_int_equal(grading_tz_offset_s(&tz, utc(2050, 7, 1, 12, 0, 0)), -4 * 3600);
+    assert_int_equal(grading_tz_offset_s(&tz, utc(2050, 1, 15, 12, 0, 0)), -5 * 3600);
+    /* 2050-07-01 03:30Z is still June 30 in New York (EDT); with EST it would be too, at 23:30 vs 22:30:
+     * 04:30Z is 00:30 EDT July 1 but 23:30 EST June 30 */
+    assert_int_equal(grading_tz_day(&tz, utc(2050, 7, 1, 4, 30, 0)), civil(2050, 7, 1));
+    /* the local day starts at 04:00Z in summer */
+    assert_true(grading_tz_day_start_ms(&tz, civil(2050, 7, 1)) == utc(2050, 7, 1, 4, 0, 0));
+    grading_tz_destroy(&tz);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -952,6 +1064,9 @@ int main(void)
         cmocka_unit_test(test_not_tzif),
         cmocka_unit_test(test_handmade_tzif),
         cmocka_unit_test(test_truncated_tzif),
+        cmocka_unit_test(test_rule_changes),
+        cmocka_unit_test(test_rule_bad_strings),
+        cmocka_unit_test(test_new_york_after_its_table),
         cmocka_unit_test(test_flipped_bytes),
         cmocka_unit_test(test_parse_offset),
         cmocka_unit_test(test_fixed_zone),
