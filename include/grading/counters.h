@@ -50,6 +50,11 @@ typedef enum {
     GRADING_C_DELIVERY_SATISFACTION_SUM,
     GRADING_C_DELIVERY_SATISFACTION_COUNT,
     GRADING_C_PLATFORM_REVENUE,
+    /* appended: stored days hold a counter count, older days read as 0 */
+    GRADING_C_SHIPPING_RATINGS,         /* reviews that rated shipping speed */
+    GRADING_C_SHIPPING_RATING_SUM,
+    GRADING_C_INQUIRY_RATINGS,          /* reviews that rated the inquiry response */
+    GRADING_C_INQUIRY_RATING_SUM,
     GRADING_C_COUNT
 } grading_counter_t;
 

@@ -72,7 +72,9 @@ typedef struct {
     int32_t fault;             /* cancelled, returned, exchanged (grading_fault_t) */
     int32_t reason;            /* cancelled (grading_cancel_reason_t) */
     int32_t recommendation;    /* buyer_review (grading_recommendation_t) */
-    uint32_t rating;           /* buyer_review: 1..5 */
+    uint32_t rating;           /* buyer_review: 1..5 (the product) */
+    uint32_t shipping_rating;  /* buyer_review: 1..5, 0 = not rated */
+    uint32_t inquiry_rating;   /* buyer_review: 1..5, 0 = not rated */
     uint32_t score;            /* delivery_satisfaction: 0..100 */
     double value;              /* custom */
 } grading_event_t;

@@ -20,7 +20,15 @@
  *   programmes           metrics, scores, `score` (the programme's own)
  *   penalty stages       metrics, scores, `PROGRAM.level`, `PROGRAM.score`,
  *                        `PROGRAM.published` (the last closed period's
- *                        level), `history.NAME` (strikes, averages)
+ *                        level), `history.NAME` (strikes, averages; over
+ *                        the last N closed periods or, with calendar_year,
+ *                        last calendar year's once its last one is closed)
+ *   per-order names      (scores and after, with per-order rules)
+ *                        `points.month`, `points.prev_month`, `points.year`,
+ *                        `points.last_month` (the last completed month's:
+ *                        its close's published value, else its live total),
+ *                        `orders.caution|warning|restriction`,
+ *                        `products.stopped`
  *   benefits             all of the above and `penalty.LADDER.stage`,
  *                        `suspended`, `withdrawals_held`
  * Cycles between metrics or between scores are load errors. */

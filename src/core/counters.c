@@ -43,6 +43,10 @@ static const char *const counter_names[GRADING_C_COUNT] = {
     [GRADING_C_DELIVERY_SATISFACTION_SUM] = "delivery_satisfaction_sum",
     [GRADING_C_DELIVERY_SATISFACTION_COUNT] = "delivery_satisfaction_count",
     [GRADING_C_PLATFORM_REVENUE] = "platform_revenue",
+    [GRADING_C_SHIPPING_RATINGS] = "shipping_ratings",
+    [GRADING_C_SHIPPING_RATING_SUM] = "shipping_rating_sum",
+    [GRADING_C_INQUIRY_RATINGS] = "inquiry_ratings",
+    [GRADING_C_INQUIRY_RATING_SUM] = "inquiry_rating_sum",
 };
 
 const char *grading_counter_name(grading_counter_t c)
@@ -223,6 +227,14 @@ grading_err_t grading_event_contribs(const grading_event_t *ev, const grading_tz
     case GRADING_EV_BUYER_REVIEW:
         emit(&s, day, GRADING_C_REVIEWS, 1);
         emit(&s, day, GRADING_C_RATING_SUM, ev->rating);
+        if (ev->shipping_rating) {
+            emit(&s, day, GRADING_C_SHIPPING_RATINGS, 1);
+            emit(&s, day, GRADING_C_SHIPPING_RATING_SUM, ev->shipping_rating);
+        }
+        if (ev->inquiry_rating) {
+            emit(&s, day, GRADING_C_INQUIRY_RATINGS, 1);
+            emit(&s, day, GRADING_C_INQUIRY_RATING_SUM, ev->inquiry_rating);
+        }
         if (ev->recommendation == GRADING_REC_STRONGLY_RECOMMEND)
             emit(&s, day, GRADING_C_STRONGLY_RECOMMEND, 1);
         else if (ev->recommendation == GRADING_REC_RECOMMEND)

@@ -154,6 +154,10 @@ static grading_err_t check_kind(const grading_event_t *ev, uint32_t index, gradi
         if ((err = check_id(k, "order_id", ev->ref_id, GRADING_MAX_ID_LEN, index, e))) return err;
         if (ev->rating < 1 || ev->rating > 5)
             FAIL(k, "rating", "must be 1..5, got %u", ev->rating);
+        if (ev->shipping_rating > 5)
+            FAIL(k, "shipping_rating", "must be 1..5, or 0 when not rated, got %u", ev->shipping_rating);
+        if (ev->inquiry_rating > 5)
+            FAIL(k, "inquiry_rating", "must be 1..5, or 0 when not rated, got %u", ev->inquiry_rating);
         if (ev->recommendation < GRADING_REC_UNSPECIFIED ||
             ev->recommendation > GRADING_REC_NOT_RECOMMENDED)
             FAIL(k, "recommendation",

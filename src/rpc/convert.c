@@ -98,6 +98,8 @@ void rpc_event_from_pb(const Grading__V1__SellerEvent *m, grading_event_t *ev)
         ev->kind = GRADING_EV_BUYER_REVIEW;
         ev->ref_id = str(m->buyer_review->order_id);
         ev->rating = m->buyer_review->rating;
+        ev->shipping_rating = m->buyer_review->shipping_rating;
+        ev->inquiry_rating = m->buyer_review->inquiry_rating;
         ev->recommendation = (int32_t)m->buyer_review->recommendation;
         break;
     case GRADING__V1__SELLER_EVENT__KIND_DELIVERY_SATISFACTION:

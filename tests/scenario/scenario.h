@@ -58,6 +58,7 @@ typedef struct {
     int64_t non_receipt_after_ms;
     bool review;
     uint32_t rating;
+    uint32_t shipping_rating, inquiry_rating;   /* 0: not rated */
     int32_t recommendation;
     bool satisfaction;
     uint32_t satisfaction_score;

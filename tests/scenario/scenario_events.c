@@ -179,6 +179,8 @@ static grading_err_t order_events(sink_t *s, const scn_orders_t *g, int64_t t0, 
     if (g->review) {
         if ((err = slot(s, g->line, GRADING_EV_BUYER_REVIEW, after, "o", seq, &ev))) return err;
         ev->rating = g->rating;
+        ev->shipping_rating = g->shipping_rating;
+        ev->inquiry_rating = g->inquiry_rating;
         ev->recommendation = g->recommendation;
     }
     if (g->satisfaction) {

@@ -442,13 +442,18 @@ static bool orders_of(px_t *p, yaml_node_t *m, const grading_tz_t *tz, scn_order
         }
     }
     if ((n = get(p, m, "review"))) {
-        static const char *const rkeys[] = {"rating", "recommendation", NULL};
+        static const char *const rkeys[] = {"rating", "recommendation", "shipping_rating", "inquiry_rating", NULL};
         if (!want_map(p, n, "review") || !check_keys(p, n, "review", rkeys)) return false;
         yaml_node_t *r = get(p, n, "rating"), *c = get(p, n, "recommendation");
         if (!r) return fail_at(p, n, "review needs a rating (1..5)");
         o->review = true;
         if (!u32_of(p, r, "review.rating", 1, 5, &o->rating) ||
             (c && !word_of(p, c, "review.recommendation", rec_words, &o->recommendation)))
+            return false;
+        /* per-aspect ratings (11st): 1..5, absent = not rated */
+        yaml_node_t *sr = get(p, n, "shipping_rating"), *ir = get(p, n, "inquiry_rating");
+        if ((sr && !u32_of(p, sr, "review.shipping_rating", 1, 5, &o->shipping_rating)) ||
+            (ir && !u32_of(p, ir, "review.inquiry_rating", 1, 5, &o->inquiry_rating)))
             return false;
     }
     if ((n = get(p, m, "satisfaction"))) {

@@ -308,6 +308,7 @@ static void test_batch_is_counted_and_callback_sees_the_commit(void **state)
     t->ev[1] = order_ev("e1", "s1", "o1", GRADING_EV_ORDER_SHIPPED, T0 + DAY_MS + 1000);
     t->ev[2] = order_ev("e2", "s1", "o1", GRADING_EV_ORDER_DELIVERED, T0 + 3 * DAY_MS);
     t->ev[3] = review_ev("e3", "s1", T0 + 5000, 4);
+    t->ev[3].shipping_rating = 3;   /* rated; the inquiry response is not */
     t->ev[4] = base_event("e4", "s1", GRADING_EV_CUSTOM, T0 + 6000);
     t->ev[4].name = "photo_reviews";
     t->ev[4].value = 2.5;
@@ -343,6 +344,10 @@ static void test_batch_is_counted_and_callback_sees_the_commit(void **state)
     assert_true(s.c[GRADING_C_CANCELS_OUT_OF_STOCK] == 1);
     assert_true(s.c[GRADING_C_REVIEWS] == 1);
     assert_true(s.c[GRADING_C_RATING_SUM] == 4);
+    assert_true(s.c[GRADING_C_SHIPPING_RATINGS] == 1);
+    assert_true(s.c[GRADING_C_SHIPPING_RATING_SUM] == 3);
+    assert_true(s.c[GRADING_C_INQUIRY_RATINGS] == 0);
+    assert_true(s.c[GRADING_C_INQUIRY_RATING_SUM] == 0);
     assert_true(s.c[GRADING_C_STRONGLY_RECOMMEND] == 1);
     assert_true(s.c[GRADING_C_INQUIRIES] == 1);
     assert_true(s.c[GRADING_C_INQUIRIES_ANSWERED] == 1);

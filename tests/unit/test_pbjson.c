@@ -457,6 +457,36 @@ static void test_seller_event_from_json_packs_and_unpacks_to_the_same_values(voi
     protobuf_c_message_free_unpacked(m, NULL);
 }
 
+/* 11st's per-aspect buyer ratings (BuyerReview fields 4 and 5): JSON
+ * names, camelCase, the wire and back; absent reads as 0 (not rated). */
+static void test_buyer_review_aspect_ratings(void **state)
+{
+    (void)state;
+    ProtobufCMessage *m = parse_ok("{\"event_id\": \"e\", \"buyer_review\": {\"order_id\": \"o\", \"rating\": 4,"
+                                   " \"shipping_rating\": 3, \"inquiryRating\": 5}}",
+                                   &grading__v1__seller_event__descriptor);
+    ProtobufCMessage *u = pack_unpack(m);
+    const Grading__V1__BuyerReview *r = ((const Grading__V1__SellerEvent *)u)->buyer_review;
+    assert_non_null(r);
+    assert_int_equal(r->rating, 4);
+    assert_int_equal(r->shipping_rating, 3);
+    assert_int_equal(r->inquiry_rating, 5);
+    json_t *j = to_json(u, 0);
+    json_t *b = json_object_get(j, "buyer_review");
+    assert_int_equal(json_integer_value(json_object_get(b, "shipping_rating")), 3);
+    assert_int_equal(json_integer_value(json_object_get(b, "inquiry_rating")), 5);
+    json_decref(j);
+    protobuf_c_message_free_unpacked(u, NULL);
+    protobuf_c_message_free_unpacked(m, NULL);
+    m = parse_ok("{\"buyer_review\": {\"order_id\": \"o\", \"rating\": 4}}", &grading__v1__seller_event__descriptor);
+    r = ((const Grading__V1__SellerEvent *)m)->buyer_review;
+    assert_int_equal(r->shipping_rating, 0);
+    assert_int_equal(r->inquiry_rating, 0);
+    protobuf_c_message_free_unpacked(m, NULL);
+    parse_fails("{\"buyer_review\": {\"shipping_rating\": -1}}", &grading__v1__seller_event__descriptor,
+                "buyer_review.shipping_rating", "");
+}
+
 static void test_oneof_member_sets_the_case_even_when_empty(void **state)
 {
     (void)state;
@@ -768,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_enums_by_name_and_by_number),
         cmocka_unit_test(test_seller_event_from_json_packs_and_unpacks_to_the_same_values),
         cmocka_unit_test(test_oneof_member_sets_the_case_even_when_empty),
+        cmocka_unit_test(test_buyer_review_aspect_ratings),
         cmocka_unit_test(test_oneof_takes_one_member_only),
         cmocka_unit_test(test_nested_errors_name_the_path),
         cmocka_unit_test(test_repeated_messages_and_their_errors),

@@ -216,6 +216,17 @@ static void test_rating_and_score_bounds(void **st)
     expect_bad(&ev, 4, "events[4].buyer_review.recommendation");
     ev.recommendation = GRADING_REC_UNSPECIFIED;   /* a review may omit it */
     expect_ok(&ev);
+    /* per-aspect ratings (11st): 0 is "not rated", 1..5 a rating */
+    ev.shipping_rating = 5;
+    ev.inquiry_rating = 1;
+    expect_ok(&ev);
+    ev.shipping_rating = 6;
+    expect_bad(&ev, 4, "events[4].buyer_review.shipping_rating");
+    ev.shipping_rating = 0;
+    ev.inquiry_rating = 6;
+    expect_bad(&ev, 4, "events[4].buyer_review.inquiry_rating");
+    ev.inquiry_rating = 0;
+    expect_ok(&ev);
 
     ev = base(GRADING_EV_DELIVERY_SATISFACTION);
     ev.score = 0;
