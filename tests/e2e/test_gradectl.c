@@ -42,7 +42,8 @@ static const char *good_file(char *buf, size_t len)
              "{\"event_id\": \"cli-g3\", \"seller_id\": \"cli-good\", \"occurred_at\": \"2026-10-07T01:00:00Z\", "
              "\"order_paid\": {\"order_id\": \"o2\", \"product_id\": \"p2\", \"amount\": \"2500\", \"currency\": \"KRW\"}}\n"
              "{\"event_id\": \"cli-g4\", \"seller_id\": \"cli-good\", \"occurred_at\": \"2026-10-08T01:00:00Z\", "
-             "\"buyer_review\": {\"order_id\": \"o1\", \"rating\": 4, \"recommendation\": \"RECOMMEND\"}}\n");
+             "\"buyer_review\": {\"order_id\": \"o1\", \"rating\": 4, \"recommendation\": \"RECOMMEND\", "
+             "\"shipping_rating\": 3}}\n");
     return buf;
 }
 #define GOOD_EVENTS 4
@@ -126,6 +127,16 @@ static void test_record_server_rejects_line3_stores_nothing(void **state)
                     (const char *[]){"INVALID_ARGUMENT", "events[2].buyer_review.rating", NULL});
 }
 
+static void test_record_server_rejects_aspect_rating_6_stores_nothing(void **state)
+{
+    /* an inquiry rating of 6 (1..5, 0 = not rated): refused, naming the field */
+    check_bad_line3(*state, "badinquiryrating.jsonl", "cli-bad5",
+                    "{\"event_id\": \"cli-bad5-3\", \"seller_id\": \"cli-bad5\", \"occurred_at\": "
+                    "\"2026-10-07T01:00:00Z\", \"buyer_review\": {\"order_id\": \"o1\", \"rating\": 5, "
+                    "\"inquiry_rating\": 6}}",
+                    (const char *[]){"INVALID_ARGUMENT", "events[2].buyer_review.inquiry_rating", NULL});
+}
+
 /* The value of the "accepted"/"duplicates"/"calls" row of record's table. */
 static long table_count(const char *out, const char *row)
 {
@@ -175,6 +186,10 @@ static void test_record_good_file(void **state)
     e2e_assert_windows(m, "reviews", 1, 1, 1, 1);
     e2e_assert_windows(m, "rating_sum", 4, 4, 4, 4);
     e2e_assert_windows(m, "recommend", 1, 1, 1, 1);
+    /* the per-aspect rating given, and the one not given (0: not rated) */
+    e2e_assert_windows(m, "shipping_ratings", 1, 1, 1, 1);
+    e2e_assert_windows(m, "shipping_rating_sum", 3, 3, 3, 3);
+    e2e_assert_windows(m, "inquiry_ratings", 0, 0, 0, 0);
     e2e_metrics_free(m);
 
     /* again, for a script: all duplicates, nothing changes */
@@ -344,6 +359,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_record_unknown_field_line3_sends_nothing, e2e_setup_server,
                                         e2e_teardown_server),
         cmocka_unit_test_setup_teardown(test_record_server_rejects_line3_stores_nothing, e2e_setup_server,
+                                        e2e_teardown_server),
+        cmocka_unit_test_setup_teardown(test_record_server_rejects_aspect_rating_6_stores_nothing, e2e_setup_server,
                                         e2e_teardown_server),
         cmocka_unit_test_setup_teardown(test_record_good_file, e2e_setup_server, e2e_teardown_server),
         cmocka_unit_test_setup_teardown(test_metrics_table_and_json, e2e_setup_server, e2e_teardown_server),
