@@ -423,6 +423,16 @@ static void test_time_zones(void **state)
            "    currency: KRW\n"
            "  b: {time_zone: UTC, currency: KRW}\n",
            {5, 16, {"time_zone \"Mars/Olympus\" not found", NULL, NULL}});
+    /* A leap-second zone counts TAI-like seconds, not POSIX time: refused. */
+    EXPECT("righttz.yaml",
+           "version: 1\n"
+           "default_marketplace: b\n"
+           "marketplaces:\n"
+           "  a:\n"
+           "    time_zone: right/Asia/Seoul\n"
+           "    currency: KRW\n"
+           "  b: {time_zone: UTC, currency: KRW}\n",
+           {5, 16, {"right/Asia/Seoul", "leap seconds", "use the zone without"}});
     /* Names that could escape the zoneinfo directory are refused unread. */
     EXPECT("escape.yaml",
            "version: 1\n"
