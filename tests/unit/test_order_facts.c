@@ -388,7 +388,8 @@ static void test_power_seller_reads_last_month(void **state)
     assert_int_equal(a.grades[ps].level, 2);
 }
 
-/* The boost moves with the 12 months' points, capped at 0.8 and 1.2. */
+/* The boost moves with the last completed month's points (published when
+ * that month is closed), capped at 0.8 and 1.2; this month's do not. */
 static void test_boost_follows_points(void **state)
 {
     (void)state;
@@ -401,7 +402,8 @@ static void test_boost_follows_points(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         grading_order_facts_t f;
         grading_order_facts_init(&f, day_of(2026, 11, 20));
-        f.year[GRADING_PT_DISPATCH] = cases[i].points;
+        f.prev_month[GRADING_PT_DISPATCH] = cases[i].points;
+        f.month[GRADING_PT_SELLER_CLAIM] = -9;   /* the running month: no effect */
         grading_order_facts_finish(R, &f, NULL);
         grading_history_t h;
         memset(&h, 0, sizeof h);
@@ -409,6 +411,13 @@ static void test_boost_follows_points(void **state)
         grading_error_t e = {0};
         assert_int_equal(grading_rules_assess_with(R, sums, &h, &a, &e), GRADING_OK);
         if (fabs(a.boost - cases[i].boost) > 1e-12) fail_msg("%g points: boost %g", cases[i].points, a.boost);
+        /* the month closed with these points; the orders now say otherwise */
+        h.has_month_points = true;
+        h.month_points = cases[i].points;
+        f.prev_month[GRADING_PT_DISPATCH] = 50;
+        grading_order_facts_finish(R, &f, NULL);
+        assert_int_equal(grading_rules_assess_with(R, sums, &h, &a, &e), GRADING_OK);
+        if (fabs(a.boost - cases[i].boost) > 1e-12) fail_msg("%g published points: boost %g", cases[i].points, a.boost);
     }
 }
 
