@@ -413,6 +413,11 @@ typedef struct {
     double month_points;                             /* ... and published these service points */
 } grading_history_t;
 
+/* points.last_month: the last completed month's points as its close
+ * published them (has_month_points), else its live total from h->orders;
+ * 0 without per-order rules. */
+double grading_history_last_month_points(const grading_history_t *h);
+
 /* Starts facts for as_of (local day `today` in tz). */
 void grading_order_facts_init(grading_order_facts_t *f, int32_t today);
 

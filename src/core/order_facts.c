@@ -43,6 +43,12 @@ const char *grading_points_rule_name(int rule)
     return rule >= 0 && rule < GRADING_PT_COUNT ? point_rules[rule] : "?";
 }
 
+double grading_history_last_month_points(const grading_history_t *h)
+{
+    if (h->has_month_points) return h->month_points;
+    return h->orders ? h->orders->value[GRADING_OF_POINTS_LAST_MONTH] : 0;
+}
+
 void grading_order_facts_init(grading_order_facts_t *f, int32_t today)
 {
     memset(f, 0, sizeof *f);

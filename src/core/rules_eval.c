@@ -138,8 +138,8 @@ static grading_err_t lookup(void *vctx, uint32_t id, grading_expr_value_t *out)
     case GRADING_SYM_ORDERS:
         /* a closed month's points are what its close published: events
          * that arrive later do not rewrite a completed month */
-        if (i == GRADING_OF_POINTS_LAST_MONTH && x->hist && x->hist->has_month_points) {
-            *out = grading_expr_number(x->hist->month_points);
+        if (i == GRADING_OF_POINTS_LAST_MONTH && x->hist) {
+            *out = grading_expr_number(grading_history_last_month_points(x->hist));
             return GRADING_OK;
         }
         *out = x->hist && x->hist->orders ? grading_expr_number(x->hist->orders->value[i])

@@ -213,7 +213,7 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     const grading_rules_t *rules = mp->rules;
     size_t ncustom = 0;
     for (size_t w = 0; w < NWINDOWS; w++) ncustom += sums[w].ncustom;
-    l.cap = NWINDOWS * GRADING_C_COUNT + ncustom + rules->nmetrics + 3 * (GRADING_PT_COUNT + 1);
+    l.cap = NWINDOWS * GRADING_C_COUNT + ncustom + rules->nmetrics + 3 * (GRADING_PT_COUNT + 1) + 1;
     l.values = calloc(l.cap, sizeof *l.values);
     l.ptrs = calloc(l.cap, sizeof *l.ptrs);
     l.names = calloc(ncustom ? ncustom : 1, sizeof *l.names);
@@ -258,6 +258,8 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
             }
             metric_add(&l, "points", wins[w], f->value[GRADING_OF_POINTS_MONTH + w]);
         }
+        /* what a status judged on completed months reads (published once closed) */
+        metric_add(&l, "points", "last_month", grading_history_last_month_points(&x->hist));
     }
 
     Grading__V1__SellerMetrics resp = GRADING__V1__SELLER_METRICS__INIT;
