@@ -168,7 +168,6 @@ grading_err_t grading_tz_init_tzif(grading_tz_t *tz, const char *name, const uin
     while (base < c.typecnt && types[6 * base + 4]) base++;
     if (base == c.typecnt) base = 0;
     tz->base_offset_s = (int32_t)be32(types + 6 * base);
-    if (c.timecnt) tz->rule = rule;   /* glibc: a file without transitions keeps its type */
     if (c.timecnt) {
         tz->trans_s = malloc(sizeof *tz->trans_s * c.timecnt);
         tz->offset_s = malloc(sizeof *tz->offset_s * c.timecnt);
@@ -189,6 +188,7 @@ grading_err_t grading_tz_init_tzif(grading_tz_t *tz, const char *name, const uin
         tz->trans_s[i] = t;
         tz->offset_s[i] = (int32_t)be32(types + 6 * idx[i]);
     }
+    if (c.timecnt) tz->rule = rule;   /* glibc: a file without transitions keeps its type */
     tz->ntrans = c.timecnt;
     return GRADING_OK;
 }
@@ -200,6 +200,7 @@ void grading_tz_destroy(grading_tz_t *tz)
     tz->trans_s = NULL;
     tz->offset_s = NULL;
     tz->ntrans = 0;
+    memset(&tz->rule, 0, sizeof tz->rule);
 }
 
 grading_err_t grading_tz_copy(grading_tz_t *dst, const grading_tz_t *src)
