@@ -763,8 +763,8 @@ static void load_history(rl_t *x, yaml_node_t *sec)
             continue;
         } else if (!on || !level_of(x, on, "over", &over) || over > GRADING_RULES_MAX_HISTORY_PERIODS) {
             if (!on || over > GRADING_RULES_MAX_HISTORY_PERIODS)
-                diag(l, on ? on : v, "history \"%s\": over (1..%d closed periods, or calendar_year) is required", h->name,
-                     GRADING_RULES_MAX_HISTORY_PERIODS);
+                diag(l, on ? on : v, "history \"%s\": over (1..%d closed periods, or calendar_year) is required",
+                     h->name, GRADING_RULES_MAX_HISTORY_PERIODS);
             continue;
         }
         h->over = (uint32_t)over;
