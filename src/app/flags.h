@@ -25,6 +25,11 @@ typedef struct {
     double test_clock_rate; /* test milliseconds per real millisecond */
     bool help;
     bool version;
+    /* security (issue 9) */
+    const char *tls_cert, *tls_key, *tls_client_ca;
+    bool allow_insecure;          /* plaintext on a non-loopback --listen */
+    const char *authz;            /* per-caller authorization file */
+    bool trust_proxy_identity;    /* identity headers from a loopback edge proxy */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line
@@ -32,5 +37,9 @@ typedef struct {
 bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t errlen);
 
 void app_flags_usage(FILE *out);
+
+/* True when addr ("127.0.0.1:50051", "[::1]:0", "localhost:1", "unix:...")
+ * only accepts connections from this host (listen.c). */
+bool app_listen_is_loopback(const char *addr);
 
 #endif
