@@ -1,12 +1,13 @@
 /* Identity and authorization of each call (security.h).
  *
- * Identity, first found wins:
- *  1. with --trust-proxy-identity and a loopback peer (the HAProxy edge in
- *     the same pod terminated TLS): headers x-grading-client-cn and
- *     x-grading-client-uri-san;
- *  2. the verified TLS client certificate: common name and URI SANs;
- *  3. a bearer token (`authorization: Bearer T`): only its SHA-256 is
- *     compared, so the file never holds a secret.
+ * Identity:
+ *  - with --trust-proxy-identity and a loopback peer (the HAProxy edge in
+ *    the same pod terminated TLS), headers x-grading-client-cn and
+ *    x-grading-client-uri-san, when present, are the whole identity;
+ *  - else the verified TLS client certificate (common name and URI SANs)
+ *    and a bearer token (`authorization: Bearer T`; only its SHA-256 is
+ *    compared, so the file never holds a secret), together: the first
+ *    caller of the file that matches any of them is the caller.
  * Headers from a non-loopback peer, or without the flag, are ignored:
  * anyone can send them. */
 #include "security.h"
@@ -209,12 +210,15 @@ static bool identify(const rpc_security_t *sec, const call_slot_t *s, call_ident
     memset(ci, 0, sizeof *ci);
     ci->id.uri_sans = ci->uri_ptrs;
     if (sec->trust_proxy && peer_is_loopback(s->call) && from_proxy(s, ci)) return true;
+    /* the proxy said nothing: the peer speaks for itself, by certificate
+     * and token together (a mesh may add its own certificate) */
     memset(ci, 0, sizeof *ci);
     ci->id.uri_sans = ci->uri_ptrs;
-    if (sec->tls && from_tls(s, ci)) return true;
-    memset(ci, 0, sizeof *ci);
-    ci->id.uri_sans = ci->uri_ptrs;
-    return from_token(s, ci);
+    bool tls = sec->tls && from_tls(s, ci);
+    bool token = from_token(s, ci);
+    if (tls && token) ci->source = "tls+token";
+    else if (tls) ci->source = "tls";
+    return tls || token;
 }
 
 /* For logs and the audit when no authz file names the caller. */

@@ -175,8 +175,10 @@ done:
 static grpc_ssl_server_certificate_config *config_of(const tls_files_t *f)
 {
     grpc_ssl_pem_key_cert_pair pair = {.private_key = f->text[1], .cert_chain = f->text[0]};
-    /* grpc copies the strings */
-    return grpc_ssl_server_certificate_config_create(f->text[2], &pair, 1);
+    /* grpc copies the strings. grpc 1.51 asserts that a fetched config has
+     * root certificates even when no client certificate is requested; then
+     * they are never used, so the server's own chain stands in. */
+    return grpc_ssl_server_certificate_config_create(f->text[2] ? f->text[2] : f->text[0], &pair, 1);
 }
 
 /* grpc's config fetcher: called before each handshake, on grpc's threads. */
