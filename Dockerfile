@@ -90,5 +90,8 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
     CMD ["gradectl", "health", "--addr", "127.0.0.1:50051", "--timeout-ms", "3000"]
 
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["gradingd", "--listen", "0.0.0.0:50051", "--data-dir", "/var/lib/grading"]
+# 0.0.0.0 inside the container is its own network; gradingd refuses
+# plaintext off loopback without --allow-insecure. Serve TLS with
+# --tls-cert/--tls-key (and --tls-client-ca for mTLS) after the image name.
+ENTRYPOINT ["gradingd", "--listen", "0.0.0.0:50051", "--data-dir", "/var/lib/grading", "--allow-insecure"]
 CMD []
