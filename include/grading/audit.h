@@ -44,4 +44,8 @@ typedef grading_err_t (*grading_audit_cb)(void *ctx, const grading_audit_entry_t
 grading_err_t grading_store_audit_foreach(grading_txn_t *txn, int64_t since_ms, uint32_t limit,
                                           grading_audit_cb cb, void *ctx);
 
+/* Deletes the oldest entries keyed before before_ms, at most max of them
+ * (a bounded transaction); *removed says how many. */
+grading_err_t grading_store_audit_prune(grading_txn_t *txn, int64_t before_ms, uint32_t max, uint32_t *removed);
+
 #endif

@@ -35,6 +35,7 @@ void app_flags_usage(FILE *out)
             "  --allow-insecure         serve plaintext on a non-loopback --listen\n"
             "  --authz FILE             per-caller authorization (YAML); reloaded like the policy\n"
             "  --trust-proxy-identity   take identity from x-grading-client-cn/-uri-san of a loopback peer\n"
+            "  --audit-retention-days N prune audit entries older than N days (default 90, 0 keeps all)\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy, the authz file and TLS files\n",
@@ -111,10 +112,11 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         .watch_policy = true,
         .sweep_ms = 60000,
         .test_clock_rate = 1,
+        .audit_retention_days = 90,
     };
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
            O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE,
-           O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_INSECURE, O_AUTHZ, O_TRUST_PROXY };
+           O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_INSECURE, O_AUTHZ, O_TRUST_PROXY, O_AUDIT_DAYS };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -136,6 +138,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"allow-insecure", no_argument, NULL, O_INSECURE},
         {"authz", required_argument, NULL, O_AUTHZ},
         {"trust-proxy-identity", no_argument, NULL, O_TRUST_PROXY},
+        {"audit-retention-days", required_argument, NULL, O_AUDIT_DAYS},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -221,6 +224,12 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         case O_INSECURE: f->allow_insecure = true; break;
         case O_AUTHZ: f->authz = optarg; break;
         case O_TRUST_PROXY: f->trust_proxy_identity = true; break;
+        case O_AUDIT_DAYS:
+            if (!parse_int(optarg, 0, 36500, &f->audit_retention_days)) {
+                snprintf(err, errlen, "--audit-retention-days must be 0..36500 days, got \"%s\"", optarg);
+                return false;
+            }
+            break;
         case 'h':
         case O_HELP: f->help = true; break;
         case O_VERSION: f->version = true; break;

@@ -40,6 +40,7 @@ typedef struct {
     bool stopping;
     int64_t clock_mono_start_ns;    /* --test-clock: when it started */
     app_authz_t authz;              /* --authz, reloaded like the policy */
+    app_audit_prune_t audit_prune;  /* --audit-retention-days */
 } app_t;
 
 /* The service's clock: the wall clock, or with --test-clock one that
@@ -91,6 +92,7 @@ static void close_handles(app_t *a)
     if (a->watching) uv_close((uv_handle_t *)&a->policy_watch, NULL);
     a->watching = false;
     app_authz_close(&a->authz);
+    app_audit_prune_close(&a->audit_prune);
 }
 
 static void on_drained(uv_timer_t *t)
@@ -310,6 +312,9 @@ int main(int argc, char **argv)
     a.authz = (app_authz_t){.path = a.flags.authz, .server = a.server, .ingest = a.ingest,
                             .now_ms = app_now_ms, .clock_ctx = &a};
     app_authz_watch(&a.authz, &a.loop, a.flags.watch_policy);
+    a.audit_prune = (app_audit_prune_t){.ingest = a.ingest, .now_ms = app_now_ms, .clock_ctx = &a,
+                                        .retention_ms = a.flags.audit_retention_days * 86400000};
+    app_audit_prune_start(&a.audit_prune, &a.loop);
     uv_signal_start(&a.sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&a.sighup, on_reload_signal, SIGHUP);

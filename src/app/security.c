@@ -1,6 +1,7 @@
 /* The --authz file's life in gradingd, and reload audit entries. */
 #include "security.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,53 @@ void app_audit_reload(grading_ingest_t *in, int64_t now_ms, const char *method, 
     grading_ingest_batch_t b = {.n = 0, .apply = write_entry, .apply_ctx = &r};
     grading_err_t err = grading_ingest_run(in, &b, NULL, NULL);
     if (err) fprintf(stderr, "gradingd: cannot write the audit entry of %s (%s)\n", method, grading_err_name(err));
+}
+
+#define PRUNE_FIRST_MS 1000
+#define PRUNE_EVERY_MS 60000
+#define PRUNE_MAX_PER_BATCH 10000
+
+static grading_err_t prune_apply(void *ctx, grading_txn_t *txn, int64_t now_ms)
+{
+    (void)now_ms;
+    app_audit_prune_t *p = ctx;
+    uint32_t removed = 0;
+    return grading_store_audit_prune(txn, p->before_ms, PRUNE_MAX_PER_BATCH, &removed);
+}
+
+/* On the writer thread, after the commit. */
+static void prune_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t accepted, uint32_t duplicates)
+{
+    (void)accepted, (void)duplicates;
+    app_audit_prune_t *p = b->data;
+    if (err && err != GRADING_ESHUTDOWN)
+        fprintf(stderr, "gradingd: pruning old audit entries failed (%s)\n", grading_err_name(err));
+    atomic_store(&p->in_flight, false);
+}
+
+static void on_prune_timer(uv_timer_t *t)
+{
+    app_audit_prune_t *p = t->data;
+    if (atomic_exchange(&p->in_flight, true)) return;
+    p->before_ms = p->now_ms(p->clock_ctx) - p->retention_ms;
+    p->batch = (grading_ingest_batch_t){.n = 0, .apply = prune_apply, .apply_ctx = p, .done_cb = prune_done, .data = p};
+    grading_ingest_submit(p->ingest, &p->batch);
+}
+
+void app_audit_prune_start(app_audit_prune_t *p, uv_loop_t *loop)
+{
+    atomic_init(&p->in_flight, false);
+    if (p->retention_ms <= 0) return;
+    uv_timer_init(loop, &p->timer);
+    p->timer.data = p;
+    p->timer_ready = true;
+    uv_timer_start(&p->timer, on_prune_timer, PRUNE_FIRST_MS, PRUNE_EVERY_MS);
+}
+
+void app_audit_prune_close(app_audit_prune_t *p)
+{
+    if (p->timer_ready) uv_close((uv_handle_t *)&p->timer, NULL);
+    p->timer_ready = false;
 }
 
 void app_authz_reload(app_authz_t *z, const char *why)

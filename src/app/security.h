@@ -4,6 +4,7 @@
 #ifndef GRADING_APP_SECURITY_H
 #define GRADING_APP_SECURITY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -35,6 +36,23 @@ void app_authz_watch(app_authz_t *z, uv_loop_t *loop, bool watch);
 void app_authz_reload(app_authz_t *z, const char *why);
 
 void app_authz_close(app_authz_t *z);
+
+/* Prunes audit entries older than the retention, a bounded batch per
+ * minute through the writer (never waited on). */
+typedef struct {
+    grading_ingest_t *ingest;
+    int64_t (*now_ms)(void *);
+    void *clock_ctx;
+    int64_t retention_ms;           /* 0: never */
+    uv_timer_t timer;
+    bool timer_ready;
+    _Atomic bool in_flight;         /* a batch is queued: skip this tick */
+    int64_t before_ms;              /* of the batch in flight */
+    grading_ingest_batch_t batch;
+} app_audit_prune_t;
+
+void app_audit_prune_start(app_audit_prune_t *p, uv_loop_t *loop);
+void app_audit_prune_close(app_audit_prune_t *p);
 
 /* Writes the audit entry of a reload (method "ReloadPolicy" or
  * "ReloadAuthz") in its own transaction; logs a failure. */

@@ -163,6 +163,24 @@ grading_err_t grading_store_audit_put(grading_txn_t *txn, const grading_audit_en
     return store_put_raw(txn, DB_AUDIT, key, sizeof key, val, vlen);
 }
 
+grading_err_t grading_store_audit_prune(grading_txn_t *txn, int64_t before_ms, uint32_t max, uint32_t *removed)
+{
+    *removed = 0;
+    if (txn->reader) return GRADING_ESTATE;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_AUDIT], &cur);
+    if (rc) return store_from_mdb(rc);
+    uint64_t limit = key_time(before_ms);
+    MDB_val k, v;
+    while (*removed < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == MDB_SUCCESS) {
+        if (k.mv_size != AUDIT_KEY_LEN || rd64(k.mv_data) >= limit) break;
+        if ((rc = mdb_cursor_del(cur, 0))) break;
+        (*removed)++;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}
+
 grading_err_t grading_store_audit_foreach(grading_txn_t *txn, int64_t since_ms, uint32_t limit,
                                           grading_audit_cb cb, void *ctx)
 {

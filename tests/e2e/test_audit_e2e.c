@@ -243,10 +243,57 @@ static void test_audit_trail(void **state)
     e2e_server_free(s);
 }
 
+/* Entries older than --audit-retention-days go soon after start-up;
+ * younger ones stay. The service's clock (--test-clock) dates them. */
+static void test_retention(void **state)
+{
+    (void)state;
+    e2e_server_t *s = e2e_server_new((const char *const[]){"--test-clock", "2026-01-10T00:00:00Z", NULL});
+    e2e_server_start(s);
+    e2e_batch_t b;
+    e2e_batch_init(&b);
+    e2e_add_paid(&b, "ret-1", "testmart", "ret-seller", "2026-01-05T00:00:00Z", "o1", 1000, "KRW", 2);
+    e2e_record_ok(s->client, b.ev, 1, 1, 0);
+    e2e_server_stop_ok(s);
+
+    /* 50 days later, keeping 30: the January entry goes */
+    s->extra[1] = "2026-03-01T00:00:00Z";
+    s->extra[2] = "--audit-retention-days";
+    s->extra[3] = "30";
+    e2e_server_restart(s);
+    e2e_add_paid(&b, "ret-2", "testmart", "ret-seller", "2026-02-25T00:00:00Z", "o2", 1000, "KRW", 2);
+    e2e_record_ok(s->client, b.ev + 1, 1, 1, 0);
+    int64_t deadline = e2e_now_ms() + WAIT_MS;
+    Grading__V1__ListAuditResponse *l = NULL;
+    for (;;) {
+        l = list_audit(s->client, INT64_MIN);
+        if (l->n_entries == 1 || e2e_now_ms() > deadline) break;
+        protobuf_c_message_free_unpacked(&l->base, NULL);
+        e2e_sleep_ms(50);
+    }
+    if (l->n_entries != 1) fail_msg("expected the old entry pruned, %zu entries left", l->n_entries);
+    assert_true(entry_ms(l->entries[0]) >= e2e_time_ms("2026-03-01T00:00:00Z"));
+    protobuf_c_message_free_unpacked(&l->base, NULL);
+    e2e_server_stop_ok(s);
+
+    /* a bad value: exit 2 naming the flag */
+    e2e_run_t r = {0};
+    const char *argv[] = {e2e_env("GRADINGD"), "--data-dir", s->data_dir, "--policy", e2e_env("GRADING_POLICY"),
+                          "--audit-retention-days", "-1", NULL};
+    e2e_run(s->dir, argv, 10000, &r);
+    assert_true(r.exited);
+    assert_int_equal(r.code, 2);
+    e2e_assert_contains(r.err, "--audit-retention-days must be 0..36500 days, got \"-1\"");
+    e2e_run_destroy(&r);
+    e2e_batch_destroy(&b);
+    e2e_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_audit_trail),
+        cmocka_unit_test(test_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

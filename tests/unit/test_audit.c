@@ -179,6 +179,42 @@ static void test_abort_and_reader(void **state)
     assert_int_equal(e.ncounts, GRADING_AUDIT_MAX_COUNTS);
 }
 
+static void test_prune(void **state)
+{
+    fixture_t *f = *state;
+    for (int64_t t = 1; t <= 5; t++) {
+        grading_audit_entry_t e = entry(t * 1000, "RecordEvents");
+        put(f, &e, true);
+    }
+    grading_txn_t *txn = NULL;
+    uint32_t removed = 99;
+    /* bounded: two of the three older than 4000 */
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_store_audit_prune(txn, 4000, 2, &removed), GRADING_OK);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    assert_int_equal(removed, 2);
+    list(f, INT64_MIN, 0);
+    assert_int_equal(f->n, 3);
+    assert_int_equal(f->got[0].time_ms, 3000);
+    /* the rest before 4000, and no further */
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_store_audit_prune(txn, 4000, 100, &removed), GRADING_OK);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    assert_int_equal(removed, 1);
+    list(f, INT64_MIN, 0);
+    assert_int_equal(f->n, 2);
+    assert_int_equal(f->got[0].time_ms, 4000);
+    /* nothing old: nothing removed; an empty trail is fine */
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_store_audit_prune(txn, 4000, 100, &removed), GRADING_OK);
+    assert_int_equal(removed, 0);
+    assert_int_equal(grading_store_audit_prune(txn, 10000, 100, &removed), GRADING_OK);
+    assert_int_equal(removed, 2);
+    assert_int_equal(grading_store_audit_prune(txn, 10000, 100, &removed), GRADING_OK);
+    assert_int_equal(removed, 0);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +222,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_since_and_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_and_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signed_times, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
