@@ -1,6 +1,7 @@
 /* A blocking gRPC client over grpc C core, for gradectl, the benchmark and
  * the end-to-end tests. One client per thread: calls on one client must not
- * overlap. Uses an insecure (plaintext) channel. */
+ * overlap. Plaintext, or TLS/mTLS and call headers with
+ * grading_client_new_opts. */
 #ifndef GRADING_CLIENT_H
 #define GRADING_CLIENT_H
 

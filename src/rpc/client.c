@@ -9,8 +9,9 @@
  * grpc_init is reference counted: each client holds one reference, so
  * clients may come and go in any order, on any thread.
  *
- * The channel is plaintext (insecure credentials): the service listens on
- * an internal network or loopback. Reconnect backoff is kept short so a
+ * The channel is plaintext, or TLS (mTLS with a client certificate) with
+ * grading_client_new_opts, which may also add headers to every call (a
+ * bearer token). Reconnect backoff is kept short so a
  * client that called before the server was up recovers within a second
  * of it starting, which is what scripts and tests that start a server
  * expect. */
