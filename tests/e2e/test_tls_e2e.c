@@ -31,7 +31,7 @@
 #include "testsrv.h"
 #include "tls.h"
 
-#define CALL_MS 3000
+#define CALL_MS 10000
 #define ROTATE_TIMEOUT_MS 15000
 
 /* Runs gradingd with flags after --port-file, --data-dir and --policy. */
