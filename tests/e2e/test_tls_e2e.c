@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -292,6 +293,76 @@ static void test_rotation_while_serving(void **state)
     e2e_server_free(s);
 }
 
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) fail_msg("stat %s", path);
+    return st.st_size;
+}
+
+/* Rewrites dst in place (same inode) with src's bytes, then puts dst's
+ * old modification time back: to stat, nothing changed. */
+static void overwrite_keep_mtime(const char *dst, const char *src)
+{
+    struct stat st;
+    char buf[8192];
+    if (stat(dst, &st) != 0) fail_msg("stat %s", dst);
+    FILE *in = fopen(src, "rb");
+    if (!in) fail_msg("open %s", src);
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    int fd = open(dst, O_WRONLY | O_TRUNC);
+    if (fd < 0 || write(fd, buf, n) != (ssize_t)n || close(fd) != 0) fail_msg("rewrite %s", dst);
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    if (utimensat(AT_FDCWD, dst, times, 0) != 0) fail_msg("utimensat %s", dst);
+}
+
+/* A change stat cannot see (same inode, size and mtime) is read on SIGHUP. */
+static void test_sighup_rereads(void **state)
+{
+    (void)state;
+    e2e_server_t *s = e2e_server_new(NULL);
+    static e2e_cert_t ca1, ca2, srv1, srv2, live;
+    e2e_ca_make(s->dir, "ca1", &ca1);
+    e2e_ca_make(s->dir, "ca2", &ca2);
+    e2e_server_cert_make(s->dir, "srv1", &ca1, &srv1);
+    /* signatures vary in length: make srv2 until it is srv1's size */
+    for (int i = 0; i < 40; i++) {
+        e2e_server_cert_make(s->dir, "srv2", &ca2, &srv2);
+        if (file_size(srv2.pem) == file_size(srv1.pem)) break;
+    }
+    if (file_size(srv2.pem) != file_size(srv1.pem) || file_size(srv2.key) != file_size(srv1.key))
+        fail_msg("could not make two server certificates of one size");
+    /* the served files: copies of srv1 */
+    snprintf(live.pem, sizeof live.pem, "%s/live.crt", s->dir);
+    snprintf(live.key, sizeof live.key, "%s/live.key", s->dir);
+    for (int f = 0; f < 2; f++) {
+        int fd = open(f ? live.key : live.pem, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || close(fd) != 0) fail_msg("create");
+    }
+    overwrite_keep_mtime(live.pem, srv1.pem);
+    overwrite_keep_mtime(live.key, srv1.key);
+    s->extra[0] = "--tls-cert";
+    s->extra[1] = live.pem;
+    s->extra[2] = "--tls-key";
+    s->extra[3] = live.key;
+    s->conn = e2e_tls_options(&ca1, NULL);
+    e2e_server_start(s);
+    grading_client_options_t two = e2e_tls_options(&ca2, NULL);
+    assert_int_equal(e2e_tls_health_status(s, &two, CALL_MS), GRPC_STATUS_UNAVAILABLE);
+
+    overwrite_keep_mtime(live.pem, srv2.pem);
+    overwrite_keep_mtime(live.key, srv2.key);
+    /* unseen until asked: handshakes keep the old certificate */
+    assert_int_equal(e2e_tls_health_status(s, &two, CALL_MS), GRPC_STATUS_UNAVAILABLE);
+    assert_int_equal(e2e_tls_health_status(s, &s->conn, CALL_MS), GRPC_STATUS_OK);
+    kill(s->pid, SIGHUP);
+    wait_status(s, &two, GRPC_STATUS_OK, "a client of the new CA after SIGHUP");
+    assert_int_equal(e2e_tls_health_status(s, &s->conn, CALL_MS), GRPC_STATUS_UNAVAILABLE);
+    e2e_server_stop_ok(s);
+    e2e_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_tls_server_only),
         cmocka_unit_test(test_mtls),
         cmocka_unit_test(test_rotation_while_serving),
+        cmocka_unit_test(test_sighup_rereads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
