@@ -256,6 +256,23 @@ static void test_token_and_proxy_headers(void **state)
     assert_int_equal(call_as(s, &wrong, "GetGrade", d, sizeof d), GRPC_STATUS_PERMISSION_DENIED);
     e2e_assert_contains(d, "token_sha256:");
 
+    /* gradectl: --token, GRADING_TOKEN, neither */
+    e2e_run_t run = {0};
+    s->conn.bearer_token = DASH_TOKEN;   /* e2e_gradectl passes it as --token */
+    e2e_gradectl(s, &run, "grade", "authz-seller", NULL);
+    if (run.code != 0) fail_msg("gradectl --token grade: %s", run.err);
+    e2e_run_destroy(&run);
+    s->conn.bearer_token = NULL;
+    setenv("GRADING_TOKEN", DASH_TOKEN, 1);
+    e2e_gradectl(s, &run, "grade", "authz-seller", NULL);
+    unsetenv("GRADING_TOKEN");
+    if (run.code != 0) fail_msg("GRADING_TOKEN gradectl grade: %s", run.err);
+    e2e_run_destroy(&run);
+    e2e_gradectl(s, &run, "grade", "authz-seller", NULL);
+    assert_int_equal(run.code, 1);
+    e2e_assert_contains(run.err, "UNAUTHENTICATED: no caller identity");
+    e2e_run_destroy(&run);
+
     /* the edge proxy's headers, from a loopback peer, with the flag */
     grading_client_options_t by_uri = {.headers = (const char *[]){"x-grading-client-uri-san",
                                                                   "spiffe://shop/search", NULL}},
