@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grading/loopback.h"
 #include "grading/server.h"
 #include "grading/store.h"
 
@@ -82,7 +83,7 @@ static bool app_flags_check_security(const app_flags_t *f, char *err, size_t err
         snprintf(err, errlen, "--tls-client-ca needs --tls-cert and --tls-key (the server's own certificate)");
         return false;
     }
-    if (!f->tls_cert && !f->allow_insecure && !app_listen_is_loopback(f->listen)) {
+    if (!f->tls_cert && !f->allow_insecure && !grading_addr_is_loopback(f->listen)) {
         snprintf(err, errlen,
                  "--listen %s is not a loopback address: give --tls-cert/--tls-key, or --allow-insecure to serve "
                  "plaintext there",

@@ -39,8 +39,4 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
 
 void app_flags_usage(FILE *out);
 
-/* True when addr ("127.0.0.1:50051", "[::1]:0", "localhost:1", "unix:...")
- * only accepts connections from this host (listen.c). */
-bool app_listen_is_loopback(const char *addr);
-
 #endif
