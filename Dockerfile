@@ -38,7 +38,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config \
         libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev \
-        libuv1-dev liblmdb-dev libyaml-dev libjansson-dev \
+        libuv1-dev liblmdb-dev libyaml-dev libjansson-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
