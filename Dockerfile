@@ -85,7 +85,9 @@ VOLUME ["/var/lib/grading"]
 EXPOSE 50051
 
 # Health/Check over loopback: SERVING exits 0; NOT_SERVING (draining) or no
-# answer exits non-zero. Assumes the default port 50051.
+# answer exits non-zero. Assumes the default port 50051. With TLS, set
+# GRADING_TLS_CA (and GRADING_TLS_CERT/KEY for mTLS) in the container's
+# environment: gradectl reads them; the certificate must name 127.0.0.1.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
     CMD ["gradectl", "health", "--addr", "127.0.0.1:50051", "--timeout-ms", "3000"]
 
