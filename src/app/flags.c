@@ -26,7 +26,7 @@ void app_flags_usage(FILE *out)
             "  --drain-ms MS            on SIGTERM, answer health NOT_SERVING this long first (default 0)\n"
             "  --shutdown-grace-ms MS   then let calls in flight finish this long (default 10000)\n"
             "  --refresh-s S            re-derive every seller's stored boost this often (default 3600, 0 off)\n"
-            "  --no-watch-policy        reload on SIGHUP only, not when the policy file changes\n"
+            "  --no-watch-policy        reload on SIGHUP only, not when the policy (or authz) file changes\n"
             "  --sweep-ms MS            look for orders that reached a deadline stage this often (default 60000, 0 off)\n"
             "  --test-clock TIME        tests only: the clock starts at TIME (RFC 3339) instead of now\n"
             "  --test-clock-rate R      tests only: R clock milliseconds pass per real millisecond (default 1)\n"
