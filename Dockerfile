@@ -38,7 +38,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config \
         libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev \
-        libuv1-dev liblmdb-dev libyaml-dev libjansson-dev \
+        libuv1-dev liblmdb-dev libyaml-dev libjansson-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -85,10 +85,15 @@ VOLUME ["/var/lib/grading"]
 EXPOSE 50051
 
 # Health/Check over loopback: SERVING exits 0; NOT_SERVING (draining) or no
-# answer exits non-zero. Assumes the default port 50051.
+# answer exits non-zero. Assumes the default port 50051. With TLS, set
+# GRADING_TLS_CA (and GRADING_TLS_CERT/KEY for mTLS) in the container's
+# environment: gradectl reads them; the certificate must name 127.0.0.1.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
     CMD ["gradectl", "health", "--addr", "127.0.0.1:50051", "--timeout-ms", "3000"]
 
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["gradingd", "--listen", "0.0.0.0:50051", "--data-dir", "/var/lib/grading"]
+# 0.0.0.0 inside the container is its own network; gradingd refuses
+# plaintext off loopback without --allow-insecure. Serve TLS with
+# --tls-cert/--tls-key (and --tls-client-ca for mTLS) after the image name.
+ENTRYPOINT ["gradingd", "--listen", "0.0.0.0:50051", "--data-dir", "/var/lib/grading", "--allow-insecure"]
 CMD []

@@ -1,6 +1,7 @@
 /* A blocking gRPC client over grpc C core, for gradectl, the benchmark and
  * the end-to-end tests. One client per thread: calls on one client must not
- * overlap. Uses an insecure (plaintext) channel. */
+ * overlap. Plaintext, or TLS/mTLS and call headers with
+ * grading_client_new_opts. */
 #ifndef GRADING_CLIENT_H
 #define GRADING_CLIENT_H
 
@@ -23,6 +24,24 @@ typedef struct {
 /* Connects lazily to addr ("127.0.0.1:50051"). Errors: GRADING_ENOMEM. */
 grading_err_t grading_client_new(const char *addr, grading_client_t **out);
 void grading_client_free(grading_client_t *c);
+
+#define GRADING_CLIENT_MAX_HEADERS 8
+
+/* How to reach a server that asks more than plaintext. */
+typedef struct {
+    const char *tls_ca;            /* PEM file of the server's CA: TLS when set */
+    const char *tls_cert;          /* client certificate and key (mTLS); both or neither */
+    const char *tls_key;
+    const char *tls_server_name;   /* the name to check in the server certificate (default: addr's host) */
+    const char *bearer_token;      /* sent as "authorization: Bearer TOKEN" */
+    /* further headers on every call: key, value, key, value, ..., NULL */
+    const char *const *headers;
+} grading_client_options_t;
+
+/* Like grading_client_new with TLS and headers. Errors: GRADING_EIO (a
+ * file cannot be read; *e names its flag), GRADING_EINVAL, GRADING_ENOMEM. */
+grading_err_t grading_client_new_opts(const char *addr, const grading_client_options_t *o,
+                                      grading_client_t **out, grading_error_t *e);
 
 /* Unary call of `method` ("/grading.v1.GradingService/GetSellerMetrics").
  * On status OK, *out_resp holds the decoded reply (the caller frees it with

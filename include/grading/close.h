@@ -49,4 +49,12 @@ grading_err_t grading_close_period_stoppable(grading_store_t *st, grading_ingest
                                             void *stop_ctx, grading_close_result_t *out,
                                             grading_error_t *e);
 
+/* The same; `caller` names who closed in the close's audit entry (written
+ * with the page that finishes the close; NULL: "local"). */
+grading_err_t grading_close_period_as(grading_store_t *st, grading_ingest_t *in, const grading_policy_t *p,
+                                      const grading_marketplace_t *mp, grading_period_kind_t kind,
+                                      const char *period, bool dry_run, int64_t now_ms, size_t page,
+                                      bool (*stop)(void *ctx), void *stop_ctx, const char *caller,
+                                      grading_close_result_t *out, grading_error_t *e);
+
 #endif

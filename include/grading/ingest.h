@@ -45,6 +45,11 @@ struct grading_ingest_batch {
      * period's page, say). An error fails the batch. */
     grading_err_t (*apply)(void *ctx, grading_txn_t *txn, int64_t now_ms);
     void *apply_ctx;
+    /* Optional: called after apply with the batch's counts (its audit
+     * entry goes in the same transaction). An error fails the batch. */
+    grading_err_t (*audit)(void *ctx, grading_txn_t *txn, int64_t now_ms, uint32_t accepted,
+                           uint32_t duplicates);
+    void *audit_ctx;
     grading_ingest_done_cb done_cb;
     void *data;                        /* for the caller */
     grading_ingest_batch_t *next_;     /* private: the queue */

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "grading/authz.h"
 #include "grading/err.h"
 #include "grading/ingest.h"
 #include "grading/policy.h"
@@ -33,6 +34,12 @@ typedef struct {
      * them. May be NULL. */
     void (*on_published)(void *ctx, const char *marketplace);
     void *published_ctx;
+    /* Security (all optional). With tls_cert and tls_key the port serves
+     * TLS; with tls_client_ca too, only clients with a certificate of that
+     * CA get in. The files are re-read when they change. */
+    const char *tls_cert, *tls_key, *tls_client_ca;
+    grading_authz_t *authz;        /* NULL: no authorization; else the server takes a reference */
+    bool trust_proxy_identity;     /* identity headers of a loopback peer (the edge proxy) count */
 } grading_server_options_t;
 
 /* Binds, starts the threads and serves. *out_port is the bound port.
@@ -56,6 +63,16 @@ void grading_server_drain(grading_server_t *s);
  * to grace_ms to finish before they are cancelled; then the threads stop.
  * Blocks until done. */
 void grading_server_shutdown(grading_server_t *s, int64_t grace_ms);
+
+/* Swaps in a new authz file (NULL: none); calls in flight finish on the
+ * old one. Takes its own reference. */
+void grading_server_set_authz(grading_server_t *s, grading_authz_t *a);
+
+/* The next TLS handshake re-reads the certificate files (SIGHUP). */
+void grading_server_reload_tls(grading_server_t *s);
+
+/* How many times changed TLS files were taken into use. */
+unsigned grading_server_tls_reloads(grading_server_t *s);
 
 /* Frees a server that was shut down. */
 void grading_server_free(grading_server_t *s);

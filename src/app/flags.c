@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grading/loopback.h"
 #include "grading/server.h"
 #include "grading/store.h"
 
@@ -25,13 +26,20 @@ void app_flags_usage(FILE *out)
             "  --drain-ms MS            on SIGTERM, answer health NOT_SERVING this long first (default 0)\n"
             "  --shutdown-grace-ms MS   then let calls in flight finish this long (default 10000)\n"
             "  --refresh-s S            re-derive every seller's stored boost this often (default 3600, 0 off)\n"
-            "  --no-watch-policy        reload on SIGHUP only, not when the policy file changes\n"
+            "  --no-watch-policy        reload on SIGHUP only, not when the policy (or authz) file changes\n"
             "  --sweep-ms MS            look for orders that reached a deadline stage this often (default 60000, 0 off)\n"
             "  --test-clock TIME        tests only: the clock starts at TIME (RFC 3339) instead of now\n"
             "  --test-clock-rate R      tests only: R clock milliseconds pass per real millisecond (default 1)\n"
+            "  --tls-cert FILE          serve TLS with this PEM certificate (chain); re-read on change\n"
+            "  --tls-key FILE           its PEM private key\n"
+            "  --tls-client-ca FILE     require client certificates signed by this CA (mTLS)\n"
+            "  --allow-insecure         serve plaintext on a non-loopback --listen\n"
+            "  --authz FILE             per-caller authorization (YAML); reloaded like the policy\n"
+            "  --trust-proxy-identity   take identity from x-grading-client-cn/-uri-san of a loopback peer\n"
+            "  --audit-retention-days N prune audit entries older than N days (default 90, 0 keeps all)\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
-            "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy\n",
+            "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy, the authz file and TLS files\n",
             GRADING_SERVER_DEFAULT_LISTEN, GRADING_SERVER_MAX_THREADS);
 }
 
@@ -63,6 +71,32 @@ static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
     return true;
 }
 
+/* TLS flags come in pairs; plaintext only where no one else can listen in. */
+static bool app_flags_check_security(const app_flags_t *f, char *err, size_t errlen)
+{
+    if ((f->tls_cert != NULL) != (f->tls_key != NULL)) {
+        snprintf(err, errlen, "%s needs %s too", f->tls_cert ? "--tls-cert" : "--tls-key",
+                 f->tls_cert ? "--tls-key" : "--tls-cert");
+        return false;
+    }
+    if (f->tls_client_ca && !f->tls_cert) {
+        snprintf(err, errlen, "--tls-client-ca needs --tls-cert and --tls-key (the server's own certificate)");
+        return false;
+    }
+    if (!f->tls_cert && !f->allow_insecure && !grading_addr_is_loopback(f->listen)) {
+        snprintf(err, errlen,
+                 "--listen %s is not a loopback address: give --tls-cert/--tls-key, or --allow-insecure to serve "
+                 "plaintext there",
+                 f->listen);
+        return false;
+    }
+    if (f->authz && !f->authz[0]) {
+        snprintf(err, errlen, "--authz must name a file");
+        return false;
+    }
+    return true;
+}
+
 bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t errlen)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -79,9 +113,11 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         .watch_policy = true,
         .sweep_ms = 60000,
         .test_clock_rate = 1,
+        .audit_retention_days = 90,
     };
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
-           O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE };
+           O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE,
+           O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_INSECURE, O_AUTHZ, O_TRUST_PROXY, O_AUDIT_DAYS };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -97,6 +133,13 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"sweep-ms", required_argument, NULL, O_SWEEP},
         {"test-clock", required_argument, NULL, O_TCLOCK},
         {"test-clock-rate", required_argument, NULL, O_TRATE},
+        {"tls-cert", required_argument, NULL, O_TLS_CERT},
+        {"tls-key", required_argument, NULL, O_TLS_KEY},
+        {"tls-client-ca", required_argument, NULL, O_TLS_CA},
+        {"allow-insecure", no_argument, NULL, O_INSECURE},
+        {"authz", required_argument, NULL, O_AUTHZ},
+        {"trust-proxy-identity", no_argument, NULL, O_TRUST_PROXY},
+        {"audit-retention-days", required_argument, NULL, O_AUDIT_DAYS},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -176,6 +219,18 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
             f->test_clock_rate = v;
             break;
         }
+        case O_TLS_CERT: f->tls_cert = optarg; break;
+        case O_TLS_KEY: f->tls_key = optarg; break;
+        case O_TLS_CA: f->tls_client_ca = optarg; break;
+        case O_INSECURE: f->allow_insecure = true; break;
+        case O_AUTHZ: f->authz = optarg; break;
+        case O_TRUST_PROXY: f->trust_proxy_identity = true; break;
+        case O_AUDIT_DAYS:
+            if (!parse_int(optarg, 0, 36500, &f->audit_retention_days)) {
+                snprintf(err, errlen, "--audit-retention-days must be 0..36500 days, got \"%s\"", optarg);
+                return false;
+            }
+            break;
         case 'h':
         case O_HELP: f->help = true; break;
         case O_VERSION: f->version = true; break;
@@ -204,5 +259,5 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         snprintf(err, errlen, "--max-map-size must be >= --map-size");
         return false;
     }
-    return true;
+    return app_flags_check_security(f, err, errlen);
 }

@@ -25,6 +25,12 @@ typedef struct {
     double test_clock_rate; /* test milliseconds per real millisecond */
     bool help;
     bool version;
+    /* security (issue 9) */
+    const char *tls_cert, *tls_key, *tls_client_ca;
+    bool allow_insecure;          /* plaintext on a non-loopback --listen */
+    const char *authz;            /* per-caller authorization file */
+    bool trust_proxy_identity;    /* identity headers from a loopback edge proxy */
+    int64_t audit_retention_days; /* audit entries older than this are pruned; 0: kept */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line

@@ -19,6 +19,7 @@
 #include "grading/server.h"
 #include "grading/store.h"
 #include "refresh.h"
+#include "security.h"
 
 #define EXIT_USAGE 2
 
@@ -38,6 +39,8 @@ typedef struct {
     bool watching;
     bool stopping;
     int64_t clock_mono_start_ns;    /* --test-clock: when it started */
+    app_authz_t authz;              /* --authz, reloaded like the policy */
+    app_audit_prune_t audit_prune;  /* --audit-retention-days */
 } app_t;
 
 /* The service's clock: the wall clock, or with --test-clock one that
@@ -88,6 +91,8 @@ static void close_handles(app_t *a)
     uv_close((uv_handle_t *)&a->reload_debounce, NULL);
     if (a->watching) uv_close((uv_handle_t *)&a->policy_watch, NULL);
     a->watching = false;
+    app_authz_close(&a->authz);
+    app_audit_prune_close(&a->audit_prune);
 }
 
 static void on_drained(uv_timer_t *t)
@@ -122,15 +127,22 @@ static void reload_policy(app_t *a, const char *why)
         fprintf(stderr, "gradingd: %s: policy %s loaded, version %s\n", why, a->flags.policy,
                 grading_policy_version(p));
         app_refresh_request(a->refresh, p);
-        grading_policy_unref(p);
     }
+    grading_policy_t *cur = grading_server_policy(a->server);
+    app_audit_reload(a->ingest, app_now_ms(a), "ReloadPolicy", why, a->flags.policy, !err,
+                     grading_policy_version(cur), grading_policy_version(cur));
+    grading_policy_unref(cur);
+    grading_policy_unref(p);
     free(diags);
 }
 
 static void on_reload_signal(uv_signal_t *h, int signum)
 {
     (void)signum;
-    reload_policy(h->data, "SIGHUP");
+    app_t *a = h->data;
+    reload_policy(a, "SIGHUP");
+    app_authz_reload(&a->authz, "SIGHUP");
+    grading_server_reload_tls(a->server);
 }
 
 static void on_reload_debounced(uv_timer_t *t)
@@ -200,6 +212,7 @@ int main(int argc, char **argv)
     char err[512];
     int rc = 1;
     grading_policy_t *policy = NULL;
+    grading_authz_t *authz = NULL;
     grading_policy_diags_t *diags = NULL;
     grading_error_t e = {0};
     bool loop_ready = false;
@@ -222,6 +235,11 @@ int main(int argc, char **argv)
     if (grading_policy_load_file(a.flags.policy, &policy, diags)) {
         fprintf(stderr, "gradingd: policy %s is invalid:\n", a.flags.policy);
         print_diags("policy", diags);
+        rc = EXIT_USAGE;
+        goto fail;
+    }
+
+    if (a.flags.authz && app_authz_load(a.flags.authz, &authz)) {
         rc = EXIT_USAGE;
         goto fail;
     }
@@ -258,11 +276,18 @@ int main(int argc, char **argv)
         .clock_ctx = &a,
         .on_published = on_published,
         .published_ctx = &a,
+        .tls_cert = a.flags.tls_cert,
+        .tls_key = a.flags.tls_key,
+        .tls_client_ca = a.flags.tls_client_ca,
+        .authz = authz,
+        .trust_proxy_identity = a.flags.trust_proxy_identity,
     };
     int port = 0;
     if (grading_server_start(&opts, &a.server, &port, &e)) {
         grading_error_format(&e, err, sizeof err);
         fprintf(stderr, "gradingd: %s\n", err);
+        /* a bad TLS file is a start-up mistake, like a bad flag */
+        if (e.field[0] == '-' && e.field[1] == '-') rc = EXIT_USAGE;
         goto fail;
     }
 
@@ -284,6 +309,12 @@ int main(int argc, char **argv)
         uv_timer_start(&a.refresh_timer, on_refresh_timer, (uint64_t)a.flags.refresh_s * 1000,
                        (uint64_t)a.flags.refresh_s * 1000);
     if (a.flags.watch_policy) watch_policy(&a);
+    a.authz = (app_authz_t){.path = a.flags.authz, .server = a.server, .ingest = a.ingest,
+                            .now_ms = app_now_ms, .clock_ctx = &a};
+    app_authz_watch(&a.authz, &a.loop, a.flags.watch_policy);
+    a.audit_prune = (app_audit_prune_t){.ingest = a.ingest, .now_ms = app_now_ms, .clock_ctx = &a,
+                                        .retention_ms = a.flags.audit_retention_days * 86400000};
+    app_audit_prune_start(&a.audit_prune, &a.loop);
     uv_signal_start(&a.sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&a.sighup, on_reload_signal, SIGHUP);
@@ -311,6 +342,7 @@ fail:
     if (a.store) grading_store_close(a.store);
     if (loop_ready) uv_loop_close(&a.loop);
     grading_policy_unref(policy);
+    grading_authz_unref(authz);
     free(diags);
     return rc;
 }

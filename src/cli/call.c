@@ -23,8 +23,10 @@ int cli_call(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
         st->details[0] = '\0';
     }
     snprintf(path, sizeof path, "%s%s", method[0] == '/' ? "" : CLI_SERVICE, method);
-    if (!ctx->client && grading_client_new(ctx->addr, &ctx->client)) {
-        fprintf(stderr, "gradectl: cannot create a client for %s\n", ctx->addr);
+    grading_error_t ce = {0};
+    if (!ctx->client && grading_client_new_opts(ctx->addr, &ctx->conn, &ctx->client, &ce)) {
+        fprintf(stderr, "gradectl: cannot create a client for %s: %s%s%s\n", ctx->addr, ce.field,
+                ce.field[0] ? ": " : "", ce.message);
         return CLI_EXIT_FAIL;
     }
     grading_err_t err = grading_client_call(ctx->client, path, req, resp_desc, ctx->timeout_ms, out, &res);

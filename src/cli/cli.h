@@ -32,6 +32,7 @@ typedef struct {
     bool json;
     int64_t timeout_ms;          /* <= 0: the client's default */
     grading_client_t *client;    /* made on first call */
+    grading_client_options_t conn;   /* TLS files and bearer token (security.c) */
 } cli_ctx_t;
 
 typedef struct cli_command {
@@ -54,6 +55,14 @@ extern const cli_command_t cli_cmd_settlement;
 extern const cli_command_t cli_cmd_policy;
 extern const cli_command_t cli_cmd_close;
 extern const cli_command_t cli_cmd_history;
+extern const cli_command_t cli_cmd_audit;
+
+/* Takes --tls-ca/--tls-cert/--tls-key/--token FILE|VALUE at argv[*i] into
+ * ctx->conn (advancing *i). Returns 1 when it was one of them, 0 when not,
+ * -1 after printing a usage error (security.c). */
+int cli_security_flag(cli_ctx_t *ctx, int argc, char **argv, int *i);
+/* GRADING_TLS_CA/CERT/KEY and GRADING_TOKEN, before the flags. */
+void cli_security_env(cli_ctx_t *ctx);
 
 /* ---- arguments ---- */
 

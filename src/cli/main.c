@@ -24,6 +24,7 @@ static const cli_command_t *const commands[] = {
     &cli_cmd_history,
     &cli_cmd_policy,
     &cli_cmd_health,
+    &cli_cmd_audit,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -32,12 +33,16 @@ static void print_usage(FILE *out)
     fprintf(out,
             "usage: gradectl [--addr HOST:PORT] [--json] [--timeout-ms N] COMMAND [ARGS]\n"
             "\n"
-            "Talks to the grading service (GradingService over gRPC, plaintext).\n"
+            "Talks to the grading service (GradingService over gRPC; TLS with --tls-ca).\n"
             "\n"
             "Global flags (anywhere on the line):\n"
             "  --addr HOST:PORT   server address (default $GRADING_ADDR, else %s)\n"
             "  --json             print replies as JSON (proto field names) for scripts\n"
             "  --timeout-ms N     deadline of each call in milliseconds (default 30000)\n"
+            "  --tls-ca FILE      talk TLS; the server's CA (PEM) (default $GRADING_TLS_CA)\n"
+            "  --tls-cert FILE    client certificate for mTLS (default $GRADING_TLS_CERT)\n"
+            "  --tls-key FILE     its private key (default $GRADING_TLS_KEY)\n"
+            "  --token TOKEN      send \"authorization: Bearer TOKEN\" (default $GRADING_TOKEN)\n"
             "  --help, -h         this text; `gradectl COMMAND --help` for a command\n"
             "\n"
             "Commands:\n",
@@ -89,6 +94,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     if (!ctx.addr || !*ctx.addr) ctx.addr = CLI_DEFAULT_ADDR;
+    cli_security_env(&ctx);
 
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -102,6 +108,8 @@ int main(int argc, char **argv)
             ctx.json = true;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             help = true;
+        } else if ((m = cli_security_flag(&ctx, argc, argv, &i)) != 0) {
+            if (m < 0) goto done;
         } else if ((m = flag_value(argc, argv, &i, "--addr", &v)) != 0) {
             if (m < 0 || !*v) {
                 fprintf(stderr, "gradectl: --addr needs HOST:PORT\n");

@@ -248,6 +248,7 @@ grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batc
 derive:
     if (b->derive && (err = derive_all(txn, b, refs, acc, stored_ms))) goto fail;
     if (b->apply && (err = b->apply(b->apply_ctx, txn, stored_ms))) goto fail;
+    if (b->audit && (err = b->audit(b->audit_ctx, txn, stored_ms, acc, dup))) goto fail;
     free(cache.slots);
     free(refs);
     *accepted = acc;

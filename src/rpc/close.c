@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "grading/assess.h"
+#include "grading/audit.h"
 
 typedef struct {
     /* what the page writes */
@@ -19,6 +20,7 @@ typedef struct {
     const char *expect_cursor;     /* the cursor the page was read after */
     const char *page_last;         /* the page's last seller: the next cursor */
     grading_close_t *state;        /* in: the state so far; out: after the page */
+    const char *caller;            /* for the audit entry of the last page */
 } page_t;
 
 /* Adds one seller's levels to the distribution. */
@@ -27,6 +29,23 @@ static void count(grading_close_t *c, const grading_period_rec_t *rec)
     for (uint32_t p = 0; p < rec->n && p < c->nprograms; p++)
         for (uint32_t l = 0; l < c->nlevels[p]; l++)
             if (c->levels[p][l] == rec->p[p].level) c->counts[p][l]++;
+}
+
+/* The close's audit entry, in the transaction that marks it done. */
+static grading_err_t audit_close(grading_txn_t *txn, const page_t *pg, const grading_close_t *c, int64_t now_ms)
+{
+    static const char *const kinds[] = {"", "month", "quarter", "year"};
+    grading_audit_entry_t e = {.time_ms = now_ms};
+    snprintf(e.caller, sizeof e.caller, "%s", pg->caller ? pg->caller : "local");
+    snprintf(e.method, sizeof e.method, "ClosePeriod");
+    snprintf(e.marketplace, sizeof e.marketplace, "%s", pg->mp);
+    snprintf(e.period, sizeof e.period, "%s", pg->period);
+    snprintf(e.policy_version, sizeof e.policy_version, "%s", c->policy_version);
+    snprintf(e.detail, sizeof e.detail, "%s",
+             pg->kind >= 0 && pg->kind < 4 ? kinds[pg->kind] : "");
+    grading_audit_count(&e, "sellers_evaluated", c->evaluated);
+    grading_audit_count(&e, "programs", c->nprograms);
+    return grading_store_audit_put(txn, &e);
 }
 
 /* On the writer thread, inside the page's transaction. */
@@ -53,6 +72,7 @@ static grading_err_t write_page(void *ctx, grading_txn_t *txn, int64_t now_ms)
     if (pg->last_page) {
         c.done = true;
         c.finished_ms = now_ms;
+        if ((err = audit_close(txn, pg, &c, now_ms))) return err;
     }
     if ((err = grading_store_close_put(txn, pg->mp, pg->kind, pg->period, &c))) return err;
     *pg->state = c;
@@ -88,12 +108,22 @@ grading_err_t grading_close_period_stoppable(grading_store_t *st, grading_ingest
                                             void *stop_ctx, grading_close_result_t *out,
                                             grading_error_t *e)
 {
+    return grading_close_period_as(st, in, p, mp, kind, period, dry_run, now_ms, page, stop, stop_ctx, NULL,
+                                   out, e);
+}
+
+grading_err_t grading_close_period_as(grading_store_t *st, grading_ingest_t *in, const grading_policy_t *p,
+                                      const grading_marketplace_t *mp, grading_period_kind_t kind,
+                                      const char *period, bool dry_run, int64_t now_ms, size_t page,
+                                      bool (*stop)(void *ctx), void *stop_ctx, const char *caller,
+                                      grading_close_result_t *out, grading_error_t *e)
+{
     const grading_rules_t *r = mp->rules;
     int32_t first, last;
     grading_err_t err;
     grading_store_reader_t *rd = NULL;
     grading_assess_t *x = NULL;
-    page_t pg = {.policy = p, .mp = mp->name, .period = period, .kind = (int)kind};
+    page_t pg = {.policy = p, .mp = mp->name, .period = period, .kind = (int)kind, .caller = caller};
     memset(out, 0, sizeof *out);
     if (page == 0) page = GRADING_CLOSE_PAGE;
 

@@ -98,6 +98,8 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
         .derive_ctx = s->policy,
         .done_cb = record_done,
         .data = s,
+        .audit = rpc_audit_record,
+        .audit_ctx = s,
     };
     grading_ingest_submit(rpc_ingest(s), &r->batch);
     return;
@@ -317,6 +319,7 @@ const rpc_method_t grading_rpc_methods[] = {
     {SVC "ClosePeriod", &grading__v1__close_period_request__descriptor, rpc_handle_close_period, 1},
     {SVC "GetGradeHistory", &grading__v1__get_grade_history_request__descriptor,
      rpc_handle_get_grade_history, 2},
+    {SVC "ListAudit", &grading__v1__list_audit_request__descriptor, rpc_handle_list_audit, 1},
     {"/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
      handle_health_check, 2},
 };

@@ -42,9 +42,9 @@ void rpc_close_run(call_slot_t *s)
         goto fail;
     }
     pthread_mutex_lock(rpc_close_lock(s));
-    grading_err_t err = grading_close_period_stoppable(rpc_store(s), rpc_ingest(s), s->policy, mp, kind,
-                                                      req->period, req->dry_run, rpc_now_ms(s), 0, stopping,
-                                                      s, res, &e);
+    grading_err_t err = grading_close_period_as(rpc_store(s), rpc_ingest(s), s->policy, mp, kind,
+                                                req->period, req->dry_run, rpc_now_ms(s), 0, stopping, s,
+                                                s->caller, res, &e);
     pthread_mutex_unlock(rpc_close_lock(s));
     if (err) goto fail;
     if (!req->dry_run && !res->already_closed) rpc_published(s, mp->name);

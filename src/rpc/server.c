@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "grading/pb.h"
+#include "security.h"
 
 #define UNKNOWN_METHOD_SLOTS 2
 
@@ -61,6 +62,7 @@ struct grading_server {
     pthread_cond_t shutdown_cv;
     bool shutdown_done;
     int shutdown_tag;   /* its address is the tag */
+    rpc_security_t *security;   /* TLS, identity, authorization */
 };
 
 grpc_status_code rpc_status_of(grading_err_t err)
@@ -87,6 +89,7 @@ bool rpc_shutting_down(call_slot_t *s) { return atomic_load(&s->srv->shutting_do
 pthread_mutex_t *rpc_close_lock(call_slot_t *s) { return &s->srv->close_mu; }
 rpc_close_worker_t *rpc_close_worker(call_slot_t *s) { return s->srv->closer; }
 grading_store_t *rpc_store(call_slot_t *s) { return s->srv->store; }
+rpc_security_t *rpc_server_security(grading_server_t *srv) { return srv->security; }
 void rpc_published(call_slot_t *s, const char *mp)
 {
     if (s->srv->on_published) s->srv->on_published(s->srv->published_ctx, mp);
@@ -231,6 +234,7 @@ static void slot_dispatch(call_slot_t *s)
         return;
     }
     s->policy = policy_acquire(s->srv);
+    if (!rpc_authorize(s->srv->security, s)) return;
     s->method->handler(s, s->request);
 }
 
@@ -350,6 +354,7 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
     pthread_mutex_init(&srv->shutdown_mu, NULL);
     pthread_cond_init(&srv->shutdown_cv, NULL);
     atomic_init(&srv->shutting_down, false);
+    if ((err = rpc_security_new(opts, &srv->security, e))) goto fail;
 
     grpc_arg args[] = {
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
@@ -377,9 +382,9 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
             srv->server, grading_rpc_methods[m].path, NULL,
             GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
 
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-    int port = grpc_server_add_http2_port(srv->server, opts->listen, creds);
-    grpc_server_credentials_release(creds);
+    grpc_server_credentials *creds = rpc_security_credentials_new(srv->security);
+    int port = creds ? grpc_server_add_http2_port(srv->server, opts->listen, creds) : 0;
+    if (creds) grpc_server_credentials_release(creds);
     if (port <= 0) {
         err = grading_error_set(e, GRADING_EIO, "listen", "cannot listen on %s", opts->listen);
         goto fail;
@@ -470,6 +475,7 @@ void grading_server_free(grading_server_t *srv)
     rpc_close_worker_stop(srv->closer);
     free(srv->threads);
     grading_policy_unref(srv->policy);
+    rpc_security_free(srv->security);
     pthread_mutex_destroy(&srv->policy_mu);
     pthread_mutex_destroy(&srv->close_mu);
     pthread_rwlock_destroy(&srv->server_lock);

@@ -56,6 +56,7 @@ struct call_slot {
     grading_policy_t *policy;
     record_state_t record;
     call_slot_t *close_next;        /* the close worker's queue */
+    char caller[128];               /* who called, for the audit (security.c) */
 };
 
 /* Sends the reply (resp may be NULL for an error), then the server frees
@@ -84,6 +85,12 @@ void rpc_reply_error(call_slot_t *s, const grading_error_t *e);
 bool rpc_seller_id_ok(const char *id, const char *field, grading_error_t *e);
 const grading_marketplace_t *rpc_resolve_marketplace(call_slot_t *s, const char *name,
                                                      const char *field, grading_error_t *e);
+
+/* The audit entry of a RecordEvents call, in its batch's transaction;
+ * ctx is the call's slot (audit_rpc.c). */
+grading_err_t rpc_audit_record(void *ctx, grading_txn_t *txn, int64_t now_ms, uint32_t accepted,
+                               uint32_t duplicates);
+void rpc_handle_list_audit(call_slot_t *s, const ProtobufCMessage *msg);
 
 /* The query handlers (handlers_query.c). */
 void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg);

@@ -54,6 +54,7 @@ static const char *const db_names[DB_COUNT] = {
     [DB_EVENTS] = "events", [DB_DAILY] = "daily", [DB_ORDERS] = "orders",
     [DB_INQUIRIES] = "inquiries", [DB_SELLERS] = "sellers", [DB_PERIODS] = "periods",
     [DB_CLOSES] = "closes", [DB_DUE] = "due", [DB_META] = "meta",
+    [DB_AUDIT] = "audit",
 };
 
 

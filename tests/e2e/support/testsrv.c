@@ -155,7 +155,8 @@ bool e2e_server_running(e2e_server_t *s, int *status)
 grading_client_t *e2e_client_new(const e2e_server_t *s)
 {
     grading_client_t *c = NULL;
-    if (grading_client_new(s->addr, &c)) return NULL;
+    grading_error_t e = {0};
+    if (grading_client_new_opts(s->addr, &s->conn, &c, &e)) return NULL;
     return c;
 }
 
@@ -435,6 +436,14 @@ void e2e_gradectl(const e2e_server_t *s, e2e_run_t *r, ...)
     argv[n++] = e2e_env("GRADECTL");
     argv[n++] = "--addr";
     argv[n++] = s->addr;
+    /* the server's TLS, as the test's own clients use it */
+    const char *const tls[][2] = {{"--tls-ca", s->conn.tls_ca}, {"--tls-cert", s->conn.tls_cert},
+                                  {"--tls-key", s->conn.tls_key}, {"--token", s->conn.bearer_token}};
+    for (size_t i = 0; i < sizeof tls / sizeof tls[0]; i++) {
+        if (!tls[i][1]) continue;
+        argv[n++] = tls[i][0];
+        argv[n++] = tls[i][1];
+    }
     va_list ap;
     va_start(ap, r);
     const char *a;

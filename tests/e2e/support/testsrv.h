@@ -54,6 +54,9 @@ typedef struct {
     char addr[64];                 /* "127.0.0.1:<port>" */
     grading_client_t *client;      /* for the main thread; remade on each start */
     int runs;                      /* how many times started */
+    /* How the test's own clients (s->client, e2e_client_new, e2e_gradectl)
+     * connect: set before e2e_server_start for a TLS server (tls.h). */
+    grading_client_options_t conn;
 } e2e_server_t;
 
 /* The value of an environment variable the tests need; fails the test when
