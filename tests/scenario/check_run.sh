@@ -14,7 +14,7 @@ if [ $# -ne 5 ]; then
     echo "usage: check_run.sh RUNNER DIR FILE WANT_CODE EXPECTED_OUTPUT" >&2
     exit 2
 fi
-runner=$1 dir=$2 file=$3 want=$4 expected=$5
+runner=$(realpath -- "$1") dir=$2 file=$3 want=$4 expected=$5
 [ -r "$expected" ] || { echo "check_run: cannot read $expected" >&2; exit 2; }
 
 out=$(cd "$dir" && "$runner" "$file" 2>&1)
