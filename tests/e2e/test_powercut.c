@@ -296,8 +296,10 @@ static void close_round(e2e_server_t *s, const char *period)
     closer_t cl = {.s = s, .period = period};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, closer_main, &cl), 0);
+    pthread_join(th, NULL);   /* the call ends with the server or with the close */
+    if (cl.acked && e2e_server_running(s, NULL))
+        fail_msg("the close finished and no cut came: %ld syncs never happened (is the store syncing?)", syncs);
     wait_for_cut(s);
-    pthread_join(th, NULL);
     assert_false(cl.acked);
 
     /* the stored progress: consistent, and midway */
