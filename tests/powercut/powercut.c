@@ -135,7 +135,8 @@ static void die(const char *why)
     _exit(99);
 }
 
-__attribute__((constructor)) static void pc_init(void)
+/* Finds the libc functions; safe to call early and more than once. */
+static void resolve(void)
 {
     static bool done;
     if (done) return;
@@ -157,6 +158,15 @@ __attribute__((constructor)) static void pc_init(void)
     if (!real_open || !real_openat || !real_close || !real_write || !real_pwrite || !real_writev ||
         !real_pwritev || !real_pread || !real_fsync || !real_fdatasync || !real_ftruncate || !real_mmap)
         die("a libc function was not found");
+}
+
+/* Reads the environment once, in the constructor: an earlier call (another
+ * library's constructor, or the ASan runtime starting up) may come before
+ * the environment is readable, and must not decide that we are off. Until
+ * then every call passes straight through. */
+__attribute__((constructor)) static void pc_init(void)
+{
+    resolve();
     for (int i = 0; i < MAX_FDS; i++) pc.fds[i].file = -1;
     const char *dir = getenv("POWERCUT_DIR");
     if (!dir || !*dir) return;
@@ -367,7 +377,7 @@ static int mode_arg(int flags, va_list ap)
 
 int open(const char *path, int flags, ...)
 {
-    pc_init();   /* another library's constructor may call us first */
+    resolve();   /* another library's constructor may call us first */
     va_list ap;
     va_start(ap, flags);
     int mode = mode_arg(flags, ap);
@@ -379,7 +389,7 @@ int open(const char *path, int flags, ...)
 
 int open64(const char *path, int flags, ...)
 {
-    pc_init();   /* another library's constructor may call us first */
+    resolve();   /* another library's constructor may call us first */
     va_list ap;
     va_start(ap, flags);
     int mode = mode_arg(flags, ap);
@@ -391,7 +401,7 @@ int open64(const char *path, int flags, ...)
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
-    pc_init();   /* another library's constructor may call us first */
+    resolve();   /* another library's constructor may call us first */
     va_list ap;
     va_start(ap, flags);
     int mode = mode_arg(flags, ap);
@@ -403,7 +413,7 @@ int openat(int dirfd, const char *path, int flags, ...)
 
 int close(int fd)
 {
-    pc_init();   /* another library's constructor may call us first */
+    resolve();   /* another library's constructor may call us first */
     if (pc.active && fd >= 0 && fd < MAX_FDS && pc.fds[fd].file >= 0) {
         pthread_mutex_lock(&pc_lock);
         pc.fds[fd].file = -1;   /* the file's undo log stays: closing syncs nothing */
@@ -414,7 +424,7 @@ int close(int fd)
 
 ssize_t write(int fd, const void *buf, size_t len)
 {
-    pc_init();   /* another library's constructor may call us first */
+    resolve();   /* another library's constructor may call us first */
     file_t *f = tracked(fd);
     if (!f) return real_write(fd, buf, len);
     pthread_mutex_lock(&pc_lock);
@@ -441,16 +451,19 @@ static ssize_t pwrite_common(ssize_t (*fn)(int, const void *, size_t, off_t), in
 
 ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
+    resolve();
     return pwrite_common(real_pwrite, fd, buf, len, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 {
+    resolve();
     return pwrite_common(real_pwrite64 ? real_pwrite64 : real_pwrite, fd, buf, len, off);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int n)
 {
+    resolve();
     file_t *f = tracked(fd);
     if (!f) return real_writev(fd, iov, n);
     pthread_mutex_lock(&pc_lock);
@@ -464,6 +477,7 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
 
 ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
 {
+    resolve();
     file_t *f = tracked(fd);
     if (!f) return real_pwritev(fd, iov, n, off);
     pthread_mutex_lock(&pc_lock);
@@ -492,16 +506,19 @@ static int sync_common(int (*fn)(int), const char *op, int fd)
 
 int fsync(int fd)
 {
+    resolve();
     return sync_common(real_fsync, "fsync", fd);
 }
 
 int fdatasync(int fd)
 {
+    resolve();
     return sync_common(real_fdatasync, "fdatasync", fd);
 }
 
 int ftruncate(int fd, off_t len)
 {
+    resolve();
     file_t *f = tracked(fd);
     if (!f) return real_ftruncate(fd, len);
     pthread_mutex_lock(&pc_lock);
@@ -514,7 +531,7 @@ int ftruncate(int fd, off_t len)
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-    pc_init();   /* another library's constructor may call us first */
+    resolve();   /* another library's constructor may call us first */
     if ((prot & PROT_WRITE) && (flags & MAP_SHARED) && tracked(fd))
         die("a shared writable mmap of a tracked file (MDB_WRITEMAP?) cannot be undone");
     return real_mmap(addr, len, prot, flags, fd, off);
