@@ -217,25 +217,33 @@ static void save_before(file_t *f, off_t off, size_t len)
     undo_push(f, off, len, b);
 }
 
+/* Inserts an entry at position at (the log's order is the writes' order,
+ * which the cut relies on: newest restored first, oldest last). */
+static void undo_insert(file_t *f, size_t at, off_t off, size_t len, unsigned char *bytes)
+{
+    undo_push(f, off, len, bytes);   /* grows the array; then move it into place */
+    undo_t u = f->undo[f->nundo - 1];
+    memmove(&f->undo[at + 1], &f->undo[at], (f->nundo - 1 - at) * sizeof u);
+    f->undo[at] = u;
+}
+
 /* A synced write: [off, off+len) is durable; no undo entry may restore it. */
 static void undo_cut_out(file_t *f, off_t off, size_t len)
 {
     off_t end = off + (off_t)len;
-    size_t n = f->nundo;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < f->nundo; i++) {
         undo_t *u = &f->undo[i];
         off_t uend = u->off + (off_t)u->len;
-        if (uend <= off || u->off >= end) continue;
-        if (u->off < off && uend > end) {   /* keep both sides: split */
+        if (!u->len || uend <= off || u->off >= end) continue;
+        if (u->off < off && uend > end) {   /* keep both sides: split in place */
             size_t rlen = (size_t)(uend - end);
             unsigned char *right = malloc(rlen);
             if (!right) die("out of memory for the undo log");
             memcpy(right, u->bytes + (end - u->off), rlen);
             u->len = (size_t)(off - u->off);
-            undo_push(f, end, rlen, right);   /* may move f->undo: u is stale after */
-            continue;
-        }
-        if (u->off < off) {                  /* keep the left side */
+            undo_insert(f, i + 1, end, rlen, right);
+            i++;   /* the right side is outside the range: skip it */
+        } else if (u->off < off) {           /* keep the left side */
             u->len = (size_t)(off - u->off);
         } else if (uend > end) {             /* keep the right side */
             size_t rlen = (size_t)(uend - end);
