@@ -1,17 +1,17 @@
 /* The power-cut library itself: does a cut leave exactly the synced bytes?
  *
- * The test runs itself again as a child with the library preloaded
- * (argv: <program> child cut|mapwrite <dir>). The child writes a file under <dir> in the
- * ways LMDB does (pwrite, lseek+writev, fdatasync, a second descriptor
- * opened O_DSYNC), checks that a read-only mmap sees its unsynced writes
- * (the reason for the undo-log design), writes a file outside <dir>, then
- * arms the cut. The parent checks that the child died of SIGKILL and that
- * the file holds, byte for byte, what was synced: the fdatasync'd bytes,
- * the O_DSYNC write's bytes (even where they sit inside an unsynced write,
- * which splits that write's undo entry, and a later write over one side
- * must not let that side's restore order change), zeros where only unsynced data
- * extended the file, and nothing past the synced size. The file outside
- * <dir> keeps its unsynced bytes (not tracked). */
+ * The test runs itself again as a child with the library preloaded (argv:
+ * <program> child cut|mapwrite <dir>). The "cut" child writes a file under
+ * <dir> the ways LMDB does (pwrite, lseek+writev, fdatasync, a second
+ * descriptor opened O_DSYNC), checks that a read-only mmap sees its unsynced
+ * writes (the reason for the undo-log design), writes a file outside <dir>,
+ * then arms the cut. The parent checks that the child died of SIGKILL and
+ * that the file holds, byte for byte, what was synced: the fdatasync'd
+ * bytes; the O_DSYNC write's bytes, even inside an unsynced write (which
+ * splits that write's undo entry, and an older write over one side must
+ * still be restored in order); zeros where only unsynced data extended the
+ * file; nothing past the synced size. The file outside <dir> keeps its
+ * unsynced bytes (not tracked). The "mapwrite" child must be killed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
