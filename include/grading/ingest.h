@@ -19,6 +19,17 @@
 typedef struct grading_ingest grading_ingest_t;
 typedef struct grading_ingest_batch grading_ingest_batch_t;
 
+/* What applying a batch found beyond its counts; caller-owned, optional. */
+typedef struct {
+    uint32_t *conflict_indexes;   /* room for n, or NULL: the events whose id
+                                     was stored with other content, in order */
+    uint32_t nconflicts;          /* set by the writer: accepted + duplicates +
+                                     nconflicts == n */
+    grading_error_t error;        /* set when the batch failed on its data:
+                                     the field and why (GRADING_ERANGE: a
+                                     counter would leave its range) */
+} grading_ingest_report_t;
+
 /* Called on the writer thread once the batch's fate is on disk: err is OK
  * (accepted + duplicates == n) or the reason nothing of it was stored
  * (GRADING_EFULL, GRADING_EIO, GRADING_ESHUTDOWN, ...). Must not block. */
@@ -47,6 +58,7 @@ struct grading_ingest_batch {
     void *apply_ctx;
     grading_ingest_done_cb done_cb;
     void *data;                        /* for the caller */
+    grading_ingest_report_t *report;   /* optional; valid until done_cb */
     grading_ingest_batch_t *next_;     /* private: the queue */
 };
 
@@ -69,7 +81,8 @@ grading_err_t grading_ingest_run(grading_ingest_t *in, grading_ingest_batch_t *b
 void grading_ingest_stop(grading_ingest_t *in);
 
 /* Applies one batch inside txn (what the writer does for each batch):
- * dedupes by event_id, merges timelines, updates daily counters.
+ * dedupes by event_id (the same content: a duplicate; other content: a
+ * conflict, in b->report), merges timelines, updates daily counters.
  * Exposed for tests and tools. Errors: as the store's. */
 grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batch_t *b,
                                    int64_t stored_ms, uint32_t *accepted, uint32_t *duplicates);

@@ -17,7 +17,12 @@
 enum {
     GRADING_ORDER_OVERSEAS = 1u << 0,
     GRADING_ORDER_TRACKING_VALID = 1u << 1,
-    GRADING_ORDER_AUTO_COMPLETED = 1u << 2
+    GRADING_ORDER_AUTO_COMPLETED = 1u << 2,
+    /* The record's stages count only once it is paid (an "orphan" until
+     * then). Records written before this flag existed counted every stage
+     * at once; they keep that meaning until their next change, so the
+     * minus-before-plus-after arithmetic of counters.h stays exact. */
+    GRADING_ORDER_HOLDS_UNPAID = 1u << 3
 };
 
 typedef struct {
@@ -49,6 +54,17 @@ bool grading_order_apply(grading_order_t *o, const grading_event_t *ev);
 
 /* Merges an inquiry_received / inquiry_answered event. Returns true if changed. */
 bool grading_inquiry_apply(grading_inquiry_t *q, const grading_event_t *ev);
+
+/* True when the order has a stage other than paid (shipped, delivered,
+ * cancelled, returned, exchanged, non-receipt). */
+bool grading_order_has_lifecycle(const grading_order_t *o);
+
+/* The earliest lifecycle stage's time; 0 when none. */
+int64_t grading_order_first_lifecycle_ms(const grading_order_t *o);
+
+/* True when the order's lifecycle stages are held: it has some, its payment
+ * has not been seen, and the record holds unpaid stages (see the flag). */
+bool grading_order_is_orphan(const grading_order_t *o);
 
 /* A reserved order: ship_within_days >= 4 or a reserved ship date (SPEC §3). */
 bool grading_order_is_reserved(const grading_order_t *o);

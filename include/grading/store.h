@@ -83,6 +83,15 @@ void grading_store_read_end(grading_store_reader_t *r);
 
 grading_err_t grading_store_event_seen(grading_txn_t *txn, const char *event_id, bool *out_seen);
 grading_err_t grading_store_event_put(grading_txn_t *txn, const char *event_id, int64_t stored_ms);
+/* Event ids are global (one key space for every marketplace). The hashed
+ * put stores the event's content hash beside the time, so the same id with
+ * other content can be told from a retry. A record stored by the plain put
+ * (as every record before content hashes was) has no hash: the get sets
+ * *has_hash false and callers treat the id as a plain duplicate. */
+grading_err_t grading_store_event_put_hashed(grading_txn_t *txn, const char *event_id, int64_t stored_ms,
+                                             uint64_t hash);
+grading_err_t grading_store_event_get(grading_txn_t *txn, const char *event_id, bool *found,
+                                      bool *has_hash, uint64_t *hash);
 
 grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const char *seller,
                                       const char *order_id, grading_order_t *out, bool *found);

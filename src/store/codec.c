@@ -8,7 +8,8 @@
  *   inquiry v1:  u8 1 | i64 received | i64 answered
  *   day v1:      u8 1 | u16 ncounters | ncounters x i64 | u8 ncustom |
  *                ncustom x (u8 n + name | f64 bits as u64)
- *   event:       i64 stored_ms
+ *   event:       i64 stored_ms                (before content hashes: no hash)
+ *   event v2:    i64 stored_ms | u64 content hash (grading_event_hash)
  *
  * A day record carries its counter count: a build that knows more counters
  * reads an older record as zeros for the new ones; a record with more
@@ -287,12 +288,33 @@ void grading_codec_event_encode(int64_t stored_ms, uint8_t *buf, size_t *out_len
     *out_len = w.n;
 }
 
-grading_err_t grading_codec_event_decode(const uint8_t *buf, size_t len, int64_t *out_stored_ms)
+void grading_codec_event_encode_hashed(int64_t stored_ms, uint64_t hash, uint8_t *buf, size_t *out_len)
 {
+    wr_t w = {buf, 0};
+    put_i64(&w, stored_ms);
+    put_u64(&w, hash);
+    *out_len = w.n;
+}
+
+grading_err_t grading_codec_event_decode_full(const uint8_t *buf, size_t len, int64_t *out_stored_ms,
+                                              bool *out_has_hash, uint64_t *out_hash)
+{
+    /* the length tells the layout: the older one carries no hash */
     rd_t r = {buf, len, 0, false};
     int64_t v = get_i64(&r);
+    bool has_hash = len == 16;
+    uint64_t h = has_hash ? get_u64(&r) : 0;
     grading_err_t err = rd_end(&r);
     if (err) return err;
     *out_stored_ms = v;
+    *out_has_hash = has_hash;
+    *out_hash = h;
     return GRADING_OK;
+}
+
+grading_err_t grading_codec_event_decode(const uint8_t *buf, size_t len, int64_t *out_stored_ms)
+{
+    bool has_hash;
+    uint64_t h;
+    return grading_codec_event_decode_full(buf, len, out_stored_ms, &has_hash, &h);
 }

@@ -472,6 +472,31 @@ grading_err_t grading_store_event_put(grading_txn_t *txn, const char *event_id, 
     return store_put_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, val, vlen);
 }
 
+grading_err_t grading_store_event_get(grading_txn_t *txn, const char *event_id, bool *found,
+                                      bool *has_hash, uint64_t *hash)
+{
+    size_t klen;
+    MDB_val v;
+    int64_t stored_ms;
+    *has_hash = false;
+    *hash = 0;
+    grading_err_t err = event_key(event_id, &klen);
+    if (!err) err = store_get_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, &v, found);
+    if (err || !*found) return err;
+    return grading_codec_event_decode_full(v.mv_data, v.mv_size, &stored_ms, has_hash, hash);
+}
+
+grading_err_t grading_store_event_put_hashed(grading_txn_t *txn, const char *event_id, int64_t stored_ms,
+                                             uint64_t hash)
+{
+    size_t klen, vlen;
+    uint8_t val[GRADING_CODEC_EVENT_MAX];
+    grading_err_t err = event_key(event_id, &klen);
+    if (err) return err;
+    grading_codec_event_encode_hashed(stored_ms, hash, val, &vlen);
+    return store_put_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, val, vlen);
+}
+
 grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const char *seller,
                                       const char *order_id, grading_order_t *out, bool *found)
 {

@@ -149,7 +149,10 @@ static void test_order_paid_rules(void **st)
     ev = base(GRADING_EV_ORDER_PAID);
     ev.product_id = "";
     expect_bad(&ev, 0, "events[0].order_paid.product_id");
-    const char *bad_cur[] = {"", "KR", "KRWW", "krw", "K1W"};
+    ev = base(GRADING_EV_ORDER_PAID);
+    ev.currency = "";   /* empty: the marketplace's (checked with its context) */
+    expect_ok(&ev);
+    const char *bad_cur[] = {"KR", "KRWW", "krw", "K1W"};
     for (size_t i = 0; i < sizeof bad_cur / sizeof bad_cur[0]; i++) {
         ev = base(GRADING_EV_ORDER_PAID);
         ev.currency = bad_cur[i];
