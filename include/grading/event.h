@@ -23,6 +23,8 @@
 #define GRADING_MAX_CUSTOM_VALUE 1e15
 /* Default bound on occurred_at ahead of the server's clock (--max-future-skew). */
 #define GRADING_DEFAULT_MAX_FUTURE_SKEW_MS (INT64_C(3600) * 1000)
+/* Default age after which an unpaid order's held events are dropped (--orphan-max-age). */
+#define GRADING_DEFAULT_ORPHAN_MAX_AGE_MS (INT64_C(30) * 86400 * 1000)
 /* Accepted occurred_at range: [2000-01-01, 2100-01-01) UTC, in ms. */
 #define GRADING_MIN_TIME_MS INT64_C(946684800000)
 #define GRADING_MAX_TIME_MS INT64_C(4102444800000)

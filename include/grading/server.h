@@ -33,6 +33,9 @@ typedef struct {
      * them. May be NULL. */
     void (*on_published)(void *ctx, const char *marketplace);
     void *published_ctx;
+    /* RecordEvents refuses occurred_at further than this ahead of now_ms
+     * (OUT_OF_RANGE); 0 = GRADING_DEFAULT_MAX_FUTURE_SKEW_MS. */
+    int64_t max_future_skew_ms;
 } grading_server_options_t;
 
 /* Binds, starts the threads and serves. *out_port is the bound port.

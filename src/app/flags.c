@@ -29,6 +29,9 @@ void app_flags_usage(FILE *out)
             "  --sweep-ms MS            look for orders that reached a deadline stage this often (default 60000, 0 off)\n"
             "  --test-clock TIME        tests only: the clock starts at TIME (RFC 3339) instead of now\n"
             "  --test-clock-rate R      tests only: R clock milliseconds pass per real millisecond (default 1)\n"
+            "  --max-future-skew DUR    refuse events dated more than DUR ahead of the clock (default 1h;\n"
+            "                           DUR is a number with s, m, h or d)\n"
+            "  --orphan-max-age DUR     drop events of orders whose payment never came after DUR (default 30d)\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy\n",
@@ -63,6 +66,24 @@ static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
     return true;
 }
 
+/* "90s", "15m", "1h", "30d" -> ms, at least 1 s and at most 3650 days. */
+static bool parse_duration(const char *s, int64_t *out_ms)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v <= 0) return false;
+    int64_t unit;
+    if (strcmp(end, "s") == 0) unit = 1000;
+    else if (strcmp(end, "m") == 0) unit = 60000;
+    else if (strcmp(end, "h") == 0) unit = 3600000;
+    else if (strcmp(end, "d") == 0) unit = 86400000;
+    else return false;
+    if (v > INT64_C(3650) * 86400000 / unit) return false;
+    *out_ms = (int64_t)v * unit;
+    return true;
+}
+
 bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t errlen)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -79,9 +100,12 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         .watch_policy = true,
         .sweep_ms = 60000,
         .test_clock_rate = 1,
+        .max_future_skew_ms = GRADING_DEFAULT_MAX_FUTURE_SKEW_MS,
+        .orphan_max_age_ms = GRADING_DEFAULT_ORPHAN_MAX_AGE_MS,
     };
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
-           O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE };
+           O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE,
+           O_FUTURE_SKEW = 100, O_ORPHAN_AGE };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -97,6 +121,8 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"sweep-ms", required_argument, NULL, O_SWEEP},
         {"test-clock", required_argument, NULL, O_TCLOCK},
         {"test-clock-rate", required_argument, NULL, O_TRATE},
+        {"max-future-skew", required_argument, NULL, O_FUTURE_SKEW},
+        {"orphan-max-age", required_argument, NULL, O_ORPHAN_AGE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -176,6 +202,14 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
             f->test_clock_rate = v;
             break;
         }
+        case O_FUTURE_SKEW:
+        case O_ORPHAN_AGE:
+            if (!parse_duration(optarg, c == O_FUTURE_SKEW ? &f->max_future_skew_ms : &f->orphan_max_age_ms)) {
+                snprintf(err, errlen, "--%s must be a duration like 90s, 15m, 1h or 30d (at most 3650d), got \"%s\"",
+                         c == O_FUTURE_SKEW ? "max-future-skew" : "orphan-max-age", optarg);
+                return false;
+            }
+            break;
         case 'h':
         case O_HELP: f->help = true; break;
         case O_VERSION: f->version = true; break;

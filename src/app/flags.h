@@ -25,6 +25,8 @@ typedef struct {
     double test_clock_rate; /* test milliseconds per real millisecond */
     bool help;
     bool version;
+    int64_t max_future_skew_ms;  /* occurred_at at most this ahead of the clock */
+    int64_t orphan_max_age_ms;   /* unpaid orders' held events are dropped after this */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line

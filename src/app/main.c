@@ -258,6 +258,7 @@ int main(int argc, char **argv)
         .clock_ctx = &a,
         .on_published = on_published,
         .published_ctx = &a,
+        .max_future_skew_ms = a.flags.max_future_skew_ms,
     };
     int port = 0;
     if (grading_server_start(&opts, &a.server, &port, &e)) {

@@ -1,0 +1,126 @@
+/* The raw-wire string check (pbcheck.h).
+ *
+ * A small protobuf reader: tag, then the value by wire type. Only
+ * length-delimited values matter: a string field's bytes are checked, a
+ * message field's are walked recursively, everything else is skipped. The
+ * path of a repeated field carries the occurrence's index, counted per
+ * field, which is the index protobuf-c gives the element after unpacking. */
+#include "grading/pbcheck.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "grading/text.h"
+
+#define MAX_PATH 160
+
+typedef struct {
+    const uint8_t *p, *end;
+} cursor_t;
+
+static bool read_varint(cursor_t *c, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (c->p >= c->end) return false;
+        uint8_t b = *c->p++;
+        v |= (uint64_t)(b & 0x7F) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool skip(cursor_t *c, size_t n)
+{
+    if ((size_t)(c->end - c->p) < n) return false;
+    c->p += n;
+    return true;
+}
+
+static grading_err_t not_protobuf(grading_error_t *e)
+{
+    return grading_error_set(e, GRADING_EINVAL, "", "request is not a valid protobuf message");
+}
+
+static grading_err_t check_string(const char *path, const uint8_t *s, size_t n, grading_error_t *e)
+{
+    const void *nul = memchr(s, 0, n);
+    if (nul)
+        return grading_error_set(e, GRADING_EINVAL, path, "contains a NUL byte (at byte %zu of %zu)",
+                                 (size_t)((const uint8_t *)nul - s), n);
+    size_t bad;
+    if (!grading_utf8_valid((const char *)s, n, &bad))
+        return grading_error_set(e, GRADING_EINVAL, path, "is not valid UTF-8 (at byte %zu of %zu)", bad, n);
+    return GRADING_OK;
+}
+
+static grading_err_t walk(const ProtobufCMessageDescriptor *d, cursor_t c, const char *prefix, int depth,
+                          grading_error_t *e)
+{
+    if (depth > GRADING_PBCHECK_MAX_DEPTH)
+        return grading_error_set(e, GRADING_EINVAL, prefix, "is nested too deeply");
+    unsigned seen[64] = {0};   /* occurrences per field index, for repeated paths */
+    while (c.p < c.end) {
+        uint64_t tag, v;
+        if (!read_varint(&c, &tag)) return not_protobuf(e);
+        uint32_t wt = (uint32_t)(tag & 7);
+        uint64_t num = tag >> 3;
+        if (num == 0 || num > 0x1FFFFFFF) return not_protobuf(e);
+        switch (wt) {
+        case 0:
+            if (!read_varint(&c, &v)) return not_protobuf(e);
+            continue;
+        case 1:
+            if (!skip(&c, 8)) return not_protobuf(e);
+            continue;
+        case 5:
+            if (!skip(&c, 4)) return not_protobuf(e);
+            continue;
+        case 2:
+            break;
+        default:   /* groups do not exist in proto3 */
+            return not_protobuf(e);
+        }
+        if (!read_varint(&c, &v) || v > (uint64_t)(c.end - c.p)) return not_protobuf(e);
+        const uint8_t *val = c.p;
+        size_t n = (size_t)v;
+        c.p += n;
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)num);
+        if (!f || (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)) continue;
+        char path[MAX_PATH];
+        size_t fi = (size_t)(f - d->fields);
+        const char *dot = prefix[0] ? "." : "";
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            unsigned k = fi < 64 ? seen[fi]++ : 0;
+            snprintf(path, sizeof path, "%s%s%s[%u]", prefix, dot, f->name, k);
+        } else {
+            snprintf(path, sizeof path, "%s%s%s", prefix, dot, f->name);
+        }
+        grading_err_t err = f->type == PROTOBUF_C_TYPE_STRING
+                                ? check_string(path, val, n, e)
+                                : walk(f->descriptor, (cursor_t){val, val + n}, path, depth + 1, e);
+        if (err) return err;
+    }
+    return GRADING_OK;
+}
+
+grading_err_t grading_pb_check_strings(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                                       size_t len, grading_error_t *e)
+{
+    if (!len) return GRADING_OK;
+    return walk(d, (cursor_t){buf, buf + len}, "", 0, e);
+}
+
+grading_err_t grading_pb_decode(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                                ProtobufCMessage **out, grading_error_t *e)
+{
+    *out = NULL;
+    grading_err_t err = grading_pb_check_strings(d, buf, len, e);
+    if (err) return err;
+    *out = protobuf_c_message_unpack(d, NULL, len, len ? buf : (const uint8_t *)"");
+    if (!*out) return not_protobuf(e);
+    return GRADING_OK;
+}
