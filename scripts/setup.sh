@@ -13,6 +13,8 @@ BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(build-essential cmake pkg-config
           libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
           libuv1-dev liblmdb-dev libcmocka-dev libyaml-dev libjansson-dev tzdata)
+# The request fuzz target (tests/fuzz/fuzz_request.c) runs under ctest with libFuzzer.
+PACKAGES+=(clang libclang-rt-14-dev)
 
 install_missing() {
     local missing=()

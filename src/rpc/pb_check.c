@@ -33,6 +33,49 @@ static bool read_varint(cursor_t *c, uint64_t *out)
     return false;
 }
 
+/* A tag as protobuf-c reads it (its field lookup decides what a value is,
+ * so the check must see the same number): at most 5 bytes, the number
+ * truncated to 32 bits; the wire type is the first byte's low 3 bits. */
+static bool read_tag(cursor_t *c, uint32_t *num, uint32_t *wire_type)
+{
+    size_t avail = (size_t)(c->end - c->p), max = avail > 5 ? 5 : avail;
+    const uint8_t *d = c->p;
+    uint32_t tag = (uint32_t)(d[0] & 0x7f) >> 3;
+    unsigned shift = 4;
+    *wire_type = d[0] & 7;
+    if (!(d[0] & 0x80)) {
+        c->p += 1;
+        *num = tag;
+        return true;
+    }
+    for (size_t i = 1; i < max; i++) {
+        tag |= (uint32_t)(d[i] & 0x7f) << shift;
+        if (!(d[i] & 0x80)) {
+            c->p += i + 1;
+            *num = tag;
+            return true;
+        }
+        shift += 7;
+    }
+    return false;
+}
+
+/* A length prefix as protobuf-c reads it: at most 5 bytes. */
+static bool read_length(cursor_t *c, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 5; i++) {
+        if (c->p >= c->end) return false;
+        uint8_t b = *c->p++;
+        v |= (uint64_t)(b & 0x7F) << (7 * i);
+        if (!(b & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool skip(cursor_t *c, size_t n)
 {
     if ((size_t)(c->end - c->p) < n) return false;
@@ -64,11 +107,12 @@ static grading_err_t walk(const ProtobufCMessageDescriptor *d, cursor_t c, const
         return grading_error_set(e, GRADING_EINVAL, prefix, "is nested too deeply");
     unsigned seen[64] = {0};   /* occurrences per field index, for repeated paths */
     while (c.p < c.end) {
-        uint64_t tag, v;
-        if (!read_varint(&c, &tag)) return not_protobuf(e);
-        uint32_t wt = (uint32_t)(tag & 7);
-        uint64_t num = tag >> 3;
-        if (num == 0 || num > 0x1FFFFFFF) return not_protobuf(e);
+        uint64_t v;
+        uint32_t num, wt;
+        /* read as protobuf-c does: an oversized number it truncates, so the
+         * check must too, or a string could pass as an unknown field (the
+         * fuzzer found a difference here) */
+        if (!read_tag(&c, &num, &wt)) return not_protobuf(e);
         switch (wt) {
         case 0:
             if (!read_varint(&c, &v)) return not_protobuf(e);
@@ -84,11 +128,11 @@ static grading_err_t walk(const ProtobufCMessageDescriptor *d, cursor_t c, const
         default:   /* groups do not exist in proto3 */
             return not_protobuf(e);
         }
-        if (!read_varint(&c, &v) || v > (uint64_t)(c.end - c.p)) return not_protobuf(e);
+        if (!read_length(&c, &v) || v > (uint64_t)(c.end - c.p)) return not_protobuf(e);
         const uint8_t *val = c.p;
         size_t n = (size_t)v;
         c.p += n;
-        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)num);
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, num);
         if (!f || (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)) continue;
         char path[MAX_PATH];
         size_t fi = (size_t)(f - d->fields);

@@ -162,11 +162,18 @@ static void test_wire_check_refuses_broken_messages(void **state)
     static const uint8_t truncated_len[] = {0x0a, 0x05, 0x01};
     static const uint8_t bad_varint[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     static const uint8_t group[] = {0x0b};
-    static const uint8_t field_zero[] = {0x02, 0x00};
+    static const uint8_t long_tag[] = {0x8a, 0x80, 0x80, 0x80, 0x80, 0x00};   /* 6 bytes: protobuf-c stops at 5 */
     assert_int_equal(grading_pb_check_strings(d, truncated_len, sizeof truncated_len, &e), GRADING_EINVAL);
     assert_int_equal(grading_pb_check_strings(d, bad_varint, sizeof bad_varint, &e), GRADING_EINVAL);
     assert_int_equal(grading_pb_check_strings(d, group, sizeof group, &e), GRADING_EINVAL);
-    assert_int_equal(grading_pb_check_strings(d, field_zero, sizeof field_zero, &e), GRADING_EINVAL);
+    assert_int_equal(grading_pb_check_strings(d, long_tag, sizeof long_tag, &e), GRADING_EINVAL);
+    /* a field number past 2^29-1 is, as for protobuf-c, an unknown field
+     * (skipped), not a broken message: the fuzzer found the difference */
+    static const uint8_t big_number[] = {0x8a, 0x80, 0x80, 0x80, 0x10, 0x02, 'a', 0x00};
+    assert_int_equal(grading_pb_check_strings(d, big_number, sizeof big_number, &e), GRADING_OK);
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, sizeof big_number, big_number);
+    assert_non_null(m);
+    protobuf_c_message_free_unpacked(m, NULL);
     /* unknown fields of every wire type are skipped */
     static const uint8_t unknown[] = {0x78, 0x05, 0x79, 1, 2, 3, 4, 5, 6, 7, 8, 0x7d, 1, 2, 3, 4, 0x7a, 0x01, 0x00};
     assert_int_equal(grading_pb_check_strings(d, unknown, sizeof unknown, &e), GRADING_OK);
