@@ -87,4 +87,19 @@ void grading_ingest_stop(grading_ingest_t *in);
 grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batch_t *b,
                                    int64_t stored_ms, uint32_t *accepted, uint32_t *duplicates);
 
+/* ---- orphans (unpaid orders holding lifecycle events; src/ingest/orphans.c) ---- */
+
+/* Keeps the orphans index in step with an order record's change from
+ * before to after (both as stored). Errors: the store's. */
+grading_err_t grading_ingest_orphan_index(grading_txn_t *txn, const char *mp, const char *seller,
+                                          const char *order_id, const grading_order_t *before,
+                                          const grading_order_t *after);
+
+/* Drops the orphan x names if the order is still that orphan: its record
+ * goes, orphans_pending -1 on its day, orphans_dropped +1 on now_ms's day
+ * (tz: its marketplace's zone); *dropped says whether it was. The index
+ * entry goes either way. Errors: the store's; GRADING_ERANGE. */
+grading_err_t grading_ingest_drop_orphan(grading_txn_t *txn, const grading_orphan_t *x, const grading_tz_t *tz,
+                                         int64_t now_ms, bool *dropped);
+
 #endif

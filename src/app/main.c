@@ -247,6 +247,7 @@ int main(int argc, char **argv)
     }
     /* stored answers may come from another policy version */
     app_refresh_request_if_changed(a.refresh, policy);
+    app_refresh_set_orphan_max_age(a.refresh, a.flags.orphan_max_age_ms);
 
     grading_server_options_t opts = {
         .listen = a.flags.listen,

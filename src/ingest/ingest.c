@@ -155,6 +155,7 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
         if ((err = grading_order_contribs(&old, tz, -1, ks, GRADING_MAX_CONTRIBS, nk)) ||
             (err = grading_order_contribs(&o, tz, +1, ks, GRADING_MAX_CONTRIBS, nk)))
             return GRADING_EINVAL;   /* more contributions than any record makes */
+        if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
         return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);
     }
     if (ev->kind == GRADING_EV_INQUIRY_RECEIVED || ev->kind == GRADING_EV_INQUIRY_ANSWERED) {

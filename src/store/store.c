@@ -54,6 +54,7 @@ static const char *const db_names[DB_COUNT] = {
     [DB_EVENTS] = "events", [DB_DAILY] = "daily", [DB_ORDERS] = "orders",
     [DB_INQUIRIES] = "inquiries", [DB_SELLERS] = "sellers", [DB_PERIODS] = "periods",
     [DB_CLOSES] = "closes", [DB_DUE] = "due", [DB_META] = "meta",
+    [DB_ORPHANS] = "orphans",
 };
 
 
@@ -544,6 +545,19 @@ grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, c
     if (!err && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) err = store_from_mdb(rc);
     mdb_cursor_close(cur);
     return err;
+}
+
+grading_err_t grading_store_order_del(grading_txn_t *txn, const char *mp, const char *seller,
+                                      const char *order_id)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t klen;
+    grading_err_t err = grading_key_order(key, mp, seller, order_id, &klen);
+    if (err) return err;
+    if (txn->reader) return GRADING_ESTATE;
+    MDB_val k = {klen, key};
+    int rc = mdb_del(txn->txn, txn->st->dbi[DB_ORDERS], &k, NULL);
+    return rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
 }
 
 grading_err_t grading_store_order_put(grading_txn_t *txn, const char *mp, const char *seller,

@@ -445,6 +445,65 @@ static void test_cancellations_of_unpaid_orders_never_push_the_rate_past_100_per
     e2e_metrics_free(m);
 }
 
+/* ---- --orphan-max-age: the sweep drops expired orphans ---- */
+
+static const char *const orphan_flags[] = {"--test-clock", "2026-11-01T00:00:00Z", "--orphan-max-age", "1d",
+                                           "--sweep-ms", "50", NULL};
+
+static int setup_orphan_age(void **state)
+{
+    *state = e2e_server_start_new(orphan_flags);
+    return 0;
+}
+
+static void test_orphans_older_than_the_bound_are_dropped_and_counted(void **state)
+{
+    e2e_server_t *s = *state;
+    grading_client_t *c = s->client;
+    const char *as_of = "2026-11-01T01:00:00Z";   /* the drop's day is in every window */
+    e2e_batch_t b;
+    e2e_batch_init(&b);
+    e2e_add_cancelled(&b, "age-old", NULL, "age", "2026-10-20T05:00:00Z", "old-o", SELLER_FAULT, OUT_OF_STOCK);
+    e2e_add_returned(&b, "age-new", NULL, "age", "2026-10-31T12:00:00Z", "new-o", SELLER_FAULT);
+    e2e_record_ok(c, b.ev, b.n, 2, 0);
+    e2e_batch_destroy(&b);
+
+    /* the sweep runs every 50 ms: wait (bounded) until it dropped the old one */
+    Grading__V1__SellerMetrics *m = NULL;
+    int64_t deadline = e2e_now_ms() + 20000;
+    for (;;) {
+        m = e2e_metrics(c, NULL, "age", as_of);
+        if (m->dropped_orphans >= 1 || e2e_now_ms() > deadline) break;
+        e2e_metrics_free(m);
+        e2e_sleep_ms(20);
+    }
+    if (m->dropped_orphans != 1) {
+        e2e_server_dump_log(s);
+        fail_msg("the old orphan was not dropped within 20 s (dropped %u, pending %u)", m->dropped_orphans,
+                 m->pending_orphans);
+    }
+    assert_int_equal(m->pending_orphans, 1);   /* 12 h old: still held */
+    assert_true(e2e_metric(m, "orphans_dropped", "30d") == 1);
+    assert_true(e2e_metric(m, "cancels", "365d") == 0);
+    assert_true(e2e_metric(m, "returns", "365d") == 0);
+    e2e_metrics_free(m);
+
+    /* the late payments: the dropped order counts without its cancellation,
+     * the held one with its return */
+    e2e_batch_init(&b);
+    e2e_add_paid(&b, "age-old-paid", NULL, "age", "2026-10-20T01:00:00Z", "old-o", 1000, "KRW", 2);
+    e2e_add_paid(&b, "age-new-paid", NULL, "age", "2026-10-31T01:00:00Z", "new-o", 1000, "KRW", 2);
+    e2e_record_ok(c, b.ev, b.n, 2, 0);
+    e2e_batch_destroy(&b);
+    m = e2e_metrics(c, NULL, "age", as_of);
+    assert_true(e2e_metric(m, "orders", "30d") == 2);
+    assert_true(e2e_metric(m, "cancels", "30d") == 0);
+    assert_true(e2e_metric(m, "returns", "30d") == 1);
+    assert_int_equal(m->pending_orphans, 0);
+    assert_int_equal(m->dropped_orphans, 1);
+    e2e_metrics_free(m);
+}
+
 /* ---- --max-future-skew ---- */
 
 static const char *const skew_flags[] = {"--test-clock", "2026-11-01T00:00:00Z", "--max-future-skew", "10m", NULL};
@@ -503,6 +562,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancellations_of_unpaid_orders_never_push_the_rate_past_100_percent,
                                         setup_clocked, e2e_teardown_server),
         cmocka_unit_test_setup_teardown(test_max_future_skew_flag_sets_the_bound, setup_skew, e2e_teardown_server),
+        cmocka_unit_test_setup_teardown(test_orphans_older_than_the_bound_are_dropped_and_counted, setup_orphan_age,
+                                        e2e_teardown_server),
         cmocka_unit_test(test_bad_skew_and_orphan_age_flags_are_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -919,6 +919,108 @@ static void test_a_batch_overflowing_a_counter_is_refused_whole(void **state)
     tb_free(t);
 }
 
+/* An orphan is kept in the orphans index by its first held event; the
+ * drop removes it, moves its count from pending to dropped, and a payment
+ * arriving after the drop counts as an order without those events. */
+static void test_an_expired_orphan_is_dropped_and_counted(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    uint32_t acc, dup;
+    int32_t d0 = utc_day(T0);
+    tbatch_t *c = tb_new(2, "kr", &f->utc);
+    c->ev[0] = order_ev("d1", "s1", "o5", GRADING_EV_ORDER_CANCELLED, T0 + 9000);
+    c->ev[1] = order_ev("d2", "s1", "o5", GRADING_EV_ORDER_SHIPPED, T0 + 3000);   /* the first held */
+    assert_int_equal(apply_now(f, c, &acc, &dup), GRADING_OK);
+
+    grading_orphan_t page[4];
+    size_t n = 0;
+    grading_store_reader_t *rd;
+    grading_txn_t *txn;
+    assert_int_equal(grading_store_reader_new(f->st, &rd), GRADING_OK);
+    assert_int_equal(grading_store_read_begin(rd, &txn), GRADING_OK);
+    assert_int_equal(grading_store_orphan_page(txn, T0 + 2999, page, 4, &n), GRADING_OK);
+    assert_int_equal(n, 0);   /* not before its first held event */
+    assert_int_equal(grading_store_orphan_page(txn, T0 + 3000, page, 4, &n), GRADING_OK);
+    grading_store_read_end(rd);
+    assert_int_equal(n, 1);
+    assert_true(page[0].since_ms == T0 + 3000);
+    assert_string_equal(page[0].mp, "kr");
+    assert_string_equal(page[0].seller, "s1");
+    assert_string_equal(page[0].order_id, "o5");
+
+    int64_t now = T0 + 40 * DAY_MS;
+    bool dropped = false;
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_ingest_drop_orphan(txn, &page[0], &f->utc, now, &dropped), GRADING_OK);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    assert_true(dropped);
+    grading_day_counters_t s = sum_days(f, "kr", "s1", d0 - 1, d0 + 41);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 0);
+    assert_true(s.c[GRADING_C_ORPHANS_DROPPED] == 1);
+    s = sum_days(f, "kr", "s1", d0 + 40, d0 + 40);   /* on the day of the drop */
+    assert_true(s.c[GRADING_C_ORPHANS_DROPPED] == 1);
+    assert_int_equal(grading_store_read_begin(rd, &txn), GRADING_OK);
+    assert_int_equal(grading_store_orphan_page(txn, INT64_MAX, page, 4, &n), GRADING_OK);
+    grading_store_read_end(rd);
+    assert_int_equal(n, 0);
+
+    /* the payment, late: an order, without the dropped events */
+    tbatch_t *p = tb_new(1, "kr", &f->utc);
+    p->ev[0] = order_ev("d3", "s1", "o5", GRADING_EV_ORDER_PAID, T0 + 1000);
+    assert_int_equal(apply_now(f, p, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 41);
+    assert_true(s.c[GRADING_C_ORDERS] == 1);
+    assert_true(s.c[GRADING_C_CANCELS] == 0);
+    assert_true(s.c[GRADING_C_SHIPPED] == 0);
+    assert_true(s.c[GRADING_C_ORPHANS_DROPPED] == 1);
+    /* their retries are duplicates */
+    assert_int_equal(apply_now(f, c, &acc, &dup), GRADING_OK);
+    assert_int_equal(dup, 2);
+    grading_store_reader_free(rd);
+    tb_free(c);
+    tb_free(p);
+}
+
+/* An index entry whose order was paid meanwhile is stale: the drop only
+ * removes the entry. The payment itself removes the entry too. */
+static void test_a_paid_order_leaves_the_orphans_index(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    uint32_t acc, dup;
+    tbatch_t *t = tb_new(2, "kr", &f->utc);
+    t->ev[0] = order_ev("x1", "s1", "o6", GRADING_EV_ORDER_DELIVERED, T0 + 5000);
+    t->ev[1] = order_ev("x2", "s1", "o6", GRADING_EV_ORDER_PAID, T0 + 1000);
+    assert_int_equal(apply_now(f, t, &acc, &dup), GRADING_OK);
+    grading_store_reader_t *rd;
+    grading_txn_t *txn;
+    grading_orphan_t page[2];
+    size_t n = 9;
+    assert_int_equal(grading_store_reader_new(f->st, &rd), GRADING_OK);
+    assert_int_equal(grading_store_read_begin(rd, &txn), GRADING_OK);
+    assert_int_equal(grading_store_orphan_page(txn, INT64_MAX, page, 2, &n), GRADING_OK);
+    grading_store_read_end(rd);
+    assert_int_equal(n, 0);
+    /* a stale entry (as if left by a crash of an older build) */
+    grading_orphan_t stale = {.since_ms = T0 + 5000};
+    snprintf(stale.mp, sizeof stale.mp, "kr");
+    snprintf(stale.seller, sizeof stale.seller, "s1");
+    snprintf(stale.order_id, sizeof stale.order_id, "o6");
+    bool dropped = true;
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_store_orphan_put(txn, stale.since_ms, "kr", "s1", "o6"), GRADING_OK);
+    assert_int_equal(grading_ingest_drop_orphan(txn, &stale, &f->utc, T0 + 90 * DAY_MS, &dropped), GRADING_OK);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    assert_false(dropped);
+    int32_t d0 = utc_day(T0);
+    grading_day_counters_t s = sum_days(f, "kr", "s1", d0 - 1, d0 + 91);
+    assert_true(s.c[GRADING_C_DELIVERED] == 1);
+    assert_true(s.c[GRADING_C_ORPHANS_DROPPED] == 0);
+    grading_store_reader_free(rd);
+    tb_free(t);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -938,6 +1040,8 @@ int main(void)
         T(test_unpaid_cancellations_never_push_a_rate_past_100_percent),
         T(test_an_id_stored_without_a_hash_is_a_duplicate),
         T(test_a_batch_overflowing_a_counter_is_refused_whole),
+        T(test_an_expired_orphan_is_dropped_and_counted),
+        T(test_a_paid_order_leaves_the_orphans_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
