@@ -38,6 +38,13 @@ typedef struct {
     uint32_t flags;                    /* GRADING_ORDER_* */
     /* From the stage's event. */
     int32_t cancel_fault, cancel_reason, return_fault, exchange_fault;
+    /* Held while the order is unpaid: a review and a delivery satisfaction
+     * score that arrived before the payment (the earliest of each; one
+     * buyer per order). They count once the payment arrives. A review of
+     * an order already paid counts at once and is not kept here. */
+    int64_t review_ms, satisfaction_ms;   /* 0 = none held */
+    uint32_t rating, score;
+    int32_t recommendation;
 } grading_order_t;
 
 /* An inquiry's timeline: received and first answer. */
@@ -52,11 +59,16 @@ void grading_inquiry_init(grading_inquiry_t *q);
  * ev->kind must satisfy grading_event_is_order(); others leave *o as is. */
 bool grading_order_apply(grading_order_t *o, const grading_event_t *ev);
 
+/* Holds a buyer_review or delivery_satisfaction event on an unpaid order
+ * (the earliest of each kind wins; ties: the smaller details). Returns true
+ * if *o changed. Other kinds leave *o as is. */
+bool grading_order_hold(grading_order_t *o, const grading_event_t *ev);
+
 /* Merges an inquiry_received / inquiry_answered event. Returns true if changed. */
 bool grading_inquiry_apply(grading_inquiry_t *q, const grading_event_t *ev);
 
 /* True when the order has a stage other than paid (shipped, delivered,
- * cancelled, returned, exchanged, non-receipt). */
+ * cancelled, returned, exchanged, non-receipt) or a held review or score. */
 bool grading_order_has_lifecycle(const grading_order_t *o);
 
 /* The earliest lifecycle stage's time; 0 when none. */

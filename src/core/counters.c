@@ -184,6 +184,29 @@ bool grading_order_shipped_on_time(const grading_order_t *o, const grading_tz_t 
     return shipped - grading_tz_day(tz, o->paid_ms) <= (int64_t)promised;
 }
 
+/* A review or score held while the order was unpaid counts as its event
+ * would have (grading_event_contribs), with sign. */
+static void held_contribs(sink_t *s, const grading_order_t *o, const grading_tz_t *tz, int sign)
+{
+    grading_event_t evs[2];
+    size_t nev = 0;
+    if (o->review_ms)
+        evs[nev++] = (grading_event_t){.kind = GRADING_EV_BUYER_REVIEW, .occurred_ms = o->review_ms,
+                                       .rating = o->rating, .recommendation = o->recommendation};
+    if (o->satisfaction_ms)
+        evs[nev++] = (grading_event_t){.kind = GRADING_EV_DELIVERY_SATISFACTION, .occurred_ms = o->satisfaction_ms,
+                                       .score = o->score};
+    for (size_t i = 0; i < nev; i++) {
+        grading_contrib_t ks[8];
+        size_t nk = 0;
+        if (grading_event_contribs(&evs[i], tz, ks, 8, &nk)) {
+            s->overflow = true;
+            return;
+        }
+        for (size_t k = 0; k < nk; k++) emit(s, ks[k].day, ks[k].counter, sign * ks[k].delta);
+    }
+}
+
 grading_err_t grading_order_contribs(const grading_order_t *o, const grading_tz_t *tz, int sign,
                                      grading_contrib_t *out, size_t cap, size_t *n)
 {
@@ -233,6 +256,7 @@ grading_err_t grading_order_contribs(const grading_order_t *o, const grading_tz_
             emit(&s, day, GRADING_C_EXCHANGES_SELLER_FAULT, sign);
     }
     if (o->non_receipt_ms) emit(&s, grading_tz_day(tz, o->non_receipt_ms), GRADING_C_NON_RECEIPTS, sign);
+    if (o->paid_ms) held_contribs(&s, o, tz, sign);
     return s.overflow ? GRADING_EFULL : GRADING_OK;
 }
 

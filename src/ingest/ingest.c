@@ -158,6 +158,22 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
         if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
         return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);
     }
+    if ((ev->kind == GRADING_EV_BUYER_REVIEW || ev->kind == GRADING_EV_DELIVERY_SATISFACTION) && ev->ref_id[0]) {
+        /* about an order whose payment was not seen: held on its record */
+        grading_order_t o, old;
+        if ((err = grading_store_order_get(txn, mp, ev->seller_id, ev->ref_id, &o, &found))) return err;
+        if (!found || !o.paid_ms) {
+            if (!found) grading_order_init(&o);
+            old = o;
+            if (!grading_order_hold(&o, ev)) return GRADING_OK;
+            o.flags |= GRADING_ORDER_HOLDS_UNPAID;
+            if ((err = grading_order_contribs(&old, tz, -1, ks, GRADING_MAX_CONTRIBS, nk)) ||
+                (err = grading_order_contribs(&o, tz, +1, ks, GRADING_MAX_CONTRIBS, nk)))
+                return GRADING_EINVAL;
+            if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
+            return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);
+        }
+    }
     if (ev->kind == GRADING_EV_INQUIRY_RECEIVED || ev->kind == GRADING_EV_INQUIRY_ANSWERED) {
         grading_inquiry_t q, old;
         if ((err = grading_store_inquiry_get(txn, mp, ev->seller_id, ev->ref_id, &q, &found)))

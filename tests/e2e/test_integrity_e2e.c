@@ -370,6 +370,8 @@ static void test_an_id_again_with_other_content_is_a_conflict_not_a_duplicate(vo
 
 /* ---- orphans ---- */
 
+/* A cancellation and a review of an order whose payment was not seen count
+ * in no rate; its payment brings them in, once. */
 static void test_an_orphan_cancellation_then_its_payment_counts_exactly_once(void **state)
 {
     e2e_server_t *s = *state;
@@ -378,9 +380,12 @@ static void test_an_orphan_cancellation_then_its_payment_counts_exactly_once(voi
 
     e2e_batch_init(&b);
     e2e_add_cancelled(&b, "or-cancel", NULL, "or", "2026-10-20T05:00:00Z", "o7", SELLER_FAULT, OUT_OF_STOCK);
-    e2e_record_ok(c, b.ev, b.n, 1, 0);
+    e2e_add_review(&b, "or-review", NULL, "or", "2026-10-21T05:00:00Z", "o7", 1,
+                   GRADING__V1__RECOMMENDATION__NOT_RECOMMENDED);
+    e2e_record_ok(c, b.ev, b.n, 2, 0);
     e2e_batch_destroy(&b);
     Grading__V1__SellerMetrics *m = e2e_metrics(c, NULL, "or", AS_OF);
+    assert_true(e2e_metric(m, "reviews", "30d") == 0);
     assert_true(e2e_metric(m, "cancels", "30d") == 0);
     assert_true(e2e_metric(m, "cancels_seller_fault", "30d") == 0);
     assert_true(e2e_metric(m, "orders", "30d") == 0);
@@ -398,11 +403,15 @@ static void test_an_orphan_cancellation_then_its_payment_counts_exactly_once(voi
     e2e_batch_init(&b);
     e2e_add_cancelled(&b, "or-cancel", NULL, "or", "2026-10-20T05:00:00Z", "o7", SELLER_FAULT, OUT_OF_STOCK);
     e2e_add_paid(&b, "or-paid", NULL, "or", "2026-10-20T01:00:00Z", "o7", 5000, "KRW", 2);
-    e2e_record_ok(c, b.ev, b.n, 0, 2);
+    e2e_add_review(&b, "or-review", NULL, "or", "2026-10-21T05:00:00Z", "o7", 1,
+                   GRADING__V1__RECOMMENDATION__NOT_RECOMMENDED);
+    e2e_record_ok(c, b.ev, b.n, 0, 3);
     e2e_batch_destroy(&b);
 
     m = e2e_metrics(c, NULL, "or", AS_OF);
     assert_true(e2e_metric(m, "orders", "30d") == 1);
+    assert_true(e2e_metric(m, "reviews", "30d") == 1);
+    assert_true(e2e_metric(m, "rating_sum", "30d") == 1);
     assert_true(e2e_metric(m, "cancels", "30d") == 1);
     assert_true(e2e_metric(m, "cancels_seller_fault", "30d") == 1);
     assert_true(e2e_metric(m, "orphans_pending", "30d") == 0);

@@ -1021,6 +1021,63 @@ static void test_a_paid_order_leaves_the_orphans_index(void **state)
     tb_free(t);
 }
 
+/* A review and a satisfaction score of an order not paid yet count in no
+ * rate; the payment brings them in, once. A review of a paid order counts
+ * at once. */
+static void test_a_review_before_its_payment_waits_for_it(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    uint32_t acc, dup;
+    int32_t d0 = utc_day(T0);
+    tbatch_t *h = tb_new(2, "kr", &f->utc);
+    h->ev[0] = review_ev("rv-1", "s1", T0 + 7000, 2);
+    h->ev[0].ref_id = "o8";
+    h->ev[1] = base_event("ds-1", "s1", GRADING_EV_DELIVERY_SATISFACTION, T0 + 8000);
+    h->ev[1].ref_id = "o8";
+    h->ev[1].score = 40;
+    assert_int_equal(apply_now(f, h, &acc, &dup), GRADING_OK);
+    assert_int_equal(acc, 2);
+    grading_day_counters_t s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_REVIEWS] == 0);
+    assert_true(s.c[GRADING_C_RATING_SUM] == 0);
+    assert_true(s.c[GRADING_C_DELIVERY_SATISFACTION_COUNT] == 0);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 1);
+
+    tbatch_t *p = tb_new(2, "kr", &f->utc);
+    p->ev[0] = order_ev("pd-8", "s1", "o8", GRADING_EV_ORDER_PAID, T0 + 1000);
+    p->ev[1] = review_ev("rv-2", "s1", T0 + 9000, 5);   /* another order's, paid below */
+    p->ev[1].ref_id = "o1";
+    assert_int_equal(apply_now(f, p, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_REVIEWS] == 1);   /* o8's; o1 is not paid yet */
+    assert_true(s.c[GRADING_C_RATING_SUM] == 2);
+    assert_true(s.c[GRADING_C_NOT_RECOMMENDED] + s.c[GRADING_C_STRONGLY_RECOMMEND] == 1);
+    assert_true(s.c[GRADING_C_DELIVERY_SATISFACTION_COUNT] == 1);
+    assert_true(s.c[GRADING_C_DELIVERY_SATISFACTION_SUM] == 40);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 1);   /* o1 */
+
+    tbatch_t *q = tb_new(2, "kr", &f->utc);
+    q->ev[0] = order_ev("pd-1", "s1", "o1", GRADING_EV_ORDER_PAID, T0 + 500);
+    q->ev[1] = review_ev("rv-3", "s1", T0 + 9500, 4);   /* o8 is paid: counts at once */
+    q->ev[1].ref_id = "o8";
+    assert_int_equal(apply_now(f, q, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_REVIEWS] == 3);
+    assert_true(s.c[GRADING_C_RATING_SUM] == 2 + 5 + 4);
+    assert_true(s.c[GRADING_C_ORDERS] == 2);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 0);
+    /* retries change nothing */
+    assert_int_equal(apply_now(f, h, &acc, &dup), GRADING_OK);
+    assert_int_equal(apply_now(f, p, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_REVIEWS] == 3);
+    assert_true(s.c[GRADING_C_DELIVERY_SATISFACTION_COUNT] == 1);
+    tb_free(h);
+    tb_free(p);
+    tb_free(q);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1042,6 +1099,7 @@ int main(void)
         T(test_a_batch_overflowing_a_counter_is_refused_whole),
         T(test_an_expired_orphan_is_dropped_and_counted),
         T(test_a_paid_order_leaves_the_orphans_index),
+        T(test_a_review_before_its_payment_waits_for_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
