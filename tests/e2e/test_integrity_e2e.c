@@ -368,6 +368,54 @@ static void test_an_id_again_with_other_content_is_a_conflict_not_a_duplicate(vo
     e2e_metrics_free(ny);
 }
 
+/* gradectl record shows conflicts in its table and JSON, and names each
+ * conflicting line on stderr. */
+static void test_gradectl_record_reports_conflicts_by_line(void **state)
+{
+    e2e_server_t *s = *state;
+    char first[E2E_PATH_MAX], again[E2E_PATH_MAX];
+    e2e_write_file(s->dir, "first.jsonl",
+                   "{\"event_id\": \"g-1\", \"seller_id\": \"gc\", \"occurred_at\": \"2026-10-20T01:00:00Z\", "
+                   "\"order_paid\": {\"order_id\": \"o1\", \"product_id\": \"p\", \"amount\": 100}}\n"
+                   "{\"event_id\": \"g-2\", \"seller_id\": \"gc\", \"occurred_at\": \"2026-10-20T02:00:00Z\", "
+                   "\"order_shipped\": {\"order_id\": \"o1\"}}\n",
+                   first);
+    e2e_write_file(s->dir, "again.jsonl",
+                   "# the first line is a retry, the second reuses an id\n"
+                   "{\"event_id\": \"g-1\", \"seller_id\": \"gc\", \"occurred_at\": \"2026-10-20T01:00:00Z\", "
+                   "\"order_paid\": {\"order_id\": \"o1\", \"product_id\": \"p\", \"amount\": 100}}\n"
+                   "{\"event_id\": \"g-2\", \"seller_id\": \"gc\", \"occurred_at\": \"2026-10-20T02:00:00Z\", "
+                   "\"order_cancelled\": {\"order_id\": \"o1\", \"fault\": \"SELLER\", \"reason\": \"OTHER\"}}\n",
+                   again);
+    e2e_run_t r;
+    e2e_gradectl(s, &r, "record", first, NULL);
+    assert_true(r.exited);
+    assert_int_equal(r.code, 0);
+    e2e_assert_contains(r.out, "conflicts");
+    e2e_run_destroy(&r);
+
+    e2e_gradectl(s, &r, "record", again, NULL);
+    assert_true(r.exited);
+    assert_int_equal(r.code, 0);
+    char want[E2E_PATH_MAX + 64];
+    snprintf(want, sizeof want, "%s:3: event_id \"g-2\" conflicts", again);
+    e2e_assert_contains(r.err, want);
+    e2e_run_destroy(&r);
+
+    e2e_gradectl(s, &r, "--json", "record", again, NULL);
+    assert_true(r.exited);
+    assert_int_equal(r.code, 0);
+    e2e_assert_contains(r.out, "\"conflicts\": 1");
+    e2e_assert_contains(r.out, "\"duplicates\": 1");
+    e2e_assert_contains(r.out, "\"accepted\": 0");
+    e2e_run_destroy(&r);
+
+    Grading__V1__SellerMetrics *m = e2e_metrics(s->client, NULL, "gc", AS_OF);
+    assert_true(e2e_metric(m, "cancels", "30d") == 0);
+    assert_true(e2e_metric(m, "shipped", "30d") == 1);
+    e2e_metrics_free(m);
+}
+
 /* ---- orphans ---- */
 
 /* A cancellation and a review of an order whose payment was not seen count
@@ -566,6 +614,8 @@ int main(void)
                                         e2e_teardown_server),
         cmocka_unit_test_setup_teardown(test_an_id_again_with_other_content_is_a_conflict_not_a_duplicate,
                                         setup_clocked, e2e_teardown_server),
+        cmocka_unit_test_setup_teardown(test_gradectl_record_reports_conflicts_by_line, setup_clocked,
+                                        e2e_teardown_server),
         cmocka_unit_test_setup_teardown(test_an_orphan_cancellation_then_its_payment_counts_exactly_once,
                                         setup_clocked, e2e_teardown_server),
         cmocka_unit_test_setup_teardown(test_cancellations_of_unpaid_orders_never_push_the_rate_past_100_percent,
