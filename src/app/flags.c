@@ -31,7 +31,8 @@ void app_flags_usage(FILE *out)
             "  --test-clock-rate R      tests only: R clock milliseconds pass per real millisecond (default 1)\n"
             "  --max-future-skew DUR    refuse events dated more than DUR ahead of the clock (default 1h;\n"
             "                           DUR is a number with s, m, h or d)\n"
-            "  --orphan-max-age DUR     drop events of orders whose payment never came after DUR (default 30d)\n"
+            "  --orphan-max-age DUR     drop events of orders whose payment never came after DUR (default 30d,\n"
+            "                           at most 365d)\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy\n",
@@ -66,8 +67,8 @@ static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
     return true;
 }
 
-/* "90s", "15m", "1h", "30d" -> ms, at least 1 s and at most 3650 days. */
-static bool parse_duration(const char *s, int64_t *out_ms)
+/* "90s", "15m", "1h", "30d" -> ms, at least 1 s and at most max_days. */
+static bool parse_duration(const char *s, int64_t max_days, int64_t *out_ms)
 {
     char *end;
     errno = 0;
@@ -79,7 +80,7 @@ static bool parse_duration(const char *s, int64_t *out_ms)
     else if (strcmp(end, "h") == 0) unit = 3600000;
     else if (strcmp(end, "d") == 0) unit = 86400000;
     else return false;
-    if (v > INT64_C(3650) * 86400000 / unit) return false;
+    if (v > max_days * 86400000 / unit) return false;
     *out_ms = (int64_t)v * unit;
     return true;
 }
@@ -204,12 +205,16 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         }
         case O_FUTURE_SKEW:
         case O_ORPHAN_AGE:
-            if (!parse_duration(optarg, c == O_FUTURE_SKEW ? &f->max_future_skew_ms : &f->orphan_max_age_ms)) {
-                snprintf(err, errlen, "--%s must be a duration like 90s, 15m, 1h or 30d (at most 3650d), got \"%s\"",
-                         c == O_FUTURE_SKEW ? "max-future-skew" : "orphan-max-age", optarg);
+        {
+            /* pending orphans are reported over 365 days: none may be held longer */
+            int64_t max_days = c == O_FUTURE_SKEW ? 3650 : 365;
+            if (!parse_duration(optarg, max_days, c == O_FUTURE_SKEW ? &f->max_future_skew_ms : &f->orphan_max_age_ms)) {
+                snprintf(err, errlen, "--%s must be a duration like 90s, 15m, 1h or 30d (at most %lldd), got \"%s\"",
+                         c == O_FUTURE_SKEW ? "max-future-skew" : "orphan-max-age", (long long)max_days, optarg);
                 return false;
             }
             break;
+        }
         case 'h':
         case O_HELP: f->help = true; break;
         case O_VERSION: f->version = true; break;

@@ -215,7 +215,7 @@ grading_err_t grading_event_check_context(const grading_event_t *ev, uint32_t in
         field_path(field_, sizeof field_, index, NULL, "occurred_at");
         return grading_error_set(e, GRADING_ERANGE, field_,
                                  "is %lld s ahead of the server's clock; at most %lld s is accepted",
-                                 (long long)((ev->occurred_ms - ctx->now_ms) / 1000),
+                                 (long long)((ev->occurred_ms - ctx->now_ms + 999) / 1000),
                                  (long long)(ctx->max_future_skew_ms / 1000));
     }
     return GRADING_OK;
