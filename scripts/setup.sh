@@ -14,6 +14,8 @@ PACKAGES=(build-essential cmake pkg-config
           libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
           libuv1-dev liblmdb-dev libcmocka-dev libyaml-dev libjansson-dev tzdata)
 PACKAGES+=(libssl-dev openssl)   # TLS checks, token hashes; certificates in the e2e tests
+# The request fuzz target (tests/fuzz/fuzz_request.c) runs under ctest with libFuzzer.
+PACKAGES+=(clang libclang-rt-14-dev)
 
 install_missing() {
     local missing=()

@@ -55,10 +55,22 @@ typedef enum {
     GRADING_C_SHIPPING_RATING_SUM,
     GRADING_C_INQUIRY_RATINGS,          /* reviews that rated the inquiry response */
     GRADING_C_INQUIRY_RATING_SUM,
+    /* Orders with lifecycle events but no payment yet, on the day of their
+     * first held event; they count in no rate until the payment arrives. */
+    GRADING_C_ORPHANS_PENDING,
+    /* Such orders dropped after --orphan-max-age, on the day of the drop. */
+    GRADING_C_ORPHANS_DROPPED,
     GRADING_C_COUNT
 } grading_counter_t;
 
 #define GRADING_MAX_CUSTOM_PER_DAY 32
+
+/* The largest magnitude a day's counter may reach (GMV included): a window
+ * of up to 1024 days then sums without overflowing int64. About 9.0e15, nine
+ * events of GRADING_MAX_AMOUNT on one day for one seller. */
+#define GRADING_MAX_DAY_COUNTER (INT64_MAX / 1024)
+/* The same for a day's custom counter (a double): sums stay finite. */
+#define GRADING_MAX_DAY_CUSTOM 1e300
 
 /* An order paid with ship_within_days = 0 made no promise; it is judged
  * against this many days (a policy may judge differently). */
@@ -96,12 +108,20 @@ const char *grading_counter_name(grading_counter_t c);
 
 void grading_day_counters_init(grading_day_counters_t *d);
 
+/* *out = a + b when that neither overflows nor leaves [-limit, limit];
+ * otherwise returns false and leaves *out alone. */
+bool grading_counter_add_ok(int64_t a, int64_t b, int64_t limit, int64_t *out);
+
 /* Applies one contribution to d (which must be the record of contrib->day).
  * Errors: GRADING_EFULL when a new custom name would exceed
- * GRADING_MAX_CUSTOM_PER_DAY. */
+ * GRADING_MAX_CUSTOM_PER_DAY; GRADING_ERANGE when the counter would leave
+ * [-GRADING_MAX_DAY_COUNTER, GRADING_MAX_DAY_COUNTER] (a custom one
+ * [-GRADING_MAX_DAY_CUSTOM, GRADING_MAX_DAY_CUSTOM] or not be finite);
+ * d is unchanged then. */
 grading_err_t grading_day_counters_apply(grading_day_counters_t *d, const grading_contrib_t *k);
 
-/* acc += d, customs merged by name. Errors: GRADING_EFULL as above. */
+/* acc += d, customs merged by name. Errors: GRADING_EFULL as above;
+ * GRADING_ERANGE when a sum would overflow (acc is partly added then). */
 grading_err_t grading_day_counters_add(grading_day_counters_t *acc, const grading_day_counters_t *d);
 
 /* A custom counter's value in d (0 if absent). */

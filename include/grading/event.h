@@ -18,6 +18,13 @@
 #define GRADING_MAX_ID_LEN 128          /* event, seller, order, product, inquiry ids */
 #define GRADING_MAX_CUSTOM_NAME_LEN 64
 #define GRADING_MAX_AMOUNT INT64_C(1000000000000000)  /* 10^15 minor units */
+/* A custom counter's value, in magnitude: a day's sum stays far from
+ * overflowing a double (counters.h bounds the sum too). */
+#define GRADING_MAX_CUSTOM_VALUE 1e15
+/* Default bound on occurred_at ahead of the server's clock (--max-future-skew). */
+#define GRADING_DEFAULT_MAX_FUTURE_SKEW_MS (INT64_C(3600) * 1000)
+/* Default age after which an unpaid order's held events are dropped (--orphan-max-age). */
+#define GRADING_DEFAULT_ORPHAN_MAX_AGE_MS (INT64_C(30) * 86400 * 1000)
 /* Accepted occurred_at range: [2000-01-01, 2100-01-01) UTC, in ms. */
 #define GRADING_MIN_TIME_MS INT64_C(946684800000)
 #define GRADING_MAX_TIME_MS INT64_C(4102444800000)
@@ -90,6 +97,27 @@ bool grading_event_is_order(grading_event_kind_t kind);
  * GRADING_EINVAL. Pure: no clock, no I/O. */
 grading_err_t grading_event_validate(const grading_event_t *ev, uint32_t index,
                                      grading_error_t *e);
+
+/* What an event is judged against once its marketplace is known. */
+typedef struct {
+    const char *marketplace;      /* resolved name, for messages */
+    const char *currency;         /* the marketplace's ISO 4217 code */
+    int64_t now_ms;               /* the server's clock */
+    int64_t max_future_skew_ms;   /* occurred_at may be at most this ahead of now_ms */
+} grading_event_context_t;
+
+/* Checks what depends on the marketplace and the clock: a non-empty
+ * currency must be the marketplace's; occurred_at at most
+ * ctx->max_future_skew_ms ahead of ctx->now_ms. Call after
+ * grading_event_validate. Errors: GRADING_EINVAL (currency),
+ * GRADING_ERANGE (occurred_at too far ahead); the field is named as there. */
+grading_err_t grading_event_check_context(const grading_event_t *ev, uint32_t index,
+                                          const grading_event_context_t *ctx, grading_error_t *e);
+
+/* The event's content hash (everything but its id, with the resolved
+ * marketplace name), stored beside the id: the same id with another hash
+ * is a conflict, not a retry. Pure. */
+uint64_t grading_event_hash(const grading_event_t *ev, const char *marketplace);
 
 /* Checks a whole batch: its size, then every event in order; stops at the
  * first bad one. Errors: GRADING_EINVAL (empty batch or bad event),

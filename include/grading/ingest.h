@@ -19,6 +19,17 @@
 typedef struct grading_ingest grading_ingest_t;
 typedef struct grading_ingest_batch grading_ingest_batch_t;
 
+/* What applying a batch found beyond its counts; caller-owned, optional. */
+typedef struct {
+    uint32_t *conflict_indexes;   /* room for n, or NULL: the events whose id
+                                     was stored with other content, in order */
+    uint32_t nconflicts;          /* set by the writer: accepted + duplicates +
+                                     nconflicts == n */
+    grading_error_t error;        /* set when the batch failed on its data:
+                                     the field and why (GRADING_ERANGE: a
+                                     counter would leave its range) */
+} grading_ingest_report_t;
+
 /* Called on the writer thread once the batch's fate is on disk: err is OK
  * (accepted + duplicates == n) or the reason nothing of it was stored
  * (GRADING_EFULL, GRADING_EIO, GRADING_ESHUTDOWN, ...). Must not block. */
@@ -52,6 +63,7 @@ struct grading_ingest_batch {
     void *audit_ctx;
     grading_ingest_done_cb done_cb;
     void *data;                        /* for the caller */
+    grading_ingest_report_t *report;   /* optional; valid until done_cb */
     grading_ingest_batch_t *next_;     /* private: the queue */
 };
 
@@ -74,9 +86,25 @@ grading_err_t grading_ingest_run(grading_ingest_t *in, grading_ingest_batch_t *b
 void grading_ingest_stop(grading_ingest_t *in);
 
 /* Applies one batch inside txn (what the writer does for each batch):
- * dedupes by event_id, merges timelines, updates daily counters.
+ * dedupes by event_id (the same content: a duplicate; other content: a
+ * conflict, in b->report), merges timelines, updates daily counters.
  * Exposed for tests and tools. Errors: as the store's. */
 grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batch_t *b,
                                    int64_t stored_ms, uint32_t *accepted, uint32_t *duplicates);
+
+/* ---- orphans (unpaid orders holding lifecycle events; src/ingest/orphans.c) ---- */
+
+/* Keeps the orphans index in step with an order record's change from
+ * before to after (both as stored). Errors: the store's. */
+grading_err_t grading_ingest_orphan_index(grading_txn_t *txn, const char *mp, const char *seller,
+                                          const char *order_id, const grading_order_t *before,
+                                          const grading_order_t *after);
+
+/* Drops the orphan x names if the order is still that orphan: its record
+ * goes, orphans_pending -1 on its day, orphans_dropped +1 on now_ms's day
+ * (tz: its marketplace's zone); *dropped says whether it was. The index
+ * entry goes either way. Errors: the store's; GRADING_ERANGE. */
+grading_err_t grading_ingest_drop_orphan(grading_txn_t *txn, const grading_orphan_t *x, const grading_tz_t *tz,
+                                         int64_t now_ms, bool *dropped);
 
 #endif

@@ -17,7 +17,12 @@
 enum {
     GRADING_ORDER_OVERSEAS = 1u << 0,
     GRADING_ORDER_TRACKING_VALID = 1u << 1,
-    GRADING_ORDER_AUTO_COMPLETED = 1u << 2
+    GRADING_ORDER_AUTO_COMPLETED = 1u << 2,
+    /* The record's stages count only once it is paid (an "orphan" until
+     * then). Records written before this flag existed counted every stage
+     * at once; they keep that meaning until their next change, so the
+     * minus-before-plus-after arithmetic of counters.h stays exact. */
+    GRADING_ORDER_HOLDS_UNPAID = 1u << 3
 };
 
 typedef struct {
@@ -33,6 +38,13 @@ typedef struct {
     uint32_t flags;                    /* GRADING_ORDER_* */
     /* From the stage's event. */
     int32_t cancel_fault, cancel_reason, return_fault, exchange_fault;
+    /* Held while the order is unpaid: a review and a delivery satisfaction
+     * score that arrived before the payment (the earliest of each; one
+     * buyer per order). They count once the payment arrives. A review of
+     * an order already paid counts at once and is not kept here. */
+    int64_t review_ms, satisfaction_ms;   /* 0 = none held */
+    uint32_t rating, score;
+    int32_t recommendation;
 } grading_order_t;
 
 /* An inquiry's timeline: received and first answer. */
@@ -47,8 +59,24 @@ void grading_inquiry_init(grading_inquiry_t *q);
  * ev->kind must satisfy grading_event_is_order(); others leave *o as is. */
 bool grading_order_apply(grading_order_t *o, const grading_event_t *ev);
 
+/* Holds a buyer_review or delivery_satisfaction event on an unpaid order
+ * (the earliest of each kind wins; ties: the smaller details). Returns true
+ * if *o changed. Other kinds leave *o as is. */
+bool grading_order_hold(grading_order_t *o, const grading_event_t *ev);
+
 /* Merges an inquiry_received / inquiry_answered event. Returns true if changed. */
 bool grading_inquiry_apply(grading_inquiry_t *q, const grading_event_t *ev);
+
+/* True when the order has a stage other than paid (shipped, delivered,
+ * cancelled, returned, exchanged, non-receipt) or a held review or score. */
+bool grading_order_has_lifecycle(const grading_order_t *o);
+
+/* The earliest lifecycle stage's time; 0 when none. */
+int64_t grading_order_first_lifecycle_ms(const grading_order_t *o);
+
+/* True when the order's lifecycle stages are held: it has some, its payment
+ * has not been seen, and the record holds unpaid stages (see the flag). */
+bool grading_order_is_orphan(const grading_order_t *o);
 
 /* A reserved order: ship_within_days >= 4 or a reserved ship date (SPEC §3). */
 bool grading_order_is_reserved(const grading_order_t *o);

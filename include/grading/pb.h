@@ -18,4 +18,10 @@ grpc_byte_buffer *grading_pb_to_buffer(const ProtobufCMessage *m);
 grading_err_t grading_pb_from_buffer(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *d,
                                      size_t max_bytes, ProtobufCMessage **out);
 
+/* grading_pb_from_buffer, and every string field checked on the wire
+ * first (pbcheck.h): valid UTF-8, no NUL byte. *e names the field.
+ * Errors: GRADING_EINVAL, GRADING_EFULL (larger than max_bytes). */
+grading_err_t grading_pb_from_buffer_checked(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *d,
+                                             size_t max_bytes, ProtobufCMessage **out, grading_error_t *e);
+
 #endif

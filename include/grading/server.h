@@ -40,6 +40,9 @@ typedef struct {
     const char *tls_cert, *tls_key, *tls_client_ca;
     grading_authz_t *authz;        /* NULL: no authorization; else the server takes a reference */
     bool trust_proxy_identity;     /* identity headers of a loopback peer (the edge proxy) count */
+    /* RecordEvents refuses occurred_at further than this ahead of now_ms
+     * (OUT_OF_RANGE); 0 = GRADING_DEFAULT_MAX_FUTURE_SKEW_MS. */
+    int64_t max_future_skew_ms;
 } grading_server_options_t;
 
 /* Binds, starts the threads and serves. *out_port is the bound port.

@@ -3,7 +3,8 @@
  * Named databases (DESIGN.md): events (event_id -> stored time, dedupe),
  * daily (marketplace, seller, day -> that day's counters), orders
  * (marketplace, seller, order_id -> timeline), inquiries (marketplace,
- * seller, inquiry_id -> timeline), meta (name -> value; "schema_version").
+ * seller, inquiry_id -> timeline), meta (name -> value; "schema_version"),
+ * orphans (first held event's time, marketplace, seller, order -> "").
  *
  * Threads: one writer at a time (the ingest thread); any number of readers,
  * each with its own grading_store_reader_t (LMDB readers never block). The
@@ -83,6 +84,15 @@ void grading_store_read_end(grading_store_reader_t *r);
 
 grading_err_t grading_store_event_seen(grading_txn_t *txn, const char *event_id, bool *out_seen);
 grading_err_t grading_store_event_put(grading_txn_t *txn, const char *event_id, int64_t stored_ms);
+/* Event ids are global (one key space for every marketplace). The hashed
+ * put stores the event's content hash beside the time, so the same id with
+ * other content can be told from a retry. A record stored by the plain put
+ * (as every record before content hashes was) has no hash: the get sets
+ * *has_hash false and callers treat the id as a plain duplicate. */
+grading_err_t grading_store_event_put_hashed(grading_txn_t *txn, const char *event_id, int64_t stored_ms,
+                                             uint64_t hash);
+grading_err_t grading_store_event_get(grading_txn_t *txn, const char *event_id, bool *found,
+                                      bool *has_hash, uint64_t *hash);
 
 grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const char *seller,
                                       const char *order_id, grading_order_t *out, bool *found);
@@ -221,6 +231,31 @@ typedef struct {
 /* Up to cap entries with due_ms <= upto, earliest first. */
 grading_err_t grading_store_due_page(grading_txn_t *txn, int64_t upto, grading_due_t *out, size_t cap,
                                      size_t *n);
+
+/* ---- orphans: unpaid orders holding lifecycle events, by their first
+ * held event's time (grading_order_first_lifecycle_ms) ----
+ * key: i64 BE since_ms | u8 len mp | mp | u8 len seller | seller | u8 len
+ * order_id | order_id. The orphan sweep reads the keys older than the
+ * bound, so only expired orphans are touched. */
+grading_err_t grading_store_orphan_put(grading_txn_t *txn, int64_t since_ms, const char *mp, const char *seller,
+                                       const char *order_id);
+grading_err_t grading_store_orphan_del(grading_txn_t *txn, int64_t since_ms, const char *mp, const char *seller,
+                                       const char *order_id);
+
+typedef struct {
+    int64_t since_ms;
+    char mp[GRADING_MAX_MARKETPLACE_LEN + 1];
+    char seller[GRADING_MAX_ID_LEN + 1];
+    char order_id[GRADING_MAX_ID_LEN + 1];
+} grading_orphan_t;
+
+/* Up to cap entries with since_ms <= upto, oldest first. */
+grading_err_t grading_store_orphan_page(grading_txn_t *txn, int64_t upto, grading_orphan_t *out, size_t cap,
+                                        size_t *n);
+
+/* Removes an order record (an orphan dropped unpaid). Missing is OK. */
+grading_err_t grading_store_order_del(grading_txn_t *txn, const char *mp, const char *seller,
+                                      const char *order_id);
 
 /* ---- meta: small named text values (not schema_version, which the
  * store owns) ---- */

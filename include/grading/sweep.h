@@ -29,4 +29,20 @@ grading_err_t grading_sweep_due(grading_store_reader_t *rd, grading_ingest_t *in
                                 int64_t (*now_ms)(void *), void *clock_ctx, grading_sweep_buf_t *buf,
                                 uint64_t *swept, uint32_t *pages);
 
+/* ---- the orphan sweep (src/rpc/sweep_orphans.c) ---- */
+
+typedef struct {
+    grading_orphan_t o[GRADING_SWEEP_PAGE];
+    const char *sellers[GRADING_SWEEP_PAGE], *mps[GRADING_SWEEP_PAGE];
+} grading_orphan_buf_t;
+
+/* Drops every unpaid order whose first held lifecycle event is more than
+ * max_age_ms older than now_ms(clock_ctx) (ingest.h:
+ * grading_ingest_drop_orphan), a page at a time through the writer, and
+ * re-derives the sellers. *dropped gets how many orders were dropped.
+ * Errors: the store's and the writer's (what was committed stays). */
+grading_err_t grading_sweep_orphans(grading_store_reader_t *rd, grading_ingest_t *in, const grading_policy_t *p,
+                                    int64_t (*now_ms)(void *), void *clock_ctx, int64_t max_age_ms,
+                                    grading_orphan_buf_t *buf, uint64_t *dropped);
+
 #endif

@@ -37,6 +37,10 @@ void app_flags_usage(FILE *out)
             "  --authz FILE             per-caller authorization (YAML); reloaded like the policy\n"
             "  --trust-proxy-identity   take identity from x-grading-client-cn/-uri-san of a loopback peer\n"
             "  --audit-retention-days N prune audit entries older than N days (default 90, 0 keeps all)\n"
+            "  --max-future-skew DUR    refuse events dated more than DUR ahead of the clock (default 1h;\n"
+            "                           DUR is a number with s, m, h or d)\n"
+            "  --orphan-max-age DUR     drop events of orders whose payment never came after DUR (default 30d,\n"
+            "                           at most 365d)\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy, the authz file and TLS files\n",
@@ -97,6 +101,24 @@ static bool app_flags_check_security(const app_flags_t *f, char *err, size_t err
     return true;
 }
 
+/* "90s", "15m", "1h", "30d" -> ms, at least 1 s and at most max_days. */
+static bool parse_duration(const char *s, int64_t max_days, int64_t *out_ms)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v <= 0) return false;
+    int64_t unit;
+    if (strcmp(end, "s") == 0) unit = 1000;
+    else if (strcmp(end, "m") == 0) unit = 60000;
+    else if (strcmp(end, "h") == 0) unit = 3600000;
+    else if (strcmp(end, "d") == 0) unit = 86400000;
+    else return false;
+    if (v > max_days * 86400000 / unit) return false;
+    *out_ms = (int64_t)v * unit;
+    return true;
+}
+
 bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t errlen)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -114,10 +136,13 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         .sweep_ms = 60000,
         .test_clock_rate = 1,
         .audit_retention_days = 90,
+        .max_future_skew_ms = GRADING_DEFAULT_MAX_FUTURE_SKEW_MS,
+        .orphan_max_age_ms = GRADING_DEFAULT_ORPHAN_MAX_AGE_MS,
     };
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
            O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE,
-           O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_INSECURE, O_AUTHZ, O_TRUST_PROXY, O_AUDIT_DAYS };
+           O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_INSECURE, O_AUTHZ, O_TRUST_PROXY, O_AUDIT_DAYS,
+           O_FUTURE_SKEW = 100, O_ORPHAN_AGE };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -140,6 +165,8 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"authz", required_argument, NULL, O_AUTHZ},
         {"trust-proxy-identity", no_argument, NULL, O_TRUST_PROXY},
         {"audit-retention-days", required_argument, NULL, O_AUDIT_DAYS},
+        {"max-future-skew", required_argument, NULL, O_FUTURE_SKEW},
+        {"orphan-max-age", required_argument, NULL, O_ORPHAN_AGE},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -231,6 +258,18 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
                 return false;
             }
             break;
+        case O_FUTURE_SKEW:
+        case O_ORPHAN_AGE:
+        {
+            /* pending orphans are reported over 365 days: none may be held longer */
+            int64_t max_days = c == O_FUTURE_SKEW ? 3650 : 365;
+            if (!parse_duration(optarg, max_days, c == O_FUTURE_SKEW ? &f->max_future_skew_ms : &f->orphan_max_age_ms)) {
+                snprintf(err, errlen, "--%s must be a duration like 90s, 15m, 1h or 30d (at most %lldd), got \"%s\"",
+                         c == O_FUTURE_SKEW ? "max-future-skew" : "orphan-max-age", (long long)max_days, optarg);
+                return false;
+            }
+            break;
+        }
         case 'h':
         case O_HELP: f->help = true; break;
         case O_VERSION: f->version = true; break;

@@ -31,6 +31,8 @@ typedef struct {
     const char *authz;            /* per-caller authorization file */
     bool trust_proxy_identity;    /* identity headers from a loopback edge proxy */
     int64_t audit_retention_days; /* audit entries older than this are pruned; 0: kept */
+    int64_t max_future_skew_ms;  /* occurred_at at most this ahead of the clock */
+    int64_t orphan_max_age_ms;   /* unpaid orders' held events are dropped after this */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line

@@ -265,6 +265,7 @@ int main(int argc, char **argv)
     }
     /* stored answers may come from another policy version */
     app_refresh_request_if_changed(a.refresh, policy);
+    app_refresh_set_orphan_max_age(a.refresh, a.flags.orphan_max_age_ms);
 
     grading_server_options_t opts = {
         .listen = a.flags.listen,
@@ -281,6 +282,7 @@ int main(int argc, char **argv)
         .tls_client_ca = a.flags.tls_client_ca,
         .authz = authz,
         .trust_proxy_identity = a.flags.trust_proxy_identity,
+        .max_future_skew_ms = a.flags.max_future_skew_ms,
     };
     int port = 0;
     if (grading_server_start(&opts, &a.server, &port, &e)) {

@@ -26,6 +26,8 @@ struct app_refresh {
     void *clock_ctx;
     bool stopping;               /* under mu */
     grading_sweep_buf_t sweep_buf;   /* the refresh thread's */
+    grading_orphan_buf_t orphan_buf; /* the refresh thread's */
+    int64_t orphan_max_age_ms;       /* set before the first sweep */
 };
 
 /* True when the walk should give way (stop, or a newer policy waits). */
@@ -106,12 +108,20 @@ static void *refresh_main(void *arg)
         grading_policy_t *sweep = r->sweep;
         r->sweep = NULL;
         if (sweep && !r->stopping && !r->pending) {
+            int64_t orphan_max_age_ms = r->orphan_max_age_ms;
             pthread_mutex_unlock(&r->mu);
             uint64_t n;
             uint32_t pages;
             grading_err_t err = grading_sweep_due(rd, r->in, sweep, r->now_ms, r->clock_ctx, &r->sweep_buf, &n, &pages);
             if (err) fprintf(stderr, "gradingd: sweep stopped: %s\n", grading_err_name(err));
             if (n) fprintf(stderr, "gradingd: sweep: %llu sellers reached a new order stage\n", (unsigned long long)n);
+            if (orphan_max_age_ms > 0) {
+                err = grading_sweep_orphans(rd, r->in, sweep, r->now_ms, r->clock_ctx, orphan_max_age_ms,
+                                            &r->orphan_buf, &n);
+                if (err) fprintf(stderr, "gradingd: orphan sweep stopped: %s\n", grading_err_name(err));
+                if (n) fprintf(stderr, "gradingd: sweep: %llu unpaid orders dropped after --orphan-max-age\n",
+                               (unsigned long long)n);
+            }
             grading_policy_unref(sweep);
             continue;
         }
@@ -206,5 +216,12 @@ void app_refresh_request_if_changed(app_refresh_t *r, grading_policy_t *p)
         r->pending_if_changed = true;
         pthread_cond_broadcast(&r->cv);
     }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void app_refresh_set_orphan_max_age(app_refresh_t *r, int64_t max_age_ms)
+{
+    pthread_mutex_lock(&r->mu);
+    r->orphan_max_age_ms = max_age_ms;
     pthread_mutex_unlock(&r->mu);
 }

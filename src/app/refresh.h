@@ -32,6 +32,10 @@ void app_refresh_request(app_refresh_t *r, grading_policy_t *p);
  * version (start-up: the stored answers are current). */
 void app_refresh_request_if_changed(app_refresh_t *r, grading_policy_t *p);
 
+/* Sweeps also drop unpaid orders whose held events are older than
+ * max_age_ms (0: never). Call before the first sweep. */
+void app_refresh_set_orphan_max_age(app_refresh_t *r, int64_t max_age_ms);
+
 /* Stops the walk at the next page and joins the thread. */
 void app_refresh_stop(app_refresh_t *r);
 

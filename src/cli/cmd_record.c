@@ -151,6 +151,22 @@ static void trace_index(const events_t *ev, size_t first, size_t count, const ch
     fprintf(stderr, "gradectl: events[%lu] of that call is %s:%ld\n", k, display_name(o->file), o->line);
 }
 
+/* Names the line of every event the server found in conflict (its id
+ * stored before with other content: nothing of it was applied). */
+static void report_conflicts(const events_t *ev, size_t first, size_t count,
+                             const Grading__V1__RecordEventsResponse *r)
+{
+    for (size_t i = 0; i < r->n_conflict_indexes; i++) {
+        size_t k = r->conflict_indexes[i];
+        if (k >= count) continue;
+        const origin_t *o = &ev->origins[first + k];
+        const char *id = ev->events[first + k]->event_id;
+        fprintf(stderr, "gradectl: %s:%ld: event_id \"%s\" conflicts: it was stored before with other "
+                        "content; this event was not applied\n",
+                display_name(o->file), o->line, id ? id : "");
+    }
+}
+
 /* How many events from `first` fit one call. */
 static size_t chunk_size(const events_t *ev, size_t first)
 {
@@ -169,7 +185,7 @@ static int run_record(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char *
     events_t ev = {0};
     char **files = calloc((size_t)argc, sizeof *files);
     int nfiles = 0, rc;
-    uint64_t accepted = 0, duplicates = 0, calls = 0;
+    uint64_t accepted = 0, duplicates = 0, conflicts = 0, calls = 0;
 
     if (!files) {
         fprintf(stderr, "gradectl: out of memory\n");
@@ -213,24 +229,29 @@ static int run_record(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char *
         const Grading__V1__RecordEventsResponse *r = (const void *)resp;
         accepted += r->accepted;
         duplicates += r->duplicates;
+        conflicts += r->conflicts;
+        report_conflicts(&ev, at, n, r);
         calls++;
         protobuf_c_message_free_unpacked(resp, NULL);
         at += n;
     }
 
     if (ctx->json) {
-        json_t *j = json_pack("{s:I, s:I, s:I, s:I}", "events", (json_int_t)ev.n, "accepted",
-                              (json_int_t)accepted, "duplicates", (json_int_t)duplicates, "calls",
-                              (json_int_t)calls);
+        json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I}", "events", (json_int_t)ev.n, "accepted",
+                              (json_int_t)accepted, "duplicates", (json_int_t)duplicates, "conflicts",
+                              (json_int_t)conflicts, "calls", (json_int_t)calls);
         rc = j ? cli_print_json_value(j) : CLI_EXIT_FAIL;
     } else {
-        char a[32], d[32], c[32];
+        char a[32], d[32], x[32], c[32];
         snprintf(a, sizeof a, "%llu", (unsigned long long)accepted);
         snprintf(d, sizeof d, "%llu", (unsigned long long)duplicates);
+        snprintf(x, sizeof x, "%llu", (unsigned long long)conflicts);
         snprintf(c, sizeof c, "%llu", (unsigned long long)calls);
         cli_table_t *t = cli_table_new(2, "lr");
-        const char *r1[] = {"accepted", a}, *r2[] = {"duplicates", d}, *r3[] = {"calls", c};
-        if (!t || cli_table_add_row(t, r1) || cli_table_add_row(t, r2) || cli_table_add_row(t, r3)) {
+        const char *r1[] = {"accepted", a}, *r2[] = {"duplicates", d}, *r4[] = {"conflicts", x},
+                   *r3[] = {"calls", c};
+        if (!t || cli_table_add_row(t, r1) || cli_table_add_row(t, r2) || cli_table_add_row(t, r4) ||
+            cli_table_add_row(t, r3)) {
             fprintf(stderr, "gradectl: out of memory\n");
             rc = CLI_EXIT_FAIL;
         } else {
@@ -260,8 +281,10 @@ const cli_command_t cli_cmd_record = {
             "10,000 events (and 16 MiB). Each call is atomic; a larger input takes several\n"
             "calls, and if one fails those before it stay stored. Events already stored are\n"
             "counted as duplicates, so running the same file again is always safe.\n"
+            "An event whose event_id was stored before with other content is a conflict:\n"
+            "it is not applied, and its FILE:LINE is reported on stderr.\n"
             "\n"
-            "Prints accepted, duplicates and the number of calls (--json: an object with\n"
-            "events, accepted, duplicates, calls).\n",
+            "Prints accepted, duplicates, conflicts and the number of calls (--json: an\n"
+            "object with events, accepted, duplicates, conflicts, calls).\n",
     .run = run_record,
 };

@@ -8,8 +8,15 @@
  * shipped-on-time on the day it shipped), so a window's ratio is sound. */
 #include "grading/counters.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "grading/rules.h"
+
+/* The bound keeps every window's sum in range, so reads never overflow. */
+_Static_assert(GRADING_WINDOW_MAX_DAYS <= 1024, "a window's sum of day counters could overflow");
 
 static const char *const counter_names[GRADING_C_COUNT] = {
     [GRADING_C_ORDERS] = "orders",
@@ -47,6 +54,8 @@ static const char *const counter_names[GRADING_C_COUNT] = {
     [GRADING_C_SHIPPING_RATING_SUM] = "shipping_rating_sum",
     [GRADING_C_INQUIRY_RATINGS] = "inquiry_ratings",
     [GRADING_C_INQUIRY_RATING_SUM] = "inquiry_rating_sum",
+    [GRADING_C_ORPHANS_PENDING] = "orphans_pending",
+    [GRADING_C_ORPHANS_DROPPED] = "orphans_dropped",
 };
 
 const char *grading_counter_name(grading_counter_t c)
@@ -61,14 +70,33 @@ void grading_day_counters_init(grading_day_counters_t *d)
     d->ncustom = 0;
 }
 
-static grading_err_t custom_add(grading_day_counters_t *d, const char *name, double v)
+bool grading_counter_add_ok(int64_t a, int64_t b, int64_t limit, int64_t *out)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r) || r > limit || r < -limit) return false;
+    *out = r;
+    return true;
+}
+
+static bool custom_sum_ok(double a, double b, double limit, double *out)
+{
+    double r = a + b;
+    if (!isfinite(r) || fabs(r) > limit) return false;
+    *out = r;
+    return true;
+}
+
+/* Adds v to the custom counter name, checked against limit. */
+static grading_err_t custom_add(grading_day_counters_t *d, const char *name, double v, double limit)
 {
     for (uint32_t i = 0; i < d->ncustom; i++) {
         if (strcmp(d->custom[i].name, name) == 0) {
-            d->custom[i].value += v;
+            if (!custom_sum_ok(d->custom[i].value, v, limit, &d->custom[i].value))
+                return GRADING_ERANGE;
             return GRADING_OK;
         }
     }
+    if (!isfinite(v) || fabs(v) > limit) return GRADING_ERANGE;
     if (d->ncustom >= GRADING_MAX_CUSTOM_PER_DAY) return GRADING_EFULL;
     grading_custom_value_t *cv = &d->custom[d->ncustom++];
     snprintf(cv->name, sizeof cv->name, "%s", name);
@@ -78,17 +106,21 @@ static grading_err_t custom_add(grading_day_counters_t *d, const char *name, dou
 
 grading_err_t grading_day_counters_apply(grading_day_counters_t *d, const grading_contrib_t *k)
 {
-    if (k->custom) return custom_add(d, k->custom, k->fvalue);
+    if (k->custom) return custom_add(d, k->custom, k->fvalue, GRADING_MAX_DAY_CUSTOM);
     if ((int)k->counter < 0 || k->counter >= GRADING_C_COUNT) return GRADING_EINVAL;
-    d->c[k->counter] += k->delta;
+    if (!grading_counter_add_ok(d->c[k->counter], k->delta, GRADING_MAX_DAY_COUNTER, &d->c[k->counter]))
+        return GRADING_ERANGE;
     return GRADING_OK;
 }
 
 grading_err_t grading_day_counters_add(grading_day_counters_t *acc, const grading_day_counters_t *d)
 {
-    for (int i = 0; i < GRADING_C_COUNT; i++) acc->c[i] += d->c[i];
+    /* Each day is bounded (GRADING_MAX_DAY_COUNTER), so a window cannot
+     * overflow; checked anyway, as a record may predate the bound. */
+    for (int i = 0; i < GRADING_C_COUNT; i++)
+        if (!grading_counter_add_ok(acc->c[i], d->c[i], INT64_MAX, &acc->c[i])) return GRADING_ERANGE;
     for (uint32_t i = 0; i < d->ncustom; i++) {
-        grading_err_t err = custom_add(acc, d->custom[i].name, d->custom[i].value);
+        grading_err_t err = custom_add(acc, d->custom[i].name, d->custom[i].value, DBL_MAX);
         if (err) return err;
     }
     return GRADING_OK;
@@ -156,10 +188,38 @@ bool grading_order_shipped_on_time(const grading_order_t *o, const grading_tz_t 
     return shipped - grading_tz_day(tz, o->paid_ms) <= (int64_t)promised;
 }
 
+/* A review or score held while the order was unpaid counts as its event
+ * would have (grading_event_contribs), with sign. */
+static void held_contribs(sink_t *s, const grading_order_t *o, const grading_tz_t *tz, int sign)
+{
+    grading_event_t evs[2];
+    size_t nev = 0;
+    if (o->review_ms)
+        evs[nev++] = (grading_event_t){.kind = GRADING_EV_BUYER_REVIEW, .occurred_ms = o->review_ms,
+                                       .rating = o->rating, .recommendation = o->recommendation};
+    if (o->satisfaction_ms)
+        evs[nev++] = (grading_event_t){.kind = GRADING_EV_DELIVERY_SATISFACTION, .occurred_ms = o->satisfaction_ms,
+                                       .score = o->score};
+    for (size_t i = 0; i < nev; i++) {
+        grading_contrib_t ks[8];
+        size_t nk = 0;
+        if (grading_event_contribs(&evs[i], tz, ks, 8, &nk)) {
+            s->overflow = true;
+            return;
+        }
+        for (size_t k = 0; k < nk; k++) emit(s, ks[k].day, ks[k].counter, sign * ks[k].delta);
+    }
+}
+
 grading_err_t grading_order_contribs(const grading_order_t *o, const grading_tz_t *tz, int sign,
                                      grading_contrib_t *out, size_t cap, size_t *n)
 {
     sink_t s = {out, cap, n, false};
+    if (grading_order_is_orphan(o)) {
+        /* held: no rate sees it until the payment arrives */
+        emit(&s, grading_tz_day(tz, grading_order_first_lifecycle_ms(o)), GRADING_C_ORPHANS_PENDING, sign);
+        return s.overflow ? GRADING_EFULL : GRADING_OK;
+    }
     if (o->paid_ms) {
         int32_t day = grading_tz_day(tz, o->paid_ms);
         emit(&s, day, GRADING_C_ORDERS, sign);
@@ -200,6 +260,7 @@ grading_err_t grading_order_contribs(const grading_order_t *o, const grading_tz_
             emit(&s, day, GRADING_C_EXCHANGES_SELLER_FAULT, sign);
     }
     if (o->non_receipt_ms) emit(&s, grading_tz_day(tz, o->non_receipt_ms), GRADING_C_NON_RECEIPTS, sign);
+    if (o->paid_ms) held_contribs(&s, o, tz, sign);
     return s.overflow ? GRADING_EFULL : GRADING_OK;
 }
 

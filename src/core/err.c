@@ -18,6 +18,7 @@ const char *grading_err_name(grading_err_t err)
     case GRADING_ESHUTDOWN: return "ESHUTDOWN";
     case GRADING_ECORRUPT: return "ECORRUPT";
     case GRADING_EUNIMPL: return "EUNIMPL";
+    case GRADING_ERANGE: return "ERANGE";
     }
     return "EUNKNOWN";
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "grading/text.h"
+
 const char *grading_event_kind_name(grading_event_kind_t kind)
 {
     switch (kind) {
@@ -51,23 +53,11 @@ static void field_path(char *buf, size_t len, uint32_t index, const char *kind, 
         snprintf(buf, len, "events[%u].%s", index, name);
 }
 
-/* An identifier: present, at most max bytes, printable ASCII without spaces
- * or control characters (ids are keys and appear in logs). */
-static const char *id_problem(const char *s, size_t max)
-{
-    if (!s || !s[0]) return "is required";
-    size_t n = strlen(s);
-    if (n > max) return "is too long";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c == 0x7f) return "must not contain spaces or control characters";
-    }
-    return NULL;
-}
-
+/* Empty means the marketplace's (grading_event_check_context). */
 static bool currency_ok(const char *s)
 {
-    if (!s || strlen(s) != 3) return false;
+    if (!s || !s[0]) return true;
+    if (strlen(s) != 3) return false;
     for (int i = 0; i < 3; i++)
         if (s[i] < 'A' || s[i] > 'Z') return false;
     return true;
@@ -81,8 +71,9 @@ static bool fault_ok(int32_t f)
 static grading_err_t check_id(const char *kind, const char *name, const char *s, size_t max,
                               uint32_t index, grading_error_t *e)
 {
-    const char *why = id_problem(s, max);
-    if (why) FAIL(kind, name, "%s (at most %zu bytes of printable ASCII)", why, max);
+    size_t at;
+    const char *why = grading_id_problem(s, s ? strlen(s) : 0, max, &at);
+    if (why) FAIL(kind, name, "%s (ids are 1..%zu bytes of printable ASCII, 0x21..0x7E)", why, max);
     return GRADING_OK;
 }
 
@@ -108,7 +99,7 @@ static grading_err_t check_currency(const char *kind, const char *cur, uint32_t 
                                     grading_error_t *e)
 {
     if (!currency_ok(cur))
-        FAIL(kind, "currency", "must be a 3-letter ISO 4217 code like \"KRW\", got \"%s\"",
+        FAIL(kind, "currency", "must be a 3-letter ISO 4217 code like \"KRW\" or empty (the marketplace's), got \"%s\"",
              cur ? cur : "");
     return GRADING_OK;
 }
@@ -173,7 +164,8 @@ static grading_err_t check_kind(const grading_event_t *ev, uint32_t index, gradi
     case GRADING_EV_CUSTOM:
         if ((err = check_id(k, "name", ev->name, GRADING_MAX_CUSTOM_NAME_LEN, index, e)))
             return err;
-        if (!isfinite(ev->value)) FAIL(k, "value", "must be a finite number");
+        if (!isfinite(ev->value) || fabs(ev->value) > GRADING_MAX_CUSTOM_VALUE)
+            FAIL(k, "value", "must be a finite number of magnitude at most %g", GRADING_MAX_CUSTOM_VALUE);
         return GRADING_OK;
     case GRADING_EV_NONE:
         break;
@@ -209,6 +201,26 @@ grading_err_t grading_events_validate(const grading_event_t *evs, uint32_t n, gr
     for (uint32_t i = 0; i < n; i++) {
         grading_err_t err = grading_event_validate(&evs[i], i, e);
         if (err) return err;
+    }
+    return GRADING_OK;
+}
+
+grading_err_t grading_event_check_context(const grading_event_t *ev, uint32_t index,
+                                          const grading_event_context_t *ctx, grading_error_t *e)
+{
+    const char *k = grading_event_kind_name(ev->kind);
+    if (ev->kind == GRADING_EV_ORDER_PAID || ev->kind == GRADING_EV_PLATFORM_REVENUE) {
+        if (ev->currency && ev->currency[0] && strcmp(ev->currency, ctx->currency) != 0)
+            FAIL(k, "currency", "is \"%s\" but marketplace \"%s\" trades in \"%s\" (send it or leave it empty)",
+                 ev->currency, ctx->marketplace, ctx->currency);
+    }
+    if (ev->occurred_ms > ctx->now_ms && ev->occurred_ms - ctx->now_ms > ctx->max_future_skew_ms) {
+        char field_[GRADING_ERROR_FIELD_MAX];
+        field_path(field_, sizeof field_, index, NULL, "occurred_at");
+        return grading_error_set(e, GRADING_ERANGE, field_,
+                                 "is %lld s ahead of the server's clock; at most %lld s is accepted",
+                                 (long long)((ev->occurred_ms - ctx->now_ms + 999) / 1000),
+                                 (long long)(ctx->max_future_skew_ms / 1000));
     }
     return GRADING_OK;
 }

@@ -131,3 +131,46 @@ bool grading_order_is_reserved(const grading_order_t *o)
 {
     return o->ship_within_days >= 4 || o->reserved_ship_ms != 0;
 }
+
+int64_t grading_order_first_lifecycle_ms(const grading_order_t *o)
+{
+    const int64_t t[] = {o->shipped_ms, o->delivered_ms, o->cancelled_ms, o->returned_ms,
+                         o->exchanged_ms, o->non_receipt_ms, o->review_ms, o->satisfaction_ms};
+    int64_t first = 0;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (t[i] && (!first || t[i] < first)) first = t[i];
+    return first;
+}
+
+bool grading_order_has_lifecycle(const grading_order_t *o)
+{
+    return grading_order_first_lifecycle_ms(o) != 0;
+}
+
+bool grading_order_is_orphan(const grading_order_t *o)
+{
+    return !o->paid_ms && (o->flags & GRADING_ORDER_HOLDS_UNPAID) && grading_order_has_lifecycle(o);
+}
+
+bool grading_order_hold(grading_order_t *o, const grading_event_t *ev)
+{
+    int64_t t = ev->occurred_ms;
+    if (ev->kind == GRADING_EV_BUYER_REVIEW) {
+        int64_t d = (int64_t)ev->rating * 16 + ev->recommendation;
+        int64_t cur_d = (int64_t)o->rating * 16 + o->recommendation;
+        if (!earlier(t, d, o->review_ms, cur_d) || (o->review_ms == t && cur_d == d)) return false;
+        o->review_ms = t;
+        o->rating = ev->rating;
+        o->recommendation = ev->recommendation;
+        return true;
+    }
+    if (ev->kind == GRADING_EV_DELIVERY_SATISFACTION) {
+        if (!earlier(t, ev->score, o->satisfaction_ms, o->score) ||
+            (o->satisfaction_ms == t && o->score == ev->score))
+            return false;
+        o->satisfaction_ms = t;
+        o->score = ev->score;
+        return true;
+    }
+    return false;
+}

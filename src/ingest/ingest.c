@@ -24,6 +24,7 @@
 #include "grading/ingest.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,7 +118,7 @@ static void net_contribs(grading_contrib_t *ks, size_t n)
 }
 
 static grading_err_t apply_contribs(day_cache_t *c, const char *mp, const char *seller,
-                                    const grading_contrib_t *ks, size_t n)
+                                    const grading_contrib_t *ks, size_t n, size_t *bad)
 {
     for (size_t i = 0; i < n; i++) {
         if (!ks[i].custom && ks[i].delta == 0) continue;
@@ -125,6 +126,7 @@ static grading_err_t apply_contribs(day_cache_t *c, const char *mp, const char *
         grading_err_t err = cache_day(c, mp, seller, ks[i].day, &s);
         if (err) return err;
         err = grading_day_counters_apply(&s->d, &ks[i]);
+        if (err) *bad = i;
         /* Too many custom names on one day is a limit of the data, not a
          * full disk: EFULL here would make the writer grow the map for
          * nothing, so it is reported as a bad batch. */
@@ -149,10 +151,28 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
         if (!found) grading_order_init(&o);
         old = o;
         if (!grading_order_apply(&o, ev)) return GRADING_OK;
+        o.flags |= GRADING_ORDER_HOLDS_UNPAID;
         if ((err = grading_order_contribs(&old, tz, -1, ks, GRADING_MAX_CONTRIBS, nk)) ||
             (err = grading_order_contribs(&o, tz, +1, ks, GRADING_MAX_CONTRIBS, nk)))
             return GRADING_EINVAL;   /* more contributions than any record makes */
+        if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
         return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);
+    }
+    if ((ev->kind == GRADING_EV_BUYER_REVIEW || ev->kind == GRADING_EV_DELIVERY_SATISFACTION) && ev->ref_id[0]) {
+        /* about an order whose payment was not seen: held on its record */
+        grading_order_t o, old;
+        if ((err = grading_store_order_get(txn, mp, ev->seller_id, ev->ref_id, &o, &found))) return err;
+        if (!found || !o.paid_ms) {
+            if (!found) grading_order_init(&o);
+            old = o;
+            if (!grading_order_hold(&o, ev)) return GRADING_OK;
+            o.flags |= GRADING_ORDER_HOLDS_UNPAID;
+            if ((err = grading_order_contribs(&old, tz, -1, ks, GRADING_MAX_CONTRIBS, nk)) ||
+                (err = grading_order_contribs(&o, tz, +1, ks, GRADING_MAX_CONTRIBS, nk)))
+                return GRADING_EINVAL;
+            if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
+            return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);
+        }
     }
     if (ev->kind == GRADING_EV_INQUIRY_RECEIVED || ev->kind == GRADING_EV_INQUIRY_ANSWERED) {
         grading_inquiry_t q, old;
@@ -197,14 +217,60 @@ static grading_err_t derive_all(grading_txn_t *txn, const grading_ingest_batch_t
     return GRADING_OK;
 }
 
+/* Names the event and field whose counter would leave its range. */
+static void report_range(const grading_ingest_batch_t *b, uint32_t i, const grading_contrib_t *k)
+{
+    if (!b->report) return;
+    const grading_event_t *ev = &b->events[i];
+    const char *kind = grading_event_kind_name(ev->kind);
+    char field[GRADING_ERROR_FIELD_MAX];
+    const char *what = k->custom ? k->custom : grading_counter_name(k->counter);
+    if (k->custom)
+        snprintf(field, sizeof field, "events[%u].custom.value", i);
+    else if (k->counter == GRADING_C_GMV || k->counter == GRADING_C_PLATFORM_REVENUE)
+        snprintf(field, sizeof field, "events[%u].%s.amount", i, kind);
+    else
+        snprintf(field, sizeof field, "events[%u]", i);
+    int32_t y;
+    uint32_t m, d;
+    grading_civil_from_days(k->day, &y, &m, &d);
+    if (k->custom)
+        grading_error_set(&b->report->error, GRADING_ERANGE, field,
+                          "seller \"%s\"'s %s on %04d-%02d-%02d would leave +-%g; nothing of the batch was stored",
+                          ev->seller_id, what, (int)y, (int)m, (int)d, GRADING_MAX_DAY_CUSTOM);
+    else
+        grading_error_set(&b->report->error, GRADING_ERANGE, field,
+                          "seller \"%s\"'s %s on %04d-%02d-%02d would exceed %lld; nothing of the batch was stored",
+                          ev->seller_id, what, (int)y, (int)m, (int)d, (long long)GRADING_MAX_DAY_COUNTER);
+}
+
+/* Is the id new, a retry of the same content, or a conflict? */
+typedef enum { EV_NEW, EV_DUPLICATE, EV_CONFLICT } event_fate_t;
+
+static grading_err_t event_fate(grading_txn_t *txn, const grading_event_t *ev, uint64_t hash,
+                                event_fate_t *out)
+{
+    bool found, has_hash;
+    uint64_t stored;
+    grading_err_t err = grading_store_event_get(txn, ev->event_id, &found, &has_hash, &stored);
+    if (err) return err;
+    /* a record from before content hashes cannot tell: a duplicate */
+    *out = !found ? EV_NEW : (!has_hash || stored == hash) ? EV_DUPLICATE : EV_CONFLICT;
+    return GRADING_OK;
+}
+
 grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batch_t *b,
                                    int64_t stored_ms, uint32_t *accepted, uint32_t *duplicates)
 {
     grading_err_t err = GRADING_OK;
     day_cache_t cache = {txn, NULL, 0};
-    uint32_t acc = 0, dup = 0;
+    uint32_t acc = 0, dup = 0, conflicts = 0;
     seller_ref_t *refs = NULL;
 
+    if (b->report) {
+        b->report->nconflicts = 0;
+        b->report->error = (grading_error_t){0};
+    }
     if (b->derive && b->n) {
         refs = malloc(b->n * sizeof *refs);
         if (!refs) return GRADING_ENOMEM;
@@ -224,23 +290,35 @@ grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batc
         const char *mp = b->marketplaces[i];
         const grading_tz_t *tz = b->zones[i];
         grading_contrib_t ks[GRADING_MAX_CONTRIBS];
-        size_t nk;
-        bool seen;
+        size_t nk, bad = 0;
+        event_fate_t fate;
 
         if (!mp || !tz) {
             err = GRADING_EINVAL;
             goto fail;
         }
-        /* An id stored earlier, by this batch too, is a duplicate. */
-        if ((err = grading_store_event_seen(txn, ev->event_id, &seen))) goto fail;
-        if (seen) {
+        /* An id stored earlier, by this batch too, is a duplicate when its
+         * content is the same and a conflict when not; neither changes
+         * anything. */
+        uint64_t hash = grading_event_hash(ev, mp);
+        if ((err = event_fate(txn, ev, hash, &fate))) goto fail;
+        if (fate == EV_DUPLICATE) {
             dup++;
             continue;
         }
-        if ((err = grading_store_event_put(txn, ev->event_id, stored_ms))) goto fail;
+        if (fate == EV_CONFLICT) {
+            if (b->report && b->report->conflict_indexes)
+                b->report->conflict_indexes[conflicts] = i;
+            conflicts++;
+            continue;
+        }
+        if ((err = grading_store_event_put_hashed(txn, ev->event_id, stored_ms, hash))) goto fail;
         if ((err = event_effects(txn, ev, mp, tz, ks, &nk))) goto fail;
         net_contribs(ks, nk);
-        if ((err = apply_contribs(&cache, mp, ev->seller_id, ks, nk))) goto fail;
+        if ((err = apply_contribs(&cache, mp, ev->seller_id, ks, nk, &bad))) {
+            if (err == GRADING_ERANGE) report_range(b, i, &ks[bad]);
+            goto fail;
+        }
         if (refs) refs[acc] = (seller_ref_t){mp, ev->seller_id};
         acc++;
     }
@@ -251,12 +329,14 @@ derive:
     if (b->audit && (err = b->audit(b->audit_ctx, txn, stored_ms, acc, dup))) goto fail;
     free(cache.slots);
     free(refs);
+    if (b->report) b->report->nconflicts = conflicts;
     *accepted = acc;
     *duplicates = dup;
     return GRADING_OK;
 fail:
     free(cache.slots);
     free(refs);
+    if (b->report) b->report->nconflicts = 0;
     *accepted = 0;
     *duplicates = 0;
     return err;

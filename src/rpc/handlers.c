@@ -13,6 +13,7 @@
 #include "convert.h"
 #include "grading/assess.h"
 #include "grading/counters.h"
+#include "grading/text.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "server_internal.h"
 
@@ -26,8 +27,10 @@ void rpc_reply_error(call_slot_t *s, const grading_error_t *e)
 /* The marketplace named in a request ("" = the default), or a NOT_FOUND. */
 bool rpc_seller_id_ok(const char *id, const char *field, grading_error_t *e)
 {
-    if (id && id[0] && strlen(id) <= GRADING_MAX_ID_LEN) return true;
-    grading_error_set(e, GRADING_EINVAL, field, "is required, at most %d bytes", GRADING_MAX_ID_LEN);
+    const char *why = grading_id_problem(id, id ? strlen(id) : 0, GRADING_MAX_ID_LEN, NULL);
+    if (!why) return true;
+    grading_error_set(e, GRADING_EINVAL, field, "%s (ids are 1..%d bytes of printable ASCII, 0x21..0x7E)",
+                      why, GRADING_MAX_ID_LEN);
     return false;
 }
 
@@ -47,6 +50,10 @@ static void record_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t a
                         uint32_t duplicates)
 {
     call_slot_t *s = b->data;
+    if (err && b->report && b->report->error.code) {   /* refused on its data: the field is named */
+        rpc_reply_error(s, &b->report->error);
+        return;
+    }
     if (err) {
         const char *why = err == GRADING_EFULL      ? "the store is full; nothing of this batch was stored"
                           : err == GRADING_ESHUTDOWN ? "server is shutting down; nothing of this batch was stored"
@@ -57,6 +64,9 @@ static void record_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t a
     Grading__V1__RecordEventsResponse resp = GRADING__V1__RECORD_EVENTS_RESPONSE__INIT;
     resp.accepted = accepted;
     resp.duplicates = duplicates;
+    resp.conflicts = s->record.report.nconflicts;
+    resp.n_conflict_indexes = s->record.report.nconflicts;
+    resp.conflict_indexes = s->record.report.conflict_indexes;
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
 }
 
@@ -75,12 +85,14 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
     r->events = calloc(n ? n : 1, sizeof *r->events);
     r->marketplaces = calloc(n ? n : 1, sizeof *r->marketplaces);
     r->zones = calloc(n ? n : 1, sizeof *r->zones);
-    if (!r->events || !r->marketplaces || !r->zones) {
+    r->report.conflict_indexes = calloc(n ? n : 1, sizeof *r->report.conflict_indexes);
+    if (!r->events || !r->marketplaces || !r->zones || !r->report.conflict_indexes) {
         grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
         goto fail;
     }
     for (uint32_t i = 0; i < n; i++) rpc_event_from_pb(req->events[i], &r->events[i]);
     if (grading_events_validate(r->events, n, &e)) goto fail;
+    int64_t now = rpc_now_ms(s);
     for (uint32_t i = 0; i < n; i++) {
         char field[64];
         snprintf(field, sizeof field, "events[%u].marketplace", i);
@@ -88,6 +100,11 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
         if (!mp) goto fail;
         r->marketplaces[i] = mp->name;
         r->zones[i] = &mp->tz;
+        grading_event_context_t ctx = {.marketplace = mp->name, .currency = mp->currency,
+                                       .now_ms = now, .max_future_skew_ms = rpc_max_future_skew_ms(s)};
+        if (grading_event_check_context(&r->events[i], i, &ctx, &e)) goto fail;
+        /* empty means the marketplace's: stored (and hashed) as such */
+        if (!r->events[i].currency[0]) r->events[i].currency = mp->currency;
     }
     r->batch = (grading_ingest_batch_t){
         .events = r->events,
@@ -100,6 +117,7 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
         .data = s,
         .audit = rpc_audit_record,
         .audit_ctx = s,
+        .report = &r->report,
     };
     grading_ingest_submit(rpc_ingest(s), &r->batch);
     return;
@@ -119,6 +137,12 @@ static const grading_window_t windows[] = {
     {GRADING_WIN_DAYS, 30, "30d"}, {GRADING_WIN_DAYS, 90, "90d"},
     {GRADING_WIN_DAYS, 365, "365d"}, {GRADING_WIN_MONTH, 0, "month"}};
 #define NWINDOWS (sizeof windows / sizeof windows[0])
+#define ORPHAN_WINDOW 2   /* "365d": longer than any orphan is held */
+
+static uint32_t orphan_count(int64_t v)
+{
+    return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
 
 /* One scan over the longest window, each day added to every window that
  * holds it (every window ends with as_of's day). */
@@ -273,6 +297,8 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     resp.policy_version = (char *)grading_policy_version(s->policy);
     resp.n_metrics = l.n;
     resp.metrics = l.ptrs;
+    resp.pending_orphans = orphan_count(sums[ORPHAN_WINDOW].c[GRADING_C_ORPHANS_PENDING]);
+    resp.dropped_orphans = orphan_count(sums[ORPHAN_WINDOW].c[GRADING_C_ORPHANS_DROPPED]);
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
     goto done;
 fail:

@@ -2,6 +2,8 @@
  * slices (and compressed on the wire); the reader flattens it once. */
 #include "grading/pb.h"
 
+#include "grading/pbcheck.h"
+
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/slice.h>
 #include <stdlib.h>
@@ -32,4 +34,21 @@ grading_err_t grading_pb_from_buffer(grpc_byte_buffer *bb, const ProtobufCMessag
     *out = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(flat), GRPC_SLICE_START_PTR(flat));
     grpc_slice_unref(flat);
     return *out ? GRADING_OK : GRADING_EINVAL;
+}
+
+grading_err_t grading_pb_from_buffer_checked(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *d,
+                                             size_t max_bytes, ProtobufCMessage **out, grading_error_t *e)
+{
+    *out = NULL;
+    if (!bb) return grading_pb_decode(d, NULL, 0, out, e);
+    if (grpc_byte_buffer_length(bb) > max_bytes)
+        return grading_error_set(e, GRADING_EFULL, "", "request is larger than the server accepts");
+    grpc_byte_buffer_reader reader;
+    if (!grpc_byte_buffer_reader_init(&reader, bb))
+        return grading_error_set(e, GRADING_EINVAL, "", "request is not a valid protobuf message");
+    grpc_slice flat = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    grading_err_t err = grading_pb_decode(d, GRPC_SLICE_START_PTR(flat), GRPC_SLICE_LENGTH(flat), out, e);
+    grpc_slice_unref(flat);
+    return err;
 }

@@ -48,6 +48,7 @@ struct grading_server {
     grading_ingest_t *ingest;
     int64_t (*now_ms)(void *);
     void *clock_ctx;
+    int64_t max_future_skew_ms;   /* input integrity (issue 9) */
 
     pthread_mutex_t policy_mu;
     grading_policy_t *policy;
@@ -75,6 +76,7 @@ grpc_status_code rpc_status_of(grading_err_t err)
     case GRADING_ESTATE: return GRPC_STATUS_FAILED_PRECONDITION;
     case GRADING_ESHUTDOWN: return GRPC_STATUS_UNAVAILABLE;
     case GRADING_EUNIMPL: return GRPC_STATUS_UNIMPLEMENTED;
+    case GRADING_ERANGE: return GRPC_STATUS_OUT_OF_RANGE;
     case GRADING_ENOMEM: return GRPC_STATUS_RESOURCE_EXHAUSTED;
     case GRADING_EIO:
     case GRADING_ECORRUPT: return GRPC_STATUS_INTERNAL;
@@ -85,6 +87,7 @@ grpc_status_code rpc_status_of(grading_err_t err)
 grading_store_reader_t *rpc_thread_reader(call_slot_t *s) { return s->thr->reader; }
 grading_ingest_t *rpc_ingest(call_slot_t *s) { return s->srv->ingest; }
 int64_t rpc_now_ms(call_slot_t *s) { return s->srv->now_ms(s->srv->clock_ctx); }
+int64_t rpc_max_future_skew_ms(call_slot_t *s) { return s->srv->max_future_skew_ms; }
 bool rpc_shutting_down(call_slot_t *s) { return atomic_load(&s->srv->shutting_down); }
 pthread_mutex_t *rpc_close_lock(call_slot_t *s) { return &s->srv->close_mu; }
 rpc_close_worker_t *rpc_close_worker(call_slot_t *s) { return s->srv->closer; }
@@ -142,6 +145,7 @@ static void slot_release_call(call_slot_t *s)
     free(s->record.events);
     free(s->record.marketplaces);
     free(s->record.zones);
+    free(s->record.report.conflict_indexes);
     memset(&s->record, 0, sizeof s->record);
 }
 
@@ -224,13 +228,11 @@ static void slot_dispatch(call_slot_t *s)
         rpc_reply(s, GRPC_STATUS_UNIMPLEMENTED, msg, NULL);
         return;
     }
-    grading_err_t err = grading_pb_from_buffer(s->payload, s->method->request,
-                                               GRADING_MAX_REQUEST_BYTES, &s->request);
+    grading_error_t de = {0};
+    grading_err_t err = grading_pb_from_buffer_checked(s->payload, s->method->request,
+                                                       GRADING_MAX_REQUEST_BYTES, &s->request, &de);
     if (err) {
-        rpc_reply(s, rpc_status_of(err),
-                  err == GRADING_EFULL ? "request is larger than the server accepts"
-                                       : "request is not a valid protobuf message",
-                  NULL);
+        rpc_reply_error(s, &de);   /* names the field: a NUL, bad UTF-8 */
         return;
     }
     s->policy = policy_acquire(s->srv);
@@ -338,6 +340,8 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
     srv->store = opts->store;
     srv->ingest = opts->ingest;
     srv->now_ms = opts->now_ms ? opts->now_ms : real_now_ms;
+    srv->max_future_skew_ms = opts->max_future_skew_ms > 0 ? opts->max_future_skew_ms
+                                                           : GRADING_DEFAULT_MAX_FUTURE_SKEW_MS;
     srv->clock_ctx = opts->clock_ctx;
     srv->on_published = opts->on_published;
     srv->published_ctx = opts->published_ctx;

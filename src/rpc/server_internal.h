@@ -33,6 +33,7 @@ typedef struct {
     const char **marketplaces;
     const grading_tz_t **zones;
     grading_ingest_batch_t batch;
+    grading_ingest_report_t report;   /* conflicts, the field of a refusal */
 } record_state_t;
 
 struct call_slot {
@@ -72,6 +73,8 @@ grading_store_reader_t *rpc_thread_reader(call_slot_t *s);
 
 grading_ingest_t *rpc_ingest(call_slot_t *s);
 int64_t rpc_now_ms(call_slot_t *s);
+/* How far ahead of rpc_now_ms an event's occurred_at may be. */
+int64_t rpc_max_future_skew_ms(call_slot_t *s);
 bool rpc_shutting_down(call_slot_t *s);
 pthread_mutex_t *rpc_close_lock(call_slot_t *s);
 grading_store_t *rpc_store(call_slot_t *s);

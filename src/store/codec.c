@@ -5,10 +5,15 @@
  *                ship_within_days | u8 n + product_id | u8 n + currency |
  *                u32 flags | i32 cancel_fault, cancel_reason, return_fault,
  *                exchange_fault
+ *   order v2:    as v1 (version byte 2) | i64 review | u32 rating | i32
+ *                recommendation | i64 satisfaction | u32 score; written only
+ *                when the order holds a review or score, so every other
+ *                record stays v1 and older builds read it
  *   inquiry v1:  u8 1 | i64 received | i64 answered
  *   day v1:      u8 1 | u16 ncounters | ncounters x i64 | u8 ncustom |
  *                ncustom x (u8 n + name | f64 bits as u64)
- *   event:       i64 stored_ms
+ *   event:       i64 stored_ms                (before content hashes: no hash)
+ *   event v2:    i64 stored_ms | u64 content hash (grading_event_hash)
  *
  * A day record carries its counter count: a build that knows more counters
  * reads an older record as zeros for the new ones; a record with more
@@ -151,7 +156,8 @@ static grading_err_t rd_end(const rd_t *r)
 grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf, size_t *out_len)
 {
     wr_t w = {buf, 0};
-    put_u8(&w, GRADING_CODEC_ORDER_V1);
+    bool held = o->review_ms || o->satisfaction_ms;
+    put_u8(&w, held ? GRADING_CODEC_ORDER_V2 : GRADING_CODEC_ORDER_V1);
     put_i64(&w, o->paid_ms);
     put_i64(&w, o->shipped_ms);
     put_i64(&w, o->delivered_ms);
@@ -171,6 +177,13 @@ grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf,
     put_i32(&w, o->cancel_reason);
     put_i32(&w, o->return_fault);
     put_i32(&w, o->exchange_fault);
+    if (held) {
+        put_i64(&w, o->review_ms);
+        put_u32(&w, o->rating);
+        put_i32(&w, o->recommendation);
+        put_i64(&w, o->satisfaction_ms);
+        put_u32(&w, o->score);
+    }
     *out_len = w.n;
     return GRADING_OK;
 }
@@ -180,7 +193,8 @@ grading_err_t grading_codec_order_decode(const uint8_t *buf, size_t len, grading
     rd_t r = {buf, len, 0, false};
     grading_order_t o;
     grading_order_init(&o);
-    if (get_u8(&r) != GRADING_CODEC_ORDER_V1) return GRADING_ECORRUPT;
+    uint8_t version = get_u8(&r);
+    if (version != GRADING_CODEC_ORDER_V1 && version != GRADING_CODEC_ORDER_V2) return GRADING_ECORRUPT;
     o.paid_ms = get_i64(&r);
     o.shipped_ms = get_i64(&r);
     o.delivered_ms = get_i64(&r);
@@ -198,6 +212,13 @@ grading_err_t grading_codec_order_decode(const uint8_t *buf, size_t len, grading
     o.cancel_reason = get_i32(&r);
     o.return_fault = get_i32(&r);
     o.exchange_fault = get_i32(&r);
+    if (version == GRADING_CODEC_ORDER_V2) {
+        o.review_ms = get_i64(&r);
+        o.rating = get_u32(&r);
+        o.recommendation = get_i32(&r);
+        o.satisfaction_ms = get_i64(&r);
+        o.score = get_u32(&r);
+    }
     grading_err_t err = rd_end(&r);
     if (err) return err;
     *out = o;
@@ -287,12 +308,33 @@ void grading_codec_event_encode(int64_t stored_ms, uint8_t *buf, size_t *out_len
     *out_len = w.n;
 }
 
-grading_err_t grading_codec_event_decode(const uint8_t *buf, size_t len, int64_t *out_stored_ms)
+void grading_codec_event_encode_hashed(int64_t stored_ms, uint64_t hash, uint8_t *buf, size_t *out_len)
 {
+    wr_t w = {buf, 0};
+    put_i64(&w, stored_ms);
+    put_u64(&w, hash);
+    *out_len = w.n;
+}
+
+grading_err_t grading_codec_event_decode_full(const uint8_t *buf, size_t len, int64_t *out_stored_ms,
+                                              bool *out_has_hash, uint64_t *out_hash)
+{
+    /* the length tells the layout: the older one carries no hash */
     rd_t r = {buf, len, 0, false};
     int64_t v = get_i64(&r);
+    bool has_hash = len == 16;
+    uint64_t h = has_hash ? get_u64(&r) : 0;
     grading_err_t err = rd_end(&r);
     if (err) return err;
     *out_stored_ms = v;
+    *out_has_hash = has_hash;
+    *out_hash = h;
     return GRADING_OK;
+}
+
+grading_err_t grading_codec_event_decode(const uint8_t *buf, size_t len, int64_t *out_stored_ms)
+{
+    bool has_hash;
+    uint64_t h;
+    return grading_codec_event_decode_full(buf, len, out_stored_ms, &has_hash, &h);
 }

@@ -15,15 +15,17 @@
 #include "grading/order.h"
 
 #define GRADING_CODEC_ORDER_V1 1
+#define GRADING_CODEC_ORDER_V2 2   /* v1 and a held review and satisfaction score */
 #define GRADING_CODEC_INQUIRY_V1 1
 #define GRADING_CODEC_DAY_V1 1
 
 /* Upper bounds of an encoded record, for caller buffers. */
-#define GRADING_CODEC_ORDER_MAX (1 + 9 * 8 + 4 + 1 + GRADING_MAX_ID_LEN + 1 + GRADING_CURRENCY_MAX + 4 + 4 * 4)
+#define GRADING_CODEC_ORDER_MAX \
+    (1 + 9 * 8 + 4 + 1 + GRADING_MAX_ID_LEN + 1 + GRADING_CURRENCY_MAX + 4 + 4 * 4 + 8 + 4 + 4 + 8 + 4)
 #define GRADING_CODEC_INQUIRY_MAX (1 + 2 * 8)
 #define GRADING_CODEC_DAY_MAX \
     (1 + 2 + GRADING_C_COUNT * 8 + 1 + GRADING_MAX_CUSTOM_PER_DAY * (1 + GRADING_MAX_CUSTOM_NAME_LEN + 8))
-#define GRADING_CODEC_EVENT_MAX 8
+#define GRADING_CODEC_EVENT_MAX 16
 
 /* Encoders write into buf (at least the _MAX above) and set *out_len.
  * Errors: GRADING_EINVAL if the record breaks a limit it must keep
@@ -35,6 +37,8 @@ grading_err_t grading_codec_day_encode(const grading_day_counters_t *d, uint8_t 
                                        size_t *out_len);
 /* An events-db value: the time the event was stored. */
 void grading_codec_event_encode(int64_t stored_ms, uint8_t *buf, size_t *out_len);
+/* The same with the event's content hash (conflict detection). */
+void grading_codec_event_encode_hashed(int64_t stored_ms, uint64_t hash, uint8_t *buf, size_t *out_len);
 
 /* Decoders fill *out from len bytes. Errors: GRADING_ECORRUPT (unknown
  * version, truncated, trailing bytes, a value out of its range). */
@@ -42,5 +46,8 @@ grading_err_t grading_codec_order_decode(const uint8_t *buf, size_t len, grading
 grading_err_t grading_codec_inquiry_decode(const uint8_t *buf, size_t len, grading_inquiry_t *out);
 grading_err_t grading_codec_day_decode(const uint8_t *buf, size_t len, grading_day_counters_t *out);
 grading_err_t grading_codec_event_decode(const uint8_t *buf, size_t len, int64_t *out_stored_ms);
+/* Either layout; *out_has_hash is false for a record stored before hashes. */
+grading_err_t grading_codec_event_decode_full(const uint8_t *buf, size_t len, int64_t *out_stored_ms,
+                                              bool *out_has_hash, uint64_t *out_hash);
 
 #endif

@@ -389,3 +389,65 @@ grading_err_t grading_store_due_page(grading_txn_t *txn, int64_t upto, grading_d
     if (err) return err;
     return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
 }
+
+/* ---- orphans ---- */
+
+static grading_err_t orphan_key(uint8_t *buf, int64_t since_ms, const char *mp, const char *seller,
+                                const char *order_id, size_t *n)
+{
+    grading_err_t err = due_key(buf, since_ms, mp, seller, n);
+    return err ? err : put_part(buf, n, order_id, GRADING_MAX_ID_LEN);
+}
+
+grading_err_t grading_store_orphan_put(grading_txn_t *txn, int64_t since_ms, const char *mp, const char *seller,
+                                       const char *order_id)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t n;
+    grading_err_t err = orphan_key(key, since_ms, mp, seller, order_id, &n);
+    return err ? err : store_put_raw(txn, DB_ORPHANS, key, n, (const uint8_t *)"", 0);
+}
+
+grading_err_t grading_store_orphan_del(grading_txn_t *txn, int64_t since_ms, const char *mp, const char *seller,
+                                       const char *order_id)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t n;
+    grading_err_t err = orphan_key(key, since_ms, mp, seller, order_id, &n);
+    if (err) return err;
+    if (txn->reader) return GRADING_ESTATE;
+    MDB_val k = {n, key};
+    int rc = mdb_del(txn->txn, txn->st->dbi[DB_ORPHANS], &k, NULL);
+    return rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}
+
+grading_err_t grading_store_orphan_page(grading_txn_t *txn, int64_t upto, grading_orphan_t *out, size_t cap,
+                                        size_t *n)
+{
+    *n = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_ORPHANS], &cur);
+    if (rc) return store_from_mdb(rc);
+    MDB_val k, v;
+    grading_err_t err = GRADING_OK;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == MDB_SUCCESS && *n < cap) {
+        rbuf_t r = {k.mv_data, 0, k.mv_size, false};
+        int64_t since = (int64_t)r_u64(&r, 8);
+        if (since > upto) break;
+        grading_orphan_t *o = &out[*n];
+        o->since_ms = since;
+        r_str(&r, o->mp, sizeof o->mp);
+        r_str(&r, o->seller, sizeof o->seller);
+        r_str(&r, o->order_id, sizeof o->order_id);
+        if (r.bad || r.n != r.len) {
+            err = GRADING_ECORRUPT;
+            break;
+        }
+        (*n)++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (err) return err;
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}

@@ -55,6 +55,7 @@ static const char *const db_names[DB_COUNT] = {
     [DB_INQUIRIES] = "inquiries", [DB_SELLERS] = "sellers", [DB_PERIODS] = "periods",
     [DB_CLOSES] = "closes", [DB_DUE] = "due", [DB_META] = "meta",
     [DB_AUDIT] = "audit",
+    [DB_ORPHANS] = "orphans",
 };
 
 
@@ -473,6 +474,31 @@ grading_err_t grading_store_event_put(grading_txn_t *txn, const char *event_id, 
     return store_put_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, val, vlen);
 }
 
+grading_err_t grading_store_event_get(grading_txn_t *txn, const char *event_id, bool *found,
+                                      bool *has_hash, uint64_t *hash)
+{
+    size_t klen;
+    MDB_val v;
+    int64_t stored_ms;
+    *has_hash = false;
+    *hash = 0;
+    grading_err_t err = event_key(event_id, &klen);
+    if (!err) err = store_get_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, &v, found);
+    if (err || !*found) return err;
+    return grading_codec_event_decode_full(v.mv_data, v.mv_size, &stored_ms, has_hash, hash);
+}
+
+grading_err_t grading_store_event_put_hashed(grading_txn_t *txn, const char *event_id, int64_t stored_ms,
+                                             uint64_t hash)
+{
+    size_t klen, vlen;
+    uint8_t val[GRADING_CODEC_EVENT_MAX];
+    grading_err_t err = event_key(event_id, &klen);
+    if (err) return err;
+    grading_codec_event_encode_hashed(stored_ms, hash, val, &vlen);
+    return store_put_raw(txn, DB_EVENTS, (const uint8_t *)event_id, klen, val, vlen);
+}
+
 grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const char *seller,
                                       const char *order_id, grading_order_t *out, bool *found)
 {
@@ -520,6 +546,19 @@ grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, c
     if (!err && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) err = store_from_mdb(rc);
     mdb_cursor_close(cur);
     return err;
+}
+
+grading_err_t grading_store_order_del(grading_txn_t *txn, const char *mp, const char *seller,
+                                      const char *order_id)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t klen;
+    grading_err_t err = grading_key_order(key, mp, seller, order_id, &klen);
+    if (err) return err;
+    if (txn->reader) return GRADING_ESTATE;
+    MDB_val k = {klen, key};
+    int rc = mdb_del(txn->txn, txn->st->dbi[DB_ORDERS], &k, NULL);
+    return rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
 }
 
 grading_err_t grading_store_order_put(grading_txn_t *txn, const char *mp, const char *seller,

@@ -12,7 +12,9 @@
 #include "grading/store.h"
 
 enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_SELLERS, DB_PERIODS, DB_CLOSES, DB_DUE,
-       DB_META, DB_AUDIT, DB_COUNT };
+       DB_META, DB_AUDIT,
+       DB_ORPHANS,   /* unpaid orders holding lifecycle events (issue 9) */
+       DB_COUNT };
 
 struct grading_store {
     MDB_env *env;

@@ -72,6 +72,11 @@ static void assert_order_equal(const grading_order_t *a, const grading_order_t *
     assert_int_equal(a->cancel_reason, b->cancel_reason);
     assert_int_equal(a->return_fault, b->return_fault);
     assert_int_equal(a->exchange_fault, b->exchange_fault);
+    assert_true(a->review_ms == b->review_ms);
+    assert_int_equal(a->rating, b->rating);
+    assert_int_equal(a->recommendation, b->recommendation);
+    assert_true(a->satisfaction_ms == b->satisfaction_ms);
+    assert_int_equal(a->score, b->score);
 }
 
 static void assert_day_equal(const grading_day_counters_t *a, const grading_day_counters_t *b)
@@ -103,6 +108,37 @@ static void test_order_round_trips_every_field(void **state)
     assert_int_equal(grading_codec_order_encode(&empty, buf, &len), GRADING_OK);
     assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
     assert_order_equal(&empty, &back);
+}
+
+/* An order holding a review and a score is written as v2; v1 stays the
+ * layout of every other order. */
+static void test_order_holding_a_review_round_trips_as_v2(void **state)
+{
+    (void)state;
+    grading_order_t o, back;
+    grading_order_init(&o);
+    o.cancelled_ms = 1700000000000;
+    o.review_ms = 1700000005000;
+    o.rating = 3;
+    o.recommendation = 2;
+    o.satisfaction_ms = 1700000009000;
+    o.score = 77;
+    o.flags = GRADING_ORDER_HOLDS_UNPAID;
+    uint8_t buf[GRADING_CODEC_ORDER_MAX + 1];
+    size_t len = 0;
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_true(len <= GRADING_CODEC_ORDER_MAX);
+    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V2);
+    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
+    assert_order_equal(&o, &back);
+    assert_true(back.review_ms == o.review_ms && back.rating == 3 && back.recommendation == 2);
+    assert_true(back.satisfaction_ms == o.satisfaction_ms && back.score == 77);
+    for (size_t n = 0; n < len; n++) assert_int_equal(grading_codec_order_decode(buf, n, &back), GRADING_ECORRUPT);
+    buf[len] = 0;
+    assert_int_equal(grading_codec_order_decode(buf, len + 1, &back), GRADING_ECORRUPT);
+    o.review_ms = o.satisfaction_ms = 0;
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V1);
 }
 
 static void test_order_bytes_are_versioned_little_endian(void **state)
@@ -398,6 +434,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_round_trips_every_field),
         cmocka_unit_test(test_order_bytes_are_versioned_little_endian),
+        cmocka_unit_test(test_order_holding_a_review_round_trips_as_v2),
         cmocka_unit_test(test_inquiry_round_trips),
         cmocka_unit_test(test_day_round_trips_counters_and_customs),
         cmocka_unit_test(test_day_with_the_most_customs_fits_its_bound),

@@ -85,6 +85,7 @@ struct tbatch {
     void (*then)(tbatch_t *);   /* runs inside the callback */
     grading_ingest_t *in;
     tbatch_t *next_submit;
+    grading_ingest_report_t rep;   /* conflicts and the error's field */
 };
 
 /* Callbacks so far, for a test that waits for one before going on. */
@@ -137,13 +138,14 @@ static tbatch_t *tb_new(uint32_t n, const char *mp, const grading_tz_t *tz)
     t->zones = calloc(n ? n : 1, sizeof *t->zones);
     t->ids = calloc(n ? n : 1, sizeof *t->ids);
     t->sellers = calloc(n ? n : 1, sizeof *t->sellers);
-    assert_true(t->ev && t->mps && t->zones && t->ids && t->sellers);
+    t->rep.conflict_indexes = calloc(n ? n : 1, sizeof *t->rep.conflict_indexes);
+    assert_true(t->ev && t->mps && t->zones && t->ids && t->sellers && t->rep.conflict_indexes);
     for (uint32_t i = 0; i < n; i++) {
         t->mps[i] = mp;
         t->zones[i] = tz;
     }
     t->b = (grading_ingest_batch_t){.events = t->ev, .marketplaces = t->mps, .zones = t->zones,
-                                    .n = n, .done_cb = tb_done, .data = t};
+                                    .n = n, .done_cb = tb_done, .data = t, .report = &t->rep};
     return t;
 }
 
@@ -155,6 +157,7 @@ static void tb_free(tbatch_t *t)
     free(t->zones);
     free(t->ids);
     free(t->sellers);
+    free(t->rep.conflict_indexes);
     free(t);
 }
 
@@ -321,7 +324,7 @@ static void test_batch_is_counted_and_callback_sees_the_commit(void **state)
     t->ev[7].currency = "KRW";
     t->ev[8] = base_event("e8", "s1", GRADING_EV_DELIVERY_SATISFACTION, T0 + 9000);
     t->ev[8].score = 80;
-    t->ev[9] = order_ev("e9", "s1", "o2", GRADING_EV_ORDER_CANCELLED, T0 + 10000);
+    t->ev[9] = order_ev("e9", "s1", "o1", GRADING_EV_ORDER_CANCELLED, T0 + 10000);
     grading_ingest_submit(f->in, &t->b);
     stop_writer(f);
 
@@ -395,6 +398,8 @@ static void test_batches_submitted_one_after_another_each_complete(void **state)
     for (int i = 0; i < 4; i++) tb_free(t[i]);
 }
 
+/* The same id with the same content is a duplicate; with other content a
+ * conflict: neither changes a counter, and the conflicts are named. */
 static void test_duplicates_within_a_batch_across_a_group_and_across_restarts(void **state)
 {
     fixture_t *f = *state;
@@ -405,10 +410,10 @@ static void test_duplicates_within_a_batch_across_a_group_and_across_restarts(vo
     gate->ev[0] = review_ev("gate", "s-gate", T0, 5);
     a->ev[0] = review_ev("r1", "s1", T0, 5);
     a->ev[1] = review_ev("r2", "s1", T0, 4);
-    a->ev[2] = review_ev("r1", "s1", T0, 1);   /* same id in the same batch */
-    b->ev[0] = review_ev("r1", "s1", T0, 3);
+    a->ev[2] = review_ev("r1", "s1", T0, 5);   /* same id and content in the same batch */
+    b->ev[0] = review_ev("r1", "s1", T0, 3);   /* same id, other content: conflicts */
     b->ev[1] = review_ev("r3", "s1", T0, 2);
-    b->ev[2] = review_ev("r2", "s1", T0, 3);
+    b->ev[2] = review_ev("r2", "s1", T0, 4);   /* a retry of a's: a duplicate */
 
     /* Hold the writer on the gate batch so a and b form one group. */
     clock_gate(&f->clock, true);
@@ -423,26 +428,33 @@ static void test_duplicates_within_a_batch_across_a_group_and_across_restarts(vo
     assert_int_equal(a->err, GRADING_OK);
     assert_int_equal(a->accepted, 2);
     assert_int_equal(a->duplicates, 1);
+    assert_int_equal(a->rep.nconflicts, 0);
     assert_int_equal(b->err, GRADING_OK);
     assert_int_equal(b->accepted, 1);
-    assert_int_equal(b->duplicates, 2);
+    assert_int_equal(b->duplicates, 1);
+    assert_int_equal(b->rep.nconflicts, 1);
+    assert_int_equal(b->rep.conflict_indexes[0], 0);
     int32_t d0 = utc_day(T0);
     grading_day_counters_t s = sum_days(f, "kr", "s1", d0, d0);
     assert_true(s.c[GRADING_C_REVIEWS] == 3);
-    assert_true(s.c[GRADING_C_RATING_SUM] == 5 + 4 + 2);   /* first of each id wins */
+    assert_true(s.c[GRADING_C_RATING_SUM] == 5 + 4 + 2);   /* the conflict changed nothing */
 
-    /* After a restart the same batch is all duplicates and changes nothing. */
+    /* After a restart the same batch is all duplicates and changes nothing;
+     * the hash stored with the id still tells a conflict. */
     grading_store_close(f->st);
     f->st = NULL;
     open_store(f, 0, 0);
     start_writer(f);
     a->calls = 0;
+    a->ev[1] = review_ev("r2", "s1", T0, 1);
     grading_ingest_submit(f->in, &a->b);
     stop_writer(f);
     assert_int_equal(a->calls, 1);
     assert_int_equal(a->err, GRADING_OK);
     assert_int_equal(a->accepted, 0);
-    assert_int_equal(a->duplicates, 3);
+    assert_int_equal(a->duplicates, 2);
+    assert_int_equal(a->rep.nconflicts, 1);
+    assert_int_equal(a->rep.conflict_indexes[0], 1);
     s = sum_days(f, "kr", "s1", d0, d0);
     assert_true(s.c[GRADING_C_REVIEWS] == 3);
     assert_true(s.c[GRADING_C_RATING_SUM] == 11);
@@ -780,6 +792,297 @@ static void test_apply_inside_an_aborted_transaction_leaves_nothing(void **state
     tb_free(t);
 }
 
+/* Applies t in its own committed transaction; returns the apply's result. */
+static grading_err_t apply_now(fixture_t *f, tbatch_t *t, uint32_t *acc, uint32_t *dup)
+{
+    grading_txn_t *txn = NULL;
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    grading_err_t err = grading_ingest_apply(txn, &t->b, T0, acc, dup);
+    if (err) {
+        grading_txn_abort(txn);
+        return err;
+    }
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    return GRADING_OK;
+}
+
+/* A cancellation whose payment was not seen counts in no rate; it waits on
+ * the order's timeline and counts once when the payment arrives. */
+static void test_an_orphan_cancellation_counts_once_when_its_payment_arrives(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    uint32_t acc, dup;
+    int32_t d0 = utc_day(T0);
+    tbatch_t *c = tb_new(2, "kr", &f->utc);
+    c->ev[0] = order_ev("c1", "s1", "o9", GRADING_EV_ORDER_CANCELLED, T0 + 5000);
+    c->ev[1] = order_ev("c2", "s1", "o9", GRADING_EV_ORDER_SHIPPED, T0 + 4000);
+    assert_int_equal(apply_now(f, c, &acc, &dup), GRADING_OK);
+    assert_int_equal(acc, 2);
+    grading_day_counters_t s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_CANCELS] == 0);
+    assert_true(s.c[GRADING_C_CANCELS_SELLER_FAULT] == 0);
+    assert_true(s.c[GRADING_C_SHIPPED] == 0);
+    assert_true(s.c[GRADING_C_ORDERS] == 0);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 1);   /* one order, two held events */
+
+    tbatch_t *p = tb_new(1, "kr", &f->utc);
+    p->ev[0] = order_ev("p1", "s1", "o9", GRADING_EV_ORDER_PAID, T0 + 1000);
+    assert_int_equal(apply_now(f, p, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_ORDERS] == 1);
+    assert_true(s.c[GRADING_C_CANCELS] == 1);
+    assert_true(s.c[GRADING_C_CANCELS_SELLER_FAULT] == 1);
+    assert_true(s.c[GRADING_C_SHIPPED] == 1);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 0);
+
+    /* the retries change nothing: the cancellation is counted exactly once */
+    assert_int_equal(apply_now(f, c, &acc, &dup), GRADING_OK);
+    assert_int_equal(dup, 2);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_CANCELS] == 1);
+    assert_true(s.c[GRADING_C_ORDERS] == 1);
+    tb_free(c);
+    tb_free(p);
+}
+
+/* 100 seller-fault cancellations of never-paid orders beside 40 clean
+ * orders: the cancel count stays 0, so no rate can pass 100 %. */
+static void test_unpaid_cancellations_never_push_a_rate_past_100_percent(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    uint32_t acc, dup;
+    tbatch_t *t = tb_new(140, "kr", &f->utc);
+    for (uint32_t i = 0; i < 140; i++) {
+        snprintf(t->ids[i], sizeof t->ids[i], "ev-%u", i);
+        snprintf(t->sellers[i], sizeof t->sellers[i], "ord-%u", i);
+        t->ev[i] = order_ev(t->ids[i], "s1", t->sellers[i],
+                            i < 40 ? GRADING_EV_ORDER_PAID : GRADING_EV_ORDER_CANCELLED, T0 + i);
+    }
+    assert_int_equal(apply_now(f, t, &acc, &dup), GRADING_OK);
+    assert_int_equal(acc, 140);
+    int32_t d0 = utc_day(T0);
+    grading_day_counters_t s = sum_days(f, "kr", "s1", d0, d0);
+    assert_true(s.c[GRADING_C_ORDERS] == 40);
+    assert_true(s.c[GRADING_C_CANCELS_SELLER_FAULT] == 0);
+    assert_true(s.c[GRADING_C_CANCELS_SELLER_FAULT] <= s.c[GRADING_C_ORDERS]);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 100);
+    tb_free(t);
+}
+
+/* An id stored before content hashes existed has no hash: whatever comes
+ * with it again is a duplicate, never a conflict. */
+static void test_an_id_stored_without_a_hash_is_a_duplicate(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    grading_txn_t *txn = NULL;
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_store_event_put(txn, "old-1", T0), GRADING_OK);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    uint32_t acc, dup;
+    tbatch_t *t = tb_new(1, "kr", &f->utc);
+    t->ev[0] = review_ev("old-1", "s1", T0, 2);
+    assert_int_equal(apply_now(f, t, &acc, &dup), GRADING_OK);
+    assert_int_equal(acc, 0);
+    assert_int_equal(dup, 1);
+    assert_int_equal(t->rep.nconflicts, 0);
+    tb_free(t);
+}
+
+/* A batch whose GMV would overflow the day's counter is refused whole,
+ * with the event and field named, and nothing of it is stored. */
+static void test_a_batch_overflowing_a_counter_is_refused_whole(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    uint32_t acc, dup;
+    int32_t d0 = utc_day(T0);
+    tbatch_t *t = tb_new(20, "kr", &f->utc);
+    for (uint32_t i = 0; i < 20; i++) {
+        snprintf(t->ids[i], sizeof t->ids[i], "big-%u", i);
+        snprintf(t->sellers[i], sizeof t->sellers[i], "o-%u", i);
+        t->ev[i] = order_ev(t->ids[i], "s1", t->sellers[i], GRADING_EV_ORDER_PAID, T0 + i);
+        t->ev[i].amount = GRADING_MAX_AMOUNT;
+    }
+    assert_int_equal(apply_now(f, t, &acc, &dup), GRADING_ERANGE);
+    assert_int_equal(t->rep.error.code, GRADING_ERANGE);
+    /* 9 fit under INT64_MAX / 1024; the 10th would not */
+    assert_string_equal(t->rep.error.field, "events[9].order_paid.amount");
+    assert_non_null(strstr(t->rep.error.message, "gmv"));
+    assert_false(event_seen(f, "big-0"));
+    grading_day_counters_t s = sum_days(f, "kr", "s1", d0, d0);
+    assert_true(s.c[GRADING_C_ORDERS] == 0);
+    assert_true(s.c[GRADING_C_GMV] == 0);
+    /* the first nine alone fit */
+    t->b.n = 9;
+    assert_int_equal(apply_now(f, t, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0, d0);
+    assert_true(s.c[GRADING_C_GMV] == 9 * GRADING_MAX_AMOUNT);
+    assert_true(s.c[GRADING_C_GMV] > 0);
+    tb_free(t);
+}
+
+/* An orphan is kept in the orphans index by its first held event; the
+ * drop removes it, moves its count from pending to dropped, and a payment
+ * arriving after the drop counts as an order without those events. */
+static void test_an_expired_orphan_is_dropped_and_counted(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    uint32_t acc, dup;
+    int32_t d0 = utc_day(T0);
+    tbatch_t *c = tb_new(2, "kr", &f->utc);
+    c->ev[0] = order_ev("d1", "s1", "o5", GRADING_EV_ORDER_CANCELLED, T0 + 9000);
+    c->ev[1] = order_ev("d2", "s1", "o5", GRADING_EV_ORDER_SHIPPED, T0 + 3000);   /* the first held */
+    assert_int_equal(apply_now(f, c, &acc, &dup), GRADING_OK);
+
+    grading_orphan_t page[4];
+    size_t n = 0;
+    grading_store_reader_t *rd;
+    grading_txn_t *txn;
+    assert_int_equal(grading_store_reader_new(f->st, &rd), GRADING_OK);
+    assert_int_equal(grading_store_read_begin(rd, &txn), GRADING_OK);
+    assert_int_equal(grading_store_orphan_page(txn, T0 + 2999, page, 4, &n), GRADING_OK);
+    assert_int_equal(n, 0);   /* not before its first held event */
+    assert_int_equal(grading_store_orphan_page(txn, T0 + 3000, page, 4, &n), GRADING_OK);
+    grading_store_read_end(rd);
+    assert_int_equal(n, 1);
+    assert_true(page[0].since_ms == T0 + 3000);
+    assert_string_equal(page[0].mp, "kr");
+    assert_string_equal(page[0].seller, "s1");
+    assert_string_equal(page[0].order_id, "o5");
+
+    int64_t now = T0 + 40 * DAY_MS;
+    bool dropped = false;
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_ingest_drop_orphan(txn, &page[0], &f->utc, now, &dropped), GRADING_OK);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    assert_true(dropped);
+    grading_day_counters_t s = sum_days(f, "kr", "s1", d0 - 1, d0 + 41);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 0);
+    assert_true(s.c[GRADING_C_ORPHANS_DROPPED] == 1);
+    s = sum_days(f, "kr", "s1", d0 + 40, d0 + 40);   /* on the day of the drop */
+    assert_true(s.c[GRADING_C_ORPHANS_DROPPED] == 1);
+    assert_int_equal(grading_store_read_begin(rd, &txn), GRADING_OK);
+    assert_int_equal(grading_store_orphan_page(txn, INT64_MAX, page, 4, &n), GRADING_OK);
+    grading_store_read_end(rd);
+    assert_int_equal(n, 0);
+
+    /* the payment, late: an order, without the dropped events */
+    tbatch_t *p = tb_new(1, "kr", &f->utc);
+    p->ev[0] = order_ev("d3", "s1", "o5", GRADING_EV_ORDER_PAID, T0 + 1000);
+    assert_int_equal(apply_now(f, p, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 41);
+    assert_true(s.c[GRADING_C_ORDERS] == 1);
+    assert_true(s.c[GRADING_C_CANCELS] == 0);
+    assert_true(s.c[GRADING_C_SHIPPED] == 0);
+    assert_true(s.c[GRADING_C_ORPHANS_DROPPED] == 1);
+    /* their retries are duplicates */
+    assert_int_equal(apply_now(f, c, &acc, &dup), GRADING_OK);
+    assert_int_equal(dup, 2);
+    grading_store_reader_free(rd);
+    tb_free(c);
+    tb_free(p);
+}
+
+/* An index entry whose order was paid meanwhile is stale: the drop only
+ * removes the entry. The payment itself removes the entry too. */
+static void test_a_paid_order_leaves_the_orphans_index(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    uint32_t acc, dup;
+    tbatch_t *t = tb_new(2, "kr", &f->utc);
+    t->ev[0] = order_ev("x1", "s1", "o6", GRADING_EV_ORDER_DELIVERED, T0 + 5000);
+    t->ev[1] = order_ev("x2", "s1", "o6", GRADING_EV_ORDER_PAID, T0 + 1000);
+    assert_int_equal(apply_now(f, t, &acc, &dup), GRADING_OK);
+    grading_store_reader_t *rd;
+    grading_txn_t *txn;
+    grading_orphan_t page[2];
+    size_t n = 9;
+    assert_int_equal(grading_store_reader_new(f->st, &rd), GRADING_OK);
+    assert_int_equal(grading_store_read_begin(rd, &txn), GRADING_OK);
+    assert_int_equal(grading_store_orphan_page(txn, INT64_MAX, page, 2, &n), GRADING_OK);
+    grading_store_read_end(rd);
+    assert_int_equal(n, 0);
+    /* a stale entry (as if left by a crash of an older build) */
+    grading_orphan_t stale = {.since_ms = T0 + 5000};
+    snprintf(stale.mp, sizeof stale.mp, "kr");
+    snprintf(stale.seller, sizeof stale.seller, "s1");
+    snprintf(stale.order_id, sizeof stale.order_id, "o6");
+    bool dropped = true;
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_store_orphan_put(txn, stale.since_ms, "kr", "s1", "o6"), GRADING_OK);
+    assert_int_equal(grading_ingest_drop_orphan(txn, &stale, &f->utc, T0 + 90 * DAY_MS, &dropped), GRADING_OK);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    assert_false(dropped);
+    int32_t d0 = utc_day(T0);
+    grading_day_counters_t s = sum_days(f, "kr", "s1", d0 - 1, d0 + 91);
+    assert_true(s.c[GRADING_C_DELIVERED] == 1);
+    assert_true(s.c[GRADING_C_ORPHANS_DROPPED] == 0);
+    grading_store_reader_free(rd);
+    tb_free(t);
+}
+
+/* A review and a satisfaction score of an order not paid yet count in no
+ * rate; the payment brings them in, once. A review of a paid order counts
+ * at once. */
+static void test_a_review_before_its_payment_waits_for_it(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    uint32_t acc, dup;
+    int32_t d0 = utc_day(T0);
+    tbatch_t *h = tb_new(2, "kr", &f->utc);
+    h->ev[0] = review_ev("rv-1", "s1", T0 + 7000, 2);
+    h->ev[0].ref_id = "o8";
+    h->ev[1] = base_event("ds-1", "s1", GRADING_EV_DELIVERY_SATISFACTION, T0 + 8000);
+    h->ev[1].ref_id = "o8";
+    h->ev[1].score = 40;
+    assert_int_equal(apply_now(f, h, &acc, &dup), GRADING_OK);
+    assert_int_equal(acc, 2);
+    grading_day_counters_t s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_REVIEWS] == 0);
+    assert_true(s.c[GRADING_C_RATING_SUM] == 0);
+    assert_true(s.c[GRADING_C_DELIVERY_SATISFACTION_COUNT] == 0);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 1);
+
+    tbatch_t *p = tb_new(2, "kr", &f->utc);
+    p->ev[0] = order_ev("pd-8", "s1", "o8", GRADING_EV_ORDER_PAID, T0 + 1000);
+    p->ev[1] = review_ev("rv-2", "s1", T0 + 9000, 5);   /* another order's, paid below */
+    p->ev[1].ref_id = "o1";
+    assert_int_equal(apply_now(f, p, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_REVIEWS] == 1);   /* o8's; o1 is not paid yet */
+    assert_true(s.c[GRADING_C_RATING_SUM] == 2);
+    assert_true(s.c[GRADING_C_NOT_RECOMMENDED] + s.c[GRADING_C_STRONGLY_RECOMMEND] == 1);
+    assert_true(s.c[GRADING_C_DELIVERY_SATISFACTION_COUNT] == 1);
+    assert_true(s.c[GRADING_C_DELIVERY_SATISFACTION_SUM] == 40);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 1);   /* o1 */
+
+    tbatch_t *q = tb_new(2, "kr", &f->utc);
+    q->ev[0] = order_ev("pd-1", "s1", "o1", GRADING_EV_ORDER_PAID, T0 + 500);
+    q->ev[1] = review_ev("rv-3", "s1", T0 + 9500, 4);   /* o8 is paid: counts at once */
+    q->ev[1].ref_id = "o8";
+    assert_int_equal(apply_now(f, q, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_REVIEWS] == 3);
+    assert_true(s.c[GRADING_C_RATING_SUM] == 2 + 5 + 4);
+    assert_true(s.c[GRADING_C_ORDERS] == 2);
+    assert_true(s.c[GRADING_C_ORPHANS_PENDING] == 0);
+    /* retries change nothing */
+    assert_int_equal(apply_now(f, h, &acc, &dup), GRADING_OK);
+    assert_int_equal(apply_now(f, p, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_REVIEWS] == 3);
+    assert_true(s.c[GRADING_C_DELIVERY_SATISFACTION_COUNT] == 1);
+    tb_free(h);
+    tb_free(p);
+    tb_free(q);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -795,6 +1098,13 @@ int main(void)
         T(test_the_map_grows_when_a_batch_needs_it),
         T(test_submit_after_stop_began_is_eshutdown_and_queued_work_drains),
         T(test_apply_inside_an_aborted_transaction_leaves_nothing),
+        T(test_an_orphan_cancellation_counts_once_when_its_payment_arrives),
+        T(test_unpaid_cancellations_never_push_a_rate_past_100_percent),
+        T(test_an_id_stored_without_a_hash_is_a_duplicate),
+        T(test_a_batch_overflowing_a_counter_is_refused_whole),
+        T(test_an_expired_orphan_is_dropped_and_counted),
+        T(test_a_paid_order_leaves_the_orphans_index),
+        T(test_a_review_before_its_payment_waits_for_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,7 +149,10 @@ static void test_order_paid_rules(void **st)
     ev = base(GRADING_EV_ORDER_PAID);
     ev.product_id = "";
     expect_bad(&ev, 0, "events[0].order_paid.product_id");
-    const char *bad_cur[] = {"", "KR", "KRWW", "krw", "K1W"};
+    ev = base(GRADING_EV_ORDER_PAID);
+    ev.currency = "";   /* empty: the marketplace's (checked with its context) */
+    expect_ok(&ev);
+    const char *bad_cur[] = {"KR", "KRWW", "krw", "K1W"};
     for (size_t i = 0; i < sizeof bad_cur / sizeof bad_cur[0]; i++) {
         ev = base(GRADING_EV_ORDER_PAID);
         ev.currency = bad_cur[i];
@@ -279,6 +282,58 @@ static void test_batch_limits(void **st)
     assert_string_equal(e.field, "events[5].buyer_review.rating");
 }
 
+/* What depends on the marketplace and the clock: the currency and how far
+ * ahead occurred_at may be. */
+static void test_context_currency_and_future_skew(void **state)
+{
+    (void)state;
+    grading_error_t e = {0};
+    grading_event_context_t ctx = {.marketplace = "testmart", .currency = "KRW", .now_ms = T0,
+                                   .max_future_skew_ms = GRADING_DEFAULT_MAX_FUTURE_SKEW_MS};
+    grading_event_t ev = base(GRADING_EV_ORDER_PAID);
+    assert_int_equal(grading_event_check_context(&ev, 0, &ctx, &e), GRADING_OK);
+    ev.currency = "";
+    assert_int_equal(grading_event_check_context(&ev, 0, &ctx, &e), GRADING_OK);
+    ev.currency = "USD";
+    assert_int_equal(grading_event_check_context(&ev, 4, &ctx, &e), GRADING_EINVAL);
+    assert_string_equal(e.field, "events[4].order_paid.currency");
+    assert_non_null(strstr(e.message, "\"KRW\""));
+    ev = base(GRADING_EV_PLATFORM_REVENUE);
+    ev.currency = "JPY";
+    assert_int_equal(grading_event_check_context(&ev, 0, &ctx, &e), GRADING_EINVAL);
+    assert_string_equal(e.field, "events[0].platform_revenue.currency");
+
+    /* exactly the skew ahead is accepted, a millisecond more is not */
+    ev = base(GRADING_EV_ORDER_SHIPPED);
+    ev.occurred_ms = T0 + GRADING_DEFAULT_MAX_FUTURE_SKEW_MS;
+    assert_int_equal(grading_event_check_context(&ev, 0, &ctx, &e), GRADING_OK);
+    ev.occurred_ms++;
+    assert_int_equal(grading_event_check_context(&ev, 2, &ctx, &e), GRADING_ERANGE);
+    assert_string_equal(e.field, "events[2].occurred_at");
+    ev.occurred_ms = T0 - 400 * INT64_C(86400000);   /* the past is not judged here */
+    assert_int_equal(grading_event_check_context(&ev, 0, &ctx, &e), GRADING_OK);
+    ctx.max_future_skew_ms = 60000;
+    ev.occurred_ms = T0 + 60001;
+    assert_int_equal(grading_event_check_context(&ev, 0, &ctx, &e), GRADING_ERANGE);
+}
+
+/* Ids are printable ASCII; custom values are bounded so sums stay finite. */
+static void test_ids_and_custom_values_are_bounded(void **state)
+{
+    (void)state;
+    grading_event_t ev = base(GRADING_EV_ORDER_SHIPPED);
+    ev.seller_id = "\xec\x85\x80";
+    expect_bad(&ev, 0, "events[0].seller_id");
+    ev = base(GRADING_EV_ORDER_SHIPPED);
+    ev.ref_id = "o\x01";
+    expect_bad(&ev, 0, "events[0].order_shipped.order_id");
+    ev = base(GRADING_EV_CUSTOM);
+    ev.value = GRADING_MAX_CUSTOM_VALUE;
+    expect_ok(&ev);
+    ev.value = -GRADING_MAX_CUSTOM_VALUE * 2;
+    expect_bad(&ev, 0, "events[0].custom.value");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +346,8 @@ int main(void)
         cmocka_unit_test(test_rating_and_score_bounds),
         cmocka_unit_test(test_revenue_and_custom),
         cmocka_unit_test(test_batch_limits),
+        cmocka_unit_test(test_context_currency_and_future_skew),
+        cmocka_unit_test(test_ids_and_custom_values_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
