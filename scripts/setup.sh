@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(build-essential cmake pkg-config
           libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
-          libuv1-dev liblmdb-dev libcmocka-dev libyaml-dev libjansson-dev tzdata)
+          libuv1-dev liblmdb-dev libcmocka-dev libyaml-dev libjansson-dev tzdata
+          haproxy python3-h2)
 
 install_missing() {
     local missing=()
