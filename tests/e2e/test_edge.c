@@ -108,8 +108,8 @@ static void rapid_reset_through_edge_spares_gradingd(void **state)
     int64_t rss_before = e2e_rss_anon_kb(f->srv->pid);
     char out_path[E2E_PATH_MAX];
     snprintf(out_path, sizeof out_path, "%s/flood.out", f->srv->dir);
-    const char *args[] = {"flood",     "--target",        f->edge.addr, "--source", "127.0.0.2",
-                          "--seconds", FLOOD_SECONDS,     "--connections", "4",    NULL};
+    const char *args[] = {"flood",     "--target",    f->edge.addr, "--source", "127.0.0.2",
+                          "--seconds", FLOOD_SECONDS, "--connections", "4",       NULL};
     pid_t flood = e2e_h2client_spawn(args, out_path);
 
     /* Health checks, paced, for as long as the flood runs (bounded). */

@@ -7,10 +7,13 @@
       (RST_STREAM CANCEL), over and over, for S seconds. A connection the
       server closes is opened again. Prints one JSON line of counts.
 
-  h2client.py health --target HOST:PORT [--source ADDR] --count N [--interval-ms MS]
-      A well-behaved gRPC client: N grpc.health.v1.Health/Check calls, one
-      after the other on one connection. Prints one JSON line: gRPC statuses
-      seen, messages, transport failures and latency percentiles.
+  h2client.py health --target HOST:PORT [--source ADDR] --count N [--seconds S] [--interval-ms MS]
+      A well-behaved gRPC client: N grpc.health.v1.Health/Check calls (or
+      fewer if S seconds pass first), one after the other on one connection.
+      Prints one JSON line: gRPC statuses seen, messages, transport failures
+      and latency percentiles.
+
+SIGTERM ends either early, still printing the report.
 
 --source binds the client's socket to that local address first (any of
 127.0.0.0/8 is loopback on Linux), so the edge sees a different client.
@@ -18,7 +21,9 @@ Every wait has a deadline: the program always ends. Needs python3-h2 (Debian).
 """
 import argparse
 import json
+import os
 import select
+import signal
 import socket
 import sys
 import time
@@ -34,6 +39,13 @@ HEALTH_PATH = "/grpc.health.v1.Health/Check"
 CANCEL = 0x8
 # Streams opened and reset per connection before its bytes are written.
 BATCH = 50
+
+
+STOP = [False]
+
+
+def on_sigterm(signum, frame):
+    STOP[0] = True
 
 
 def parse_target(text):
@@ -114,11 +126,14 @@ class Conn:
 
 
 def flood(args):
-    deadline = time.monotonic() + args.seconds
+    if args.nice:
+        os.nice(args.nice)
+    start = time.monotonic()
+    deadline = start + args.seconds
     counts = {"streams": 0, "connections": 0, "goaways": 0, "refused_connects": 0,
               "send_errors": 0}
     conns = [None] * args.connections
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not STOP[0]:
         for i in range(len(conns)):
             c = conns[i]
             if c is None or c.closed:
@@ -149,7 +164,7 @@ def flood(args):
     for c in conns:
         if c is not None:
             c.close()
-    counts["seconds"] = args.seconds
+    counts["seconds"] = round(time.monotonic() - start, 2)
     print(json.dumps(counts), flush=True)
     return 0
 
@@ -201,7 +216,10 @@ def health(args):
     statuses, messages, lat = {}, set(), []
     counts = {"calls": 0, "serving": 0, "transport_failures": 0}
     conn = None
+    end = time.monotonic() + args.seconds if args.seconds else None
     for _ in range(args.count):
+        if STOP[0] or (end is not None and time.monotonic() >= end):
+            break
         t0 = time.monotonic()
         status, message, serving = None, "", False
         try:
@@ -244,13 +262,18 @@ def main():
     f.add_argument("--source")
     f.add_argument("--connections", type=int, default=4)
     f.add_argument("--seconds", type=float, required=True)
+    f.add_argument("--nice", type=int, default=0,
+                   help="lower the flood's CPU priority: on one machine the attacker "
+                        "would otherwise also be taking the server's CPU")
     h = sub.add_parser("health")
     h.add_argument("--target", required=True)
     h.add_argument("--source")
     h.add_argument("--count", type=int, required=True)
+    h.add_argument("--seconds", type=float, default=0, help="stop after this long (0: no limit)")
     h.add_argument("--interval-ms", type=float, default=0)
     h.add_argument("--timeout", type=float, default=2.0, help="seconds per call")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, on_sigterm)
     if args.cmd == "flood":
         if not 1 <= args.connections <= 64 or not 0 < args.seconds <= 600:
             raise SystemExit("flood: --connections 1..64 and --seconds 0..600")
