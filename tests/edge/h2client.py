@@ -13,7 +13,13 @@
       Prints one JSON line: gRPC statuses seen, messages, transport failures
       and latency percentiles.
 
-SIGTERM ends either early, still printing the report.
+  h2client.py call --target HOST:PORT [--header NAME=VALUE]... [--tls-ca F [--cert F --key F]]
+      One Health/Check call, over TLS when --tls-ca is given (the server's
+      certificate must chain to it; --cert/--key present a client
+      certificate). Prints one JSON line: the response's headers and
+      trailers, or the TLS/transport error.
+
+SIGTERM ends flood and health early, still printing the report.
 
 --source binds the client's socket to that local address first (any of
 127.0.0.0/8 is loopback on Linux), so the edge sees a different client.
@@ -25,6 +31,7 @@ import os
 import select
 import signal
 import socket
+import ssl
 import sys
 import time
 
@@ -64,7 +71,7 @@ def grpc_headers(target, path):
 class Conn:
     """One client HTTP/2 connection (prior knowledge, no TLS)."""
 
-    def __init__(self, target, source, timeout):
+    def __init__(self, target, source, timeout, tls=None):
         host, port = parse_target(target)
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
                                   socket.SOCK_STREAM)
@@ -74,6 +81,8 @@ class Conn:
                 self.sock.bind((source, 0))
             self.sock.connect((host, port))
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if tls is not None:
+                self.sock = tls.wrap_socket(self.sock)
         except OSError:
             self.sock.close()
             raise
@@ -254,6 +263,60 @@ def health(args):
     return 0
 
 
+def call(args):
+    tls = None
+    if args.tls_ca:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False   # the test certificates name no host
+        tls.load_verify_locations(args.tls_ca)
+        tls.set_alpn_protocols(["h2"])
+        if args.cert:
+            tls.load_cert_chain(args.cert, args.key)
+    extra = []
+    for h in args.header or []:
+        name, sep, value = h.partition("=")
+        if not sep or not name:
+            raise SystemExit("--header: expected NAME=VALUE, got %r" % h)
+        extra.append((name.lower(), value))
+    report = {"headers": {}, "trailers": {}, "error": None}
+    conn = None
+    try:
+        conn = Conn(args.target, None, args.timeout, tls)
+        sid = conn.h2.get_next_available_stream_id()
+        conn.h2.send_headers(sid, grpc_headers(args.target, HEALTH_PATH) + extra)
+        conn.h2.send_data(sid, b"\x00\x00\x00\x00\x00", end_stream=True)
+        conn.flush()
+        deadline = time.monotonic() + args.timeout
+        ended = False
+        while not ended:
+            if time.monotonic() >= deadline:
+                raise TimeoutError("no answer within %.1f s" % args.timeout)
+            data = conn.sock.recv(65536)
+            if not data:
+                raise ConnectionError("connection closed")
+            for e in conn.h2.receive_data(data):
+                if getattr(e, "stream_id", None) != sid:
+                    continue
+                if isinstance(e, h2.events.ResponseReceived):
+                    report["headers"].update(dict(e.headers))
+                elif isinstance(e, h2.events.TrailersReceived):
+                    report["trailers"].update(dict(e.headers))
+                elif isinstance(e, h2.events.DataReceived):
+                    conn.h2.acknowledge_received_data(e.flow_controlled_length, sid)
+                elif isinstance(e, h2.events.StreamReset):
+                    raise ConnectionError("stream reset by the server")
+                if isinstance(e, h2.events.StreamEnded):
+                    ended = True
+            conn.flush()
+    except (OSError, ssl.SSLError, h2.exceptions.ProtocolError) as ex:
+        report["error"] = "%s: %s" % (type(ex).__name__, ex)
+    finally:
+        if conn is not None:
+            conn.close()
+    print(json.dumps(report), flush=True)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -272,8 +335,19 @@ def main():
     h.add_argument("--seconds", type=float, default=0, help="stop after this long (0: no limit)")
     h.add_argument("--interval-ms", type=float, default=0)
     h.add_argument("--timeout", type=float, default=2.0, help="seconds per call")
+    c = sub.add_parser("call")
+    c.add_argument("--target", required=True)
+    c.add_argument("--header", action="append")
+    c.add_argument("--tls-ca")
+    c.add_argument("--cert")
+    c.add_argument("--key")
+    c.add_argument("--timeout", type=float, default=5.0, help="seconds")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, on_sigterm)
+    if args.cmd == "call":
+        if bool(args.cert) != bool(args.key) or (args.cert and not args.tls_ca):
+            raise SystemExit("call: --cert and --key go together, with --tls-ca")
+        return call(args)
     if args.cmd == "flood":
         if not 1 <= args.connections <= 64 or not 0 < args.seconds <= 600:
             raise SystemExit("flood: --connections 1..64 and --seconds 0..600")

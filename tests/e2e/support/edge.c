@@ -34,6 +34,10 @@ bool e2e_edge_available(char *why, size_t whylen)
         snprintf(why, whylen, "%s cannot import h2; install Debian's python3-h2 (scripts/setup.sh does)", python);
         return false;
     }
+    if (access("/usr/bin/openssl", X_OK) != 0) {
+        snprintf(why, whylen, "/usr/bin/openssl not found; install Debian's openssl (scripts/setup.sh does)");
+        return false;
+    }
     return true;
 }
 
@@ -81,16 +85,35 @@ void e2e_edge_dump_log(const e2e_edge_t *edge)
     free(log);
 }
 
+/* Ready when a Health/Check through it answers SERVING: the socket accepts
+ * connections before HAProxy does, so a connect proves nothing. arg is a
+ * grading_client_t ** made on the first call (the address is known only
+ * once the edge's socket is bound). */
+static bool health_ready(const e2e_edge_t *edge, void *arg)
+{
+    grading_client_t **c = arg;
+    if (!*c && grading_client_new(edge->addr, c)) return false;
+    return e2e_health(*c, 500) == E2E_SERVING;
+}
+
 void e2e_edge_start(e2e_edge_t *edge, const e2e_server_t *s, const char *const *env)
 {
+    grading_client_t *c = NULL;
+    e2e_edge_start_at(edge, s->dir, s->addr, env, health_ready, &c);
+    if (c) grading_client_free(c);
+}
+
+void e2e_edge_start_at(e2e_edge_t *edge, const char *dir, const char *backend, const char *const *env,
+                       e2e_edge_ready_fn ready, void *arg)
+{
     memset(edge, 0, sizeof *edge);
-    snprintf(edge->log_path, sizeof edge->log_path, "%s/haproxy.log", s->dir);
+    snprintf(edge->log_path, sizeof edge->log_path, "%s/haproxy.log", dir);
     char cfg[E2E_PATH_MAX], listen_env[64], backend_env[96];
     snprintf(cfg, sizeof cfg, "%s/deploy/haproxy/haproxy.cfg", e2e_env("GRADING_SOURCE_DIR"));
     int fd = listen_loopback(&edge->port);
     if (fd < 0) fail_msg("cannot bind a loopback socket for the edge: %s", strerror(errno));
     snprintf(listen_env, sizeof listen_env, "GRADING_EDGE_LISTEN=fd@%d", fd);
-    snprintf(backend_env, sizeof backend_env, "GRADING_BACKEND=%s", s->addr);
+    snprintf(backend_env, sizeof backend_env, "GRADING_BACKEND=%s", backend);
     snprintf(edge->addr, sizeof edge->addr, "127.0.0.1:%d", edge->port);
 
     /* env(1) sets the config's variables for HAProxy alone; -db keeps it
@@ -101,7 +124,10 @@ void e2e_edge_start(e2e_edge_t *edge, const e2e_server_t *s, const char *const *
     argv[n++] = listen_env;
     argv[n++] = backend_env;
     for (size_t i = 0; env && env[i]; i++) {
-        if (i >= E2E_EDGE_MAX_ENV) fail_msg("too many edge settings");
+        if (i >= E2E_EDGE_MAX_ENV) {
+            close(fd);
+            fail_msg("too many edge settings");
+        }
         argv[n++] = env[i];
     }
     argv[n++] = e2e_env("HAPROXY");
@@ -117,29 +143,23 @@ void e2e_edge_start(e2e_edge_t *edge, const e2e_server_t *s, const char *const *
         fail_msg("fork: %s", strerror(spawn_errno));
     }
 
-    /* Ready when a call through it is answered: the socket accepts
-     * connections before HAProxy does, so a connect proves nothing. */
-    grading_client_t *c = NULL;
-    if (grading_client_new(edge->addr, &c)) fail_msg("cannot create a client for %s", edge->addr);
     int64_t deadline = e2e_now_ms() + E2E_START_TIMEOUT_MS;
-    int health = -1, status = 0;
-    bool exited = false;
+    int status = 0;
+    bool exited = false, up = false;
     while (e2e_now_ms() < deadline) {
-        pid_t w = waitpid(edge->pid, &status, WNOHANG);
-        if (w == edge->pid) {
+        if (waitpid(edge->pid, &status, WNOHANG) == edge->pid) {
             exited = true;
             edge->pid = 0;
             break;
         }
-        if ((health = e2e_health(c, 500)) == E2E_SERVING) break;
+        if ((up = ready(edge, arg))) break;
         e2e_sleep_ms(POLL_MS);
     }
-    grading_client_free(c);
-    if (health == E2E_SERVING) return;
+    if (up) return;
     e2e_edge_dump_log(edge);
     if (exited) fail_msg("haproxy exited during start-up (status 0x%x)", status);
     e2e_edge_stop(edge);
-    fail_msg("no Health/Check SERVING through the edge on %s within %d ms", edge->addr, E2E_START_TIMEOUT_MS);
+    fail_msg("the edge on %s did not answer within %d ms", edge->addr, E2E_START_TIMEOUT_MS);
 }
 
 void e2e_edge_stop(e2e_edge_t *edge)

@@ -28,8 +28,8 @@ typedef struct {
     char addr[64];                 /* "127.0.0.1:<port>" */
 } e2e_edge_t;
 
-/* True when HAProxy and python3-h2 are there; else why says what is
- * missing. No asserts. */
+/* True when HAProxy, python3-h2 and openssl are there; else why says what
+ * is missing. No asserts. */
 bool e2e_edge_available(char *why, size_t whylen);
 
 /* Starts HAProxy in front of s (running), with env (may be NULL): further
@@ -37,6 +37,16 @@ bool e2e_edge_available(char *why, size_t whylen);
  * until a Health/Check through the edge answers SERVING. Fails the test
  * with HAProxy's log otherwise. */
 void e2e_edge_start(e2e_edge_t *edge, const e2e_server_t *s, const char *const *env);
+
+/* Says whether the edge answers yet (called until true or the start-up
+ * deadline; no asserts). */
+typedef bool (*e2e_edge_ready_fn)(const e2e_edge_t *edge, void *arg);
+
+/* Starts HAProxy with its log in dir, forwarding to backend
+ * ("127.0.0.1:PORT"), with env as above; waits (bounded) until ready says
+ * so. Fails the test with HAProxy's log otherwise. */
+void e2e_edge_start_at(e2e_edge_t *edge, const char *dir, const char *backend, const char *const *env,
+                       e2e_edge_ready_fn ready, void *arg);
 
 /* SIGTERM, bounded wait (then SIGKILL). No asserts; safe in a teardown. */
 void e2e_edge_stop(e2e_edge_t *edge);
