@@ -10,6 +10,10 @@
  *   arrives (HAProxy 2.6 cannot read it). No certificate, a certificate
  *   from another CA, or plaintext: refused.
  *
+ * - What the edge answers itself: a path that is not a gRPC method of
+ *   ours (UNIMPLEMENTED), a declared body above gradingd's 16 MiB
+ *   (RESOURCE_EXHAUSTED); neither reaches the backend.
+ *
  * Certificates are made per run with openssl. Skips (77) when haproxy,
  * python3-h2 or openssl is missing; scripts/setup.sh installs them. */
 #include <stdarg.h>
@@ -267,6 +271,44 @@ static void plaintext_edge_drops_client_identity_headers(void **state)
     json_decref(rep);
 }
 
+/* The gRPC status of an answer the edge gave itself (trailers-only: the
+ * status is in the headers, and the echo's headers are absent). */
+static void assert_edge_status(json_t *rep, const char *status, const char *message_part)
+{
+    assert_true(call_ok(rep));
+    json_t *h = json_object_get(rep, "headers");
+    const char *st = json_string_value(json_object_get(h, "grpc-status"));
+    const char *msg = json_string_value(json_object_get(h, "grpc-message"));
+    if (!st || strcmp(st, status) != 0 || !msg || !strstr(msg, message_part))
+        fail_msg("expected grpc-status %s (\"%s\") from the edge, got %s", status, message_part, json_dumps(rep, 0));
+    assert_null(json_object_get(h, "x-echo-client-cn"));
+}
+
+static void edge_refuses_other_paths_and_oversized_bodies(void **state)
+{
+    fixture_t *f = *state;
+    if (!f->backend[0]) fail_msg("no echo backend: the prepare step failed");
+    e2e_edge_start_at(&f->edge, f->dir, f->backend, NULL, edge_answers, f);
+
+    const char *admin[] = {"--path", "/admin/shutdown", NULL};
+    json_t *rep = call(f, admin);
+    assert_edge_status(rep, "12", "not a gRPC method");
+    json_decref(rep);
+
+    /* Judged from the headers, before any body is sent: 16 MiB of
+     * message plus the 5-byte frame header reaches the backend, one byte
+     * more is refused. */
+    const char *at_limit[] = {"--headers-only", "--header", "content-length=16777221", NULL};
+    rep = call(f, at_limit);
+    assert_true(call_ok(rep));
+    assert_string_equal(header(rep, "x-echo-client-cn"), ABSENT);
+    json_decref(rep);
+    const char *over[] = {"--headers-only", "--header", "content-length=16777222", NULL};
+    rep = call(f, over);
+    assert_edge_status(rep, "8", "larger than 16 MiB");
+    json_decref(rep);
+}
+
 static void mtls_edge_passes_the_verified_cn_only(void **state)
 {
     fixture_t *f = *state;
@@ -318,6 +360,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prepare),
         cmocka_unit_test_teardown(plaintext_edge_drops_client_identity_headers, teardown_edge),
+        cmocka_unit_test_teardown(edge_refuses_other_paths_and_oversized_bodies, teardown_edge),
         cmocka_unit_test_teardown(mtls_edge_passes_the_verified_cn_only, teardown_edge),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

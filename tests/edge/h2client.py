@@ -13,8 +13,9 @@
       Prints one JSON line: gRPC statuses seen, messages, transport failures
       and latency percentiles.
 
-  h2client.py call --target HOST:PORT [--header NAME=VALUE]... [--tls-ca F [--cert F --key F]]
-      One Health/Check call, over TLS when --tls-ca is given (the server's
+  h2client.py call --target HOST:PORT [--path P] [--header NAME=VALUE]... [--tls-ca F [--cert F --key F]]
+      One Health/Check call (or a call of path P with the same body;
+      --headers-only: none, the answer is awaited after the headers), over TLS when --tls-ca is given (the server's
       certificate must chain to it; --cert/--key present a client
       certificate). Prints one JSON line: the response's headers and
       trailers, or the TLS/transport error.
@@ -283,8 +284,9 @@ def call(args):
     try:
         conn = Conn(args.target, None, args.timeout, tls)
         sid = conn.h2.get_next_available_stream_id()
-        conn.h2.send_headers(sid, grpc_headers(args.target, HEALTH_PATH) + extra)
-        conn.h2.send_data(sid, b"\x00\x00\x00\x00\x00", end_stream=True)
+        conn.h2.send_headers(sid, grpc_headers(args.target, args.path) + extra)
+        if not args.headers_only:
+            conn.h2.send_data(sid, b"\x00\x00\x00\x00\x00", end_stream=True)
         conn.flush()
         deadline = time.monotonic() + args.timeout
         ended = False
@@ -306,7 +308,8 @@ def call(args):
                 elif isinstance(e, h2.events.StreamReset):
                     raise ConnectionError("stream reset by the server")
                 if isinstance(e, h2.events.StreamEnded):
-                    ended = True
+                    ended = True   # a reset after the answer is complete is no error
+                    break
             conn.flush()
     except (OSError, ssl.SSLError, h2.exceptions.ProtocolError) as ex:
         report["error"] = "%s: %s" % (type(ex).__name__, ex)
@@ -338,6 +341,9 @@ def main():
     c = sub.add_parser("call")
     c.add_argument("--target", required=True)
     c.add_argument("--header", action="append")
+    c.add_argument("--path", default=HEALTH_PATH, help="the gRPC method (default Health/Check)")
+    c.add_argument("--headers-only", action="store_true",
+                   help="send the request's headers and wait for the answer without sending a body")
     c.add_argument("--tls-ca")
     c.add_argument("--cert")
     c.add_argument("--key")
