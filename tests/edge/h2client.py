@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Raw HTTP/2 clients for the edge tests and the edge benchmark.
 
-  h2client.py flood  --target HOST:PORT [--source ADDR] [--connections 4] --seconds S
+  h2client.py flood  --target HOST:PORT [--source ADDR] [--connections 4] --seconds S [--streams N]
       The "rapid reset" attack (CVE-2023-44487): on each connection, open a
       stream with the HEADERS of a gRPC call and reset it at once
-      (RST_STREAM CANCEL), over and over, for S seconds. A connection the
+      (RST_STREAM CANCEL), over and over, for S seconds (or until N streams
+      have been sent, if that comes first). A connection the
       server closes is opened again. Prints one JSON line of counts.
 
   h2client.py health --target HOST:PORT [--source ADDR] --count N [--seconds S] [--interval-ms MS]
@@ -19,6 +20,10 @@
       certificate must chain to it; --cert/--key present a client
       certificate). Prints one JSON line: the response's headers and
       trailers, or the TLS/transport error.
+
+  h2client.py conns --target HOST:PORT [--source ADDR] --count N
+      Opens N connections and keeps them all open, then makes one
+      Health/Check call on each. Prints one JSON line: how many were served.
 
 SIGTERM ends flood and health early, still printing the report.
 
@@ -144,6 +149,8 @@ def flood(args):
               "send_errors": 0}
     conns = [None] * args.connections
     while time.monotonic() < deadline and not STOP[0]:
+        if args.streams and counts["streams"] >= args.streams:
+            break
         for i in range(len(conns)):
             c = conns[i]
             if c is None or c.closed:
@@ -157,6 +164,8 @@ def flood(args):
                     counts["refused_connects"] += 1
                     time.sleep(0.01)   # a refused client retries, bounded by the deadline
                     continue
+            if args.streams and counts["streams"] >= args.streams:
+                break
             try:
                 for _ in range(BATCH):
                     sid = c.h2.get_next_available_stream_id()
@@ -264,6 +273,32 @@ def health(args):
     return 0
 
 
+def conns(args):
+    held, served, failed = [], 0, 0
+    try:
+        for _ in range(args.count):
+            try:
+                held.append(Conn(args.target, args.source, args.timeout))
+            except OSError:
+                held.append(None)
+        for c in held:
+            ok = False
+            if c is not None:
+                try:
+                    status, _, serving = health_call(c, args.target, args.timeout)
+                    ok = status == 0 and serving
+                except (OSError, h2.exceptions.ProtocolError):
+                    ok = False
+            served += ok
+            failed += not ok
+    finally:
+        for c in held:
+            if c is not None:
+                c.close()
+    print(json.dumps({"connections": args.count, "served": served, "failed": failed}), flush=True)
+    return 0
+
+
 def call(args):
     tls = None
     if args.tls_ca:
@@ -328,6 +363,8 @@ def main():
     f.add_argument("--source")
     f.add_argument("--connections", type=int, default=4)
     f.add_argument("--seconds", type=float, required=True)
+    f.add_argument("--streams", type=int, default=0,
+                   help="stop after this many streams (a multiple of %d; 0: no limit)" % BATCH)
     f.add_argument("--nice", type=int, default=0,
                    help="lower the flood's CPU priority: on one machine the attacker "
                         "would otherwise also be taking the server's CPU")
@@ -348,8 +385,17 @@ def main():
     c.add_argument("--cert")
     c.add_argument("--key")
     c.add_argument("--timeout", type=float, default=5.0, help="seconds")
+    k = sub.add_parser("conns")
+    k.add_argument("--target", required=True)
+    k.add_argument("--source")
+    k.add_argument("--count", type=int, required=True)
+    k.add_argument("--timeout", type=float, default=2.0, help="seconds per call")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, on_sigterm)
+    if args.cmd == "conns":
+        if not 1 <= args.count <= 1000:
+            raise SystemExit("conns: --count 1..1000")
+        return conns(args)
     if args.cmd == "call":
         if bool(args.cert) != bool(args.key) or (args.cert and not args.tls_ca):
             raise SystemExit("call: --cert and --key go together, with --tls-ca")
