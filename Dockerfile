@@ -20,7 +20,7 @@
 #   the same base, started with the second entrypoint grading-edge
 #   (deploy/haproxy/run-edge.sh) and /etc/grading/haproxy.cfg. One image to
 #   build, scan, patch and tag; gradingd and its edge config always ship
-#   together. haproxy adds about 10 MB.
+#   together. haproxy adds about 6 MB.
 # - Only what the build reads is copied in (CMakeLists.txt, include/, proto/,
 #   src/, policies/), so editing docs, tests or the chart does not rebuild.
 #   Tests are off: they run in CI, not in the image build.
