@@ -39,11 +39,12 @@ trap 'rm -rf "$out"' EXIT
 
 "$helm" lint "$chart"
 "$helm" template t "$chart" >"$out/plain.yaml"
-"$helm" template t "$chart" --set edge.tls.secretName=edge-tls \
-    --set edge.tls.clientCASecretName=edge-ca >"$out/mtls.yaml"
+"$helm" template t "$chart" --set tls.enabled=true >"$out/mtls.yaml"
+"$helm" template t "$chart" --set tls.enabled=true --set tls.requireClientCert=false \
+    --set tls.secretName=edge-tls >"$out/tls.yaml"
 
 fail() { echo "helm-check: $*" >&2; exit 1; }
-for f in "$out/plain.yaml" "$out/mtls.yaml"; do
+for f in "$out/plain.yaml" "$out/mtls.yaml" "$out/tls.yaml"; do
     grep -q -- '- "127.0.0.1:50052"' "$f" || fail "$f: gradingd does not listen on 127.0.0.1:50052"
     grep -q '^        - name: edge$' "$f" || fail "$f: no edge container"
     grep -q 'command: \["grading-edge"\]' "$f" || fail "$f: the edge does not run grading-edge"
@@ -51,6 +52,9 @@ for f in "$out/plain.yaml" "$out/mtls.yaml"; do
 done
 grep -q 'GRADING_EDGE_TLS_CA' "$out/mtls.yaml" || fail "mutual TLS values set no GRADING_EDGE_TLS_CA"
 grep -q 'path: edge.pem.key' "$out/mtls.yaml" || fail "the TLS key is not mounted as edge.pem.key"
+grep -q 'secretName: t-grading-tls' "$out/mtls.yaml" || fail "the default TLS Secret is not <fullname>-tls"
+grep -q 'GRADING_EDGE_TLS_CERT' "$out/tls.yaml" || fail "TLS values set no GRADING_EDGE_TLS_CERT"
+if grep -q 'GRADING_EDGE_TLS_CA' "$out/tls.yaml"; then fail "client CA without requireClientCert"; fi
 if grep -q 'GRADING_EDGE_TLS' "$out/plain.yaml"; then fail "TLS settings without TLS values"; fi
 
 # Values the chart must refuse, each with its reason.
@@ -60,6 +64,5 @@ refuse() {
     if msg=$("$helm" template t "$chart" "$@" 2>&1); then fail "accepted $*"; fi
     grep -q "$want" <<<"$msg" || fail "$*: expected \"$want\", got: $msg"
 }
-refuse "needs edge.tls.secretName" --set edge.tls.clientCASecretName=edge-ca
 refuse "server.port and server.backendPort are both" --set server.backendPort=50051
-echo "helm-check: the chart renders with the edge sidecar (plaintext and mutual TLS)"
+echo "helm-check: the chart renders with the edge sidecar (plaintext, TLS, mutual TLS)"

@@ -12,8 +12,11 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(build-essential cmake pkg-config
           libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
-          libuv1-dev liblmdb-dev libcmocka-dev libyaml-dev libjansson-dev tzdata
-          haproxy python3-h2 openssl)
+          libuv1-dev liblmdb-dev libcmocka-dev libyaml-dev libjansson-dev tzdata)
+
+# The edge (deploy/haproxy) and its e2e tests: HAProxy, Debian's python3-h2
+# (raw HTTP/2 clients), openssl (test certificates).
+PACKAGES+=(haproxy python3-h2 openssl)
 
 install_missing() {
     local missing=()

@@ -4,11 +4,27 @@ the same image, entrypoint grading-edge) as a sidecar of gradingd. It owns
 the pod's gRPC port (server.port, the Service's target); gradingd listens on
 127.0.0.1:server.backendPort only, reachable from this container through the
 pod's shared loopback. Settings are the config's environment variables.
+
+TLS comes from the chart's `tls` values (tls.enabled, tls.secretName,
+default <fullname>-tls, tls.requireClientCert, default true), the same
+kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) whichever container
+terminates TLS: here the edge does, and gradingd behind it speaks plaintext
+on loopback. Read with defaults, so a chart without a `tls` block renders
+with TLS off.
 */}}
+
+{{- define "grading.edgeTLS" -}}
+{{- $tls := .Values.tls | default dict -}}
+{{- if $tls.enabled -}}
+{{- $secret := default (printf "%s-tls" (include "grading.fullname" .)) $tls.secretName -}}
+{{- $mtls := ne (toString (dig "requireClientCert" true $tls)) "false" -}}
+{{- dict "secret" $secret "mtls" $mtls | toJson -}}
+{{- end -}}
+{{- end -}}
 
 {{- define "grading.edgeContainer" -}}
 {{- $port := int .Values.server.port -}}
-{{- $tls := .Values.edge.tls -}}
+{{- $tls := include "grading.edgeTLS" . | default "{}" | fromJson -}}
 - name: edge
   image: {{ include "grading.image" . | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
@@ -34,13 +50,13 @@ pod's shared loopback. Settings are the config's environment variables.
       value: {{ .Values.edge.longTimeout | quote }}
     - name: GRADING_EDGE_LOG_LEVEL
       value: {{ .Values.edge.logLevel | quote }}
-    {{- if $tls.secretName }}
+    {{- if $tls.secret }}
     - name: GRADING_EDGE_TLS_CERT
       value: /etc/grading/edge-tls/edge.pem
     {{- end }}
-    {{- if $tls.clientCASecretName }}
+    {{- if $tls.mtls }}
     - name: GRADING_EDGE_TLS_CA
-      value: /etc/grading/edge-ca/ca.pem
+      value: /etc/grading/edge-tls/ca.pem
     {{- end }}
     {{- with .Values.edge.env }}
     {{- toYaml . | nindent 4 }}
@@ -49,7 +65,7 @@ pod's shared loopback. Settings are the config's environment variables.
     - name: grpc
       containerPort: {{ $port }}
       protocol: TCP
-  {{- if not $tls.secretName }}
+  {{- if not $tls.secret }}
   # Through the edge to gradingd: Health/Check SERVING, NOT_SERVING while
   # it drains (the pod leaves the Service's endpoints).
   readinessProbe:
@@ -81,48 +97,34 @@ pod's shared loopback. Settings are the config's environment variables.
     {{- toYaml .Values.edge.resources | nindent 4 }}
   securityContext:
     {{- toYaml .Values.securityContext | nindent 4 }}
-  {{- if or $tls.secretName $tls.clientCASecretName }}
+  {{- if $tls.secret }}
   volumeMounts:
-    {{- if $tls.secretName }}
     - name: edge-tls
       mountPath: /etc/grading/edge-tls
       readOnly: true
-    {{- end }}
-    {{- if $tls.clientCASecretName }}
-    - name: edge-ca
-      mountPath: /etc/grading/edge-ca
-      readOnly: true
-    {{- end }}
   {{- end }}
 {{- end -}}
 
 {{/*
-The edge's volumes: HAProxy wants the certificate in one file and finds
-the key in "<file>.key", so the kubernetes.io/tls Secret's tls.crt and
-tls.key are mounted under those names.
+The edge's volume: HAProxy wants the certificate in one file and finds the
+key in "<file>.key", so the Secret's tls.crt and tls.key are mounted under
+those names (and ca.crt, for mutual TLS, as ca.pem).
 */}}
 {{- define "grading.edgeVolumes" -}}
-{{- $tls := .Values.edge.tls -}}
-{{- if and $tls.clientCASecretName (not $tls.secretName) -}}
-{{- fail "edge.tls.clientCASecretName (mutual TLS) needs edge.tls.secretName (the edge's own certificate)" -}}
-{{- end -}}
-{{- if $tls.secretName }}
+{{- $tls := include "grading.edgeTLS" . | default "{}" | fromJson -}}
+{{- if $tls.secret }}
 - name: edge-tls
   secret:
-    secretName: {{ $tls.secretName }}
+    secretName: {{ $tls.secret }}
     items:
       - key: tls.crt
         path: edge.pem
       - key: tls.key
         path: edge.pem.key
-{{- end }}
-{{- if $tls.clientCASecretName }}
-- name: edge-ca
-  secret:
-    secretName: {{ $tls.clientCASecretName }}
-    items:
-      - key: {{ $tls.clientCAKey | default "ca.crt" }}
+      {{- if $tls.mtls }}
+      - key: ca.crt
         path: ca.pem
+      {{- end }}
 {{- end }}
 {{- end -}}
 
