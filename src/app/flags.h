@@ -25,6 +25,15 @@ typedef struct {
     double test_clock_rate; /* test milliseconds per real millisecond */
     bool help;
     bool version;
+    /* issue 10: operations */
+    const char *admin_listen;        /* NULL: "off" */
+    const char *admin_port_file;
+    int64_t liveness_timeout_ms;
+    int log_format;                  /* grading_log_format_t */
+    int log_level;                   /* grading_log_level_t */
+    bool access_log;
+    double access_log_sample;
+    const char *restore;             /* --restore FILE: install a backup and exit */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line
@@ -32,5 +41,10 @@ typedef struct {
 bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t errlen);
 
 void app_flags_usage(FILE *out);
+
+/* The operations flags (flags_ops.c), by their order after --admin-listen:
+ * admin-listen, admin-port-file, liveness-timeout-ms, log-format,
+ * log-level, access-log, access-log-sample, restore. */
+bool app_flags_parse_ops(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
 
 #endif

@@ -47,6 +47,7 @@ static void record_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t a
                         uint32_t duplicates)
 {
     call_slot_t *s = b->data;
+    rpc_count_events(s, err);
     if (err) {
         const char *why = err == GRADING_EFULL      ? "the store is full; nothing of this batch was stored"
                           : err == GRADING_ESHUTDOWN ? "server is shutting down; nothing of this batch was stored"
@@ -99,9 +100,11 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
         .done_cb = record_done,
         .data = s,
     };
+    r->batch.duplicate_out = r->duplicate = calloc(n ? n : 1, sizeof *r->duplicate);
     grading_ingest_submit(rpc_ingest(s), &r->batch);
     return;
 fail:
+    rpc_count_events(s, e.code);
     rpc_reply_error(s, &e);
 }
 

@@ -26,7 +26,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "grading/log.h"
 #include "grading/pb.h"
+#include "observe_internal.h"
 
 #define UNKNOWN_METHOD_SLOTS 2
 
@@ -139,6 +141,7 @@ static void slot_release_call(call_slot_t *s)
     free(s->record.events);
     free(s->record.marketplaces);
     free(s->record.zones);
+    free(s->record.duplicate);
     memset(&s->record, 0, sizeof s->record);
 }
 
@@ -176,6 +179,7 @@ static bool slot_request(call_slot_t *s)
 void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
                const ProtobufCMessage *resp)
 {
+    rpc_observe_end(s, code, message);
     grpc_op *op = s->ops;
     memset(s->ops, 0, sizeof s->ops);
     op->op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -213,12 +217,14 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
 
 static void slot_dispatch(call_slot_t *s)
 {
+    rpc_observe_start(s);
     if (!s->method) {
         char *path = grpc_slice_to_c_string(s->details.method);
         char msg[300];
         snprintf(msg, sizeof msg, "method %s is not served here", path);
         gpr_free(path);
         rpc_reply(s, GRPC_STATUS_UNIMPLEMENTED, msg, NULL);
+        grading_log_set_ctx(NULL);
         return;
     }
     grading_err_t err = grading_pb_from_buffer(s->payload, s->method->request,
@@ -228,10 +234,12 @@ static void slot_dispatch(call_slot_t *s)
                   err == GRADING_EFULL ? "request is larger than the server accepts"
                                        : "request is not a valid protobuf message",
                   NULL);
+        grading_log_set_ctx(NULL);
         return;
     }
     s->policy = policy_acquire(s->srv);
     s->method->handler(s, s->request);
+    grading_log_set_ctx(NULL);
 }
 
 static void slot_complete(call_slot_t *s, int ok)
@@ -372,6 +380,7 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
             goto fail;
         }
     }
+    rpc_observe_register_methods();
     for (int m = 0; m < grading_rpc_method_count; m++)
         srv->registered[m] = grpc_server_register_method(
             srv->server, grading_rpc_methods[m].path, NULL,

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "grading/ingest.h"
+#include "grading/log.h"
 #include "grading/policy.h"
 #include "grading/server.h"
 #include "grading/store.h"
@@ -33,6 +34,7 @@ typedef struct {
     const char **marketplaces;
     const grading_tz_t **zones;
     grading_ingest_batch_t batch;
+    bool *duplicate;                /* per event, from the writer (metrics) */
 } record_state_t;
 
 struct call_slot {
@@ -56,6 +58,9 @@ struct call_slot {
     grading_policy_t *policy;
     record_state_t record;
     call_slot_t *close_next;        /* the close worker's queue */
+    /* observe.c: the call's clock and log context (trace id, caller). */
+    int64_t start_ns;
+    grading_log_ctx_t log_ctx;
 };
 
 /* Sends the reply (resp may be NULL for an error), then the server frees
@@ -84,6 +89,11 @@ void rpc_reply_error(call_slot_t *s, const grading_error_t *e);
 bool rpc_seller_id_ok(const char *id, const char *field, grading_error_t *e);
 const grading_marketplace_t *rpc_resolve_marketplace(call_slot_t *s, const char *name,
                                                      const char *field, grading_error_t *e);
+
+/* Counts a RecordEvents call's events in grading_events_total by
+ * marketplace: accepted and duplicate when err is OK, else all rejected
+ * (events_metrics.c). */
+void rpc_count_events(call_slot_t *s, grading_err_t err);
 
 /* The query handlers (handlers_query.c). */
 void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg);

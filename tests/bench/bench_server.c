@@ -181,7 +181,7 @@ int bench_server_start(bench_server_t *s, const bench_opts_t *o, const char **ou
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        execl(bin, bin, "--listen", "127.0.0.1:0", "--port-file", portf, "--data-dir", data, "--policy", policy,
+        execl(bin, bin, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--port-file", portf, "--data-dir", data, "--policy", policy,
               (char *)NULL);
         fprintf(stderr, "cannot run %s: %s\n", bin, strerror(errno));
         _exit(127);

@@ -54,6 +54,10 @@ typedef struct {
     char addr[64];                 /* "127.0.0.1:<port>" */
     grading_client_t *client;      /* for the main thread; remade on each start */
     int runs;                      /* how many times started */
+    /* The admin HTTP server (/metrics, /healthz, ...) on a port of its own,
+     * also picked by the kernel. */
+    char admin_port_file[E2E_PATH_MAX];
+    int admin_port;                /* of the current run; 0 before it */
 } e2e_server_t;
 
 /* The value of an environment variable the tests need; fails the test when
