@@ -13,6 +13,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(build-essential cmake pkg-config
           libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
           libuv1-dev liblmdb-dev libcmocka-dev libyaml-dev libjansson-dev tzdata)
+PACKAGES+=(libmicrohttpd-dev)   # the admin HTTP server: /metrics, /healthz, /readyz, /backup
 
 install_missing() {
     local missing=()

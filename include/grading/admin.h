@@ -5,7 +5,8 @@
  *                  liveness_timeout_ms (a wedged writer fails it): 200 / 503
  *   GET /readyz    readiness: store open, policy loaded, not draining
  *   GET /backup    a compacted, consistent copy of the store, streamed
- *                  (application/octet-stream); see grading/store_backup.h
+ *                  (application/octet-stream); see grading/store_backup.h;
+ *                  loopback peers only unless remote_backup
  * Anything else is 404; other methods 405. */
 #ifndef GRADING_ADMIN_H
 #define GRADING_ADMIN_H
@@ -28,6 +29,9 @@ typedef struct {
     grading_store_t *store;          /* borrowed; outlives the admin server */
     grading_ingest_t *ingest;        /* borrowed; may be stopped only after grading_admin_stop */
     int64_t liveness_timeout_ms;     /* 0: GRADING_ADMIN_DEFAULT_LIVENESS_MS */
+    /* /backup hands out every record: from loopback peers only unless
+     * this is set (a backup job in the cluster). */
+    bool remote_backup;
     /* The app's answers (any thread): the policy in force with a reference
      * (NULL if none), whether it is draining, and the milliseconds since
      * its event loop last ran (a stuck loop grows it). */

@@ -3,7 +3,9 @@
  * reads from the other end, so the copy never lands on the server's disk.
  * A copy that fails half-way ends the body early: the client checks the
  * file (grading_store_verify_copy), which a cut-off copy fails. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <time.h>
 #include <stdlib.h>
@@ -47,10 +49,29 @@ static void *copy_main(void *arg)
     return NULL;
 }
 
+static bool peer_is_loopback(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return false;
+    if (ci->client_addr->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const void *)ci->client_addr;
+        return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ci->client_addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const void *)ci->client_addr;
+        if (IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr)) return true;
+        return IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && v6->sin6_addr.s6_addr[12] == 127;
+    }
+    return false;
+}
+
 enum MHD_Result admin_backup(grading_admin_t *a, struct MHD_Connection *conn)
 {
     int fds[2];
     if (!a->o.store) return admin_reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store: not open\n");
+    if (!a->o.remote_backup && !peer_is_loopback(conn))
+        return admin_reply_text(conn, MHD_HTTP_FORBIDDEN,
+                                "backup is served to loopback peers only (gradingd --admin-remote-backup)\n");
     if (pipe2(fds, O_CLOEXEC) != 0)
         return admin_reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot make a pipe\n");
     copy_job_t *job = malloc(sizeof *job);

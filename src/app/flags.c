@@ -38,6 +38,7 @@ void app_flags_usage(FILE *out)
             "  --log-level LEVEL        debug, info, warn or error (default info)\n"
             "  --access-log             log successful calls too (failed calls are always logged)\n"
             "  --access-log-sample R    with --access-log, log this fraction of them, 0..1 (default 1)\n"
+            "  --admin-remote-backup    serve /backup to non-loopback peers too (a backup job)\n"
             "  --restore FILE           install a backup (gradectl backup) as --data-dir's store, then exit\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
@@ -98,7 +99,8 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
     };
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
            O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE };
-    enum { O_ADMIN = 200, O_ADMIN_PORTFILE, O_LIVENESS, O_LOGFMT, O_LOGLEVEL, O_ACCESS, O_ACCESS_RATE, O_RESTORE };
+    enum { O_ADMIN = 200, O_ADMIN_PORTFILE, O_LIVENESS, O_LOGFMT, O_LOGLEVEL, O_ACCESS, O_ACCESS_RATE, O_RESTORE,
+           O_REMOTE_BACKUP };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -122,6 +124,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"access-log", no_argument, NULL, O_ACCESS},
         {"access-log-sample", required_argument, NULL, O_ACCESS_RATE},
         {"restore", required_argument, NULL, O_RESTORE},
+        {"admin-remote-backup", no_argument, NULL, O_REMOTE_BACKUP},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -209,6 +212,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         case O_ACCESS:
         case O_ACCESS_RATE:
         case O_RESTORE:
+        case O_REMOTE_BACKUP:
             if (!app_flags_parse_ops(c - O_ADMIN, optarg, f, err, errlen)) return false;
             break;
         case 'h':

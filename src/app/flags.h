@@ -34,6 +34,7 @@ typedef struct {
     bool access_log;
     double access_log_sample;
     const char *restore;             /* --restore FILE: install a backup and exit */
+    bool admin_remote_backup;        /* /backup for non-loopback peers too */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line

@@ -6,7 +6,7 @@
 #include "flags.h"
 #include "grading/log.h"
 
-enum { ADMIN, ADMIN_PORTFILE, LIVENESS, LOGFMT, LOGLEVEL, ACCESS, ACCESS_RATE, RESTORE };
+enum { ADMIN, ADMIN_PORTFILE, LIVENESS, LOGFMT, LOGLEVEL, ACCESS, ACCESS_RATE, RESTORE, REMOTE_BACKUP };
 
 bool app_flags_parse_ops(int which, const char *arg, app_flags_t *f, char *err, size_t errlen)
 {
@@ -66,6 +66,9 @@ bool app_flags_parse_ops(int which, const char *arg, app_flags_t *f, char *err, 
             return false;
         }
         f->restore = arg;
+        return true;
+    case REMOTE_BACKUP:
+        f->admin_remote_backup = true;
         return true;
     }
     snprintf(err, errlen, "unknown flag");

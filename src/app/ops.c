@@ -66,6 +66,7 @@ int app_ops_start(app_ops_t *o, const app_flags_t *f, uv_loop_t *loop, grading_s
         .store = store,
         .ingest = ingest,
         .liveness_timeout_ms = f->liveness_timeout_ms,
+        .remote_backup = f->admin_remote_backup,
         .policy = admin_policy,
         .draining = admin_draining,
         .loop_idle_ms = admin_loop_idle,
@@ -156,6 +157,7 @@ void app_ops_log_config(const app_flags_t *f, int port, int admin_port, const gr
         {"log_level", grading_log_level_name((grading_log_level_t)f->log_level), 0},
         {"access_log", f->access_log ? "true" : "false", 0},
         {"access_log_sample", NULL, f->access_log_sample},
+        {"admin_remote_backup", f->admin_remote_backup ? "true" : "false", 0},
         {"test_clock", f->test_clock ? "true" : "false", 0},
     };
     grading_log_fields(GRADING_LOG_INFO, NULL, "effective configuration", fl, sizeof fl / sizeof fl[0]);

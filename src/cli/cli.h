@@ -23,6 +23,8 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1    /* the server said no, a file is bad, the call failed */
 #define CLI_EXIT_USAGE 2   /* bad flags or arguments */
+#define CLI_EXIT_UNREACHABLE 3   /* no answer: cannot connect, UNAVAILABLE, DEADLINE_EXCEEDED */
+#define CLI_DEFAULT_ADMIN_ADDR "127.0.0.1:9464"
 
 #define CLI_DEFAULT_ADDR "127.0.0.1:50051"
 #define CLI_SERVICE "/grading.v1.GradingService/"
@@ -54,6 +56,7 @@ extern const cli_command_t cli_cmd_settlement;
 extern const cli_command_t cli_cmd_policy;
 extern const cli_command_t cli_cmd_close;
 extern const cli_command_t cli_cmd_history;
+extern const cli_command_t cli_cmd_backup;
 
 /* ---- arguments ---- */
 
