@@ -46,6 +46,7 @@ WORKDIR /src
 COPY CMakeLists.txt ./
 COPY include/ include/
 COPY proto/ proto/
+COPY cmake/ cmake/
 COPY src/ src/
 COPY policies/ policies/
 

@@ -14,6 +14,7 @@
 #include "grading/assess.h"
 #include "grading/counters.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "grpc/reflection/v1/reflection.pb-c.h"
 #include "server_internal.h"
 
 void rpc_reply_error(call_slot_t *s, const grading_error_t *e)
@@ -320,5 +321,9 @@ const rpc_method_t grading_rpc_methods[] = {
      rpc_handle_get_grade_history, 2},
     {"/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
      handle_health_check, 2},
+    {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+     &grpc__reflection__v1__server_reflection_request__descriptor, rpc_handle_reflection, 1},
+    {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+     &grpc__reflection__v1__server_reflection_request__descriptor, rpc_handle_reflection, 1},
 };
 const int grading_rpc_method_count = sizeof grading_rpc_methods / sizeof grading_rpc_methods[0];

@@ -215,6 +215,12 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
     }
 }
 
+void rpc_slot_recycle(call_slot_t *s)
+{
+    slot_release_call(s);
+    slot_request(s);
+}
+
 static void slot_dispatch(call_slot_t *s)
 {
     rpc_observe_start(s);
@@ -251,6 +257,10 @@ static void slot_complete(call_slot_t *s, int ok)
             return;
         }
         slot_dispatch(s);
+        return;
+    }
+    if (s->on_event) {   /* a stream's intermediate batch */
+        s->on_event(s, ok);
         return;
     }
     /* SLOT_SENDING finished (ok or not, the call is over). */

@@ -61,12 +61,24 @@ struct call_slot {
     /* observe.c: the call's clock and log context (trace id, caller). */
     int64_t start_ns;
     grading_log_ctx_t log_ctx;
+    /* A streaming handler (reflection_stream.c) takes the call's later
+     * completions here, until its last batch (status sent) clears it. */
+    void (*on_event)(call_slot_t *s, int ok);
+    void *stream;
 };
 
 /* Sends the reply (resp may be NULL for an error), then the server frees
  * the call and requests a new one. Call exactly once per call; any thread. */
 void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
                const ProtobufCMessage *resp);
+
+/* Frees a call whose last batch could not start and requests the next
+ * one (what a completed reply batch leads to). */
+void rpc_slot_recycle(call_slot_t *s);
+
+/* Server reflection (reflection_stream.c): the bidirectional stream, as
+ * a handler of the method table. */
+void rpc_handle_reflection(call_slot_t *s, const ProtobufCMessage *msg);
 
 /* Maps our error codes to gRPC status codes. */
 grpc_status_code rpc_status_of(grading_err_t err);
