@@ -14,6 +14,7 @@ PACKAGES=(build-essential cmake pkg-config
           libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
           libuv1-dev liblmdb-dev libcmocka-dev libyaml-dev libjansson-dev tzdata)
 PACKAGES+=(libmicrohttpd-dev)   # the admin HTTP server: /metrics, /healthz, /readyz, /backup
+PACKAGES+=(unzip)               # scripts/ci-checks.sh: helm comes inside a zip
 
 install_missing() {
     local missing=()
