@@ -166,6 +166,9 @@ int cli_print_json_value(json_t *j);
 /* Formats a number for people: integers plainly ("1500000"), others with
  * up to 4 decimals ("0.0312"). */
 void cli_format_number(double v, char *buf, size_t len);
+/* A rate or share as a percentage with one decimal ("33.3"), the one way
+ * every command prints them. */
+void cli_format_percent(double fraction, char *buf, size_t len);
 
 /* A text table: columns padded to their widest cell, separated by two
  * spaces; align holds one 'l' or 'r' per column. */
