@@ -102,6 +102,7 @@ static void test_backup_under_load_restores_every_acknowledged_event(void **stat
             if (orders != LOAD_EVENTS)
                 fail_msg("%s: acknowledged before the backup began but missing from it", c->seller);
             e2e_batch_t b;
+            e2e_batch_init(&b);
             e2e_load_build_batch(l, c->thread, c->batch, &b);
             e2e_record_ok(s2->client, b.ev, b.n, 0, (uint32_t)LOAD_EVENTS);   /* all already there */
             e2e_batch_destroy(&b);
