@@ -41,6 +41,10 @@ typedef struct {
     void *ctx;
 } grading_admin_options_t;
 
+/* Whether listen is an address grading_admin_start takes ("HOST:PORT"
+ * with a numeric host, "[V6]:PORT", port 0..65535). */
+bool grading_admin_listen_ok(const char *listen);
+
 /* Binds and serves on its own threads. *out_port: the bound port.
  * Errors: GRADING_EINVAL (bad address), GRADING_EIO (cannot bind). */
 grading_err_t grading_admin_start(const grading_admin_options_t *opts, grading_admin_t **out, int *out_port,

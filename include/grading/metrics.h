@@ -39,6 +39,9 @@ void grading_metrics_name_method(int i, const char *path);
 
 void grading_metrics_call_started(int method);
 void grading_metrics_call_handled(int method, int code, int64_t duration_ns);
+/* Gives marketplace mp its grading_events_total series (at 0) before any
+ * event of it arrives, so a scrape shows every marketplace of the policy. */
+void grading_metrics_declare_marketplace(const char *mp);
 /* n events of marketplace mp (NULL: "unknown") had this result. */
 void grading_metrics_events(const char *mp, grading_events_result_t result, uint64_t n);
 /* One writer group: its events and how long its commit took. */

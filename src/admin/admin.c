@@ -82,6 +82,13 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *
     return false;
 }
 
+bool grading_admin_listen_ok(const char *listen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    return listen && parse_listen(listen, &ss, &len);
+}
+
 grading_err_t grading_admin_start(const grading_admin_options_t *opts, grading_admin_t **out, int *out_port,
                                   grading_error_t *e)
 {

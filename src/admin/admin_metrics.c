@@ -33,8 +33,18 @@ static void write_gauges(grading_admin_t *a, FILE *out)
     grading_policy_unref(p);
 }
 
+/* Every marketplace of the policy in force gets its events series. */
+static void declare_marketplaces(grading_admin_t *a)
+{
+    grading_policy_t *p = a->o.policy ? a->o.policy(a->o.ctx) : NULL;
+    for (size_t i = 0; p && i < grading_policy_marketplace_count(p); i++)
+        grading_metrics_declare_marketplace(grading_policy_marketplace_at(p, i)->name);
+    grading_policy_unref(p);
+}
+
 enum MHD_Result admin_metrics(grading_admin_t *a, struct MHD_Connection *conn)
 {
+    declare_marketplaces(a);
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "flags.h"
+#include "grading/admin.h"
 #include "grading/log.h"
 
 enum { ADMIN, ADMIN_PORTFILE, LIVENESS, LOGFMT, LOGLEVEL, ACCESS, ACCESS_RATE, RESTORE, REMOTE_BACKUP };
@@ -13,6 +14,12 @@ bool app_flags_parse_ops(int which, const char *arg, app_flags_t *f, char *err, 
     switch (which) {
     case ADMIN:
         f->admin_listen = strcmp(arg, "off") == 0 ? NULL : arg;
+        if (f->admin_listen && !grading_admin_listen_ok(arg)) {
+            snprintf(err, errlen,
+                     "--admin-listen must be HOST:PORT with a numeric address (127.0.0.1:9464, [::1]:9464) or off, got \"%s\"",
+                     arg);
+            return false;
+        }
         return true;
     case ADMIN_PORTFILE:
         f->admin_port_file = arg;

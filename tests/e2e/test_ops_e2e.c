@@ -75,6 +75,8 @@ static void test_metrics_and_failed_call_logs(void **state)
     assert_true(e2e_series(m, "grading_events_total{marketplace=\"testmart\",result=\"duplicate\"}") == 2);
     assert_true(e2e_series(m, "grading_events_total{marketplace=\"nymart\",result=\"duplicate\"}") == 1);
     assert_true(e2e_series(m, "grading_events_total{marketplace=\"testmart\",result=\"rejected\"}") == 2);
+    /* a marketplace of the policy with no events yet shows its zeros */
+    assert_true(e2e_series(m, "grading_events_total{marketplace=\"jpmart\",result=\"accepted\"}") == 0);
     assert_true(e2e_series(m, GRADE_SERIES("OK")) == 1);
     assert_true(e2e_series(m, GRADE_SERIES("InvalidArgument")) == 2);
     assert_true(e2e_series(m, "grpc_server_started_total{grpc_type=\"unary\",grpc_service=\"grading.v1."
@@ -145,11 +147,48 @@ static void test_json_access_log_and_drain(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* Bad operations flags: exit 2 with one line naming the flag, before
+ * anything starts. */
+static void test_bad_operations_flags(void **state)
+{
+    e2e_server_t *s = *state;
+    const char *cases[][3] = {
+        {"--admin-listen", "localhost:9464", "--admin-listen must be HOST:PORT"},
+        {"--admin-listen", "127.0.0.1:70000", "--admin-listen must be HOST:PORT"},
+        {"--log-format", "xml", "--log-format must be text or json"},
+        {"--log-level", "verbose", "--log-level must be debug, info, warn or error"},
+        {"--access-log-sample", "1.5", "--access-log-sample must be a number from 0 to 1"},
+        {"--liveness-timeout-ms", "5", "--liveness-timeout-ms must be 100..3600000"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *argv[] = {e2e_env("GRADINGD"), "--policy", e2e_env("GRADING_POLICY"), "--data-dir",
+                              s->data_dir, "--listen", "127.0.0.1:0", cases[i][0], cases[i][1], NULL};
+        e2e_run_t r;
+        e2e_run(s->dir, argv, E2E_RUN_TIMEOUT_MS, &r);
+        if (!r.exited || r.code != 2 || e2e_count_lines(r.err) != 1)
+            fail_msg("%s %s: expected exit 2 and one line, got %d:\n%s", cases[i][0], cases[i][1], r.code, r.err);
+        e2e_assert_contains(r.err, cases[i][2]);
+        e2e_run_destroy(&r);
+    }
+    /* the admin port taken: a clear error, exit 2, not a half-started server */
+    char busy[64];
+    snprintf(busy, sizeof busy, "127.0.0.1:%d", s->admin_port);
+    const char *argv[] = {e2e_env("GRADINGD"), "--policy", e2e_env("GRADING_POLICY"), "--data-dir", s->dir,
+                          "--listen", "127.0.0.1:0", "--admin-listen", busy, NULL};
+    e2e_run_t r;
+    e2e_run(s->dir, argv, E2E_RUN_TIMEOUT_MS, &r);
+    assert_true(r.exited);
+    assert_int_equal(r.code, 2);
+    e2e_assert_contains(r.err, "admin-listen: cannot listen on");
+    e2e_run_destroy(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_metrics_and_failed_call_logs, e2e_setup_server, e2e_teardown_server),
         cmocka_unit_test_setup_teardown(test_json_access_log_and_drain, setup_json, e2e_teardown_server),
+        cmocka_unit_test_setup_teardown(test_bad_operations_flags, e2e_setup_server, e2e_teardown_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
