@@ -31,9 +31,11 @@ typedef enum {
 
 typedef enum { GRADING_RELOAD_OK, GRADING_RELOAD_INVALID, GRADING_RELOAD_RESULTS } grading_reload_result_t;
 
-/* Names method index i ("/grading.v1.GradingService/GetGrade"); the
- * string is borrowed for the process's life. Call before serving. */
-void grading_metrics_name_method(int i, const char *path);
+/* Names method index i ("/grading.v1.GradingService/GetGrade") and says
+ * whether it is a bidirectional stream (grpc_type "bidi_stream", else
+ * "unary"); the string is borrowed for the process's life. Call before
+ * serving. */
+void grading_metrics_name_method(int i, const char *path, bool bidi_stream);
 
 /* ---- counting (any thread; lock-free on the caller's own shard) ---- */
 

@@ -86,12 +86,17 @@ static met_shard_t *shard(void)
     return s;
 }
 
-void grading_metrics_name_method(int i, const char *path)
+static bool method_bidi[GRADING_METRICS_MAX_METHODS];
+
+void grading_metrics_name_method(int i, const char *path, bool bidi_stream)
 {
-    if (i >= 0 && i < GRADING_METRICS_UNKNOWN_METHOD) method_paths[i] = path;
+    if (i < 0 || i >= GRADING_METRICS_UNKNOWN_METHOD) return;
+    method_paths[i] = path;
+    method_bidi[i] = bidi_stream;
 }
 
 const char *met_method_path(int i) { return method_paths[i]; }
+const char *met_method_type(int i) { return method_bidi[i] ? "bidi_stream" : "unary"; }
 
 static int clamp_method(int m)
 {

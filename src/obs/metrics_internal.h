@@ -48,6 +48,7 @@ _Static_assert(sizeof(((met_shard_t *)0)->c) == sizeof(met_counters_t), "same la
 /* Merges every shard (live and retired) into *out. */
 void met_snapshot(met_counters_t *out);
 const char *met_method_path(int i);   /* NULL: not named */
+const char *met_method_type(int i);   /* grpc_type: "unary" or "bidi_stream" */
 int met_mp_count(void);
 const char *met_mp_name(int i);
 int met_close_running(void);

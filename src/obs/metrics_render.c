@@ -66,8 +66,8 @@ static void write_grpc(FILE *out, const met_counters_t *c)
     for (int m = 0; m < GRADING_METRICS_MAX_METHODS; m++) {
         if (!method_used(c, m)) continue;
         method_labels(m, svc, sizeof svc, meth, sizeof meth);
-        fprintf(out, "grpc_server_started_total{grpc_type=\"unary\",grpc_service=\"%s\",grpc_method=\"%s\"} %llu\n",
-                svc, meth, (unsigned long long)c->started[m]);
+        fprintf(out, "grpc_server_started_total{grpc_type=\"%s\",grpc_service=\"%s\",grpc_method=\"%s\"} %llu\n",
+                met_method_type(m), svc, meth, (unsigned long long)c->started[m]);
     }
     fprintf(out, "# HELP grpc_server_handled_total Total number of RPCs completed on the server, regardless of success or failure.\n"
                  "# TYPE grpc_server_handled_total counter\n");
@@ -77,8 +77,8 @@ static void write_grpc(FILE *out, const met_counters_t *c)
         for (int k = 0; k < GRADING_METRICS_CODES; k++) {
             /* every method shows OK (a live zero); other codes once seen */
             if (k != 0 && c->handled[m][k] == 0) continue;
-            fprintf(out, "grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"%s\",grpc_method=\"%s\",grpc_code=\"%s\"} %llu\n",
-                    svc, meth, code_names[k], (unsigned long long)c->handled[m][k]);
+            fprintf(out, "grpc_server_handled_total{grpc_type=\"%s\",grpc_service=\"%s\",grpc_method=\"%s\",grpc_code=\"%s\"} %llu\n",
+                    met_method_type(m), svc, meth, code_names[k], (unsigned long long)c->handled[m][k]);
         }
     }
     fprintf(out, "# HELP grpc_server_handling_seconds Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.\n"
@@ -86,7 +86,8 @@ static void write_grpc(FILE *out, const met_counters_t *c)
     for (int m = 0; m < GRADING_METRICS_MAX_METHODS; m++) {
         if (!method_used(c, m)) continue;
         method_labels(m, svc, sizeof svc, meth, sizeof meth);
-        snprintf(labels, sizeof labels, "grpc_type=\"unary\",grpc_service=\"%s\",grpc_method=\"%s\"", svc, meth);
+        snprintf(labels, sizeof labels, "grpc_type=\"%s\",grpc_service=\"%s\",grpc_method=\"%s\"",
+                 met_method_type(m), svc, meth);
         write_sec_hist(out, "grpc_server_handling_seconds", labels, &c->lat[m]);
     }
 }

@@ -40,7 +40,8 @@ static int method_index(const call_slot_t *s)
 void rpc_observe_register_methods(void)
 {
     for (int m = 0; m < grading_rpc_method_count && m < GRADING_METRICS_UNKNOWN_METHOD; m++)
-        grading_metrics_name_method(m, grading_rpc_methods[m].path);
+        grading_metrics_name_method(m, grading_rpc_methods[m].path,
+                                    grading_rpc_methods[m].handler == rpc_handle_reflection);
 }
 
 static void find_traceparent(call_slot_t *s)

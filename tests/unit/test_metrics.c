@@ -72,7 +72,8 @@ static double value_of(const char *text, const char *prefix)
 static void test_text_format_histograms_are_cumulative(void **state)
 {
     (void)state;
-    grading_metrics_name_method(5, "/grading.v1.GradingService/GetRankingBoosts");
+    grading_metrics_name_method(5, "/grading.v1.GradingService/GetRankingBoosts", false);
+    grading_metrics_name_method(6, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", true);
     grading_metrics_call_started(5);
     grading_metrics_call_started(5);
     grading_metrics_call_handled(5, 0, 50 * 1000);           /* 50 us */
@@ -105,6 +106,8 @@ static void test_text_format_histograms_are_cumulative(void **state)
     assert_true(value_of(t, "process_open_fds ") > 0);
     assert_true(value_of(t, "process_start_time_seconds ") > 1.7e9);
     assert_non_null(strstr(t, "# TYPE grpc_server_handling_seconds histogram\n"));
+    assert_non_null(strstr(t, "grpc_server_started_total{grpc_type=\"bidi_stream\",grpc_service=\"grpc.reflection.v1."
+                              "ServerReflection\",grpc_method=\"ServerReflectionInfo\"} 0\n"));
     assert_non_null(strstr(t, "# TYPE grading_ingest_commit_seconds histogram\n"));
     free(t);
 }
