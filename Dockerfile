@@ -50,12 +50,14 @@ RUN apt-get update \
         build-essential cmake pkg-config \
         libgrpc-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev \
         libuv1-dev liblmdb-dev libyaml-dev libjansson-dev libssl-dev \
+        libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY include/ include/
 COPY proto/ proto/
+COPY cmake/ cmake/
 COPY src/ src/
 COPY policies/ policies/
 
@@ -74,6 +76,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libgrpc29 libprotobuf-c1 libuv1 liblmdb0 libyaml-0-2 libjansson4 \
         tzdata ca-certificates haproxy \
+        libmicrohttpd12 lmdb-utils \
  && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 grading \
@@ -95,7 +98,8 @@ ENV GRADING_POLICY=/etc/grading/policies/kakaostyle.yaml \
 USER 10001:10001
 WORKDIR /var/lib/grading
 VOLUME ["/var/lib/grading"]
-EXPOSE 50051
+# 9464: the admin server (/metrics, /healthz, /readyz, /backup)
+EXPOSE 50051 9464
 
 # Health/Check over loopback: SERVING exits 0; NOT_SERVING (draining) or no
 # answer exits non-zero. Assumes gradingd's default port here, 50052 (the
@@ -104,5 +108,6 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
     CMD ["gradectl", "health", "--addr", "127.0.0.1:50052", "--timeout-ms", "3000"]
 
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["gradingd", "--listen", "127.0.0.1:50052", "--data-dir", "/var/lib/grading"]
+ENTRYPOINT ["gradingd", "--listen", "127.0.0.1:50052", "--data-dir", "/var/lib/grading", \
+            "--admin-listen", "0.0.0.0:9464"]
 CMD []

@@ -20,6 +20,8 @@ PACKAGES+=(clang libclang-rt-14-dev)
 # The edge (deploy/haproxy) and its e2e tests: HAProxy, Debian's python3-h2
 # (raw HTTP/2 clients), openssl (test certificates).
 PACKAGES+=(haproxy python3-h2 openssl)
+PACKAGES+=(libmicrohttpd-dev)   # the admin HTTP server: /metrics, /healthz, /readyz, /backup
+PACKAGES+=(unzip)               # scripts/ci-checks.sh: helm comes inside a zip
 
 install_missing() {
     local missing=()

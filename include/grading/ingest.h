@@ -6,6 +6,7 @@
 #ifndef GRADING_INGEST_H
 #define GRADING_INGEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "grading/err.h"
@@ -64,6 +65,9 @@ struct grading_ingest_batch {
     grading_ingest_done_cb done_cb;
     void *data;                        /* for the caller */
     grading_ingest_report_t *report;   /* optional; valid until done_cb */
+    /* Optional, n entries: set to whether events[i] was a duplicate
+     * (meaningful once done_cb got OK); for per-marketplace counts. */
+    bool *duplicate_out;
     grading_ingest_batch_t *next_;     /* private: the queue */
 };
 
@@ -81,6 +85,9 @@ void grading_ingest_submit(grading_ingest_t *in, grading_ingest_batch_t *b);
  * data. Must not be called on the writer thread (from a callback). */
 grading_err_t grading_ingest_run(grading_ingest_t *in, grading_ingest_batch_t *b, uint32_t *accepted,
                                  uint32_t *duplicates);
+
+/* Batches queued and not yet taken by the writer (for /metrics). */
+uint64_t grading_ingest_queue_depth(grading_ingest_t *in);
 
 /* Finishes every queued batch, stops the thread and frees in. */
 void grading_ingest_stop(grading_ingest_t *in);

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "grading/loopback.h"
+#include "grading/admin.h"
+#include "grading/log.h"
 #include "grading/server.h"
 #include "grading/store.h"
 
@@ -41,10 +43,20 @@ void app_flags_usage(FILE *out)
             "                           DUR is a number with s, m, h or d)\n"
             "  --orphan-max-age DUR     drop events of orders whose payment never came after DUR (default 30d,\n"
             "                           at most 365d)\n"
+            "  --admin-listen ADDR      HTTP /metrics, /healthz, /readyz, /backup (default %s; off disables)\n"
+            "  --admin-port-file FILE   write the admin server's bound port here\n"
+            "  --liveness-timeout-ms MS /healthz fails when the loop or the writer is stuck this long (default %d)\n"
+            "  --log-format text|json   log line format (default text)\n"
+            "  --log-level LEVEL        debug, info, warn or error (default info)\n"
+            "  --access-log             log successful calls too (failed calls are always logged)\n"
+            "  --access-log-sample R    with --access-log, log this fraction of them, 0..1 (default 1)\n"
+            "  --admin-remote-backup    serve /backup to non-loopback peers too (a backup job)\n"
+            "  --restore FILE           install a backup (gradectl backup) as --data-dir's store, then exit\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy, the authz file and TLS files\n",
-            GRADING_SERVER_DEFAULT_LISTEN, GRADING_SERVER_MAX_THREADS);
+            GRADING_SERVER_DEFAULT_LISTEN, GRADING_SERVER_MAX_THREADS, GRADING_ADMIN_DEFAULT_LISTEN,
+            GRADING_ADMIN_DEFAULT_LIVENESS_MS);
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -138,11 +150,18 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         .audit_retention_days = 90,
         .max_future_skew_ms = GRADING_DEFAULT_MAX_FUTURE_SKEW_MS,
         .orphan_max_age_ms = GRADING_DEFAULT_ORPHAN_MAX_AGE_MS,
+        .admin_listen = GRADING_ADMIN_DEFAULT_LISTEN,
+        .liveness_timeout_ms = GRADING_ADMIN_DEFAULT_LIVENESS_MS,
+        .log_format = GRADING_LOG_TEXT,
+        .log_level = GRADING_LOG_INFO,
+        .access_log_sample = 1.0,
     };
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
            O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE,
            O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_INSECURE, O_AUTHZ, O_TRUST_PROXY, O_AUDIT_DAYS,
            O_FUTURE_SKEW = 100, O_ORPHAN_AGE };
+    enum { O_ADMIN = 200, O_ADMIN_PORTFILE, O_LIVENESS, O_LOGFMT, O_LOGLEVEL, O_ACCESS, O_ACCESS_RATE, O_RESTORE,
+           O_REMOTE_BACKUP };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -167,6 +186,15 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"audit-retention-days", required_argument, NULL, O_AUDIT_DAYS},
         {"max-future-skew", required_argument, NULL, O_FUTURE_SKEW},
         {"orphan-max-age", required_argument, NULL, O_ORPHAN_AGE},
+        {"admin-listen", required_argument, NULL, O_ADMIN},
+        {"admin-port-file", required_argument, NULL, O_ADMIN_PORTFILE},
+        {"liveness-timeout-ms", required_argument, NULL, O_LIVENESS},
+        {"log-format", required_argument, NULL, O_LOGFMT},
+        {"log-level", required_argument, NULL, O_LOGLEVEL},
+        {"access-log", no_argument, NULL, O_ACCESS},
+        {"access-log-sample", required_argument, NULL, O_ACCESS_RATE},
+        {"restore", required_argument, NULL, O_RESTORE},
+        {"admin-remote-backup", no_argument, NULL, O_REMOTE_BACKUP},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -270,6 +298,17 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
             }
             break;
         }
+        case O_ADMIN:
+        case O_ADMIN_PORTFILE:
+        case O_LIVENESS:
+        case O_LOGFMT:
+        case O_LOGLEVEL:
+        case O_ACCESS:
+        case O_ACCESS_RATE:
+        case O_RESTORE:
+        case O_REMOTE_BACKUP:
+            if (!app_flags_parse_ops(c - O_ADMIN, optarg, f, err, errlen)) return false;
+            break;
         case 'h':
         case O_HELP: f->help = true; break;
         case O_VERSION: f->version = true; break;
@@ -286,6 +325,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         return false;
     }
     if (f->help || f->version) return true;
+    if (f->restore) return true;   /* needs only --data-dir */
     if (!f->policy || !f->policy[0]) {
         snprintf(err, errlen, "--policy FILE is required (or set GRADING_POLICY)");
         return false;

@@ -33,6 +33,16 @@ typedef struct {
     int64_t audit_retention_days; /* audit entries older than this are pruned; 0: kept */
     int64_t max_future_skew_ms;  /* occurred_at at most this ahead of the clock */
     int64_t orphan_max_age_ms;   /* unpaid orders' held events are dropped after this */
+    /* issue 10: operations */
+    const char *admin_listen;        /* NULL: "off" */
+    const char *admin_port_file;
+    int64_t liveness_timeout_ms;
+    int log_format;                  /* grading_log_format_t */
+    int log_level;                   /* grading_log_level_t */
+    bool access_log;
+    double access_log_sample;
+    const char *restore;             /* --restore FILE: install a backup and exit */
+    bool admin_remote_backup;        /* /backup for non-loopback peers too */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line
@@ -40,5 +50,10 @@ typedef struct {
 bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t errlen);
 
 void app_flags_usage(FILE *out);
+
+/* The operations flags (flags_ops.c), by their order after --admin-listen:
+ * admin-listen, admin-port-file, liveness-timeout-ms, log-format,
+ * log-level, access-log, access-log-sample, restore. */
+bool app_flags_parse_ops(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
 
 #endif

@@ -14,10 +14,15 @@
 #include <uv.h>
 
 #include "flags.h"
+#include "grading/access_log.h"
+#include "grading/admin.h"
 #include "grading/ingest.h"
+#include "grading/log.h"
+#include "grading/metrics.h"
 #include "grading/policy.h"
 #include "grading/server.h"
 #include "grading/store.h"
+#include "ops.h"
 #include "refresh.h"
 #include "security.h"
 
@@ -38,6 +43,7 @@ typedef struct {
     uv_timer_t sweep_timer;         /* deadlines advance without traffic */
     bool watching;
     bool stopping;
+    app_ops_t ops;                  /* admin server, loop heartbeat, policy hash */
     int64_t clock_mono_start_ns;    /* --test-clock: when it started */
     app_authz_t authz;              /* --authz, reloaded like the policy */
     app_audit_prune_t audit_prune;  /* --audit-retention-days */
@@ -89,6 +95,7 @@ static void close_handles(app_t *a)
     uv_close((uv_handle_t *)&a->refresh_timer, NULL);
     uv_close((uv_handle_t *)&a->sweep_timer, NULL);
     uv_close((uv_handle_t *)&a->reload_debounce, NULL);
+    app_ops_close_handles(&a->ops);
     if (a->watching) uv_close((uv_handle_t *)&a->policy_watch, NULL);
     a->watching = false;
     app_authz_close(&a->authz);
@@ -107,25 +114,29 @@ static void on_stop_signal(uv_signal_t *h, int signum)
     app_t *a = h->data;
     if (a->stopping) return;
     a->stopping = true;
-    fprintf(stderr, "gradingd: %s: draining\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    atomic_store(&a->ops.draining, true);
+    grading_log(GRADING_LOG_INFO, "%s: draining", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     grading_server_drain(a->server);
     uv_timer_start(&a->drain_timer, on_drained, (uint64_t)a->flags.drain_ms, 0);
 }
 
 static void reload_policy(app_t *a, const char *why)
 {
+    app_ops_note_policy_content(&a->ops, a->flags.policy);
     grading_policy_t *p = NULL;
     grading_policy_diags_t *diags = calloc(1, sizeof *diags);
     if (!diags) return;
     grading_err_t err = grading_policy_load_file(a->flags.policy, &p, diags);
     if (err) {
-        fprintf(stderr, "gradingd: %s: policy %s rejected, keeping the current one\n", why,
-                a->flags.policy);
+        grading_metrics_policy_reload(GRADING_RELOAD_INVALID);
+        grading_log(GRADING_LOG_ERROR, "%s: policy %s rejected, keeping the current one", why,
+                    a->flags.policy);
         print_diags("policy", diags);
     } else {
+        grading_metrics_policy_reload(GRADING_RELOAD_OK);
         grading_server_set_policy(a->server, p);
-        fprintf(stderr, "gradingd: %s: policy %s loaded, version %s\n", why, a->flags.policy,
-                grading_policy_version(p));
+        grading_log(GRADING_LOG_INFO, "%s: policy %s loaded, version %s", why, a->flags.policy,
+                    grading_policy_version(p));
         app_refresh_request(a->refresh, p);
     }
     grading_policy_t *cur = grading_server_policy(a->server);
@@ -147,16 +158,19 @@ static void on_reload_signal(uv_signal_t *h, int signum)
 
 static void on_reload_debounced(uv_timer_t *t)
 {
-    reload_policy(t->data, "policy file changed");
+    app_t *a = t->data;
+    /* The directory changed; the policy only when its content did (a
+     * ConfigMap swaps its ..data symlink, an editor renames a file). */
+    if (!app_ops_policy_content_changed(&a->ops, a->flags.policy)) return;
+    reload_policy(a, "policy file changed");
 }
 
 static void on_policy_dir_event(uv_fs_event_t *h, const char *filename, int events, int status)
 {
     (void)events;
     app_t *a = h->data;
-    const char *base = strrchr(a->flags.policy, '/');
-    base = base ? base + 1 : a->flags.policy;
-    if (status < 0 || !filename || strcmp(filename, base) != 0 || a->stopping) return;
+    (void)filename;   /* any entry: the file may be a symlink through ..data */
+    if (status < 0 || a->stopping) return;
     uv_timer_start(&a->reload_debounce, on_reload_debounced, 200, 0);
 }
 
@@ -229,6 +243,9 @@ int main(int argc, char **argv)
         printf("gradingd %s\n", GRADING_VERSION);
         return 0;
     }
+    grading_log_configure((grading_log_format_t)a.flags.log_format, (grading_log_level_t)a.flags.log_level, NULL);
+    grading_access_log_configure(a.flags.access_log, a.flags.access_log_sample);
+    if (a.flags.restore) return app_ops_restore(&a.flags);
 
     diags = calloc(1, sizeof *diags);
     if (!diags) goto fail;
@@ -317,6 +334,14 @@ int main(int argc, char **argv)
     a.audit_prune = (app_audit_prune_t){.ingest = a.ingest, .now_ms = app_now_ms, .clock_ctx = &a,
                                         .retention_ms = a.flags.audit_retention_days * 86400000};
     app_audit_prune_start(&a.audit_prune, &a.loop);
+    app_ops_note_policy_content(&a.ops, a.flags.policy);
+    if (app_ops_start(&a.ops, &a.flags, &a.loop, a.store, a.ingest, a.server) != 0) {
+        grading_server_shutdown(a.server, 0);
+        close_handles(&a);
+        uv_run(&a.loop, UV_RUN_DEFAULT);
+        rc = EXIT_USAGE;
+        goto fail;
+    }
     uv_signal_start(&a.sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&a.sighup, on_reload_signal, SIGHUP);
@@ -330,14 +355,16 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto fail;
     }
-    fprintf(stderr, "gradingd: serving on %s (port %d), data %s, policy %s version %s, %d threads\n",
-            a.flags.listen, port, a.flags.data_dir, a.flags.policy,
-            grading_policy_version(policy), a.flags.threads);
+    app_ops_log_config(&a.flags, port, a.ops.admin_port, policy);
+    grading_log(GRADING_LOG_INFO, "serving on %s (port %d), data %s, policy %s version %s, %d threads",
+                a.flags.listen, port, a.flags.data_dir, a.flags.policy, grading_policy_version(policy),
+                a.flags.threads);
 
     uv_run(&a.loop, UV_RUN_DEFAULT);
     rc = 0;
-    fprintf(stderr, "gradingd: stopped cleanly\n");
+    grading_log(GRADING_LOG_INFO, "stopped cleanly");
 fail:
+    app_ops_stop(&a.ops);   /* before the writer and the store it reads */
     if (a.server) grading_server_free(a.server);
     app_refresh_stop(a.refresh);
     if (a.ingest) grading_ingest_stop(a.ingest);

@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "grading/assess.h"
+#include "grading/log.h"
+#include "grading/metrics.h"
 #include "grading/sweep.h"
 
 #define REFRESH_PAGE 256
@@ -113,14 +116,15 @@ static void *refresh_main(void *arg)
             uint64_t n;
             uint32_t pages;
             grading_err_t err = grading_sweep_due(rd, r->in, sweep, r->now_ms, r->clock_ctx, &r->sweep_buf, &n, &pages);
-            if (err) fprintf(stderr, "gradingd: sweep stopped: %s\n", grading_err_name(err));
-            if (n) fprintf(stderr, "gradingd: sweep: %llu sellers reached a new order stage\n", (unsigned long long)n);
+            if (err) grading_log(GRADING_LOG_ERROR, "sweep stopped: %s", grading_err_name(err));
+            if (n) grading_log(GRADING_LOG_INFO, "sweep: %llu sellers reached a new order stage", (unsigned long long)n);
+            grading_metrics_sweep_due(n);
             if (orphan_max_age_ms > 0) {
                 err = grading_sweep_orphans(rd, r->in, sweep, r->now_ms, r->clock_ctx, orphan_max_age_ms,
                                             &r->orphan_buf, &n);
-                if (err) fprintf(stderr, "gradingd: orphan sweep stopped: %s\n", grading_err_name(err));
-                if (n) fprintf(stderr, "gradingd: sweep: %llu unpaid orders dropped after --orphan-max-age\n",
-                               (unsigned long long)n);
+                if (err) grading_log(GRADING_LOG_ERROR, "orphan sweep stopped: %s", grading_err_name(err));
+                if (n) grading_log(GRADING_LOG_INFO, "sweep: %llu unpaid orders dropped after --orphan-max-age",
+                                   (unsigned long long)n);
             }
             grading_policy_unref(sweep);
             continue;
@@ -140,12 +144,16 @@ static void *refresh_main(void *arg)
             continue;
         }
         size_t total = 0;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         for (size_t i = 0; i < grading_policy_marketplace_count(p); i++)
             total += walk_marketplace(r, rd, p, grading_policy_marketplace_at(p, i)->name);
         bool cut = interrupted(r);
         if (!cut) record_walk(r, p);
-        fprintf(stderr, "gradingd: refreshed %zu sellers' stored answers with policy %s%s\n", total,
-                grading_policy_version(p), cut ? " (interrupted)" : "");
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        grading_metrics_refresh((int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec));
+        grading_log(GRADING_LOG_INFO, "refreshed %zu sellers' stored answers with policy %s%s", total,
+                    grading_policy_version(p), cut ? " (interrupted)" : "");
         grading_policy_unref(p);
     }
     grading_store_reader_free(rd);

@@ -38,6 +38,7 @@ int cli_call(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
     if (err) {
         fprintf(stderr, "gradectl: calling %s at %s failed: %s (%s)\n", path, ctx->addr,
                 details[0] ? details : "no details", grading_err_name(err));
+        rc = CLI_EXIT_UNREACHABLE;
         goto done;
     }
     if (st) {
@@ -49,6 +50,9 @@ int cli_call(cli_ctx_t *ctx, const char *method, const ProtobufCMessage *req,
                 details[0] ? details : "(no details)");
         if (res.status == GRPC_STATUS_UNAVAILABLE)
             fprintf(stderr, "gradectl: is gradingd running at %s? (--addr or GRADING_ADDR)\n", ctx->addr);
+        /* no answer (transport) vs. the server said no */
+        if (res.status == GRPC_STATUS_UNAVAILABLE || res.status == GRPC_STATUS_DEADLINE_EXCEEDED)
+            rc = CLI_EXIT_UNREACHABLE;
         goto done;
     }
     rc = CLI_EXIT_OK;

@@ -23,6 +23,8 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1    /* the server said no, a file is bad, the call failed */
 #define CLI_EXIT_USAGE 2   /* bad flags or arguments */
+#define CLI_EXIT_UNREACHABLE 3   /* no answer: cannot connect, UNAVAILABLE, DEADLINE_EXCEEDED */
+#define CLI_DEFAULT_ADMIN_ADDR "127.0.0.1:9464"
 
 #define CLI_DEFAULT_ADDR "127.0.0.1:50051"
 #define CLI_SERVICE "/grading.v1.GradingService/"
@@ -63,6 +65,7 @@ extern const cli_command_t cli_cmd_audit;
 int cli_security_flag(cli_ctx_t *ctx, int argc, char **argv, int *i);
 /* GRADING_TLS_CA/CERT/KEY and GRADING_TOKEN, before the flags. */
 void cli_security_env(cli_ctx_t *ctx);
+extern const cli_command_t cli_cmd_backup;
 
 /* ---- arguments ---- */
 
@@ -172,6 +175,9 @@ int cli_print_json_value(json_t *j);
 /* Formats a number for people: integers plainly ("1500000"), others with
  * up to 4 decimals ("0.0312"). */
 void cli_format_number(double v, char *buf, size_t len);
+/* A rate or share as a percentage with one decimal ("33.3"), the one way
+ * every command prints them. */
+void cli_format_percent(double fraction, char *buf, size_t len);
 
 /* A text table: columns padded to their widest cell, separated by two
  * spaces; align holds one 'l' or 'r' per column. */

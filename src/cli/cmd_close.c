@@ -18,6 +18,8 @@
  * The formatting helpers take their inputs and a FILE, and read no clock
  * or environment, for tests/unit/test_cli_close.c. */
 #include <stdlib.h>
+#include <strings.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cli.h"
@@ -55,7 +57,7 @@ static void close_format_bar(uint32_t count, uint32_t max, char *buf, size_t len
 static void close_format_share(uint32_t count, uint64_t total, char *buf, size_t len)
 {
     if (total == 0) snprintf(buf, len, "-");
-    else snprintf(buf, len, "%.1f", 100.0 * (double)count / (double)total);
+    else cli_format_percent((double)count / (double)total, buf, len);
 }
 
 /* Checks the period name for kind; writes it to out with a lower-case 'q'
@@ -184,16 +186,31 @@ static int close_print_reply(const ProtobufCMessage *reply, const void *arg)
                        c->dry_run, stdout);
 }
 
+/* Asks on out whether to close, reads the answer from in: true only for
+ * "y" or "yes" (any case). A close freezes grades for good, so a person
+ * at a terminal confirms it; scripts pass --yes (or are not on one). */
+static bool close_confirm(FILE *in, FILE *out, const char *kind, const char *period, const char *marketplace)
+{
+    char line[64];
+    fprintf(out, "Close %s %s of %s? This publishes every seller's grades for it, for good. [y/N] ", kind,
+            period, marketplace ? marketplace : "the default marketplace");
+    fflush(out);
+    if (!fgets(line, sizeof line, in)) return false;
+    line[strcspn(line, "\r\n")] = '\0';
+    return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
 static int close_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **argv)
 {
     const char *marketplace = NULL;
-    bool dry_run = false;
+    bool dry_run = false, yes = false;
     char *pos[2], period[GRADING_PERIOD_NAME_MAX], why[GRADING_ERROR_MSG_MAX + 64];
     int npos, rc;
     cli_status_t st;
     const cli_opt_t opts[] = {
         {"--marketplace", &marketplace, NULL},
         {"--dry-run", NULL, &dry_run},
+        {"--yes", NULL, &yes},
         {NULL, NULL, NULL},
     };
 
@@ -205,6 +222,11 @@ static int close_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **
     if (close_check_period(kind, pos[1], period, sizeof period, why, sizeof why))
         return cli_usage_error(cmd, "%s", why);
     if (marketplace && !*marketplace) return cli_usage_error(cmd, "--marketplace must not be empty");
+    if (!dry_run && !yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO) &&
+        !close_confirm(stdin, stderr, grading_period_kind_name(kind), period, marketplace)) {
+        fprintf(stderr, "gradectl: not closed (answer y to close, or pass --yes)\n");
+        return CLI_EXIT_FAIL;
+    }
 
     if (ctx->timeout_ms <= 0) ctx->timeout_ms = CLOSE_DEFAULT_TIMEOUT_MS;
     Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
@@ -223,7 +245,7 @@ static int close_run(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char **
 
 const cli_command_t cli_cmd_close = {
     .name = "close",
-    .synopsis = "KIND PERIOD [--marketplace M] [--dry-run]",
+    .synopsis = "KIND PERIOD [--marketplace M] [--dry-run] [--yes]",
     .summary = "close a period, show its grade distribution (ClosePeriod)",
     .help = "Arguments:\n"
             "  KIND               month, quarter or year (any case)\n"
@@ -232,6 +254,7 @@ const cli_command_t cli_cmd_close = {
             "Options:\n"
             "  --marketplace M    the marketplace to close (default: the policy's default)\n"
             "  --dry-run          compute the distribution only; nothing is written\n"
+            "  --yes              do not ask: on a terminal, close asks for confirmation\n"
             "\n"
             "Freezes every seller's grades for the period as of its end in the marketplace's\n"
             "time zone (the published grades). The period must have ended, else the server\n"

@@ -48,6 +48,7 @@ const cli_command_t cli_cmd_health = {
             "  --service NAME     the service to ask about (default \"\": the whole server)\n"
             "\n"
             "Prints SERVING or NOT_SERVING (--json: {\"status\": ...}). Exit status 0 only\n"
-            "when SERVING, 1 otherwise or when the server cannot be reached.\n",
+            "when SERVING, 1 when NOT_SERVING or refused, 3 when the server cannot be\n"
+            "reached.\n",
     .run = run_health,
 };

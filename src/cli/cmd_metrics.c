@@ -59,16 +59,18 @@ static void pivot_free(pivot_t *p)
     free(p->grid);
 }
 
-/* "12", or "0.0312 (3/96)" when the value is a ratio; "*" marks a value
- * below the policy's minimum volume. */
+/* "12", or "3.1% (3/96)" when the value is a ratio (a percentage, as
+ * every command prints rates); "*" marks a value below the policy's
+ * minimum volume. */
 static void format_cell(const Grading__V1__MetricValue *v, char *buf, size_t len, bool *insufficient)
 {
     char val[40], num[40], den[40];
     cli_format_number(v->value, val, sizeof val);
     if (v->denominator != 0) {
+        cli_format_percent(v->value, val, sizeof val);
         cli_format_number(v->numerator, num, sizeof num);
         cli_format_number(v->denominator, den, sizeof den);
-        snprintf(buf, len, "%s (%s/%s)%s", val, num, den, v->sufficient ? "" : "*");
+        snprintf(buf, len, "%s%% (%s/%s)%s", val, num, den, v->sufficient ? "" : "*");
     } else {
         snprintf(buf, len, "%s%s", val, v->sufficient ? "" : "*");
     }
@@ -152,6 +154,7 @@ const cli_command_t cli_cmd_metrics = {
             "\n"
             "Prints one row per metric and one column per window (30d, 90d, 365d, month:\n"
             "the calendar month holding the as-of time). A ratio shows its numerator and\n"
-            "denominator: 0.0312 (3/96). With --json, the SellerMetrics reply as JSON.\n",
+            "denominator, as a percentage like every rate gradectl prints: 3.1% (3/96).\n"
+            "With --json, the SellerMetrics reply as JSON (ratios as fractions).\n",
     .run = run_metrics,
 };

@@ -5,7 +5,8 @@
  * lifted out first and the command sees only its own arguments. The
  * command table below is the one place a new command is listed.
  *
- * Exit codes: 0 done, 1 the call or the input failed, 2 usage error. */
+ * Exit codes: 0 done, 1 the call or the input failed, 2 usage error,
+ * 3 the server could not be reached or did not answer. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ static const cli_command_t *const commands[] = {
     &cli_cmd_policy,
     &cli_cmd_health,
     &cli_cmd_audit,
+    &cli_cmd_backup,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -49,7 +51,9 @@ static void print_usage(FILE *out)
             CLI_DEFAULT_ADDR);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-11s %s\n", commands[i]->name, commands[i]->summary);
-    fprintf(out, "\nExit status: 0 done, 1 the server or the input said no, 2 usage error.\n");
+    fprintf(out, "\nExit status: 0 done, 1 the server or the input said no, 2 usage error,\n"
+                 "3 the server could not be reached or did not answer (UNAVAILABLE,\n"
+                 "DEADLINE_EXCEEDED: retrying may help).\n");
 }
 
 static void print_command_help(const cli_command_t *cmd)

@@ -131,6 +131,13 @@ void cli_groups_destroy(cli_groups_t *g)
     memset(g, 0, sizeof *g);
 }
 
+void cli_format_percent(double fraction, char *buf, size_t len)
+{
+    double p = fraction * 100.0 + 0.0;   /* -0 prints as 0 */
+    if (!isfinite(p)) snprintf(buf, len, "%g", p);
+    else snprintf(buf, len, "%.1f", p);
+}
+
 void cli_format_number(double v, char *buf, size_t len)
 {
     if (!isfinite(v)) {

@@ -27,8 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "grading/counters.h"
+#include "grading/metrics.h"
 #include "ingest_internal.h"
 
 /* ---- applying one batch ---- */
@@ -302,6 +304,7 @@ grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batc
          * anything. */
         uint64_t hash = grading_event_hash(ev, mp);
         if ((err = event_fate(txn, ev, hash, &fate))) goto fail;
+        if (b->duplicate_out) b->duplicate_out[i] = fate == EV_DUPLICATE;
         if (fate == EV_DUPLICATE) {
             dup++;
             continue;
@@ -358,6 +361,7 @@ struct grading_ingest {
     pthread_cond_t cv;
     grading_ingest_batch_t *head, *tail;   /* under mu */
     bool stopping;                         /* under mu */
+    uint64_t queued;                       /* under mu: batches in the queue */
     result_t *results;                     /* writer thread only */
     size_t results_cap;
 };
@@ -382,6 +386,17 @@ static void finish_group(grading_ingest_batch_t *group, const result_t *res, gra
         result_t r = all ? (result_t){all, 0, 0} : res[i];
         finish(b, &r);
     }
+}
+
+/* A commit (with its fsync), timed for grading_ingest_commit_seconds. */
+static grading_err_t timed_commit(grading_txn_t *txn)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    grading_err_t err = grading_txn_commit(txn);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    grading_metrics_ingest_commit((int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec));
+    return err;
 }
 
 /* One attempt at the whole group in one transaction. Returns the commit's
@@ -410,7 +425,7 @@ static grading_err_t try_group(grading_ingest_t *in, grading_ingest_batch_t *gro
         }
         res[i].err = err;   /* this batch alone fails; the others go on */
     }
-    return grading_txn_commit(top);
+    return timed_commit(top);
 }
 
 /* One batch in its own transaction, growing the map while that helps. */
@@ -427,7 +442,7 @@ static void run_alone(grading_ingest_t *in, grading_ingest_batch_t *b)
             if (r.err)
                 grading_txn_abort(txn);
             else
-                r.err = grading_txn_commit(txn);
+                r.err = timed_commit(txn);
         }
         if (r.err != GRADING_EFULL) break;
         grading_err_t g = grading_store_grow(in->st);
@@ -504,7 +519,11 @@ static void *writer_main(void *arg)
         }
         size_t count;
         grading_ingest_batch_t *group = take_group(in, &count);
+        in->queued -= count;
         pthread_mutex_unlock(&in->mu);
+        uint64_t events = 0;
+        for (grading_ingest_batch_t *b = group; b; b = b->next_) events += b->n;
+        if (events) grading_metrics_ingest_batch(events);   /* not the health probe's */
         run_group(in, group, count);
     }
     return NULL;
@@ -558,8 +577,17 @@ void grading_ingest_submit(grading_ingest_t *in, grading_ingest_batch_t *b)
     else
         in->head = b;
     in->tail = b;
+    in->queued++;
     pthread_cond_signal(&in->cv);
     pthread_mutex_unlock(&in->mu);
+}
+
+uint64_t grading_ingest_queue_depth(grading_ingest_t *in)
+{
+    pthread_mutex_lock(&in->mu);
+    uint64_t n = in->queued;
+    pthread_mutex_unlock(&in->mu);
+    return n;
 }
 
 bool grading_ingest_stopping(grading_ingest_t *in)

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "grading/metrics.h"
 #include "server_internal.h"
 
 struct rpc_close_worker {
@@ -31,7 +32,9 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_unlock(&w->mu);
         if (!s) break;   /* stopping and nothing left */
+        grading_metrics_close_running(true);
         rpc_close_run(s);
+        grading_metrics_close_running(false);
     }
     return NULL;
 }

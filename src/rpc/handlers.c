@@ -15,6 +15,7 @@
 #include "grading/counters.h"
 #include "grading/text.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "grpc/reflection/v1/reflection.pb-c.h"
 #include "server_internal.h"
 
 void rpc_reply_error(call_slot_t *s, const grading_error_t *e)
@@ -50,6 +51,7 @@ static void record_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t a
                         uint32_t duplicates)
 {
     call_slot_t *s = b->data;
+    rpc_count_events(s, err);
     if (err && b->report && b->report->error.code) {   /* refused on its data: the field is named */
         rpc_reply_error(s, &b->report->error);
         return;
@@ -119,9 +121,11 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
         .audit_ctx = s,
         .report = &r->report,
     };
+    r->batch.duplicate_out = r->duplicate = calloc(n ? n : 1, sizeof *r->duplicate);
     grading_ingest_submit(rpc_ingest(s), &r->batch);
     return;
 fail:
+    rpc_count_events(s, e.code);
     rpc_reply_error(s, &e);
 }
 
@@ -348,5 +352,9 @@ const rpc_method_t grading_rpc_methods[] = {
     {SVC "ListAudit", &grading__v1__list_audit_request__descriptor, rpc_handle_list_audit, 1},
     {"/grpc.health.v1.Health/Check", &grpc__health__v1__health_check_request__descriptor,
      handle_health_check, 2},
+    {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+     &grpc__reflection__v1__server_reflection_request__descriptor, rpc_handle_reflection, 1},
+    {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+     &grpc__reflection__v1__server_reflection_request__descriptor, rpc_handle_reflection, 1},
 };
 const int grading_rpc_method_count = sizeof grading_rpc_methods / sizeof grading_rpc_methods[0];

@@ -2,6 +2,7 @@
  * handler thread waits for the pages the writer commits; readers and the
  * other handler threads go on. */
 #include <stdio.h>
+#include "grading/metrics.h"
 #include "convert.h"
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,7 @@ void rpc_close_run(call_slot_t *s)
         }
     Grading__V1__ClosePeriodResponse resp = GRADING__V1__CLOSE_PERIOD_RESPONSE__INIT;
     resp.sellers_evaluated = res->state.evaluated;
+    if (!res->already_closed) grading_metrics_close_sellers(res->state.evaluated);
     resp.already_closed = res->already_closed;
     resp.n_distribution = n;
     resp.distribution = ptrs;

@@ -275,6 +275,7 @@ bool rpc_authorize(rpc_security_t *sec, call_slot_t *s)
     bool ok = false;
 
     describe(&ci, s->caller, sizeof s->caller);
+    snprintf(s->log_ctx.caller, sizeof s->log_ctx.caller, "%s", s->caller);   /* on every log line */
     if (!a || grading_authz_always_allowed(method)) {
         ok = true;
         goto done;
@@ -292,6 +293,7 @@ bool rpc_authorize(rpc_security_t *sec, call_slot_t *s)
         goto done;
     }
     snprintf(s->caller, sizeof s->caller, "%s", c->name);
+    snprintf(s->log_ctx.caller, sizeof s->log_ctx.caller, "%s", c->name);
     if (!grading_authz_method_allowed(c, method)) {
         snprintf(msg, sizeof msg, "caller %s may not call %s", c->name, method);
         rpc_reply(s, GRPC_STATUS_PERMISSION_DENIED, msg, NULL);

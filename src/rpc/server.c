@@ -26,8 +26,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "grading/log.h"
 #include "grading/pb.h"
 #include "security.h"
+#include "observe_internal.h"
 
 #define UNKNOWN_METHOD_SLOTS 2
 
@@ -146,6 +148,7 @@ static void slot_release_call(call_slot_t *s)
     free(s->record.marketplaces);
     free(s->record.zones);
     free(s->record.report.conflict_indexes);
+    free(s->record.duplicate);
     memset(&s->record, 0, sizeof s->record);
 }
 
@@ -183,6 +186,7 @@ static bool slot_request(call_slot_t *s)
 void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
                const ProtobufCMessage *resp)
 {
+    rpc_observe_end(s, code, message);
     grpc_op *op = s->ops;
     memset(s->ops, 0, sizeof s->ops);
     op->op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -218,14 +222,22 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
     }
 }
 
+void rpc_slot_recycle(call_slot_t *s)
+{
+    slot_release_call(s);
+    slot_request(s);
+}
+
 static void slot_dispatch(call_slot_t *s)
 {
+    rpc_observe_start(s);
     if (!s->method) {
         char *path = grpc_slice_to_c_string(s->details.method);
         char msg[300];
         snprintf(msg, sizeof msg, "method %s is not served here", path);
         gpr_free(path);
         rpc_reply(s, GRPC_STATUS_UNIMPLEMENTED, msg, NULL);
+        grading_log_set_ctx(NULL);
         return;
     }
     grading_error_t de = {0};
@@ -233,11 +245,16 @@ static void slot_dispatch(call_slot_t *s)
                                                        GRADING_MAX_REQUEST_BYTES, &s->request, &de);
     if (err) {
         rpc_reply_error(s, &de);   /* names the field: a NUL, bad UTF-8 */
+        grading_log_set_ctx(NULL);
         return;
     }
     s->policy = policy_acquire(s->srv);
-    if (!rpc_authorize(s->srv->security, s)) return;
+    if (!rpc_authorize(s->srv->security, s)) {
+        grading_log_set_ctx(NULL);
+        return;
+    }
     s->method->handler(s, s->request);
+    grading_log_set_ctx(NULL);
 }
 
 static void slot_complete(call_slot_t *s, int ok)
@@ -249,6 +266,10 @@ static void slot_complete(call_slot_t *s, int ok)
             return;
         }
         slot_dispatch(s);
+        return;
+    }
+    if (s->on_event) {   /* a stream's intermediate batch */
+        s->on_event(s, ok);
         return;
     }
     /* SLOT_SENDING finished (ok or not, the call is over). */
@@ -381,6 +402,7 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
             goto fail;
         }
     }
+    rpc_observe_register_methods();
     for (int m = 0; m < grading_rpc_method_count; m++)
         srv->registered[m] = grpc_server_register_method(
             srv->server, grading_rpc_methods[m].path, NULL,

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "grading/ingest.h"
+#include "grading/log.h"
 #include "grading/policy.h"
 #include "grading/server.h"
 #include "grading/store.h"
@@ -34,6 +35,7 @@ typedef struct {
     const grading_tz_t **zones;
     grading_ingest_batch_t batch;
     grading_ingest_report_t report;   /* conflicts, the field of a refusal */
+    bool *duplicate;                /* per event, from the writer (metrics) */
 } record_state_t;
 
 struct call_slot {
@@ -58,12 +60,27 @@ struct call_slot {
     record_state_t record;
     call_slot_t *close_next;        /* the close worker's queue */
     char caller[128];               /* who called, for the audit (security.c) */
+    /* observe.c: the call's clock and log context (trace id, caller). */
+    int64_t start_ns;
+    grading_log_ctx_t log_ctx;
+    /* A streaming handler (reflection_stream.c) takes the call's later
+     * completions here, until its last batch (status sent) clears it. */
+    void (*on_event)(call_slot_t *s, int ok);
+    void *stream;
 };
 
 /* Sends the reply (resp may be NULL for an error), then the server frees
  * the call and requests a new one. Call exactly once per call; any thread. */
 void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
                const ProtobufCMessage *resp);
+
+/* Frees a call whose last batch could not start and requests the next
+ * one (what a completed reply batch leads to). */
+void rpc_slot_recycle(call_slot_t *s);
+
+/* Server reflection (reflection_stream.c): the bidirectional stream, as
+ * a handler of the method table. */
+void rpc_handle_reflection(call_slot_t *s, const ProtobufCMessage *msg);
 
 /* Maps our error codes to gRPC status codes. */
 grpc_status_code rpc_status_of(grading_err_t err);
@@ -94,6 +111,10 @@ const grading_marketplace_t *rpc_resolve_marketplace(call_slot_t *s, const char 
 grading_err_t rpc_audit_record(void *ctx, grading_txn_t *txn, int64_t now_ms, uint32_t accepted,
                                uint32_t duplicates);
 void rpc_handle_list_audit(call_slot_t *s, const ProtobufCMessage *msg);
+/* Counts a RecordEvents call's events in grading_events_total by
+ * marketplace: accepted and duplicate when err is OK, else all rejected
+ * (events_metrics.c). */
+void rpc_count_events(call_slot_t *s, grading_err_t err);
 
 /* The query handlers (handlers_query.c). */
 void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg);

@@ -2,7 +2,7 @@
  *
  *   grading_bench [--addr HOST:PORT | --gradingd PATH] [--threads N]
  *                 [--seconds S] [--sellers K] [--policy FILE] [--marketplace M]
- *                 [--cases LIST] [--neutral-boost B]
+ *                 [--cases LIST] [--neutral-boost B] [--admin HOST:PORT]
  *
  * Closed loop: N threads, each owning one blocking client, keep exactly one
  * call in flight for S seconds per case (bench_run.c says how calls are
@@ -15,6 +15,9 @@
  *   boostsB         GetRankingBoosts of B = 1, 100, 1000 seller ids a call,
  *                   seeded sellers at random and about 1 in 10 unknown ones
  *                   (which must get the neutral boost): the hot path;
+ *   boosts1_scraped GetRankingBoosts x1 again while a thread GETs /metrics
+ *                   from the admin port every second: the two rows side
+ *                   by side show what counting and scraping cost;
  *   grade           GetGrade of a random seeded seller, without explain;
  *   grade_explain   the same with explain (reasons and advice);
  *   recordB         RecordEvents in batches of B = 1, 100, 1000 fresh events.
@@ -44,17 +47,19 @@ volatile sig_atomic_t bench_stop;
 
 /* The cases in the order they run; the seeding is set-up, not a row. */
 static const bench_case_def_t cases[] = {
-    {"health", "Health/Check", CASE_HEALTH, 0, false},
-    {NULL, "(seeding)", CASE_SEED, 0, false},
-    {"metrics", "GetSellerMetrics", CASE_METRICS, 0, false},
-    {"boosts1", "GetRankingBoosts x1", CASE_BOOSTS, 1, false},
-    {"boosts100", "GetRankingBoosts x100", CASE_BOOSTS, 100, false},
-    {"boosts1000", "GetRankingBoosts x1000", CASE_BOOSTS, 1000, false},
-    {"grade", "GetGrade", CASE_GRADE, 0, false},
-    {"grade_explain", "GetGrade explain", CASE_GRADE, 0, true},
-    {"record1", "RecordEvents x1", CASE_RECORD, 1, false},
-    {"record100", "RecordEvents x100", CASE_RECORD, 100, false},
-    {"record1000", "RecordEvents x1000", CASE_RECORD, 1000, false},
+    {"health", "Health/Check", CASE_HEALTH, 0, false, false},
+    {NULL, "(seeding)", CASE_SEED, 0, false, false},
+    {"metrics", "GetSellerMetrics", CASE_METRICS, 0, false, false},
+    {"boosts1", "GetRankingBoosts x1", CASE_BOOSTS, 1, false, false},
+    /* the same with Prometheus scraping: counting must not slow the hot path */
+    {"boosts1_scraped", "GetRankingBoosts x1 +scrape/s", CASE_BOOSTS, 1, false, true},
+    {"boosts100", "GetRankingBoosts x100", CASE_BOOSTS, 100, false, false},
+    {"boosts1000", "GetRankingBoosts x1000", CASE_BOOSTS, 1000, false, false},
+    {"grade", "GetGrade", CASE_GRADE, 0, false, false},
+    {"grade_explain", "GetGrade explain", CASE_GRADE, 0, true, false},
+    {"record1", "RecordEvents x1", CASE_RECORD, 1, false, false},
+    {"record100", "RecordEvents x100", CASE_RECORD, 100, false, false},
+    {"record1000", "RecordEvents x1000", CASE_RECORD, 1000, false, false},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 _Static_assert(sizeof cases / sizeof cases[0] <= BENCH_MAX_CASES, "raise BENCH_MAX_CASES");
@@ -81,7 +86,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: grading_bench [--addr HOST:PORT | --gradingd PATH] [--threads N] [--seconds S]\n"
             "                     [--sellers K] [--policy FILE] [--marketplace M] [--cases LIST]\n"
-            "                     [--neutral-boost B]\n"
+            "                     [--neutral-boost B] [--admin HOST:PORT]\n"
             "  --addr HOST:PORT   benchmark a running server (else start gradingd on 127.0.0.1:0)\n"
             "  --gradingd PATH    the gradingd to start (default $GRADINGD, else the build dir's)\n"
             "  --threads N        calls in flight, one client each, 1..%d (default %d)\n"
@@ -92,6 +97,7 @@ static void usage(FILE *out)
             "  --cases LIST       comma-separated cases to run (default all): %s;\n"
             "                     health, the floor, always runs\n"
             "  --neutral-boost B  the boost the policy gives an unknown seller (default %g)\n"
+            "  --admin HOST:PORT  with --addr: the admin server boosts1_scraped scrapes\n"
             "Exit status 1 if any call failed, 2 on bad flags or when the server cannot be started.\n",
             BENCH_MAX_THREADS, BENCH_DEFAULT_THREADS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS,
             BENCH_ORDER_EVENTS * BENCH_SEED_ORDERS, BENCH_MAX_SELLERS, BENCH_DEFAULT_SELLERS,
@@ -158,7 +164,7 @@ static int opts_parse(int argc, char **argv, bench_opts_t *o)
             return 1;
         }
         static const char *const valued[] = {"--addr",    "--gradingd", "--policy", "--marketplace", "--threads",
-                                             "--seconds", "--sellers",  "--cases",  "--neutral-boost"};
+                                             "--seconds", "--sellers",  "--cases",  "--neutral-boost", "--admin"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(f, valued[k]) == 0;
         if (!known) {
@@ -171,6 +177,7 @@ static int opts_parse(int argc, char **argv, bench_opts_t *o)
         }
         const char *v = argv[++i];
         if (strcmp(f, "--addr") == 0) o->addr = v;
+        else if (strcmp(f, "--admin") == 0) o->admin = v;
         else if (strcmp(f, "--gradingd") == 0) o->gradingd = v;
         else if (strcmp(f, "--policy") == 0) o->policy = v;
         else if (strcmp(f, "--marketplace") == 0) o->marketplace = v;
@@ -349,7 +356,25 @@ int main(int argc, char **argv)
                     BENCH_SEED_ORDERS * BENCH_ORDER_EVENTS);
         else
             fprintf(stderr, "grading_bench: %s for %d s...\n", cases[i].name, o.seconds);
-        if (bench_run_case(ws, o.threads, &cc, &results[i])) goto done;
+        const char *admin = o.addr ? o.admin : srv.admin_addr;
+        bench_scraper_t *sc = NULL;
+        if (cases[i].scrape) {
+            if (!admin || !admin[0]) {
+                fprintf(stderr, "grading_bench: %s needs the admin server (--admin HOST:PORT with --addr)\n",
+                        cases[i].name);
+                goto done;
+            }
+            if (!(sc = bench_scraper_start(admin))) goto done;
+        }
+        int run_rc = bench_run_case(ws, o.threads, &cc, &results[i]);
+        if (sc) {
+            uint64_t scrapes, failures, bytes;
+            bench_scraper_stop(sc, &scrapes, &failures, &bytes);
+            fprintf(stderr, "grading_bench: %s: scraped %s/metrics %" PRIu64 " times (%" PRIu64 " bytes each), %" PRIu64
+                            " failed\n", cases[i].name, admin, scrapes, bytes, failures);
+            results[i].errors += failures;
+        }
+        if (run_rc) goto done;
         errors += results[i].errors;
         if (printed > BENCH_PRINTED_ERRORS)
             fprintf(stderr, "grading_bench: %s: %u more errors not shown\n", cases[i].name,

@@ -77,6 +77,7 @@ typedef struct {
     int sellers;
     double neutral_boost;      /* the boost an unknown seller must get */
     bool selected[BENCH_MAX_CASES];   /* by index in the list of cases (--cases) */
+    const char *admin;         /* --admin: the admin server to scrape (with --addr) */
 } bench_opts_t;
 
 /* ---- clocks and randomness ---- */
@@ -181,6 +182,7 @@ typedef struct {
     bench_case_kind_t kind;
     uint32_t batch;            /* events per RecordEvents, ids per GetRankingBoosts */
     bool explain;              /* CASE_GRADE: ask for reasons and advice */
+    bool scrape;               /* GET /metrics every second during the case */
 } bench_case_def_t;
 
 /* Seller ids made once, so a call picks pointers instead of printing them. */
@@ -236,6 +238,7 @@ typedef struct {
     pid_t pid;
     char dir[64];              /* mkdtemp: data, port file, log */
     char addr[64];
+    char admin_addr[64];       /* its admin HTTP server ("" if none) */
 } bench_server_t;
 
 /* Starts gradingd on 127.0.0.1:0 with a fresh data dir; waits (bounded) for
@@ -249,6 +252,16 @@ void bench_server_stop(bench_server_t *s);
 int bench_wait_serving(grading_client_t *c, int64_t deadline);
 /* The directory holding this program ("" if unknown). */
 void bench_self_dir(char *buf, size_t len);
+
+/* ---- scraping /metrics during a case (bench_scrape.c) ---- */
+
+typedef struct bench_scraper bench_scraper_t;
+/* Starts a thread that GETs /metrics from admin_addr at once and then
+ * every second. NULL (printed) when it cannot start. */
+bench_scraper_t *bench_scraper_start(const char *admin_addr);
+/* Stops and joins it; *scrapes: successful scrapes, *failures: the rest;
+ * *bytes: the last body's size. Frees it. */
+void bench_scraper_stop(bench_scraper_t *sc, uint64_t *scrapes, uint64_t *failures, uint64_t *bytes);
 
 /* ---- the report (bench_report.c) ---- */
 

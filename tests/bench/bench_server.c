@@ -130,7 +130,7 @@ static int read_port(const char *path)
 int bench_server_start(bench_server_t *s, const bench_opts_t *o, const char **out_bin, const char **out_policy)
 {
     static char bin_buf[PATH_MAX], policy_buf[PATH_MAX];
-    char data[128], portf[128], logf[128];
+    char data[128], portf[128], logf[128], aportf[128];
 
     memset(s, 0, sizeof *s);
     const char *bin = find_gradingd(o, bin_buf, sizeof bin_buf);
@@ -162,6 +162,7 @@ int bench_server_start(bench_server_t *s, const bench_opts_t *o, const char **ou
     snprintf(data, sizeof data, "%s/data", s->dir);
     snprintf(portf, sizeof portf, "%s/port", s->dir);
     snprintf(logf, sizeof logf, "%s/gradingd.log", s->dir);
+    snprintf(aportf, sizeof aportf, "%s/admin_port", s->dir);
 
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -181,8 +182,8 @@ int bench_server_start(bench_server_t *s, const bench_opts_t *o, const char **ou
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        execl(bin, bin, "--listen", "127.0.0.1:0", "--port-file", portf, "--data-dir", data, "--policy", policy,
-              (char *)NULL);
+        execl(bin, bin, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--port-file", portf, "--data-dir", data, "--policy", policy,
+              "--admin-port-file", aportf, (char *)NULL);
         fprintf(stderr, "cannot run %s: %s\n", bin, strerror(errno));
         _exit(127);
     }
@@ -204,6 +205,8 @@ int bench_server_start(bench_server_t *s, const bench_opts_t *o, const char **ou
         goto fail;
     }
     snprintf(s->addr, sizeof s->addr, "127.0.0.1:%d", port);
+    int aport = read_port(aportf);   /* written before the port file */
+    if (aport) snprintf(s->admin_addr, sizeof s->admin_addr, "127.0.0.1:%d", aport);
     return 0;
 fail:
     bench_server_stop(s);

@@ -123,7 +123,7 @@ int cb_server_start(cb_server_t *s, const char *bin, const char *policy, const c
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        execl(bin, bin, "--listen", "127.0.0.1:0", "--port-file", portf, "--data-dir", data_dir, "--policy",
+        execl(bin, bin, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--port-file", portf, "--data-dir", data_dir, "--policy",
               policy, "--refresh-s", "0", "--map-size", map_arg, (char *)NULL);
         fprintf(stderr, "cannot run %s: %s\n", bin, strerror(errno));
         _exit(127);

@@ -53,6 +53,8 @@ static void run_gradingd(e2e_server_t *s, e2e_run_t *r, const char *const *flags
     argv[n++] = s->data_dir;
     argv[n++] = "--policy";
     argv[n++] = e2e_env("GRADING_POLICY");
+    argv[n++] = "--admin-listen";
+    argv[n++] = "127.0.0.1:0";
     for (size_t i = 0; flags[i]; i++) argv[n++] = flags[i];
     argv[n] = NULL;
     e2e_run(s->dir, argv, FLAG_RUN_TIMEOUT_MS, r);

@@ -378,7 +378,7 @@ static void test_refuses_invalid_policy(void **state)
                    path);
     snprintf(data, sizeof data, "%s/data", dir);
     const char *argv[] = {e2e_env("GRADINGD"), "--policy", path, "--data-dir", data,
-                          "--listen", "127.0.0.1:0", NULL};
+                          "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", NULL};
     e2e_run_t r;
     e2e_run(dir, argv, E2E_RUN_TIMEOUT_MS, &r);
     assert_true(r.exited);

@@ -507,9 +507,10 @@ static void test_history_usage_errors_exit_2_naming_the_argument(void **state)
     expect_usage(&cli_cmd_history, 3, two, "\"s2\"");
 }
 
-/* A call to a closed loopback port fails at once: exit 1 with the status.
+/* A call to a closed loopback port fails at once: exit 3 ("could not
+ * reach the server", not 1 "the server said no") with the status.
  * close waits 30 minutes by default and keeps a --timeout-ms given. */
-static void test_failed_calls_exit_1_and_close_takes_a_long_deadline(void **state)
+static void test_unreachable_calls_exit_3_and_close_takes_a_long_deadline(void **state)
 {
     (void)state;
     char *close_args[] = {"close", "month", "2026-10"};
@@ -517,20 +518,20 @@ static void test_failed_calls_exit_1_and_close_takes_a_long_deadline(void **stat
     char *err = NULL;
 
     cli_ctx_t ctx = {.addr = "127.0.0.1:1"};
-    assert_int_equal(run_captured(&cli_cmd_close, &ctx, 3, close_args, &err), CLI_EXIT_FAIL);
+    assert_int_equal(run_captured(&cli_cmd_close, &ctx, 3, close_args, &err), CLI_EXIT_UNREACHABLE);
     assert_non_null(strstr(err, "UNAVAILABLE"));
     assert_true(ctx.timeout_ms == CLOSE_DEFAULT_TIMEOUT_MS);
     free(err);
     grading_client_free(ctx.client);
 
     cli_ctx_t given = {.addr = "127.0.0.1:1", .timeout_ms = 2000};
-    assert_int_equal(run_captured(&cli_cmd_close, &given, 3, close_args, &err), CLI_EXIT_FAIL);
+    assert_int_equal(run_captured(&cli_cmd_close, &given, 3, close_args, &err), CLI_EXIT_UNREACHABLE);
     assert_true(given.timeout_ms == 2000);
     free(err);
     grading_client_free(given.client);
 
     cli_ctx_t h = {.addr = "127.0.0.1:1", .timeout_ms = 2000};
-    assert_int_equal(run_captured(&cli_cmd_history, &h, 4, history_args, &err), CLI_EXIT_FAIL);
+    assert_int_equal(run_captured(&cli_cmd_history, &h, 4, history_args, &err), CLI_EXIT_UNREACHABLE);
     assert_non_null(strstr(err, "UNAVAILABLE"));
     assert_true(h.timeout_ms == 2000);   /* history keeps the usual deadline */
     free(err);
@@ -556,7 +557,7 @@ int main(void)
         cmocka_unit_test(test_history_of_one_period_or_none),
         cmocka_unit_test(test_close_usage_errors_exit_2_naming_the_argument),
         cmocka_unit_test(test_history_usage_errors_exit_2_naming_the_argument),
-        cmocka_unit_test(test_failed_calls_exit_1_and_close_takes_a_long_deadline),
+        cmocka_unit_test(test_unreachable_calls_exit_3_and_close_takes_a_long_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

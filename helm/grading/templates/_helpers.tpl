@@ -81,3 +81,26 @@ must exceed drain + grace, or the kubelet's SIGKILL cuts the drain short.
 {{- $t -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+gradingd's operations flags (issue 10): the admin server, logs, and
+/backup for the CronJob's pod when backups are on.
+*/}}
+{{- define "grading.opsArgs" -}}
+- --admin-listen
+- {{ printf "%s:%d" .Values.admin.listenHost (int .Values.admin.port) | quote }}
+- --liveness-timeout-ms
+- {{ int64 .Values.admin.livenessTimeoutMs | quote }}
+- --log-format
+- {{ .Values.logging.format | quote }}
+- --log-level
+- {{ .Values.logging.level | quote }}
+{{- if .Values.logging.accessLog.enabled }}
+- --access-log
+- --access-log-sample
+- {{ .Values.logging.accessLog.sampleRate | quote }}
+{{- end }}
+{{- if .Values.backup.enabled }}
+- --admin-remote-backup
+{{- end }}
+{{- end -}}

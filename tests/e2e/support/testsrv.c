@@ -103,6 +103,7 @@ e2e_server_t *e2e_server_new(const char *const *extra_flags)
     }
     snprintf(s->data_dir, sizeof s->data_dir, "%s/data", s->dir);
     snprintf(s->port_file, sizeof s->port_file, "%s/port", s->dir);
+    snprintf(s->admin_port_file, sizeof s->admin_port_file, "%s/admin_port", s->dir);
     snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
     size_t n = 0;
     for (; extra_flags && extra_flags[n]; n++) {
@@ -199,7 +200,7 @@ static bool server_try_start(e2e_server_t *s, char *why, size_t whylen)
         snprintf(why, whylen, "the server is already running (pid %d)", (int)s->pid);
         return false;
     }
-    const char *argv[12 + E2E_MAX_EXTRA_FLAGS];
+    const char *argv[16 + E2E_MAX_EXTRA_FLAGS];
     size_t n = 0;
     argv[n++] = gradingd;
     argv[n++] = "--listen";
@@ -210,10 +211,16 @@ static bool server_try_start(e2e_server_t *s, char *why, size_t whylen)
     argv[n++] = s->data_dir;
     argv[n++] = "--policy";
     argv[n++] = policy;
+    argv[n++] = "--admin-listen";
+    argv[n++] = "127.0.0.1:0";
+    argv[n++] = "--admin-port-file";
+    argv[n++] = s->admin_port_file;
     for (size_t i = 0; s->extra[i]; i++) argv[n++] = s->extra[i];
     argv[n] = NULL;
 
     unlink(s->port_file);   /* a restart must not read the last run's port */
+    unlink(s->admin_port_file);
+    s->admin_port = 0;
     if (s->client) {
         grading_client_free(s->client);
         s->client = NULL;
@@ -235,7 +242,12 @@ static bool server_try_start(e2e_server_t *s, char *why, size_t whylen)
             snprintf(why, whylen, "gradingd exited during start-up (status 0x%x)", status);
             return false;
         }
-        if ((s->port = read_port(s->port_file)) > 0) break;
+        if ((s->port = read_port(s->port_file)) > 0) {
+            /* written before the port file; absent with --admin-listen off */
+            int ap = read_port(s->admin_port_file);
+            s->admin_port = ap > 0 ? ap : 0;
+            break;
+        }
         e2e_sleep_ms(POLL_MS);
     }
     if (s->port <= 0) {

@@ -57,6 +57,10 @@ typedef struct {
     /* How the test's own clients (s->client, e2e_client_new, e2e_gradectl)
      * connect: set before e2e_server_start for a TLS server (tls.h). */
     grading_client_options_t conn;
+    /* The admin HTTP server (/metrics, /healthz, ...) on a port of its own,
+     * also picked by the kernel. */
+    char admin_port_file[E2E_PATH_MAX];
+    int admin_port;                /* of the current run; 0 before it */
 } e2e_server_t;
 
 /* The value of an environment variable the tests need; fails the test when
