@@ -275,7 +275,7 @@ bool rpc_authorize(rpc_security_t *sec, call_slot_t *s)
     bool ok = false;
 
     describe(&ci, s->caller, sizeof s->caller);
-    snprintf(s->log_ctx.caller, sizeof s->log_ctx.caller, "%s", s->caller);   /* on every log line */
+    if (known) snprintf(s->log_ctx.caller, sizeof s->log_ctx.caller, "%s", s->caller);   /* on every log line */
     if (!a || grading_authz_always_allowed(method)) {
         ok = true;
         goto done;
