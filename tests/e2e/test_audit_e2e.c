@@ -84,7 +84,7 @@ static Grading__V1__ClosePeriodResponse *close_period(grading_client_t *c, bool 
 {
     Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
     req.marketplace = "testmart";
-    req.kind = GRADING__V1__PERIOD_KIND__MONTH;
+    req.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
     req.period = "2026-10";
     req.dry_run = dry;
     ProtobufCMessage *out = NULL;

@@ -25,8 +25,8 @@
 
 #define SVC "/grading.v1.GradingService/"
 #define AS_OF "2026-10-31T12:00:00Z"
-#define SELLER_FAULT GRADING__V1__FAULT__SELLER
-#define OUT_OF_STOCK GRADING__V1__CANCEL_REASON__OUT_OF_STOCK
+#define SELLER_FAULT GRADING__V1__FAULT__FAULT_SELLER
+#define OUT_OF_STOCK GRADING__V1__CANCEL_REASON__CANCEL_REASON_OUT_OF_STOCK
 
 static const char *const clock_flags[] = {"--test-clock", "2026-11-01T00:00:00Z", NULL};
 
@@ -385,7 +385,7 @@ static void test_gradectl_record_reports_conflicts_by_line(void **state)
                    "{\"event_id\": \"g-1\", \"seller_id\": \"gc\", \"occurred_at\": \"2026-10-20T01:00:00Z\", "
                    "\"order_paid\": {\"order_id\": \"o1\", \"product_id\": \"p\", \"amount\": 100}}\n"
                    "{\"event_id\": \"g-2\", \"seller_id\": \"gc\", \"occurred_at\": \"2026-10-20T02:00:00Z\", "
-                   "\"order_cancelled\": {\"order_id\": \"o1\", \"fault\": \"SELLER\", \"reason\": \"OTHER\"}}\n",
+                   "\"order_cancelled\": {\"order_id\": \"o1\", \"fault\": \"FAULT_SELLER\", \"reason\": \"CANCEL_REASON_OTHER\"}}\n",
                    again);
     e2e_run_t r;
     e2e_gradectl(s, &r, "record", first, NULL);
@@ -429,7 +429,7 @@ static void test_an_orphan_cancellation_then_its_payment_counts_exactly_once(voi
     e2e_batch_init(&b);
     e2e_add_cancelled(&b, "or-cancel", NULL, "or", "2026-10-20T05:00:00Z", "o7", SELLER_FAULT, OUT_OF_STOCK);
     e2e_add_review(&b, "or-review", NULL, "or", "2026-10-21T05:00:00Z", "o7", 1,
-                   GRADING__V1__RECOMMENDATION__NOT_RECOMMENDED);
+                   GRADING__V1__RECOMMENDATION__RECOMMENDATION_NOT_RECOMMENDED);
     e2e_record_ok(c, b.ev, b.n, 2, 0);
     e2e_batch_destroy(&b);
     Grading__V1__SellerMetrics *m = e2e_metrics(c, NULL, "or", AS_OF);
@@ -452,7 +452,7 @@ static void test_an_orphan_cancellation_then_its_payment_counts_exactly_once(voi
     e2e_add_cancelled(&b, "or-cancel", NULL, "or", "2026-10-20T05:00:00Z", "o7", SELLER_FAULT, OUT_OF_STOCK);
     e2e_add_paid(&b, "or-paid", NULL, "or", "2026-10-20T01:00:00Z", "o7", 5000, "KRW", 2);
     e2e_add_review(&b, "or-review", NULL, "or", "2026-10-21T05:00:00Z", "o7", 1,
-                   GRADING__V1__RECOMMENDATION__NOT_RECOMMENDED);
+                   GRADING__V1__RECOMMENDATION__RECOMMENDATION_NOT_RECOMMENDED);
     e2e_record_ok(c, b.ev, b.n, 0, 3);
     e2e_batch_destroy(&b);
 

@@ -28,7 +28,7 @@ static void close_october(grading_client_t *c, bool want_already_closed)
 {
     Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
     req.marketplace = MP;
-    req.kind = GRADING__V1__PERIOD_KIND__MONTH;
+    req.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
     req.period = "2025-10";
     ProtobufCMessage *out = NULL;
     grading_call_result_t res = {0};

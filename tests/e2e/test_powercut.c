@@ -227,7 +227,7 @@ static void *closer_main(void *arg)
     closer_t *cl = arg;
     grading_client_t *c = e2e_client_new(cl->s);
     Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
-    req.kind = GRADING__V1__PERIOD_KIND__MONTH;
+    req.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
     req.period = (char *)cl->period;
     ProtobufCMessage *out = NULL;
     grading_call_result_t res = {0};
@@ -318,7 +318,7 @@ static void close_round(e2e_server_t *s, const char *period)
     /* resumed without the library: every seller exactly once */
     e2e_server_restart(s);
     Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
-    req.kind = GRADING__V1__PERIOD_KIND__MONTH;
+    req.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
     req.period = (char *)period;
     ProtobufCMessage *out = NULL;
     grading_call_result_t res = {0};

@@ -77,7 +77,7 @@ grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const 
         set.marketplace = m, set.seller_id = seller;
         req = &set.base, resp = &grading__v1__settlement_terms__descriptor;
     } else if (strcmp(method, "ClosePeriod") == 0) {
-        clo.marketplace = m, clo.kind = GRADING__V1__PERIOD_KIND__MONTH, clo.period = "2026-10";
+        clo.marketplace = m, clo.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, clo.period = "2026-10";
         clo.dry_run = true;
         req = &clo.base, resp = &grading__v1__close_period_response__descriptor;
     } else if (strcmp(method, "GetGradeHistory") == 0) {
