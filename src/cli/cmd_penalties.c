@@ -37,7 +37,7 @@ static void format_restrictions(const Grading__V1__Penalty *p, char *buf, size_t
         char part[64];
         const char *name = grading_restriction_name((grading_restriction_kind_t)r->kind);
         if (strcmp(name, "?") == 0) snprintf(part, sizeof part, "restriction_%d", (int)r->kind);
-        else if (r->kind == GRADING__V1__RESTRICTION_KIND__LISTING_CAP)
+        else if (r->kind == GRADING__V1__RESTRICTION_KIND__RESTRICTION_KIND_LISTING_CAP)
             snprintf(part, sizeof part, "%s %lld", name, (long long)r->limit);
         else snprintf(part, sizeof part, "%s", name);
         if (i > 0) append(buf, len, &at, ", ");

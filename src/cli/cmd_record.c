@@ -253,7 +253,7 @@ const cli_command_t cli_cmd_record = {
             "  {\"event_id\": \"e1\", \"marketplace\": \"tmon\", \"seller_id\": \"S1\",\n"
             "   \"occurred_at\": \"2026-10-05T09:30:00+09:00\",\n"
             "   \"order_paid\": {\"order_id\": \"o1\", \"amount\": 15000, \"currency\": \"KRW\"}}\n"
-            "Times are RFC 3339; enums by name (\"fault\": \"SELLER\"); int64 as a number or string.\n"
+            "Times are RFC 3339; enums by name (\"fault\": \"FAULT_SELLER\"); int64 as a number or string.\n"
             "\n"
             "All files are checked first: a bad line is reported as FILE:LINE: message and\n"
             "then nothing at all is sent (exit 1). The events go out in calls of at most\n"

@@ -225,7 +225,7 @@ void rpc_handle_get_penalty_state(call_slot_t *s, const ProtobufCMessage *msg)
             stop_pen.ladder = "shipping_delay";
             stop_pen.stage = rs_stage;
             stop_pen.name = rs_stage ? (char *)r->deadlines.stages[rs_stage - 1].name : "restriction";
-            stop_r.kind = GRADING__V1__RESTRICTION_KIND__PRODUCT_SALES_STOPPED;
+            stop_r.kind = GRADING__V1__RESTRICTION_KIND__RESTRICTION_KIND_PRODUCT_SALES_STOPPED;
             for (size_t i = 0; i < f->nstopped; i++) stopped_ids[i] = (char *)f->stopped[i];
             stop_r.n_product_ids = f->nstopped;
             stop_r.product_ids = stopped_ids;

@@ -113,9 +113,9 @@ void bench_stream_next(bench_stream_t *s, bench_ev_slot_t *slot)
         bool sellers_fault = bench_rng_below(&s->rng, 3) == 0;
         slot->cancelled = (Grading__V1__OrderCancelled)GRADING__V1__ORDER_CANCELLED__INIT;
         slot->cancelled.order_id = slot->order_id;
-        slot->cancelled.fault = sellers_fault ? GRADING__V1__FAULT__SELLER : GRADING__V1__FAULT__BUYER;
+        slot->cancelled.fault = sellers_fault ? GRADING__V1__FAULT__FAULT_SELLER : GRADING__V1__FAULT__FAULT_BUYER;
         slot->cancelled.reason =
-            sellers_fault ? GRADING__V1__CANCEL_REASON__OUT_OF_STOCK : GRADING__V1__CANCEL_REASON__BUYER_REQUEST;
+            sellers_fault ? GRADING__V1__CANCEL_REASON__CANCEL_REASON_OUT_OF_STOCK : GRADING__V1__CANCEL_REASON__CANCEL_REASON_BUYER_REQUEST;
         ev->order_cancelled = &slot->cancelled;
         break;
     }
@@ -123,7 +123,7 @@ void bench_stream_next(bench_stream_t *s, bench_ev_slot_t *slot)
         slot->returned = (Grading__V1__OrderReturned)GRADING__V1__ORDER_RETURNED__INIT;
         slot->returned.order_id = slot->order_id;
         slot->returned.fault =
-            bench_rng_below(&s->rng, 4) == 0 ? GRADING__V1__FAULT__SELLER : GRADING__V1__FAULT__BUYER;
+            bench_rng_below(&s->rng, 4) == 0 ? GRADING__V1__FAULT__FAULT_SELLER : GRADING__V1__FAULT__FAULT_BUYER;
         ev->order_returned = &slot->returned;
         break;
     case GRADING__V1__SELLER_EVENT__KIND_NON_RECEIPT_REPORTED:
@@ -146,8 +146,8 @@ void bench_stream_next(bench_stream_t *s, bench_ev_slot_t *slot)
         slot->review.order_id = slot->order_id;
         slot->review.rating =
             s->story == ORDER_RETURNED ? 1 + bench_rng_below(&s->rng, 3) : 3 + bench_rng_below(&s->rng, 3);
-        slot->review.recommendation = slot->review.rating >= 4 ? GRADING__V1__RECOMMENDATION__RECOMMEND
-                                                               : GRADING__V1__RECOMMENDATION__NOT_RECOMMENDED;
+        slot->review.recommendation = slot->review.rating >= 4 ? GRADING__V1__RECOMMENDATION__RECOMMENDATION_RECOMMEND
+                                                               : GRADING__V1__RECOMMENDATION__RECOMMENDATION_NOT_RECOMMENDED;
         ev->buyer_review = &slot->review;
         break;
     case GRADING__V1__SELLER_EVENT__KIND_DELIVERY_SATISFACTION:

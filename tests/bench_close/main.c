@@ -147,7 +147,7 @@ static grading_err_t close_period(grading_client_t *c, Grading__V1__ClosePeriodR
 {
     Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
     req.marketplace = CB_MARKETPLACE;
-    req.kind = GRADING__V1__PERIOD_KIND__MONTH;
+    req.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
     req.period = CB_PERIOD;
     ProtobufCMessage *resp = NULL;
     grading_call_result_t res = {0};

@@ -68,7 +68,7 @@ static void seed_october(grading_client_t *c)
             snprintf(id, sizeof id, "%s-next", oid);
             if (i < plan[p].cancelled)
                 e2e_add_cancelled(&b, id, NULL, plan[p].seller, "2025-10-20T05:00:00Z", oid,
-                                  GRADING__V1__FAULT__SELLER, GRADING__V1__CANCEL_REASON__OUT_OF_STOCK);
+                                  GRADING__V1__FAULT__FAULT_SELLER, GRADING__V1__CANCEL_REASON__CANCEL_REASON_OUT_OF_STOCK);
             else
                 e2e_add_shipped(&b, id, NULL, plan[p].seller, "2025-10-21T01:00:00Z", oid, true);
         }
@@ -83,7 +83,7 @@ static void test_close_and_history(void **state)
     seed_october(c);
 
     /* a dry run counts and writes nothing */
-    Grading__V1__ClosePeriodResponse *r = close_period(c, "2025-10", GRADING__V1__PERIOD_KIND__MONTH, true,
+    Grading__V1__ClosePeriodResponse *r = close_period(c, "2025-10", GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, true,
                                                        GRPC_STATUS_OK, NULL);
     assert_int_equal(r->sellers_evaluated, 3);
     assert_false(r->already_closed);
@@ -92,7 +92,7 @@ static void test_close_and_history(void **state)
     assert_int_equal(sellers_at(r, 3), 1);
     protobuf_c_message_free_unpacked(&r->base, NULL);
 
-    r = close_period(c, "2025-10", GRADING__V1__PERIOD_KIND__MONTH, false, GRPC_STATUS_OK, NULL);
+    r = close_period(c, "2025-10", GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, false, GRPC_STATUS_OK, NULL);
     assert_int_equal(r->sellers_evaluated, 3);
     assert_false(r->already_closed);
     assert_int_equal(r->n_distribution, 3);
@@ -107,16 +107,16 @@ static void test_close_and_history(void **state)
     e2e_record_ok(c, late.ev, late.n, 1, 0);
     e2e_batch_destroy(&late);
 
-    r = close_period(c, "2025-10", GRADING__V1__PERIOD_KIND__MONTH, false, GRPC_STATUS_OK, NULL);
+    r = close_period(c, "2025-10", GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, false, GRPC_STATUS_OK, NULL);
     assert_true(r->already_closed);
     assert_int_equal(r->sellers_evaluated, 3);
     assert_int_equal(sellers_at(r, 2), 1);
     protobuf_c_message_free_unpacked(&r->base, NULL);
 
     /* not ended, bad names, bad kind */
-    close_period(c, "2099-01", GRADING__V1__PERIOD_KIND__MONTH, false, GRPC_STATUS_FAILED_PRECONDITION,
+    close_period(c, "2099-01", GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, false, GRPC_STATUS_FAILED_PRECONDITION,
                  "has not ended");
-    close_period(c, "2025-13", GRADING__V1__PERIOD_KIND__MONTH, false, GRPC_STATUS_INVALID_ARGUMENT,
+    close_period(c, "2025-13", GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, false, GRPC_STATUS_INVALID_ARGUMENT,
                  "period");
     close_period(c, "2025-10", GRADING__V1__PERIOD_KIND__PERIOD_KIND_UNSPECIFIED, false,
                  GRPC_STATUS_INVALID_ARGUMENT, "kind");
@@ -167,7 +167,7 @@ static void *closer_main(void *arg)
     closer_t *cl = arg;
     grading_client_t *c = e2e_client_new(cl->s);
     Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
-    req.kind = GRADING__V1__PERIOD_KIND__MONTH;
+    req.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
     req.period = "2025-09";
     ProtobufCMessage *out = NULL;
     grading_call_result_t res = {0};
@@ -204,7 +204,7 @@ static void test_kill_during_close(void **state)
 
     /* time a dry run to aim the kill at the middle of the real close */
     int64_t t0 = e2e_now_ms();
-    Grading__V1__ClosePeriodResponse *r = close_period(s->client, "2025-09", GRADING__V1__PERIOD_KIND__MONTH,
+    Grading__V1__ClosePeriodResponse *r = close_period(s->client, "2025-09", GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH,
                                                        true, GRPC_STATUS_OK, NULL);
     int64_t dry_ms = e2e_now_ms() - t0;
     assert_int_equal(r->sellers_evaluated, KILL_SELLERS);
@@ -220,7 +220,7 @@ static void test_kill_during_close(void **state)
             cl.completed ? "had finished" : "had not finished");
 
     e2e_server_restart(s);
-    r = close_period(s->client, "2025-09", GRADING__V1__PERIOD_KIND__MONTH, false, GRPC_STATUS_OK, NULL);
+    r = close_period(s->client, "2025-09", GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, false, GRPC_STATUS_OK, NULL);
     assert_int_equal(r->sellers_evaluated, KILL_SELLERS);
     assert_int_equal(r->already_closed, cl.completed);
     uint32_t total = 0;

@@ -42,7 +42,7 @@ static const char *good_file(char *buf, size_t len)
              "{\"event_id\": \"cli-g3\", \"seller_id\": \"cli-good\", \"occurred_at\": \"2026-10-07T01:00:00Z\", "
              "\"order_paid\": {\"order_id\": \"o2\", \"product_id\": \"p2\", \"amount\": \"2500\", \"currency\": \"KRW\"}}\n"
              "{\"event_id\": \"cli-g4\", \"seller_id\": \"cli-good\", \"occurred_at\": \"2026-10-08T01:00:00Z\", "
-             "\"buyer_review\": {\"order_id\": \"o1\", \"rating\": 4, \"recommendation\": \"RECOMMEND\"}}\n");
+             "\"buyer_review\": {\"order_id\": \"o1\", \"rating\": 4, \"recommendation\": \"RECOMMENDATION_RECOMMEND\"}}\n");
     return buf;
 }
 #define GOOD_EVENTS 4

@@ -18,8 +18,8 @@
 #include "events.h"
 #include "testsrv.h"
 
-#define SELLER_FAULT GRADING__V1__FAULT__SELLER
-#define BUYER_FAULT GRADING__V1__FAULT__BUYER
+#define SELLER_FAULT GRADING__V1__FAULT__FAULT_SELLER
+#define BUYER_FAULT GRADING__V1__FAULT__FAULT_BUYER
 
 /* ---- record -> metrics: every base counter ---- */
 
@@ -40,7 +40,7 @@ static void add_rich_seller(e2e_batch_t *b, const char *seller)
     /* o3: cancelled by the seller, out of stock */
     e2e_add_paid(b, "r-o3-paid", mp, seller, "2026-10-07T01:00:00Z", "o3", 5000, "KRW", 3);
     e2e_add_cancelled(b, "r-o3-cancel", mp, seller, "2026-10-07T05:00:00Z", "o3", SELLER_FAULT,
-                      GRADING__V1__CANCEL_REASON__OUT_OF_STOCK);
+                      GRADING__V1__CANCEL_REASON__CANCEL_REASON_OUT_OF_STOCK);
     /* o4: delivered, returned by the seller's fault */
     e2e_add_paid(b, "r-o4-paid", mp, seller, "2026-10-07T02:00:00Z", "o4", 7000, "KRW", 3);
     e2e_add_delivered(b, "r-o4-dlv", mp, seller, "2026-10-10T01:00:00Z", "o4", false);
@@ -57,10 +57,10 @@ static void add_rich_seller(e2e_batch_t *b, const char *seller)
     e2e_add_inquiry_received(b, "r-q3-recv", mp, seller, "2026-10-07T00:00:00Z", "q3");
     /* reviews 5 + 3 + 4, one of each recommendation */
     e2e_add_review(b, "r-rv1", mp, seller, "2026-10-09T00:00:00Z", "o1", 5,
-                   GRADING__V1__RECOMMENDATION__STRONGLY_RECOMMEND);
+                   GRADING__V1__RECOMMENDATION__RECOMMENDATION_STRONGLY_RECOMMEND);
     e2e_add_review(b, "r-rv2", mp, seller, "2026-10-13T00:00:00Z", "o2", 3,
-                   GRADING__V1__RECOMMENDATION__NOT_RECOMMENDED);
-    e2e_add_review(b, "r-rv4", mp, seller, "2026-10-11T00:00:00Z", "o4", 4, GRADING__V1__RECOMMENDATION__RECOMMEND);
+                   GRADING__V1__RECOMMENDATION__RECOMMENDATION_NOT_RECOMMENDED);
+    e2e_add_review(b, "r-rv4", mp, seller, "2026-10-11T00:00:00Z", "o4", 4, GRADING__V1__RECOMMENDATION__RECOMMENDATION_RECOMMEND);
     e2e_add_satisfaction(b, "r-ds1", mp, seller, "2026-10-09T00:00:00Z", "o1", 90);
     e2e_add_satisfaction(b, "r-ds2", mp, seller, "2026-10-13T00:00:00Z", "o2", 40);
     e2e_add_revenue(b, "r-rev1", mp, seller, "2026-10-05T02:00:00Z", 1500, "KRW");
@@ -249,7 +249,7 @@ static void test_same_batch_twice_all_duplicates(void **state)
     e2e_add_paid(&mix, "r-o1-paid", NULL, "dup-1", "2026-10-05T01:00:00Z", "o1", 15000, "KRW", 2);
     e2e_add_paid(&mix, "dup-new-o6", NULL, "dup-1", "2026-10-09T01:00:00Z", "o6", 1000, "KRW", 2);
     e2e_add_review(&mix, "r-rv1", NULL, "dup-1", "2026-10-09T00:00:00Z", "o1", 5,
-                   GRADING__V1__RECOMMENDATION__STRONGLY_RECOMMEND);
+                   GRADING__V1__RECOMMENDATION__RECOMMENDATION_STRONGLY_RECOMMEND);
     e2e_record_ok(s->client, mix.ev, mix.n, 1, 2);
     Grading__V1__SellerMetrics *mixed = e2e_metrics(s->client, "testmart", "dup-1", "2026-10-20T00:00:00Z");
     e2e_assert_windows(mixed, "orders", 6, 6, 6, 6);
@@ -314,7 +314,7 @@ static void test_bad_rating_fails_whole_batch(void **state)
     e2e_batch_init(&b);
     e2e_add_paid(&b, "bad1-e0", "testmart", "bad-1", "2026-10-05T01:00:00Z", "o1", 1000, "KRW", 2);
     e2e_add_review(&b, "bad1-e1", "testmart", "bad-1", "2026-10-06T01:00:00Z", "o1", 6,
-                   GRADING__V1__RECOMMENDATION__RECOMMEND);
+                   GRADING__V1__RECOMMENDATION__RECOMMENDATION_RECOMMEND);
     e2e_add_paid(&b, "bad1-e2", "testmart", "bad-1", "2026-10-07T01:00:00Z", "o2", 2000, "KRW", 2);
     check_bad_middle_event(*state, "bad-1", &b, GRPC_STATUS_INVALID_ARGUMENT, "events[1].buyer_review.rating");
     e2e_batch_destroy(&b);
@@ -469,7 +469,7 @@ static void add_story(e2e_batch_t *b, const char *seller)
     e2e_add_paid(b, ID("o1-paid"), "testmart", seller, "2026-10-02T01:00:00Z", "o1", 10000, "KRW", 2);
     e2e_add_paid(b, ID("o2-paid"), "testmart", seller, "2026-10-02T03:00:00Z", "o2", 5000, "KRW", 3);
     e2e_add_cancelled(b, ID("o2-cancel"), "testmart", seller, "2026-10-02T05:00:00Z", "o2", BUYER_FAULT,
-                      GRADING__V1__CANCEL_REASON__BUYER_REQUEST);
+                      GRADING__V1__CANCEL_REASON__CANCEL_REASON_BUYER_REQUEST);
     e2e_add_shipped(b, ID("o1-ship"), "testmart", seller, "2026-10-03T01:00:00Z", "o1", true);
     e2e_add_paid(b, ID("o3-paid"), "testmart", seller, "2026-10-03T01:00:00Z", "o3", 8000, "KRW", 1);
     e2e_add_inquiry_received(b, ID("q1-recv"), "testmart", seller, "2026-10-03T00:00:00Z", "q1");

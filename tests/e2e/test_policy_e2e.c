@@ -51,8 +51,8 @@ static void record_orders(grading_client_t *c, const char *seller, int n, int ca
         e2e_add_paid(&b, id, NULL, seller, when, oid, 10000, "KRW", 3);
         snprintf(id, sizeof id, "%s-next", oid);
         if (i < cancelled)
-            e2e_add_cancelled(&b, id, NULL, seller, ship, oid, GRADING__V1__FAULT__SELLER,
-                              GRADING__V1__CANCEL_REASON__OUT_OF_STOCK);
+            e2e_add_cancelled(&b, id, NULL, seller, ship, oid, GRADING__V1__FAULT__FAULT_SELLER,
+                              GRADING__V1__CANCEL_REASON__CANCEL_REASON_OUT_OF_STOCK);
         else
             e2e_add_shipped(&b, id, NULL, seller, ship, oid, true);
     }
@@ -158,8 +158,8 @@ static void test_answers(void **state)
     assert_string_equal(p->penalties[0]->ladder, "cancels");
     assert_int_equal(p->penalties[0]->stage, 2);
     assert_int_equal(p->penalties[0]->n_restrictions, 2);
-    assert_int_equal(p->penalties[0]->restrictions[0]->kind, GRADING__V1__RESTRICTION_KIND__SALES_SUSPENDED);
-    assert_int_equal(p->penalties[0]->restrictions[1]->kind, GRADING__V1__RESTRICTION_KIND__WITHDRAWALS_HELD);
+    assert_int_equal(p->penalties[0]->restrictions[0]->kind, GRADING__V1__RESTRICTION_KIND__RESTRICTION_KIND_SALES_SUSPENDED);
+    assert_int_equal(p->penalties[0]->restrictions[1]->kind, GRADING__V1__RESTRICTION_KIND__RESTRICTION_KIND_WITHDRAWALS_HELD);
     protobuf_c_message_free_unpacked(&p->base, NULL);
 
     /* GetAdCreditEligibility and GetSettlementTerms */

@@ -98,7 +98,7 @@ static void test_time_alone_moves_the_seller(void **state)
     assert_string_equal(p->order_alerts[0]->stage, "restriction");
     assert_int_equal(p->n_penalties, 1);
     assert_string_equal(p->penalties[0]->ladder, "shipping_delay");
-    assert_int_equal(p->penalties[0]->restrictions[0]->kind, GRADING__V1__RESTRICTION_KIND__PRODUCT_SALES_STOPPED);
+    assert_int_equal(p->penalties[0]->restrictions[0]->kind, GRADING__V1__RESTRICTION_KIND__RESTRICTION_KIND_PRODUCT_SALES_STOPPED);
     assert_int_equal(p->penalties[0]->restrictions[0]->n_product_ids, 1);
     assert_string_equal(p->penalties[0]->restrictions[0]->product_ids[0], "p1");
     protobuf_c_message_free_unpacked(out, NULL);

@@ -184,10 +184,10 @@ static const char *all_json =
     " \"sint64_value\": -9007199254740993, \"sfixed64_value\": \"9223372036854775807\","
     " \"uint64_value\": \"18446744073709551615\", \"fixed64_value\": 12,"
     " \"float_value\": 0.1, \"double_value\": 2.5e-3, \"bool_value\": true, \"string_value\": \"h\\u00e9llo\","
-    " \"bytes_value\": \"aGVsbG8=\", \"enum_value\": \"BUYER\", \"rep_uint64\": [\"1\", 2, 3.0],"
+    " \"bytes_value\": \"aGVsbG8=\", \"enum_value\": \"FAULT_BUYER\", \"rep_uint64\": [\"1\", 2, 3.0],"
     " \"rep_string\": [\"a\", \"\", \"c\"], \"rep_bytes\": [\"AA==\", \"-_8\"], \"opt_int32\": 0,"
     " \"ts\": \"2026-10-05T09:30:00.25+09:00\", \"rep_ts\": [\"1970-01-01T00:00:00Z\"],"
-    " \"rep_enum\": [\"SELLER\", 3, 77]}";
+    " \"rep_enum\": [\"FAULT_SELLER\", 3, 77]}";
 
 static void check_all_values(const AllTypes *a)
 {
@@ -207,7 +207,7 @@ static void check_all_values(const AllTypes *a)
     assert_string_equal(a->string_value, "h\xc3\xa9llo");
     assert_int_equal(a->bytes_value.len, 5);
     assert_memory_equal(a->bytes_value.data, "hello", 5);
-    assert_int_equal(a->enum_value, GRADING__V1__FAULT__BUYER);
+    assert_int_equal(a->enum_value, GRADING__V1__FAULT__FAULT_BUYER);
     assert_int_equal(a->n_rep_uint64, 3);
     assert_true(a->rep_uint64[0] == 1 && a->rep_uint64[1] == 2 && a->rep_uint64[2] == 3);
     assert_int_equal(a->n_rep_string, 3);
@@ -257,11 +257,11 @@ static void test_every_scalar_type_packs_unpacks_and_writes_back(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "uint32_value")), UINT32_MAX);
     assert_true(json_real_value(json_object_get(j, "float_value")) == 0.1);   /* shortest form */
     assert_string_equal(json_string_value(json_object_get(j, "bytes_value")), "aGVsbG8=");
-    assert_string_equal(json_string_value(json_object_get(j, "enum_value")), "BUYER");
+    assert_string_equal(json_string_value(json_object_get(j, "enum_value")), "FAULT_BUYER");
     assert_string_equal(json_string_value(json_object_get(j, "ts")), "2026-10-05T00:30:00.250Z");
     assert_string_equal(json_string_value(json_array_get(json_object_get(j, "rep_bytes"), 1)), "+/8=");
     assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "rep_enum"), 2)), 77);
-    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "rep_enum"), 0)), "SELLER");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(j, "rep_enum"), 0)), "FAULT_SELLER");
     assert_int_equal(json_integer_value(json_object_get(j, "opt_int32")), 0);
 
     /* And the JSON we wrote reads back to the same values. */
@@ -383,20 +383,20 @@ static void test_string_not_utf8_cannot_be_written(void **state)
 static void test_enums_by_name_and_by_number(void **state)
 {
     (void)state;
-    ProtobufCMessage *m = parse_ok("{\"order_id\": \"o\", \"fault\": \"PLATFORM\", \"reason\": 2}",
+    ProtobufCMessage *m = parse_ok("{\"order_id\": \"o\", \"fault\": \"FAULT_PLATFORM\", \"reason\": 2}",
                                    &grading__v1__order_cancelled__descriptor);
     const Grading__V1__OrderCancelled *c = (const void *)m;
-    assert_int_equal(c->fault, GRADING__V1__FAULT__PLATFORM);
-    assert_int_equal(c->reason, GRADING__V1__CANCEL_REASON__SHIPPING_DELAY);
+    assert_int_equal(c->fault, GRADING__V1__FAULT__FAULT_PLATFORM);
+    assert_int_equal(c->reason, GRADING__V1__CANCEL_REASON__CANCEL_REASON_SHIPPING_DELAY);
     json_t *j = to_json(m, 0);
-    assert_string_equal(json_string_value(json_object_get(j, "fault")), "PLATFORM");
-    assert_string_equal(json_string_value(json_object_get(j, "reason")), "SHIPPING_DELAY");
+    assert_string_equal(json_string_value(json_object_get(j, "fault")), "FAULT_PLATFORM");
+    assert_string_equal(json_string_value(json_object_get(j, "reason")), "CANCEL_REASON_SHIPPING_DELAY");
     json_decref(j);
     protobuf_c_message_free_unpacked(m, NULL);
 
     parse_fails("{\"fault\": \"seller\"}", &grading__v1__order_cancelled__descriptor, "fault",
                 "unknown Fault \"seller\"");
-    parse_fails("{\"fault\": \"NOPE\"}", &grading__v1__order_cancelled__descriptor, "fault", "SELLER, BUYER");
+    parse_fails("{\"fault\": \"NOPE\"}", &grading__v1__order_cancelled__descriptor, "fault", "FAULT_SELLER, FAULT_BUYER");
     parse_fails("{\"fault\": true}", &grading__v1__order_cancelled__descriptor, "fault",
                 "expected a Fault name or number");
     parse_fails("{\"fault\": 4294967296}", &grading__v1__order_cancelled__descriptor, "fault", "out of range");
