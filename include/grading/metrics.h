@@ -26,6 +26,7 @@ typedef enum {
     GRADING_EVENTS_ACCEPTED,
     GRADING_EVENTS_DUPLICATE,
     GRADING_EVENTS_REJECTED,
+    GRADING_EVENTS_CONFLICT,   /* an event id stored before with other content */
     GRADING_EVENTS_RESULTS
 } grading_events_result_t;
 

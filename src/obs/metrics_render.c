@@ -16,7 +16,7 @@ static const char *const code_names[GRADING_METRICS_CODES] = {
     "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
     "Unauthenticated"};
 
-static const char *const event_results[GRADING_EVENTS_RESULTS] = {"accepted", "duplicate", "rejected"};
+static const char *const event_results[GRADING_EVENTS_RESULTS] = {"accepted", "duplicate", "rejected", "conflict"};
 static const char *const reload_results[GRADING_RELOAD_RESULTS] = {"ok", "invalid"};
 
 /* grpc_service and grpc_method of method index m ("/pkg.Svc/Method"). */

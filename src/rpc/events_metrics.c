@@ -22,15 +22,25 @@ void rpc_count_events(call_slot_t *s, grading_err_t err)
         }
         return;
     }
+    /* the writer lists conflicts in ascending index order */
+    const uint32_t *conflict = r->report.conflict_indexes;
+    const uint32_t *conflict_end = conflict ? conflict + r->report.nconflicts : NULL;
     size_t i = 0;
     while (i < n) {
         const char *mp = r->marketplaces[i];
-        uint64_t acc = 0, dup = 0;
+        uint64_t acc = 0, dup = 0, con = 0;
         for (; i < n && r->marketplaces[i] == mp; i++) {
-            if (r->duplicate[i]) dup++;
-            else acc++;
+            if (conflict != conflict_end && *conflict == i) {
+                con++;
+                conflict++;
+            } else if (r->duplicate[i]) {
+                dup++;
+            } else {
+                acc++;
+            }
         }
         grading_metrics_events(mp, GRADING_EVENTS_ACCEPTED, acc);
         grading_metrics_events(mp, GRADING_EVENTS_DUPLICATE, dup);
+        grading_metrics_events(mp, GRADING_EVENTS_CONFLICT, con);
     }
 }

@@ -52,6 +52,11 @@ static void test_metrics_and_failed_call_logs(void **state)
     e2e_record_ok(c, b.ev, b.n, 3, 0);
     e2e_record_ok(c, b.ev, b.n, 0, 3);
     e2e_batch_destroy(&b);
+    /* ops-1 again with another amount: a conflict, neither accepted nor a duplicate */
+    e2e_batch_init(&b);
+    e2e_add_paid(&b, "ops-1", "testmart", "ops-seller", "2026-10-05T01:00:00Z", "o1", 16000, "KRW", 2);
+    e2e_record_ok(c, b.ev, b.n, 0, 0);
+    e2e_batch_destroy(&b);
     e2e_batch_init(&b);
     e2e_add_paid(&b, "ops-4", "testmart", "ops-seller", "2026-10-05T01:00:00Z", "o4", 15000, "KRW", 2);
     e2e_add_paid(&b, "ops-5", "testmart", NULL, "2026-10-05T01:00:00Z", "o5", 15000, "KRW", 2);
@@ -75,15 +80,17 @@ static void test_metrics_and_failed_call_logs(void **state)
     assert_true(e2e_series(m, "grading_events_total{marketplace=\"testmart\",result=\"duplicate\"}") == 2);
     assert_true(e2e_series(m, "grading_events_total{marketplace=\"nymart\",result=\"duplicate\"}") == 1);
     assert_true(e2e_series(m, "grading_events_total{marketplace=\"testmart\",result=\"rejected\"}") == 2);
+    assert_true(e2e_series(m, "grading_events_total{marketplace=\"testmart\",result=\"conflict\"}") == 1);
+    assert_true(e2e_series(m, "grading_events_total{marketplace=\"nymart\",result=\"conflict\"}") == 0);
     /* a marketplace of the policy with no events yet shows its zeros */
     assert_true(e2e_series(m, "grading_events_total{marketplace=\"jpmart\",result=\"accepted\"}") == 0);
     assert_true(e2e_series(m, GRADE_SERIES("OK")) == 1);
     assert_true(e2e_series(m, GRADE_SERIES("InvalidArgument")) == 2);
     assert_true(e2e_series(m, "grpc_server_started_total{grpc_type=\"unary\",grpc_service=\"grading.v1."
-                              "GradingService\",grpc_method=\"RecordEvents\"}") == 3);
-    /* two commits with events (the refused batch never reached the writer) */
-    assert_true(e2e_series(m, "grading_ingest_batch_events_count") == 2);
-    assert_true(e2e_series(m, "grading_ingest_batch_events_sum") == 6);
+                              "GradingService\",grpc_method=\"RecordEvents\"}") == 4);
+    /* three commits with events (the refused batch never reached the writer) */
+    assert_true(e2e_series(m, "grading_ingest_batch_events_count") == 3);
+    assert_true(e2e_series(m, "grading_ingest_batch_events_sum") == 7);
     assert_true(e2e_series(m, "grading_ingest_commit_seconds_count") >= 2);
     assert_true(e2e_series(m, "grading_lmdb_used_bytes") > 0);
     assert_true(e2e_series(m, "grading_lmdb_map_bytes") >= e2e_series(m, "grading_lmdb_used_bytes"));
