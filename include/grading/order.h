@@ -45,6 +45,7 @@ typedef struct {
     int64_t review_ms, satisfaction_ms;   /* 0 = none held */
     uint32_t rating, score;
     int32_t recommendation;
+    uint32_t shipping_rating, inquiry_rating;   /* the held review's aspects (11st); 0 = not rated */
 } grading_order_t;
 
 /* An inquiry's timeline: received and first answer. */

@@ -196,7 +196,8 @@ static void held_contribs(sink_t *s, const grading_order_t *o, const grading_tz_
     size_t nev = 0;
     if (o->review_ms)
         evs[nev++] = (grading_event_t){.kind = GRADING_EV_BUYER_REVIEW, .occurred_ms = o->review_ms,
-                                       .rating = o->rating, .recommendation = o->recommendation};
+                                       .rating = o->rating, .recommendation = o->recommendation,
+                                       .shipping_rating = o->shipping_rating, .inquiry_rating = o->inquiry_rating};
     if (o->satisfaction_ms)
         evs[nev++] = (grading_event_t){.kind = GRADING_EV_DELIVERY_SATISFACTION, .occurred_ms = o->satisfaction_ms,
                                        .score = o->score};

@@ -156,12 +156,17 @@ bool grading_order_hold(grading_order_t *o, const grading_event_t *ev)
 {
     int64_t t = ev->occurred_ms;
     if (ev->kind == GRADING_EV_BUYER_REVIEW) {
-        int64_t d = (int64_t)ev->rating * 16 + ev->recommendation;
-        int64_t cur_d = (int64_t)o->rating * 16 + o->recommendation;
+        /* ties broken on every rated detail, so any arrival order keeps the same review */
+        int64_t d = (((int64_t)ev->rating * 16 + ev->recommendation) * 8 + ev->shipping_rating) * 8 +
+                    ev->inquiry_rating;
+        int64_t cur_d = (((int64_t)o->rating * 16 + o->recommendation) * 8 + o->shipping_rating) * 8 +
+                        o->inquiry_rating;
         if (!earlier(t, d, o->review_ms, cur_d) || (o->review_ms == t && cur_d == d)) return false;
         o->review_ms = t;
         o->rating = ev->rating;
         o->recommendation = ev->recommendation;
+        o->shipping_rating = ev->shipping_rating;
+        o->inquiry_rating = ev->inquiry_rating;
         return true;
     }
     if (ev->kind == GRADING_EV_DELIVERY_SATISFACTION) {

@@ -157,7 +157,7 @@ grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf,
 {
     wr_t w = {buf, 0};
     bool held = o->review_ms || o->satisfaction_ms;
-    put_u8(&w, held ? GRADING_CODEC_ORDER_V2 : GRADING_CODEC_ORDER_V1);
+    put_u8(&w, held ? GRADING_CODEC_ORDER_V3 : GRADING_CODEC_ORDER_V1);
     put_i64(&w, o->paid_ms);
     put_i64(&w, o->shipped_ms);
     put_i64(&w, o->delivered_ms);
@@ -183,6 +183,8 @@ grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf,
         put_i32(&w, o->recommendation);
         put_i64(&w, o->satisfaction_ms);
         put_u32(&w, o->score);
+        put_u32(&w, o->shipping_rating);
+        put_u32(&w, o->inquiry_rating);
     }
     *out_len = w.n;
     return GRADING_OK;
@@ -194,7 +196,7 @@ grading_err_t grading_codec_order_decode(const uint8_t *buf, size_t len, grading
     grading_order_t o;
     grading_order_init(&o);
     uint8_t version = get_u8(&r);
-    if (version != GRADING_CODEC_ORDER_V1 && version != GRADING_CODEC_ORDER_V2) return GRADING_ECORRUPT;
+    if (version < GRADING_CODEC_ORDER_V1 || version > GRADING_CODEC_ORDER_V3) return GRADING_ECORRUPT;
     o.paid_ms = get_i64(&r);
     o.shipped_ms = get_i64(&r);
     o.delivered_ms = get_i64(&r);
@@ -212,12 +214,16 @@ grading_err_t grading_codec_order_decode(const uint8_t *buf, size_t len, grading
     o.cancel_reason = get_i32(&r);
     o.return_fault = get_i32(&r);
     o.exchange_fault = get_i32(&r);
-    if (version == GRADING_CODEC_ORDER_V2) {
+    if (version >= GRADING_CODEC_ORDER_V2) {
         o.review_ms = get_i64(&r);
         o.rating = get_u32(&r);
         o.recommendation = get_i32(&r);
         o.satisfaction_ms = get_i64(&r);
         o.score = get_u32(&r);
+    }
+    if (version >= GRADING_CODEC_ORDER_V3) {   /* v2 held reviews rated no aspects */
+        o.shipping_rating = get_u32(&r);
+        o.inquiry_rating = get_u32(&r);
     }
     grading_err_t err = rd_end(&r);
     if (err) return err;

@@ -16,12 +16,13 @@
 
 #define GRADING_CODEC_ORDER_V1 1
 #define GRADING_CODEC_ORDER_V2 2   /* v1 and a held review and satisfaction score */
+#define GRADING_CODEC_ORDER_V3 3   /* v2 and the held review's shipping and inquiry ratings */
 #define GRADING_CODEC_INQUIRY_V1 1
 #define GRADING_CODEC_DAY_V1 1
 
 /* Upper bounds of an encoded record, for caller buffers. */
 #define GRADING_CODEC_ORDER_MAX \
-    (1 + 9 * 8 + 4 + 1 + GRADING_MAX_ID_LEN + 1 + GRADING_CURRENCY_MAX + 4 + 4 * 4 + 8 + 4 + 4 + 8 + 4)
+    (1 + 9 * 8 + 4 + 1 + GRADING_MAX_ID_LEN + 1 + GRADING_CURRENCY_MAX + 4 + 4 * 4 + 8 + 4 + 4 + 8 + 4 + 4 + 4)
 #define GRADING_CODEC_INQUIRY_MAX (1 + 2 * 8)
 #define GRADING_CODEC_DAY_MAX \
     (1 + 2 + GRADING_C_COUNT * 8 + 1 + GRADING_MAX_CUSTOM_PER_DAY * (1 + GRADING_MAX_CUSTOM_NAME_LEN + 8))

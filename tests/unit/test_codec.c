@@ -110,9 +110,10 @@ static void test_order_round_trips_every_field(void **state)
     assert_order_equal(&empty, &back);
 }
 
-/* An order holding a review and a score is written as v2; v1 stays the
+/* An order holding a review (with its aspect ratings) and a score is written
+ * as v3, and v2 (no aspects) still reads; v1 stays the
  * layout of every other order. */
-static void test_order_holding_a_review_round_trips_as_v2(void **state)
+static void test_order_holding_a_review_round_trips_as_v3(void **state)
 {
     (void)state;
     grading_order_t o, back;
@@ -123,14 +124,25 @@ static void test_order_holding_a_review_round_trips_as_v2(void **state)
     o.recommendation = 2;
     o.satisfaction_ms = 1700000009000;
     o.score = 77;
+    o.shipping_rating = 4;
+    o.inquiry_rating = 5;
     o.flags = GRADING_ORDER_HOLDS_UNPAID;
     uint8_t buf[GRADING_CODEC_ORDER_MAX + 1];
     size_t len = 0;
     assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
     assert_true(len <= GRADING_CODEC_ORDER_MAX);
-    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V2);
+    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V3);
     assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
     assert_order_equal(&o, &back);
+    assert_true(back.shipping_rating == 4 && back.inquiry_rating == 5);
+    /* a v2 record (before the aspects were held): the same less 8 bytes, aspects 0 */
+    uint8_t v2[GRADING_CODEC_ORDER_MAX];
+    memcpy(v2, buf, len - 8);
+    v2[0] = GRADING_CODEC_ORDER_V2;
+    assert_int_equal(grading_codec_order_decode(v2, len - 8, &back), GRADING_OK);
+    assert_true(back.review_ms == o.review_ms && back.rating == 3 && back.score == 77);
+    assert_true(back.shipping_rating == 0 && back.inquiry_rating == 0);
+    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
     assert_true(back.review_ms == o.review_ms && back.rating == 3 && back.recommendation == 2);
     assert_true(back.satisfaction_ms == o.satisfaction_ms && back.score == 77);
     for (size_t n = 0; n < len; n++) assert_int_equal(grading_codec_order_decode(buf, n, &back), GRADING_ECORRUPT);
@@ -434,7 +446,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_round_trips_every_field),
         cmocka_unit_test(test_order_bytes_are_versioned_little_endian),
-        cmocka_unit_test(test_order_holding_a_review_round_trips_as_v2),
+        cmocka_unit_test(test_order_holding_a_review_round_trips_as_v3),
         cmocka_unit_test(test_inquiry_round_trips),
         cmocka_unit_test(test_day_round_trips_counters_and_customs),
         cmocka_unit_test(test_day_with_the_most_customs_fits_its_bound),

@@ -846,6 +846,37 @@ static void test_an_orphan_cancellation_counts_once_when_its_payment_arrives(voi
     tb_free(p);
 }
 
+/* A review that arrives before its order's payment keeps every rating it
+ * carries, 11st's shipping and inquiry aspects too, and counts them all
+ * once the payment arrives. */
+static void test_a_held_review_keeps_its_aspect_ratings(void **state)
+{
+    fixture_t *f = *state;
+    open_store(f, 0, 0);
+    uint32_t acc, dup;
+    int32_t d0 = utc_day(T0);
+    tbatch_t *r = tb_new(1, "kr", &f->utc);
+    r->ev[0] = review_ev("r1", "s1", T0 + 5000, 4);
+    r->ev[0].ref_id = "o7";
+    r->ev[0].shipping_rating = 3;
+    r->ev[0].inquiry_rating = 5;
+    assert_int_equal(apply_now(f, r, &acc, &dup), GRADING_OK);
+    grading_day_counters_t s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_SHIPPING_RATINGS] == 0);
+    assert_true(s.c[GRADING_C_INQUIRY_RATINGS] == 0);
+
+    tbatch_t *p = tb_new(1, "kr", &f->utc);
+    p->ev[0] = order_ev("p7", "s1", "o7", GRADING_EV_ORDER_PAID, T0 + 1000);
+    assert_int_equal(apply_now(f, p, &acc, &dup), GRADING_OK);
+    s = sum_days(f, "kr", "s1", d0 - 1, d0 + 1);
+    assert_true(s.c[GRADING_C_SHIPPING_RATINGS] == 1);
+    assert_true(s.c[GRADING_C_SHIPPING_RATING_SUM] == 3);
+    assert_true(s.c[GRADING_C_INQUIRY_RATINGS] == 1);
+    assert_true(s.c[GRADING_C_INQUIRY_RATING_SUM] == 5);
+    tb_free(r);
+    tb_free(p);
+}
+
 /* 100 seller-fault cancellations of never-paid orders beside 40 clean
  * orders: the cancel count stays 0, so no rate can pass 100 %. */
 static void test_unpaid_cancellations_never_push_a_rate_past_100_percent(void **state)
@@ -1099,6 +1130,7 @@ int main(void)
         T(test_submit_after_stop_began_is_eshutdown_and_queued_work_drains),
         T(test_apply_inside_an_aborted_transaction_leaves_nothing),
         T(test_an_orphan_cancellation_counts_once_when_its_payment_arrives),
+        T(test_a_held_review_keeps_its_aspect_ratings),
         T(test_unpaid_cancellations_never_push_a_rate_past_100_percent),
         T(test_an_id_stored_without_a_hash_is_a_duplicate),
         T(test_a_batch_overflowing_a_counter_is_refused_whole),
