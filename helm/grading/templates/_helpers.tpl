@@ -104,3 +104,11 @@ gradingd's operations flags (issue 10): the admin server, logs, and
 - --admin-remote-backup
 {{- end }}
 {{- end -}}
+
+{{/* The backup job's pods: not the server's selector labels, so that the
+Service, the PodDisruptionBudget and the StatefulSet never select them. */}}
+{{- define "grading.backupSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "grading.name" . }}-backup
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: backup
+{{- end -}}
