@@ -25,6 +25,11 @@ typedef struct {
     bool overflow;   /* the arena was too small (aliases expanding): an error */
 } build_t;
 
+/* Reads path whole (at most max_bytes) into *out_text, which the caller
+ * frees; a problem is one diagnostic at the file (file_read.c). */
+grading_err_t loader_read_file(const char *path, size_t max_bytes, char **out_text, size_t *out_len,
+                               grading_policy_diags_t *diags);
+
 /* Records one problem at node (file:line:col), or at the file when NULL. */
 void diag(loader_t *l, const yaml_node_t *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -409,28 +409,11 @@ grading_err_t grading_policy_load_file(const char *path, grading_policy_t **out,
 {
     *out = NULL;
     memset(diags, 0, sizeof *diags);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        diags->count = 1;
-        snprintf(diags->diags[0].where, sizeof diags->diags[0].where, "%s", path);
-        snprintf(diags->diags[0].message, sizeof diags->diags[0].message, "cannot open: %s",
-                 strerror(errno));
-        return GRADING_EIO;
-    }
-    char *text = malloc(POLICY_MAX_FILE_BYTES + 1);
-    size_t len = text ? fread(text, 1, POLICY_MAX_FILE_BYTES + 1, f) : 0;
-    bool err = ferror(f) != 0;
-    fclose(f);
-    if (!text) return GRADING_ENOMEM;
-    if (err || len > POLICY_MAX_FILE_BYTES) {
-        diags->count = 1;
-        snprintf(diags->diags[0].where, sizeof diags->diags[0].where, "%s", path);
-        snprintf(diags->diags[0].message, sizeof diags->diags[0].message,
-                 err ? "read error" : "larger than 16 MiB");
-        free(text);
-        return GRADING_EIO;
-    }
-    grading_err_t rc = grading_policy_load_buffer(path, text, len, out, diags);
+    char *text;
+    size_t len;
+    grading_err_t rc = loader_read_file(path, POLICY_MAX_FILE_BYTES, &text, &len, diags);
+    if (rc) return rc;
+    rc = grading_policy_load_buffer(path, text, len, out, diags);
     free(text);
     return rc;
 }
