@@ -330,6 +330,49 @@ grading_err_t grading_store_meta_put(grading_txn_t *txn, const char *name, const
     return store_put_raw(txn, DB_META, (const uint8_t *)name, n, (const uint8_t *)value, strlen(value));
 }
 
+/* ---- time-ordered indexes (due, orphans): an 8-byte time, then parts ---- */
+
+/* Reads the key after its time into the caller's record; false when the
+ * key is malformed. */
+typedef bool (*time_key_read_fn)(rbuf_t *r, int64_t t, void *rec);
+
+/* Walks db from its first key while the key's time is <= upto: at most cap
+ * records of `size` bytes into out, each filled by read. */
+static grading_err_t time_index_page(grading_txn_t *txn, int db, int64_t upto, void *out, size_t size,
+                                     size_t cap, time_key_read_fn read, size_t *n)
+{
+    *n = 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[db], &cur);
+    if (rc) return store_from_mdb(rc);
+    MDB_val k, v;
+    grading_err_t err = GRADING_OK;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    while (rc == MDB_SUCCESS && *n < cap) {
+        rbuf_t r = {k.mv_data, 0, k.mv_size, false};
+        int64_t t = (int64_t)r_u64(&r, 8);
+        if (t > upto) break;
+        if (!read(&r, t, (char *)out + *n * size) || r.bad || r.n != r.len) {
+            err = GRADING_ECORRUPT;
+            break;
+        }
+        (*n)++;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    if (err) return err;
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}
+
+/* Deletes one key of a time-ordered index; a missing key is fine. */
+static grading_err_t time_index_del(grading_txn_t *txn, int db, const uint8_t *key, size_t n)
+{
+    if (txn->reader) return GRADING_ESTATE;
+    MDB_val k = {n, (void *)key};
+    int rc = mdb_del(txn->txn, txn->st->dbi[db], &k, NULL);
+    return rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}
+
 /* ---- due ---- */
 
 static grading_err_t due_key(uint8_t *buf, int64_t due_ms, const char *mp, const char *seller, size_t *n)
@@ -353,41 +396,22 @@ grading_err_t grading_store_due_del(grading_txn_t *txn, int64_t due_ms, const ch
     uint8_t key[GRADING_KEY_MAX];
     size_t n;
     grading_err_t err = due_key(key, due_ms, mp, seller, &n);
-    if (err) return err;
-    if (txn->reader) return GRADING_ESTATE;
-    MDB_val k = {n, key};
-    int rc = mdb_del(txn->txn, txn->st->dbi[DB_DUE], &k, NULL);
-    return rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+    return err ? err : time_index_del(txn, DB_DUE, key, n);
+}
+
+static bool due_read(rbuf_t *r, int64_t t, void *rec)
+{
+    grading_due_t *d = rec;
+    d->due_ms = t;
+    r_str(r, d->mp, sizeof d->mp);
+    r_str(r, d->seller, sizeof d->seller);
+    return !r->bad;
 }
 
 grading_err_t grading_store_due_page(grading_txn_t *txn, int64_t upto, grading_due_t *out, size_t cap,
                                      size_t *n)
 {
-    *n = 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_DUE], &cur);
-    if (rc) return store_from_mdb(rc);
-    MDB_val k, v;
-    grading_err_t err = GRADING_OK;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == MDB_SUCCESS && *n < cap) {
-        rbuf_t r = {k.mv_data, 0, k.mv_size, false};
-        int64_t due = (int64_t)r_u64(&r, 8);
-        if (due > upto) break;
-        grading_due_t *d = &out[*n];
-        d->due_ms = due;
-        r_str(&r, d->mp, sizeof d->mp);
-        r_str(&r, d->seller, sizeof d->seller);
-        if (r.bad || r.n != r.len) {
-            err = GRADING_ECORRUPT;
-            break;
-        }
-        (*n)++;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    if (err) return err;
-    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+    return time_index_page(txn, DB_DUE, upto, out, sizeof *out, cap, due_read, n);
 }
 
 /* ---- orphans ---- */
@@ -414,40 +438,21 @@ grading_err_t grading_store_orphan_del(grading_txn_t *txn, int64_t since_ms, con
     uint8_t key[GRADING_KEY_MAX];
     size_t n;
     grading_err_t err = orphan_key(key, since_ms, mp, seller, order_id, &n);
-    if (err) return err;
-    if (txn->reader) return GRADING_ESTATE;
-    MDB_val k = {n, key};
-    int rc = mdb_del(txn->txn, txn->st->dbi[DB_ORPHANS], &k, NULL);
-    return rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+    return err ? err : time_index_del(txn, DB_ORPHANS, key, n);
+}
+
+static bool orphan_read(rbuf_t *r, int64_t t, void *rec)
+{
+    grading_orphan_t *o = rec;
+    o->since_ms = t;
+    r_str(r, o->mp, sizeof o->mp);
+    r_str(r, o->seller, sizeof o->seller);
+    r_str(r, o->order_id, sizeof o->order_id);
+    return !r->bad;
 }
 
 grading_err_t grading_store_orphan_page(grading_txn_t *txn, int64_t upto, grading_orphan_t *out, size_t cap,
                                         size_t *n)
 {
-    *n = 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_ORPHANS], &cur);
-    if (rc) return store_from_mdb(rc);
-    MDB_val k, v;
-    grading_err_t err = GRADING_OK;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    while (rc == MDB_SUCCESS && *n < cap) {
-        rbuf_t r = {k.mv_data, 0, k.mv_size, false};
-        int64_t since = (int64_t)r_u64(&r, 8);
-        if (since > upto) break;
-        grading_orphan_t *o = &out[*n];
-        o->since_ms = since;
-        r_str(&r, o->mp, sizeof o->mp);
-        r_str(&r, o->seller, sizeof o->seller);
-        r_str(&r, o->order_id, sizeof o->order_id);
-        if (r.bad || r.n != r.len) {
-            err = GRADING_ECORRUPT;
-            break;
-        }
-        (*n)++;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cur);
-    if (err) return err;
-    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+    return time_index_page(txn, DB_ORPHANS, upto, out, sizeof *out, cap, orphan_read, n);
 }
