@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "admin_internal.h"
+#include "grading/sockaddr.h"
 
 #define ADMIN_MAX_CONNECTIONS 16
 #define ADMIN_CONNECTION_TIMEOUT_S 60
@@ -44,49 +45,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return admin_reply_text(conn, MHD_HTTP_NOT_FOUND, "not found; try /metrics, /healthz, /readyz, /backup\n");
 }
 
-/* "HOST:PORT" or "[V6]:PORT" into *ss. */
-static bool parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[64];
-    const char *colon;
-    memset(ss, 0, sizeof *ss);
-    if (s[0] == '[') {
-        const char *end = strchr(s, ']');
-        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof host) return false;
-        memcpy(host, s + 1, (size_t)(end - s - 1));
-        host[end - s - 1] = 0;
-        colon = end + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon || (size_t)(colon - s) >= sizeof host) return false;
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = 0;
-    }
-    char *endp;
-    long port = strtol(colon + 1, &endp, 10);
-    if (!colon[1] || *endp || port < 0 || port > 65535) return false;
-    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        *len = sizeof *v4;
-        return true;
-    }
-    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *v6;
-        return true;
-    }
-    return false;
-}
-
 bool grading_admin_listen_ok(const char *listen)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    return listen && parse_listen(listen, &ss, &len);
+    return listen && grading_sockaddr_parse(listen, true, &ss, &len);
 }
 
 grading_err_t grading_admin_start(const grading_admin_options_t *opts, grading_admin_t **out, int *out_port,
@@ -95,7 +58,7 @@ grading_err_t grading_admin_start(const grading_admin_options_t *opts, grading_a
     struct sockaddr_storage ss;
     socklen_t sslen;
     *out = NULL;
-    if (!opts->listen || !parse_listen(opts->listen, &ss, &sslen))
+    if (!opts->listen || !grading_sockaddr_parse(opts->listen, true, &ss, &sslen))
         return grading_error_set(e, GRADING_EINVAL, "admin-listen",
                                  "must be HOST:PORT with a numeric address (like 127.0.0.1:9464, [::1]:9464) or off, got \"%s\"",
                                  opts->listen ? opts->listen : "");

@@ -13,44 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define HEADER_MAX 8192
+#include "grading/sockaddr.h"
 
-static bool parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[64];
-    const char *colon;
-    memset(ss, 0, sizeof *ss);
-    if (s[0] == '[') {
-        const char *end = strchr(s, ']');
-        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof host) return false;
-        memcpy(host, s + 1, (size_t)(end - s - 1));
-        host[end - s - 1] = 0;
-        colon = end + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon || (size_t)(colon - s) >= sizeof host) return false;
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = 0;
-    }
-    char *endp;
-    long port = strtol(colon + 1, &endp, 10);
-    if (!colon[1] || *endp || port <= 0 || port > 65535) return false;
-    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        *len = sizeof *v4;
-        return true;
-    }
-    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *v6;
-        return true;
-    }
-    return false;
-}
+#define HEADER_MAX 8192
 
 /* Waits for fd to be ready for ev; false on timeout or error. */
 static bool wait_fd(int fd, short ev, int64_t timeout_ms)
@@ -79,7 +44,7 @@ static int connect_to(const char *addr, int64_t timeout_ms, grading_error_t *e)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    if (!parse_addr(addr, &ss, &len)) {
+    if (!grading_sockaddr_parse(addr, false, &ss, &len)) {
         grading_error_set(e, GRADING_EINVAL, "admin", "must be HOST:PORT with a numeric address, got \"%s\"", addr);
         return -1;
     }
