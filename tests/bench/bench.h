@@ -24,6 +24,7 @@
 #include "grading/client.h"
 #include "grading/v1/grading.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "benchlib.h"
 
 #define BENCH_MAX_THREADS 64
 #define BENCH_MAX_SECONDS 3600
@@ -235,7 +236,7 @@ int bench_run_case(bench_worker_t *ws, int nthreads, const bench_case_ctx_t *cc,
 /* ---- our own gradingd (bench_server.c) ---- */
 
 typedef struct {
-    pid_t pid;
+    grading_bench_proc_t proc;
     char dir[64];              /* mkdtemp: data, port file, log */
     char addr[64];
     char admin_addr[64];       /* its admin HTTP server ("" if none) */
