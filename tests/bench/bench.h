@@ -13,6 +13,7 @@
 #define GRADING_BENCH_H
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -79,6 +80,7 @@ typedef struct {
     double neutral_boost;      /* the boost an unknown seller must get */
     bool selected[BENCH_MAX_CASES];   /* by index in the list of cases (--cases) */
     const char *admin;         /* --admin: the admin server to scrape (with --addr) */
+    const char *peer;          /* --peer redis: the same workloads on Redis; NULL: none */
 } bench_opts_t;
 
 /* ---- clocks and randomness ---- */
@@ -264,11 +266,42 @@ bench_scraper_t *bench_scraper_start(const char *admin_addr);
  * *bytes: the last body's size. Frees it. */
 void bench_scraper_stop(bench_scraper_t *sc, uint64_t *scrapes, uint64_t *failures, uint64_t *bytes);
 
+/* ---- the Redis peer (bench_redis.c) ---- */
+
+typedef struct {
+    bool available;            /* both programs found on PATH */
+    char server[PATH_MAX];     /* redis-server */
+    char benchmark[PATH_MAX];  /* redis-benchmark */
+} bench_redis_t;
+
+/* A case's Redis counterpart, run right after it. */
+typedef struct {
+    bool ran;
+    char workload[64];         /* "HINCRBY pipelined x1000, appendfsync always" */
+    double items_per_s;        /* commands/s (HINCRBY) or keys/s (GET, MGET) */
+    double p50_ms, p99_ms;     /* redis-benchmark's, per request or pipeline */
+} bench_peer_result_t;
+
+/* Finds redis-server and redis-benchmark on PATH; false when either is
+ * missing (r->available says the same). */
+bool bench_redis_find(bench_redis_t *r);
+/* Runs the Redis workload matching case cd (RecordEvents: HINCRBY, AOF
+ * fsync always; GetRankingBoosts: GET/MGET of as many keys, o->sellers
+ * keys seeded, no persistence) with o->threads connections for about
+ * o->seconds, on a private redis-server it starts and removes. Cases
+ * without a counterpart leave out->ran false and return 0. Returns -1
+ * (printed) when Redis could not be run. */
+int bench_redis_run_case(const bench_redis_t *r, const bench_case_def_t *cd, const bench_opts_t *o,
+                         bench_peer_result_t *out);
+
 /* ---- the report (bench_report.c) ---- */
 
 /* Prints the table of the cases that ran. bin and policy: the started
  * server's (NULL with --addr). seeded: whether the sellers were seeded. */
 void bench_print_report(const bench_case_result_t *rs, int nr, const bench_opts_t *o, const char *addr,
                         const char *bin, const char *policy, bool seeded);
+/* Prints grading beside Redis, case by case, with the ratio of items/s;
+ * peer NULL: says Redis was not found and prints nothing else. */
+void bench_print_peer_report(const bench_case_result_t *rs, const bench_peer_result_t *peer, int nr);
 
 #endif
