@@ -3,8 +3,8 @@
  *
  * A table is open addressing with linear probing over 16-byte slots (the
  * boost, the key's offset in the table's key arena, a 32-bit hash tag),
- * at most 3/4 full; keys are the sellers database's key bytes, stored once
- * each as [length][bytes]. About 40 bytes per seller in all. */
+ * at most 2/3 full; keys are the sellers database's key bytes, stored once
+ * each as [length][bytes]. About 45 bytes per seller in all. */
 #include "boosts.h"
 
 #include <sched.h>
@@ -82,7 +82,7 @@ static table_t *table_new(size_t entries, size_t key_bytes)
     table_t *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     atomic_init(&t->refs, 1);
-    t->cap = entries + entries / 3 + 1;
+    t->cap = entries + entries / 2 + 1;   /* at most 2/3 full: short probes for misses too */
     if (t->cap < MIN_TABLE_SLOTS) t->cap = MIN_TABLE_SLOTS;
     t->slots = malloc(t->cap * sizeof *t->slots);
     t->keys_cap = key_bytes ? key_bytes : 64;
@@ -256,7 +256,7 @@ grading_err_t store_boosts_load(store_boosts_t *b, const uint8_t *key, size_t kl
     if (klen > KEY_MAX) return GRADING_EINVAL;
     if (!b->loading && !(b->loading = table_new(1024, 1024 * 24))) return GRADING_ENOMEM;
     table_t *t = b->loading;
-    if ((t->count + 1) * 4 > t->cap * 3) {   /* keep it at most 3/4 full */
+    if ((t->count + 1) * 3 > t->cap * 2) {   /* keep it at most 2/3 full */
         table_t *n = table_grown(t, t->count, 0);
         if (!n) return GRADING_ENOMEM;
         table_free(t);

@@ -103,12 +103,15 @@ static void usage(FILE *out)
             "                     health, the floor, always runs\n"
             "  --neutral-boost B  the boost the policy gives an unknown seller (default %g)\n"
             "  --admin HOST:PORT  with --addr: the admin server boosts1_scraped scrapes\n"
+            "  --seed-in-process  seed the store before gradingd starts (up to %d sellers, %d events each)\n"
+            "                     instead of through RecordEvents (up to %d sellers)\n"
             "  --peer redis       after each write and boost case, the same workload on a private\n"
             "                     redis-server (HINCRBY, AOF fsync always; GET/MGET), and a ratio column\n"
             "Exit status 1 if any call failed, 2 on bad flags or when the server cannot be started.\n",
             BENCH_MAX_THREADS, BENCH_DEFAULT_THREADS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS,
             BENCH_ORDER_EVENTS * BENCH_SEED_ORDERS, BENCH_MAX_SELLERS, BENCH_DEFAULT_SELLERS,
-            BENCH_DEFAULT_MARKETPLACE, keys, BENCH_DEFAULT_NEUTRAL_BOOST);
+            BENCH_DEFAULT_MARKETPLACE, keys, BENCH_DEFAULT_NEUTRAL_BOOST, BENCH_MAX_SELLERS,
+            BENCH_SEED_ORDERS_IN_PROCESS * BENCH_ORDER_EVENTS, BENCH_MAX_RPC_SELLERS);
 }
 
 static bool parse_int(const char *s, int lo, int hi, int *out)
@@ -170,6 +173,10 @@ static int opts_parse(int argc, char **argv, bench_opts_t *o)
             usage(stdout);
             return 1;
         }
+        if (strcmp(f, "--seed-in-process") == 0) {
+            o->seed_in_process = true;
+            continue;
+        }
         static const char *const valued[] = {"--addr",    "--gradingd", "--policy", "--marketplace", "--threads",
                                              "--seconds", "--sellers",  "--cases",  "--neutral-boost", "--admin",
                                              "--peer"};
@@ -211,6 +218,15 @@ static int opts_parse(int argc, char **argv, bench_opts_t *o)
     }
     if (o->addr && (o->gradingd || o->policy)) {
         fprintf(stderr, "grading_bench: --addr excludes --gradingd and --policy (they start a server)\n");
+        return 2;
+    }
+    if (o->addr && o->seed_in_process) {
+        fprintf(stderr, "grading_bench: --seed-in-process seeds the server it starts: not with --addr\n");
+        return 2;
+    }
+    if (!o->seed_in_process && o->sellers > BENCH_MAX_RPC_SELLERS) {
+        fprintf(stderr, "grading_bench: --sellers above %d need --seed-in-process (RecordEvents would take minutes)\n",
+                BENCH_MAX_RPC_SELLERS);
         return 2;
     }
     if (o->addr && !o->addr[0]) {
@@ -366,6 +382,10 @@ int main(int argc, char **argv)
                         "no Redis column (apt-get install redis-server redis-tools)\n");
     for (int i = 0; i < NCASES && !bench_stop; i++) {
         if (!o.selected[i]) continue;
+        if (cases[i].kind == CASE_SEED && o.seed_in_process) {   /* done before gradingd started */
+            seeded = true;
+            continue;
+        }
         unsigned printed = 0;
         bench_case_ctx_t cc = {.cd = &cases[i], .o = &o, .names = &names, .print_mu = &print_mu,
                                .printed = &printed};
@@ -407,6 +427,7 @@ int main(int argc, char **argv)
         }
     }
     bench_print_report(results, NCASES, &o, addr, bin, policy, seeded);
+    if (!o.addr) bench_print_memory(&srv, &o);
     if (o.peer) bench_print_peer_report(results, redis.available ? peers : NULL, NCASES);
     if (bench_stop) {
         fprintf(stderr, "grading_bench: interrupted; the figures above are partial\n");

@@ -4,6 +4,7 @@
  * SIGTERM (SIGKILL after a bounded wait) and removes the directory. The
  * child runs in its own process group, so ^C reaches only the bench, which
  * stops it in order; and it dies with the bench if that is killed. */
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,9 +98,13 @@ int bench_server_start(bench_server_t *s, const bench_opts_t *o, const char **ou
     snprintf(logf, sizeof logf, "%s/gradingd.log", s->dir);
     snprintf(aportf, sizeof aportf, "%s/admin_port", s->dir);
 
+    char map[32];
+    snprintf(map, sizeof map, "%" PRIu64, bench_seed_map_size(o));
+    if (o->seed_in_process && bench_seed_in_process(o, policy, data)) goto fail;
+    /* a store seeded in process may be larger than gradingd's default map */
     const char *const argv[] = {bin, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
                                 "--port-file", portf, "--data-dir", data, "--policy", policy,
-                                "--admin-port-file", aportf, NULL};
+                                "--admin-port-file", aportf, o->seed_in_process ? "--map-size" : NULL, map, NULL};
     if (grading_bench_proc_spawn("grading_bench", &s->proc, argv, logf)) goto fail;
     int port = grading_bench_proc_wait_port("grading_bench", &s->proc, portf, BENCH_START_TIMEOUT_MS, &bench_stop);
     if (!port) goto fail;

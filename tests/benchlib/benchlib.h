@@ -65,8 +65,10 @@ void grading_bench_proc_print_log(const char *prog, const grading_bench_proc_t *
 bool grading_bench_proc_log_has(const grading_bench_proc_t *p, const char *needle);
 /* The port in a port file, 0 when absent or not a port. */
 int grading_bench_read_port(const char *path);
-/* VmRSS of a process in KiB, 0 when it cannot be read. */
-uint64_t grading_bench_rss_kib(pid_t pid);
+/* A process's resident memory in KiB: all of it, anonymous (heap, stacks:
+ * the process's own), file-backed (mapped files such as LMDB's map).
+ * False when /proc/<pid>/status cannot be read. */
+bool grading_bench_rss_kib(pid_t pid, uint64_t *rss, uint64_t *anon, uint64_t *file);
 /* A TCP port free on 127.0.0.1 right now (bound to port 0, then released),
  * for servers that cannot report the port they chose; 0 on failure. */
 int grading_bench_free_loopback_port(void);

@@ -155,20 +155,23 @@ int grading_bench_proc_stop(const char *prog, grading_bench_proc_t *p, int timeo
     return 0;
 }
 
-uint64_t grading_bench_rss_kib(pid_t pid)
+bool grading_bench_rss_kib(pid_t pid, uint64_t *rss, uint64_t *anon, uint64_t *file)
 {
+    static const char *const keys[] = {"VmRSS:", "RssAnon:", "RssFile:"};
+    uint64_t *outs[] = {rss, anon, file};
     char path[64], line[256];
+    int got = 0;
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    uint64_t kib = 0;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kib = strtoull(line + 6, NULL, 10);
-            break;
-        }
+    if (!f) return false;
+    while (got < 3 && fgets(line, sizeof line, f))
+        for (int k = 0; k < 3; k++)
+            if (strncmp(line, keys[k], strlen(keys[k])) == 0) {
+                *outs[k] = strtoull(line + strlen(keys[k]), NULL, 10);
+                got++;
+            }
     fclose(f);
-    return kib;
+    return got == 3;
 }
 
 int grading_bench_free_loopback_port(void)
