@@ -332,7 +332,23 @@ void store_boost_changes_free(store_boost_changes_t *c)
 
 /* ---- publishing ---- */
 
-/* The next view: the old delta plus the changes, folded into a new base
+static bool same_boost(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* True when some change gives its seller a boost other than old's: when
+ * none does, every seller ends where it was (a re-derivation that changed
+ * nothing, a refresh walk) and no view is built. */
+static bool changes_anything(const store_boost_view_t *old, const store_boost_changes_t *c)
+{
+    for (size_t at = 0; at < c->len; at += 1 + c->buf[at] + sizeof(double)) {
+        double boost, now;
+        memcpy(&boost, c->buf + at + 1 + c->buf[at], sizeof boost);
+        if (!store_boost_view_get(old, c->buf + at + 1, c->buf[at], &now) || !same_boost(now, boost)) return true;
+    }
+    return false;
+}
+
+/* The next view: the old delta plus the changes that change something
+ * (against the base and the changes before them), folded into a new base
  * when it has grown. NULL when out of memory. */
 static store_boost_view_t *next_view(const store_boost_view_t *old, const store_boost_changes_t *c)
 {
@@ -341,9 +357,14 @@ static store_boost_view_t *next_view(const store_boost_view_t *old, const store_
     table_t *delta = table_grown(old->delta, nchanges, c->len), *base = NULL;
     if (!delta) return NULL;
     for (size_t at = 0; at < c->len; at += 1 + c->buf[at] + sizeof(double)) {
-        double boost;
-        memcpy(&boost, c->buf + at + 1 + c->buf[at], sizeof boost);
-        if (table_put(delta, c->buf + at + 1, c->buf[at], boost)) goto fail;
+        const uint8_t *key = c->buf + at + 1;
+        size_t klen = c->buf[at];
+        uint64_t h = hash_key(key, klen);
+        double boost, now;
+        memcpy(&boost, key + klen, sizeof boost);
+        bool known = table_find(delta, key, klen, h, &now) || table_find(old->base, key, klen, h, &now);
+        if (known && same_boost(now, boost)) continue;
+        if (table_put(delta, key, klen, boost)) goto fail;
     }
     size_t merge_at = old->base->count / 8 > MIN_MERGE_ENTRIES ? old->base->count / 8 : MIN_MERGE_ENTRIES;
     if (delta->count > merge_at) {
@@ -366,7 +387,9 @@ fail:
 grading_err_t store_boosts_publish(store_boosts_t *b, const store_boost_changes_t *c)
 {
     if (!c->len || atomic_load(&b->stale)) return GRADING_OK;
-    store_boost_view_t *v = next_view(atomic_load(&b->cur), c);
+    store_boost_view_t *cur = atomic_load(&b->cur);   /* only publishes swap it, and they are serialised */
+    if (!changes_anything(cur, c)) return GRADING_OK;
+    store_boost_view_t *v = next_view(cur, c);
     if (!v) {
         atomic_store(&b->stale, true);   /* never answer from a view that missed a commit */
         return GRADING_ENOMEM;

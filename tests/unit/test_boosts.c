@@ -134,6 +134,21 @@ static void test_committed_puts_are_seen_and_aborted_ones_are_not(void **state)
     assert_true(boost_of(f, "kr", "s4") == 4.5);
     assert_true(record_boost(f, "kr", "s4") == 4.5);
 
+    /* a seller changed and changed back within one transaction ends where it was */
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    put(txn, "kr", "s1", 2.0);
+    put(txn, "kr", "s1", 1.25);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    assert_true(boost_of(f, "kr", "s1") == 1.25);
+    /* ...and one changed back to a value older than the last publish */
+    put_committed(f, "kr", "s1", 2.0);
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    put(txn, "kr", "s1", 1.25);
+    put(txn, "kr", "s1", 2.0);
+    put(txn, "kr", "s1", 1.25);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    assert_true(boost_of(f, "kr", "s1") == 1.25);
+
     /* several ids in one call, in order */
     char *ids[] = {"s4", "nobody", "s1"};
     double out[3];
@@ -156,6 +171,19 @@ static void test_the_snapshot_is_rebuilt_from_disk_at_open(void **state)
     grading_store_boosts_stats(f->st, &sellers, &bytes);
     assert_int_equal(sellers, 2);
     assert_true(bytes > 0);
+    /* re-deriving to the same boosts (a refresh walk) adds nothing to the
+     * snapshot; a real change goes to its delta */
+    grading_txn_t *txn;
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &txn), GRADING_OK);
+    put(txn, "kr", "s1", 1.5);
+    put(txn, "", "s2", 0.25);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    grading_store_boosts_stats(f->st, &sellers, &bytes);
+    assert_int_equal(sellers, 2);
+    put_committed(f, "kr", "s1", 1.75);
+    grading_store_boosts_stats(f->st, &sellers, &bytes);
+    assert_int_equal(sellers, 3);   /* the base's and the delta's entry */
+    assert_true(boost_of(f, "kr", "s1") == 1.75);
 }
 
 static void test_many_sellers_across_merges_agree_with_the_records(void **state)
