@@ -153,6 +153,16 @@ grading_err_t grading_store_seller_get(grading_txn_t *txn, const char *mp, const
                                        grading_seller_state_t *out, bool *found);
 grading_err_t grading_store_seller_put(grading_txn_t *txn, const char *mp, const char *seller,
                                        const grading_seller_state_t *s);
+/* The hot read: each seller's stored boost from the store's in-memory
+ * snapshot (src/store/boosts.h), as of the last commit, without LMDB or a
+ * lock: out[i] is sellers[i]'s, or `absent` when none is stored. Errors:
+ * GRADING_EINVAL when an id cannot be a key; GRADING_ESTATE when the
+ * snapshot went stale (out of memory at a publish): read the records. */
+grading_err_t grading_store_boosts_get(grading_store_t *st, const char *mp, char *const *sellers, size_t n,
+                                       double absent, double *out);
+/* Entries in the snapshot (a seller changed since its base was built
+ * counts twice) and the bytes its tables hold. */
+void grading_store_boosts_stats(grading_store_t *st, uint64_t *sellers, uint64_t *bytes);
 
 /* Up to cap seller ids of marketplace mp that have a derived record, in key
  * order, starting after `after` ("" or NULL: from the first). *n gets how

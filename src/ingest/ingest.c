@@ -261,19 +261,23 @@ static grading_err_t event_fate(grading_txn_t *txn, const grading_event_t *ev, u
     return GRADING_OK;
 }
 
-grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batch_t *b,
-                                   int64_t stored_ms, uint32_t *accepted, uint32_t *duplicates)
+/* Applies b; derives its sellers itself, or, with later, leaves them there
+ * for the group to derive once. */
+static grading_err_t apply_batch(grading_txn_t *txn, const grading_ingest_batch_t *b, int64_t stored_ms,
+                                 grading_ingest_refset_t *later, uint32_t *accepted, uint32_t *duplicates)
 {
     grading_err_t err = GRADING_OK;
     day_cache_t cache = {txn, NULL, 0};
     uint32_t acc = 0, dup = 0, conflicts = 0;
     seller_ref_t *refs = NULL;
+    size_t later_n = later ? later->n : 0;   /* dropped again if the batch fails */
 
     if (b->report) {
         b->report->nconflicts = 0;
         b->report->error = (grading_error_t){0};
     }
-    if (b->derive && b->n) {
+    if (later && (err = grading_ingest_refset_reserve(later, b->n))) return err;
+    if (b->derive && b->n && !later) {
         refs = malloc(b->n * sizeof *refs);
         if (!refs) return GRADING_ENOMEM;
     }
@@ -323,11 +327,12 @@ grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batc
             goto fail;
         }
         if (refs) refs[acc] = (seller_ref_t){mp, ev->seller_id};
+        if (later) grading_ingest_refset_add(later, b, mp, ev->seller_id);
         acc++;
     }
     if ((err = cache_flush(&cache))) goto fail;
 derive:
-    if (b->derive && (err = derive_all(txn, b, refs, acc, stored_ms))) goto fail;
+    if (b->derive && !later && (err = derive_all(txn, b, refs, acc, stored_ms))) goto fail;
     if (b->apply && (err = b->apply(b->apply_ctx, txn, stored_ms))) goto fail;
     if (b->audit && (err = b->audit(b->audit_ctx, txn, stored_ms, acc, dup))) goto fail;
     free(cache.slots);
@@ -339,10 +344,24 @@ derive:
 fail:
     free(cache.slots);
     free(refs);
+    if (later) later->n = later_n;
     if (b->report) b->report->nconflicts = 0;
     *accepted = 0;
     *duplicates = 0;
     return err;
+}
+
+grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batch_t *b,
+                                   int64_t stored_ms, uint32_t *accepted, uint32_t *duplicates)
+{
+    return apply_batch(txn, b, stored_ms, NULL, accepted, duplicates);
+}
+
+grading_err_t grading_ingest_apply_deferred(grading_txn_t *txn, const grading_ingest_batch_t *b, int64_t stored_ms,
+                                            grading_ingest_refset_t *later, uint32_t *accepted,
+                                            uint32_t *duplicates)
+{
+    return apply_batch(txn, b, stored_ms, later, accepted, duplicates);
 }
 
 /* ---- the writer thread ---- */
@@ -364,6 +383,7 @@ struct grading_ingest {
     uint64_t queued;                       /* under mu: batches in the queue */
     result_t *results;                     /* writer thread only */
     size_t results_cap;
+    grading_ingest_refset_t later;         /* writer thread only: sellers the group derives once */
 };
 
 static void finish(grading_ingest_batch_t *b, const result_t *r)
@@ -399,12 +419,26 @@ static grading_err_t timed_commit(grading_txn_t *txn)
     return err;
 }
 
+/* A batch whose derivation may wait for the end of its group: nothing of
+ * its own (apply, extra sellers) runs after the derivation and needs it. */
+static bool derive_deferrable(const grading_ingest_batch_t *b)
+{
+    return b->derive && b->n && !b->apply && !b->nextra;
+}
+
 /* One attempt at the whole group in one transaction. Returns the commit's
- * result; res[] holds each batch's own. EFULL anywhere aborts everything. */
-static grading_err_t try_group(grading_ingest_t *in, grading_ingest_batch_t *group, result_t *res)
+ * result; res[] holds each batch's own. EFULL anywhere aborts everything.
+ * The sellers of deferrable batches are derived once, after all of them;
+ * should that fail (not EFULL), everything is aborted and *derive_failed
+ * set, so the caller runs the batches one by one, each deriving its own and
+ * failing alone as before. */
+static grading_err_t try_group(grading_ingest_t *in, grading_ingest_batch_t *group, result_t *res,
+                               bool *derive_failed)
 {
     int64_t now = in->now_ms(in->clock_ctx);
     grading_txn_t *top = NULL;
+    *derive_failed = false;
+    in->later.n = 0;
     grading_err_t err = grading_store_write_begin(in->st, NULL, &top);
     if (err) return err;
     size_t i = 0;
@@ -413,17 +447,27 @@ static grading_err_t try_group(grading_ingest_t *in, grading_ingest_batch_t *gro
         res[i] = (result_t){0};
         err = grading_store_write_begin(in->st, top, &child);
         if (!err) {
-            err = grading_ingest_apply(child, b, now, &res[i].accepted, &res[i].duplicates);
+            size_t before = in->later.n;
+            if (derive_deferrable(b))
+                err = grading_ingest_apply_deferred(child, b, now, &in->later, &res[i].accepted,
+                                                    &res[i].duplicates);
+            else
+                err = grading_ingest_apply(child, b, now, &res[i].accepted, &res[i].duplicates);
             if (err)
                 grading_txn_abort(child);
-            else
-                err = grading_txn_commit(child);
+            else if ((err = grading_txn_commit(child)))
+                in->later.n = before;   /* what the batch touched is gone with it */
         }
         if (err == GRADING_EFULL) {
             grading_txn_abort(top);
             return GRADING_EFULL;
         }
         res[i].err = err;   /* this batch alone fails; the others go on */
+    }
+    if ((err = grading_ingest_refset_derive(&in->later, top, now))) {
+        grading_txn_abort(top);
+        if (err != GRADING_EFULL) *derive_failed = true;
+        return err;
     }
     return timed_commit(top);
 }
@@ -466,8 +510,10 @@ static void run_group(grading_ingest_t *in, grading_ingest_batch_t *group, size_
         in->results = res;
         in->results_cap = count;
     }
+    bool derive_failed = false;
     for (;;) {
-        grading_err_t err = try_group(in, group, in->results);
+        grading_err_t err = try_group(in, group, in->results, &derive_failed);
+        if (derive_failed) break;   /* one by one: a batch's own derive fails it alone */
         if (err != GRADING_EFULL) {
             finish_group(group, in->results, err);
             return;
@@ -479,7 +525,7 @@ static void run_group(grading_ingest_t *in, grading_ingest_batch_t *group, size_
             return;
         }
     }
-    if (count == 1) {   /* it was alone already */
+    if (count == 1 && !derive_failed) {   /* it was alone already */
         finish_group(group, NULL, GRADING_EFULL);
         return;
     }
@@ -609,6 +655,7 @@ void grading_ingest_stop(grading_ingest_t *in)
     pthread_cond_destroy(&in->cv);
     pthread_mutex_destroy(&in->mu);
     free(in->results);
+    grading_ingest_refset_free(&in->later);
     free(in);
 }
 

@@ -14,6 +14,7 @@
 #include "convert.h"
 #include "grading/assess.h"
 #include "grading/period.h"
+#include "grading/text.h"
 #include "server_internal.h"
 
 /* ---- the shared prelude: seller, marketplace, as_of, assessment ---- */
@@ -274,33 +275,44 @@ void rpc_handle_get_ranking_boosts(call_slot_t *s, const ProtobufCMessage *msg)
         goto fail;
     }
     for (size_t i = 0; i < req->n_seller_ids; i++) {
-        char field[48];
+        const char *id = req->seller_ids[i];
+        if (!grading_id_problem(id, id ? strlen(id) : 0, GRADING_MAX_ID_LEN, NULL)) continue;
+        char field[48];   /* named only when it is wrong: no printf per id */
         snprintf(field, sizeof field, "seller_ids[%zu]", i);
-        if (!rpc_seller_id_ok(req->seller_ids[i], field, &e)) goto fail;
+        if (!rpc_seller_id_ok(id, field, &e)) goto fail;
     }
     boosts = malloc((req->n_seller_ids ? req->n_seller_ids : 1) * sizeof *boosts);
     if (!boosts) {
         grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
         goto fail;
     }
-    grading_txn_t *txn;
-    grading_err_t err = grading_store_read_begin(rpc_thread_reader(s), &txn);
-    if (err) {
-        grading_error_set(&e, err, "", "cannot read the store");
+    /* The store's in-memory snapshot of the stored answers; the records
+     * themselves only if it went stale. */
+    grading_err_t err = grading_store_boosts_get(rpc_store(s), mp->name, req->seller_ids, req->n_seller_ids,
+                                                 mp->rules->neutral_boost, boosts);
+    if (err && err != GRADING_ESTATE) {
+        grading_error_set(&e, err, "seller_ids", "cannot read the sellers' boosts");
         goto fail;
     }
-    reading = true;
-    for (size_t i = 0; i < req->n_seller_ids; i++) {
-        grading_seller_state_t st;
-        bool found;
-        if ((err = grading_store_seller_get(txn, mp->name, req->seller_ids[i], &st, &found))) {
-            grading_error_set(&e, err, "seller_ids", "cannot read seller \"%s\"", req->seller_ids[i]);
+    if (err == GRADING_ESTATE) {
+        grading_txn_t *txn;
+        if ((err = grading_store_read_begin(rpc_thread_reader(s), &txn))) {
+            grading_error_set(&e, err, "", "cannot read the store");
             goto fail;
         }
-        boosts[i] = found ? st.boost : mp->rules->neutral_boost;
+        reading = true;
+        for (size_t i = 0; i < req->n_seller_ids; i++) {
+            grading_seller_state_t st;
+            bool found;
+            if ((err = grading_store_seller_get(txn, mp->name, req->seller_ids[i], &st, &found))) {
+                grading_error_set(&e, err, "seller_ids", "cannot read seller \"%s\"", req->seller_ids[i]);
+                goto fail;
+            }
+            boosts[i] = found ? st.boost : mp->rules->neutral_boost;
+        }
+        grading_store_read_end(rpc_thread_reader(s));
+        reading = false;
     }
-    grading_store_read_end(rpc_thread_reader(s));
-    reading = false;
     Grading__V1__GetRankingBoostsResponse resp = GRADING__V1__GET_RANKING_BOOSTS_RESPONSE__INIT;
     resp.n_boosts = req->n_seller_ids;
     resp.boosts = boosts;

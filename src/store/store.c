@@ -41,6 +41,8 @@
 #include "store_internal.h"
 #include "grading/keys.h"
 
+static grading_err_t load_boosts(grading_store_t *st, MDB_txn *txn);
+
 #define STORE_MAX_DBS 12
 #define STORE_MAX_READERS 256                     /* reader objects (threads) at once */
 #define STORE_MIN_MAP_SIZE (UINT64_C(256) << 10)  /* room for the empty databases */
@@ -165,6 +167,8 @@ static void store_free(grading_store_t *st)
 {
     if (!st) return;
     if (st->env) mdb_env_close(st->env);
+    store_boosts_free(st->boosts);
+    if (st->write_mu_ready) pthread_mutex_destroy(&st->write_mu);
     if (st->map_lock_ready) pthread_rwlock_destroy(&st->map_lock);
     if (st->lock_fd >= 0) close(st->lock_fd);   /* drops the flock */
     free(st);
@@ -221,6 +225,15 @@ grading_err_t grading_store_open(const grading_store_options_t *opts, grading_st
         goto fail;
     }
     st->map_lock_ready = true;
+    if ((rc = pthread_mutex_init(&st->write_mu, NULL))) {
+        err = grading_error_set(e, GRADING_ENOMEM, "", "cannot create the write lock: %s", strerror(rc));
+        goto fail;
+    }
+    st->write_mu_ready = true;
+    if (!(st->boosts = store_boosts_new())) {
+        err = grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
 
     if ((rc = mdb_env_create(&st->env))) {
         err = grading_error_set(e, store_from_mdb(rc), "", "cannot create the LMDB environment: %s",
@@ -248,6 +261,10 @@ grading_err_t grading_store_open(const grading_store_options_t *opts, grading_st
         }
     }
     if ((err = check_schema(st, txn, opts->dir, e))) goto fail;
+    if ((err = load_boosts(st, txn))) {
+        grading_error_set(e, err, "", "cannot load the sellers' boosts from %s", opts->dir);
+        goto fail;
+    }
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (rc) {
@@ -329,7 +346,10 @@ grading_err_t grading_store_write_begin(grading_store_t *st, grading_txn_t *pare
     for (int attempt = 0;; attempt++) {
         pthread_rwlock_rdlock(&st->map_lock);
         rc = mdb_txn_begin(st->env, NULL, 0, &t->txn);
-        if (rc == MDB_SUCCESS) break;   /* the read side stays held until the txn ends */
+        if (rc == MDB_SUCCESS) {   /* the read side stays held until the txn ends */
+            pthread_mutex_lock(&st->write_mu);   /* after LMDB's writer lock: uncontended but for a publish */
+            break;
+        }
         pthread_rwlock_unlock(&st->map_lock);
         if (rc != MDB_MAP_RESIZED || attempt >= STORE_RESIZE_RETRIES) {
             err = store_from_mdb(rc);
@@ -351,9 +371,20 @@ grading_err_t grading_txn_commit(grading_txn_t *t)
         return GRADING_OK;
     }
     int rc = mdb_txn_commit(t->txn);   /* frees the MDB_txn, even on error */
-    if (!t->parent) pthread_rwlock_unlock(&t->st->map_lock);
+    grading_err_t err = store_from_mdb(rc);
+    if (t->parent) {
+        /* the parent now holds what the child put, seller records too */
+        if (!err) err = store_boost_changes_move(&t->parent->boosts, &t->boosts);
+    } else {
+        pthread_rwlock_unlock(&t->st->map_lock);
+        /* Committed: a failed publish only makes the snapshot stale (reads
+         * then go to the store); the commit stands. */
+        if (!err) store_boosts_publish(t->st->boosts, &t->boosts);
+        pthread_mutex_unlock(&t->st->write_mu);
+    }
+    store_boost_changes_free(&t->boosts);
     free(t);
-    return store_from_mdb(rc);
+    return err;
 }
 
 void grading_txn_abort(grading_txn_t *t)
@@ -364,7 +395,11 @@ void grading_txn_abort(grading_txn_t *t)
         return;
     }
     mdb_txn_abort(t->txn);
-    if (!t->parent) pthread_rwlock_unlock(&t->st->map_lock);
+    if (!t->parent) {
+        pthread_rwlock_unlock(&t->st->map_lock);
+        pthread_mutex_unlock(&t->st->write_mu);
+    }
+    store_boost_changes_free(&t->boosts);
     free(t);
 }
 
@@ -761,7 +796,48 @@ grading_err_t grading_store_seller_put(grading_txn_t *txn, const char *mp, const
     val[1 + GRADING_SELLER_VERSION_LEN + 8] = (uint8_t)((s->suspended ? 1 : 0) | (s->withdrawals_held ? 2 : 0));
     put_u64(val + 1 + GRADING_SELLER_VERSION_LEN + 9, (uint64_t)s->computed_ms);
     put_u64(val + SELLER_REC_V1_LEN, (uint64_t)s->next_due_ms);
-    return store_put_raw(txn, DB_SELLERS, key, klen, val, sizeof val);
+    if ((err = store_put_raw(txn, DB_SELLERS, key, klen, val, sizeof val))) return err;
+    return store_boost_changes_add(&txn->boosts, key, klen, s->boost);
+}
+
+/* Start-up: every stored seller's boost into the snapshot. */
+static grading_err_t load_boosts(grading_store_t *st, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    grading_err_t err = GRADING_OK;
+    int rc = mdb_cursor_open(txn, st->dbi[DB_SELLERS], &cur);
+    if (rc) return store_from_mdb(rc);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && !err;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        grading_seller_state_t s;
+        if (!(err = seller_decode(&v, &s))) err = store_boosts_load(st->boosts, k.mv_data, k.mv_size, s.boost);
+    }
+    mdb_cursor_close(cur);
+    if (err) return err;
+    if (rc != MDB_NOTFOUND) return store_from_mdb(rc);
+    return store_boosts_load_done(st->boosts);
+}
+
+grading_err_t grading_store_boosts_get(grading_store_t *st, const char *mp, char *const *sellers, size_t n,
+                                       double absent, double *out)
+{
+    uint8_t key[GRADING_KEY_MAX];
+    size_t klen;
+    grading_err_t err = GRADING_OK;
+    store_boost_view_t *v = store_boosts_pin(st->boosts);
+    if (!v) return GRADING_ESTATE;
+    for (size_t i = 0; i < n && !err; i++) {
+        if ((err = grading_key_seller(key, mp, sellers[i], &klen))) break;
+        if (!store_boost_view_get(v, key, klen, &out[i])) out[i] = absent;
+    }
+    store_boosts_unpin(v);
+    return err;
+}
+
+void grading_store_boosts_stats(grading_store_t *st, uint64_t *sellers, uint64_t *bytes)
+{
+    store_boosts_stats(st->boosts, sellers, bytes);
 }
 
 grading_err_t grading_store_sellers_page(grading_txn_t *txn, const char *mp, const char *after,

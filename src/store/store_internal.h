@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "boosts.h"
 #include "grading/store.h"
 
 enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_SELLERS, DB_PERIODS, DB_CLOSES, DB_DUE,
@@ -24,6 +25,12 @@ struct grading_store {
     _Atomic uint64_t map_size;
     uint64_t max_map_size;
     int lock_fd;
+    /* The boost snapshot (boosts.h), and the lock that keeps its publishes
+     * in commit order: held by a top-level write txn from its begin (after
+     * LMDB's own writer lock) until its changes are published. */
+    store_boosts_t *boosts;
+    pthread_mutex_t write_mu;
+    bool write_mu_ready;
 };
 
 struct grading_txn {
@@ -31,6 +38,7 @@ struct grading_txn {
     MDB_txn *txn;
     grading_txn_t *parent;            /* nested write txn: no lock of its own */
     grading_store_reader_t *reader;   /* a reader's snapshot; NULL for writes */
+    store_boost_changes_t boosts;     /* seller records put, for the boost snapshot */
 };
 
 /* LMDB's return code as ours. */

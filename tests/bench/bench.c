@@ -3,6 +3,7 @@
  *   grading_bench [--addr HOST:PORT | --gradingd PATH] [--threads N]
  *                 [--seconds S] [--sellers K] [--policy FILE] [--marketplace M]
  *                 [--cases LIST] [--neutral-boost B] [--admin HOST:PORT]
+ *                 [--peer redis]
  *
  * Closed loop: N threads, each owning one blocking client, keep exactly one
  * call in flight for S seconds per case (bench_run.c says how calls are
@@ -29,6 +30,10 @@
  * Events (bench_events.c) carry a per-run tag, so a run against a server
  * that already holds data (--addr) sends no duplicates; a reply counting
  * any duplicate, or accepting fewer events than sent, is an error.
+ *
+ * --peer redis runs the matching Redis workload right after each write and
+ * boost case (bench_redis.c) and prints a table of both with their ratio;
+ * without redis-server and redis-benchmark on PATH it says so and skips.
  *
  * Without --addr the bench starts its own gradingd (bench_server.c) and
  * stops it at the end. Any failed call or wrong reply is printed (the
@@ -86,7 +91,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: grading_bench [--addr HOST:PORT | --gradingd PATH] [--threads N] [--seconds S]\n"
             "                     [--sellers K] [--policy FILE] [--marketplace M] [--cases LIST]\n"
-            "                     [--neutral-boost B] [--admin HOST:PORT]\n"
+            "                     [--neutral-boost B] [--admin HOST:PORT] [--peer redis]\n"
             "  --addr HOST:PORT   benchmark a running server (else start gradingd on 127.0.0.1:0)\n"
             "  --gradingd PATH    the gradingd to start (default $GRADINGD, else the build dir's)\n"
             "  --threads N        calls in flight, one client each, 1..%d (default %d)\n"
@@ -98,10 +103,15 @@ static void usage(FILE *out)
             "                     health, the floor, always runs\n"
             "  --neutral-boost B  the boost the policy gives an unknown seller (default %g)\n"
             "  --admin HOST:PORT  with --addr: the admin server boosts1_scraped scrapes\n"
+            "  --seed-in-process  seed the store before gradingd starts (up to %d sellers, %d events each)\n"
+            "                     instead of through RecordEvents (up to %d sellers)\n"
+            "  --peer redis       after each write and boost case, the same workload on a private\n"
+            "                     redis-server (HINCRBY, AOF fsync always; GET/MGET), and a ratio column\n"
             "Exit status 1 if any call failed, 2 on bad flags or when the server cannot be started.\n",
             BENCH_MAX_THREADS, BENCH_DEFAULT_THREADS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS,
             BENCH_ORDER_EVENTS * BENCH_SEED_ORDERS, BENCH_MAX_SELLERS, BENCH_DEFAULT_SELLERS,
-            BENCH_DEFAULT_MARKETPLACE, keys, BENCH_DEFAULT_NEUTRAL_BOOST);
+            BENCH_DEFAULT_MARKETPLACE, keys, BENCH_DEFAULT_NEUTRAL_BOOST, BENCH_MAX_SELLERS,
+            BENCH_SEED_ORDERS_IN_PROCESS * BENCH_ORDER_EVENTS, BENCH_MAX_RPC_SELLERS);
 }
 
 static bool parse_int(const char *s, int lo, int hi, int *out)
@@ -163,8 +173,13 @@ static int opts_parse(int argc, char **argv, bench_opts_t *o)
             usage(stdout);
             return 1;
         }
+        if (strcmp(f, "--seed-in-process") == 0) {
+            o->seed_in_process = true;
+            continue;
+        }
         static const char *const valued[] = {"--addr",    "--gradingd", "--policy", "--marketplace", "--threads",
-                                             "--seconds", "--sellers",  "--cases",  "--neutral-boost", "--admin"};
+                                             "--seconds", "--sellers",  "--cases",  "--neutral-boost", "--admin",
+                                             "--peer"};
         bool known = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(f, valued[k]) == 0;
         if (!known) {
@@ -178,6 +193,10 @@ static int opts_parse(int argc, char **argv, bench_opts_t *o)
         const char *v = argv[++i];
         if (strcmp(f, "--addr") == 0) o->addr = v;
         else if (strcmp(f, "--admin") == 0) o->admin = v;
+        else if (strcmp(f, "--peer") == 0 && strcmp(v, "redis") != 0) {
+            fprintf(stderr, "grading_bench: --peer: the only peer is \"redis\", got \"%s\"\n", v);
+            return 2;
+        } else if (strcmp(f, "--peer") == 0) o->peer = v;
         else if (strcmp(f, "--gradingd") == 0) o->gradingd = v;
         else if (strcmp(f, "--policy") == 0) o->policy = v;
         else if (strcmp(f, "--marketplace") == 0) o->marketplace = v;
@@ -199,6 +218,15 @@ static int opts_parse(int argc, char **argv, bench_opts_t *o)
     }
     if (o->addr && (o->gradingd || o->policy)) {
         fprintf(stderr, "grading_bench: --addr excludes --gradingd and --policy (they start a server)\n");
+        return 2;
+    }
+    if (o->addr && o->seed_in_process) {
+        fprintf(stderr, "grading_bench: --seed-in-process seeds the server it starts: not with --addr\n");
+        return 2;
+    }
+    if (!o->seed_in_process && o->sellers > BENCH_MAX_RPC_SELLERS) {
+        fprintf(stderr, "grading_bench: --sellers above %d need --seed-in-process (RecordEvents would take minutes)\n",
+                BENCH_MAX_RPC_SELLERS);
         return 2;
     }
     if (o->addr && !o->addr[0]) {
@@ -309,6 +337,8 @@ int main(int argc, char **argv)
     pthread_mutex_t print_mu = PTHREAD_MUTEX_INITIALIZER;
     char run_tag[48];
     bench_case_result_t results[NCASES];
+    bench_peer_result_t peers[NCASES];
+    bench_redis_t redis = {0};
     uint64_t errors = 0;
     bool seeded = false;
 
@@ -346,8 +376,16 @@ int main(int argc, char **argv)
         if (bench_wait_serving(ws[i].client, serving_deadline)) goto done;
 
     memset(results, 0, sizeof results);
+    memset(peers, 0, sizeof peers);
+    if (o.peer && !bench_redis_find(&redis))
+        fprintf(stderr, "grading_bench: --peer redis: redis-server or redis-benchmark not on PATH; "
+                        "no Redis column (apt-get install redis-server redis-tools)\n");
     for (int i = 0; i < NCASES && !bench_stop; i++) {
         if (!o.selected[i]) continue;
+        if (cases[i].kind == CASE_SEED && o.seed_in_process) {   /* done before gradingd started */
+            seeded = true;
+            continue;
+        }
         unsigned printed = 0;
         bench_case_ctx_t cc = {.cd = &cases[i], .o = &o, .names = &names, .print_mu = &print_mu,
                                .printed = &printed};
@@ -376,6 +414,8 @@ int main(int argc, char **argv)
         }
         if (run_rc) goto done;
         errors += results[i].errors;
+        /* Right after the case, while the machine is in the same state. */
+        if (redis.available && !bench_stop && bench_redis_run_case(&redis, &cases[i], &o, &peers[i])) errors++;
         if (printed > BENCH_PRINTED_ERRORS)
             fprintf(stderr, "grading_bench: %s: %u more errors not shown\n", cases[i].name,
                     printed - BENCH_PRINTED_ERRORS);
@@ -387,6 +427,8 @@ int main(int argc, char **argv)
         }
     }
     bench_print_report(results, NCASES, &o, addr, bin, policy, seeded);
+    if (!o.addr) bench_print_memory(&srv, &o);
+    if (o.peer) bench_print_peer_report(results, redis.available ? peers : NULL, NCASES);
     if (bench_stop) {
         fprintf(stderr, "grading_bench: interrupted; the figures above are partial\n");
         rc = 1;

@@ -13,6 +13,7 @@
 #define GRADING_BENCH_H
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -24,10 +25,12 @@
 #include "grading/client.h"
 #include "grading/v1/grading.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
+#include "benchlib.h"
 
 #define BENCH_MAX_THREADS 64
 #define BENCH_MAX_SECONDS 3600
-#define BENCH_MAX_SELLERS 100000
+#define BENCH_MAX_SELLERS 1000000        /* with --seed-in-process */
+#define BENCH_MAX_RPC_SELLERS 100000     /* seeded through RecordEvents */
 #define BENCH_DEFAULT_THREADS 8
 #define BENCH_DEFAULT_SECONDS 3
 #define BENCH_DEFAULT_SELLERS 1000
@@ -46,6 +49,7 @@
  * BENCH_SEED_ORDERS of them (50 events). */
 #define BENCH_ORDER_EVENTS 5
 #define BENCH_SEED_ORDERS 10
+#define BENCH_SEED_ORDERS_IN_PROCESS 1   /* --seed-in-process: 5 events a seller */
 /* One id in this many of a GetRankingBoosts call names no seller. */
 #define BENCH_UNKNOWN_ONE_IN 10
 #define BENCH_UNKNOWN_POOL 1000        /* distinct unknown ids to draw from */
@@ -78,6 +82,8 @@ typedef struct {
     double neutral_boost;      /* the boost an unknown seller must get */
     bool selected[BENCH_MAX_CASES];   /* by index in the list of cases (--cases) */
     const char *admin;         /* --admin: the admin server to scrape (with --addr) */
+    const char *peer;          /* --peer redis: the same workloads on Redis; NULL: none */
+    bool seed_in_process;      /* seed the store before gradingd starts (bench_seed.c) */
 } bench_opts_t;
 
 /* ---- clocks and randomness ---- */
@@ -235,7 +241,7 @@ int bench_run_case(bench_worker_t *ws, int nthreads, const bench_case_ctx_t *cc,
 /* ---- our own gradingd (bench_server.c) ---- */
 
 typedef struct {
-    pid_t pid;
+    grading_bench_proc_t proc;
     char dir[64];              /* mkdtemp: data, port file, log */
     char addr[64];
     char admin_addr[64];       /* its admin HTTP server ("" if none) */
@@ -263,11 +269,53 @@ bench_scraper_t *bench_scraper_start(const char *admin_addr);
  * *bytes: the last body's size. Frees it. */
 void bench_scraper_stop(bench_scraper_t *sc, uint64_t *scrapes, uint64_t *failures, uint64_t *bytes);
 
+/* ---- seeding in process (bench_seed.c) ---- */
+
+/* Seeds o->sellers sellers (BENCH_SEED_ORDERS_IN_PROCESS orders each) into
+ * a new store in data_dir, derived with the policy at policy_path, and
+ * closes it. Returns -1 (printed) on failure or interruption. */
+int bench_seed_in_process(const bench_opts_t *o, const char *policy_path, const char *data_dir);
+/* The map size the seeding starts with (gradingd gets it too). */
+uint64_t bench_seed_map_size(const bench_opts_t *o);
+
+/* ---- the Redis peer (bench_redis.c) ---- */
+
+typedef struct {
+    bool available;            /* both programs found on PATH */
+    char server[PATH_MAX];     /* redis-server */
+    char benchmark[PATH_MAX];  /* redis-benchmark */
+} bench_redis_t;
+
+/* A case's Redis counterpart, run right after it. */
+typedef struct {
+    bool ran;
+    char workload[64];         /* "HINCRBY pipelined x1000, appendfsync always" */
+    double items_per_s;        /* commands/s (HINCRBY) or keys/s (GET, MGET) */
+    double p50_ms, p99_ms;     /* redis-benchmark's, per request or pipeline */
+} bench_peer_result_t;
+
+/* Finds redis-server and redis-benchmark on PATH; false when either is
+ * missing (r->available says the same). */
+bool bench_redis_find(bench_redis_t *r);
+/* Runs the Redis workload matching case cd (RecordEvents: HINCRBY, AOF
+ * fsync always; GetRankingBoosts: GET/MGET of as many keys, o->sellers
+ * keys seeded, no persistence) with o->threads connections for about
+ * o->seconds, on a private redis-server it starts and removes. Cases
+ * without a counterpart leave out->ran false and return 0. Returns -1
+ * (printed) when Redis could not be run. */
+int bench_redis_run_case(const bench_redis_t *r, const bench_case_def_t *cd, const bench_opts_t *o,
+                         bench_peer_result_t *out);
+
 /* ---- the report (bench_report.c) ---- */
 
 /* Prints the table of the cases that ran. bin and policy: the started
  * server's (NULL with --addr). seeded: whether the sellers were seeded. */
 void bench_print_report(const bench_case_result_t *rs, int nr, const bench_opts_t *o, const char *addr,
                         const char *bin, const char *policy, bool seeded);
+/* Prints our gradingd's resident memory (all, anonymous, file-backed). */
+void bench_print_memory(const bench_server_t *srv, const bench_opts_t *o);
+/* Prints grading beside Redis, case by case, with the ratio of items/s;
+ * peer NULL: says Redis was not found and prints nothing else. */
+void bench_print_peer_report(const bench_case_result_t *rs, const bench_peer_result_t *peer, int nr);
 
 #endif

@@ -104,7 +104,11 @@ void bench_print_report(const bench_case_result_t *rs, int nr, const bench_opts_
     build_type(btype, sizeof btype);
     if (uname(&u) != 0) snprintf(u.machine, sizeof u.machine, "?");
     printf("\ngrading_bench: %d threads (one call in flight each), %d s per case, ", o->threads, o->seconds);
-    if (seeded) printf("%d sellers seeded with %d events each", o->sellers, BENCH_SEED_ORDERS * BENCH_ORDER_EVENTS);
+    if (seeded && o->seed_in_process)
+        printf("%d sellers seeded in process with %d events each", o->sellers,
+               BENCH_SEED_ORDERS_IN_PROCESS * BENCH_ORDER_EVENTS);
+    else if (seeded)
+        printf("%d sellers seeded with %d events each", o->sellers, BENCH_SEED_ORDERS * BENCH_ORDER_EVENTS);
     else printf("no sellers seeded (no case needed them)");
     printf(", marketplace %s\n", o->marketplace);
     printf("server: %s", addr);
@@ -145,3 +149,36 @@ void bench_print_report(const bench_case_result_t *rs, int nr, const bench_opts_
                    rs[i].name, rs[i].samples, rs[i].calls);
 }
 
+
+void bench_print_peer_report(const bench_case_result_t *rs, const bench_peer_result_t *peer, int nr)
+{
+    if (!peer) {
+        printf("\nRedis column skipped: redis-server or redis-benchmark is not on PATH "
+               "(apt-get install redis-server redis-tools)\n");
+        return;
+    }
+    printf("\nbeside Redis (same machine, same run, right after each case, same connections in flight):\n\n");
+    printf("%-22s | %12s | %-44s | %12s | %6s | %s\n", "case", "grading /s", "Redis workload", "Redis /s", "ratio",
+           "Redis p50 / p99 ms");
+    printf("-----------------------|--------------|----------------------------------------------|--------------|"
+           "--------|-------------------\n");
+    for (int i = 0; i < nr; i++) {
+        if (!rs[i].ran || !peer[i].ran) continue;
+        double ips = rs[i].seconds > 0 ? (double)rs[i].items / rs[i].seconds : 0;
+        printf("%-22s | %12.0f | %-44s | %12.0f | %6.2f | %.3f / %.3f\n", rs[i].name, ips, peer[i].workload,
+               peer[i].items_per_s, peer[i].items_per_s > 0 ? ips / peer[i].items_per_s : 0, peer[i].p50_ms,
+               peer[i].p99_ms);
+    }
+    printf("\n/s: events recorded or seller ids answered (grading); HINCRBY commands or keys read (Redis).\n"
+           "ratio: grading over Redis. Redis runs in its own process with no validation, no derivation, "
+           "no gRPC: the comparison is what a team would build instead.\n");
+}
+
+void bench_print_memory(const bench_server_t *srv, const bench_opts_t *o)
+{
+    uint64_t rss, anon, file;
+    if (srv->proc.pid <= 0 || !grading_bench_rss_kib(srv->proc.pid, &rss, &anon, &file)) return;
+    printf("\ngradingd's resident memory after the cases, %d sellers: VmRSS %.1f MiB = RssAnon %.1f MiB "
+           "(its own: heap with the boost snapshot, stacks) + RssFile %.1f MiB (mostly LMDB's map: page cache)\n",
+           o->sellers, (double)rss / 1024, (double)anon / 1024, (double)file / 1024);
+}

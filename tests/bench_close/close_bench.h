@@ -27,6 +27,7 @@
 #include "grading/client.h"
 #include "grading/err.h"
 #include "grading/policy.h"
+#include "benchlib.h"
 
 /* ---- limits and defaults ---- */
 
@@ -134,9 +135,9 @@ grading_err_t cb_seed(const cb_opts_t *o, const char *data_dir, grading_policy_t
 /* ---- gradingd (server.c) ---- */
 
 typedef struct {
-    pid_t pid;
+    pid_t pid;                  /* proc.pid once started (for the memory sampler) */
+    grading_bench_proc_t proc;
     char addr[64];
-    char log_path[PATH_MAX];
 } cb_server_t;
 
 /* Starts bin on 127.0.0.1:0 with --data-dir data_dir, --policy policy,

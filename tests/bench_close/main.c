@@ -21,8 +21,6 @@
  * 6. SIGTERM to gradingd, then the table.
  * Every wait is bounded: the start-up, each call's deadline (the close's is
  * one hour), the stop. */
-#include <dirent.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -108,39 +106,6 @@ static void default_policy(char *buf, size_t len)
     snprintf(buf + n, len - n, "/../../policies/tmon.yaml");
     char real[PATH_MAX];
     if (realpath(buf, real)) snprintf(buf, len, "%s", real);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb, (void)type, (void)ftw;
-    if (remove(path) != 0) fprintf(stderr, "grading_close_bench: cannot remove %s: %s\n", path, strerror(errno));
-    return 0;
-}
-
-/* --keep DIR: made if missing; an existing one must be empty, so nothing of
- * someone else's is mixed in. */
-static int make_keep_dir(const char *dir)
-{
-    if (mkdir(dir, 0755) == 0) return 0;
-    if (errno != EEXIST) {
-        fprintf(stderr, "grading_close_bench: --keep %s: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "grading_close_bench: --keep %s: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    struct dirent *de;
-    bool empty = true;
-    while (empty && (de = readdir(d)))
-        empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
-    closedir(d);
-    if (!empty) {
-        fprintf(stderr, "grading_close_bench: --keep %s: must be a new or empty directory\n", dir);
-        return -1;
-    }
-    return 0;
 }
 
 static grading_err_t close_period(grading_client_t *c, Grading__V1__ClosePeriodResponse **out, char *why, size_t len)
@@ -311,17 +276,13 @@ int main(int argc, char **argv)
     }
 
     if (o.keep) {
-        if (make_keep_dir(o.keep) != 0) {
+        if (grading_bench_keepdir_make("grading_close_bench", o.keep) != 0) {
             rc = EXIT_USAGE;
             goto fail;
         }
         snprintf(work, sizeof work, "%s", o.keep);
     } else {
-        snprintf(work, sizeof work, "/tmp/grading-close-bench-XXXXXX");
-        if (!mkdtemp(work)) {
-            fprintf(stderr, "grading_close_bench: mkdtemp: %s\n", strerror(errno));
-            goto fail;
-        }
+        if (grading_bench_tmpdir_make("grading_close_bench", "grading-close-bench", work, sizeof work)) goto fail;
         made_work = true;
     }
     snprintf(data, sizeof data, "%s/data", work);
@@ -469,7 +430,7 @@ fail:
     if (second) protobuf_c_message_free_unpacked(&second->base, NULL);
     cb_lat_destroy(&idle);
     cb_lat_destroy(&busy);
-    if (made_work) nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (made_work) grading_bench_dir_remove("grading_close_bench", work);
     else if (o.keep && work[0]) printf("kept %s (gradingd.log, data/)\n", work);
     grading_policy_unref(policy);
     free(diags);

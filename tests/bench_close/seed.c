@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "benchlib.h"
 #include "close_bench.h"
 #include "grading/assess.h"
 #include "grading/event.h"
@@ -250,33 +251,8 @@ static grading_err_t apply_txn(grading_store_t *st, grading_policy_t *p, const g
                                 .n = g->n,
                                 .derive = grading_assess_derive_cb,
                                 .derive_ctx = p};
-    for (;;) {   /* bounded: each retry doubles the map, which stops at its maximum */
-        grading_txn_t *txn = NULL;
-        uint32_t acc = 0, dup = 0;
-        grading_err_t err = grading_store_write_begin(st, NULL, &txn);
-        if (err) return grading_error_set(e, err, "", "cannot begin a write transaction");
-        err = grading_ingest_apply(txn, &b, CB_STORED_MS, &acc, &dup);
-        if (!err && last) err = grading_store_meta_put(txn, CB_REFRESH_META, grading_policy_version(p));
-        if (err) {
-            grading_txn_abort(txn);
-        } else {
-            if (acc != g->n)
-                err = grading_error_set(e, GRADING_EINVAL, "", "%" PRIu32 " of %" PRIu32
-                                        " events accepted (%" PRIu32 " duplicates)", acc, g->n, dup);
-            if (err) {
-                grading_txn_abort(txn);
-                return err;
-            }
-            err = grading_txn_commit(txn);
-        }
-        if (err != GRADING_EFULL) {
-            if (err) return grading_error_set(e, err, "", "applying %" PRIu32 " events failed", g->n);
-            return GRADING_OK;
-        }
-        if ((err = grading_store_grow(st)))
-            return grading_error_set(e, err, "", "the store is full at %" PRIu64 " bytes",
-                                     grading_store_map_size(st));
-    }
+    return grading_bench_seed_txn(st, &b, CB_STORED_MS, last ? CB_REFRESH_META : NULL,
+                                  grading_policy_version(p), e);
 }
 
 grading_err_t cb_seed(const cb_opts_t *o, const char *data_dir, grading_policy_t *p,

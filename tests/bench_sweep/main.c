@@ -18,11 +18,9 @@
  *    and now waits for its next stage, after T; every other seller is as
  *    the seeding left it. Any failure: exit status 1.
  * 5. The table. */
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "benchlib.h"
 #include "sweep_bench.h"
 
 #define EXIT_USAGE 2
@@ -87,37 +86,6 @@ static void default_policy(char *buf, size_t len)
     snprintf(buf + n, len - n, "/../../policies/qoo10.yaml");
     char real[PATH_MAX];
     if (realpath(buf, real)) snprintf(buf, len, "%s", real);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb, (void)type, (void)ftw;
-    if (remove(path) != 0) fprintf(stderr, "grading_sweep_bench: cannot remove %s: %s\n", path, strerror(errno));
-    return 0;
-}
-
-/* --keep DIR: made if missing; an existing one must be empty. */
-static int make_keep_dir(const char *dir)
-{
-    if (mkdir(dir, 0755) == 0) return 0;
-    if (errno != EEXIST) {
-        fprintf(stderr, "grading_sweep_bench: --keep %s: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "grading_sweep_bench: --keep %s: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    struct dirent *de;
-    bool empty = true;
-    while (empty && (de = readdir(d))) empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
-    closedir(d);
-    if (!empty) {
-        fprintf(stderr, "grading_sweep_bench: --keep %s: must be a new or empty directory\n", dir);
-        return -1;
-    }
-    return 0;
 }
 
 /* How many due index entries are <= upto, counting at most cap (the
@@ -300,15 +268,10 @@ int main(int argc, char **argv)
     if ((err = sb_plan(mp, &o, &pl, &e))) goto fail_e;
 
     if (o.keep) {
-        if (make_keep_dir(o.keep) != 0) goto fail;
+        if (grading_bench_keepdir_make("grading_sweep_bench", o.keep) != 0) goto fail;
         snprintf(work, sizeof work, "%s", o.keep);
     } else {
-        snprintf(work, sizeof work, "/tmp/grading_sweep_bench.XXXXXX");
-        if (!mkdtemp(work)) {
-            fprintf(stderr, "grading_sweep_bench: mkdtemp %s: %s\n", work, strerror(errno));
-            work[0] = '\0';
-            goto fail;
-        }
+        if (grading_bench_tmpdir_make("grading_sweep_bench", "grading_sweep_bench", work, sizeof work)) goto fail;
     }
     snprintf(data, sizeof data, "%s/data", work);
 
@@ -435,7 +398,7 @@ done:
     free(idle);
     if (st) grading_store_close(st);
     grading_policy_unref(p);
-    if (work[0] && !o.keep) nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (work[0] && !o.keep) grading_bench_dir_remove("grading_sweep_bench", work);
     else if (o.keep && work[0]) printf("kept %s (data/)\n", work);
     return status;
 }

@@ -19,6 +19,7 @@
 #include "grading/assess.h"
 #include "grading/event.h"
 #include "grading/ingest.h"
+#include "benchlib.h"
 #include "sweep_bench.h"
 
 #define PRODUCTS 8            /* per seller */
@@ -94,28 +95,7 @@ static grading_err_t apply_txn(grading_store_t *st, grading_policy_t *p, const s
                                 .n = g->n,
                                 .derive = grading_assess_derive_cb,
                                 .derive_ctx = p};
-    for (;;) {   /* bounded: each retry doubles the map, which stops at its maximum */
-        grading_txn_t *txn = NULL;
-        uint32_t acc = 0, dup = 0;
-        grading_err_t err = grading_store_write_begin(st, NULL, &txn);
-        if (err) return grading_error_set(e, err, "", "cannot begin a write transaction");
-        err = grading_ingest_apply(txn, &b, pl->seed_ms, &acc, &dup);
-        if (!err && acc != g->n) {
-            grading_txn_abort(txn);
-            return grading_error_set(e, GRADING_EINVAL, "", "%" PRIu32 " of %" PRIu32 " events accepted (%" PRIu32
-                                     " duplicates)", acc, g->n, dup);
-        }
-        if (err)
-            grading_txn_abort(txn);
-        else
-            err = grading_txn_commit(txn);
-        if (err != GRADING_EFULL) {
-            if (err) return grading_error_set(e, err, "", "applying %" PRIu32 " events failed", g->n);
-            return GRADING_OK;
-        }
-        if ((err = grading_store_grow(st)))
-            return grading_error_set(e, err, "", "the store is full at %" PRIu64 " bytes", grading_store_map_size(st));
-    }
+    return grading_bench_seed_txn(st, &b, pl->seed_ms, NULL, NULL, e);
 }
 
 grading_err_t sb_seed(grading_store_t *st, grading_policy_t *p, const sb_plan_t *pl,

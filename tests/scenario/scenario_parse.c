@@ -117,6 +117,8 @@ static bool number_of(px_t *p, yaml_node_t *n, const char *what, double *out)
     char buf[80];
     size_t len = 0;
     bool percent = false;
+    /* Defined on every path, so no caller reads garbage after an error. */
+    *out = 0;
     if (!s || !*s) return fail_at(p, n, "%s must be a number", what);
     for (const char *c = s; *c; c++) {
         if (*c == '_') continue;
@@ -142,6 +144,7 @@ static bool int_of(px_t *p, yaml_node_t *n, const char *what, int64_t lo, int64_
                    int64_t *out)
 {
     double d;
+    *out = 0;   /* defined on every path, as number_of's */
     if (!number_of(p, n, what, &d)) return false;
     /* Within ±2^53 a double holds every whole number exactly. */
     if (d != floor(d) || d < (double)lo || d > (double)hi || fabs(d) > 9007199254740992.0)
@@ -627,6 +630,7 @@ static bool find_name(px_t *p, const grading_rules_t *r, names_t which, yaml_nod
              : which == NAMES_PROGRAMS ? r->nprograms
              : which == NAMES_LADDERS ? r->nladders
                                       : r->nhistory;
+    *out = n;   /* no valid index until found; defined on every path */
     for (size_t i = 0; s && i < n; i++) {
         const char *name = which == NAMES_METRICS ? r->metrics[i].name
                          : which == NAMES_SCORES ? r->scores[i].name

@@ -1114,6 +1114,138 @@ static void test_a_review_before_its_payment_waits_for_it(void **state)
     tb_free(q);
 }
 
+/* ---- deriving once per group commit ---- */
+
+/* A derive that counts its calls per seller, notes the reviews the seller
+ * has when it runs, and fails for the seller named `boom`. Called on the
+ * writer thread only. */
+typedef struct {
+    const char *boom;
+    int calls[4];                /* sellers s0..s3 */
+    int boom_calls;
+    uint64_t reviews_seen[4];    /* at the last call */
+    int32_t day;
+} derive_log_t;
+
+static grading_err_t logging_derive(void *ctx, grading_txn_t *txn, const char *mp, const char *seller, int64_t now)
+{
+    derive_log_t *l = ctx;
+    (void)now;
+    if (l->boom && strcmp(seller, l->boom) == 0) {
+        l->boom_calls++;
+        return GRADING_EINVAL;
+    }
+    int i = seller[0] == 's' && seller[1] >= '0' && seller[1] <= '3' && !seller[2] ? seller[1] - '0' : -1;
+    if (i < 0) return GRADING_EINVAL;
+    grading_day_counters_t d;
+    bool found;
+    grading_err_t err = grading_store_day_get(txn, mp, seller, l->day, &d, &found);
+    if (err) return err;
+    l->calls[i]++;
+    l->reviews_seen[i] = found ? (uint64_t)d.c[GRADING_C_REVIEWS] : 0;
+    return GRADING_OK;
+}
+
+static void derive_with(tbatch_t *t, derive_log_t *l)
+{
+    t->b.derive = logging_derive;
+    t->b.derive_ctx = l;
+}
+
+static void test_a_seller_in_several_batches_of_a_group_is_derived_once(void **state)
+{
+    fixture_t *f = *state;
+    derive_log_t log = {.day = utc_day(T0)};
+    open_store(f, 0, 0);
+    start_writer(f);
+    tbatch_t *gate = tb_new(1, "kr", &f->utc), *a = tb_new(2, "kr", &f->utc), *b = tb_new(1, "kr", &f->utc),
+             *c = tb_new(2, "kr", &f->utc);
+    gate->ev[0] = review_ev("gate", "s0", T0, 5);
+    a->ev[0] = review_ev("a-0", "s1", T0, 5);
+    a->ev[1] = review_ev("a-1", "s2", T0, 4);
+    b->ev[0] = review_ev("b-0", "s1", T0, 3);
+    c->ev[0] = review_ev("c-0", "s1", T0, 2);
+    c->ev[1] = review_ev("a-0", "s1", T0, 5);   /* a duplicate: derives nothing more */
+    derive_with(gate, &log);
+    derive_with(a, &log);
+    derive_with(b, &log);
+    derive_with(c, &log);
+    clock_gate(&f->clock, true);   /* a, b and c wait behind the gate: one group */
+    grading_ingest_submit(f->in, &gate->b);
+    clock_wait_entered(&f->clock, 1);
+    grading_ingest_submit(f->in, &a->b);
+    grading_ingest_submit(f->in, &b->b);
+    grading_ingest_submit(f->in, &c->b);
+    clock_gate(&f->clock, false);
+    stop_writer(f);
+    assert_int_equal(f->clock.entered, 2);   /* two transactions: the gate's, then the group's */
+    assert_true(a->err == GRADING_OK && a->accepted == 2);
+    assert_true(b->err == GRADING_OK && b->accepted == 1);
+    assert_true(c->err == GRADING_OK && c->accepted == 1 && c->duplicates == 1);
+    assert_int_equal(log.calls[0], 1);
+    assert_int_equal(log.calls[1], 1);   /* three batches, one derivation */
+    assert_int_equal(log.calls[2], 1);
+    assert_int_equal(log.calls[3], 0);
+    /* ...after all of them: it saw every review of the group */
+    assert_int_equal(log.reviews_seen[1], 3);
+    assert_int_equal(log.reviews_seen[2], 1);
+    tb_free(gate);
+    tb_free(a);
+    tb_free(b);
+    tb_free(c);
+}
+
+static void test_a_failed_batch_derives_nothing_and_a_failing_derive_fails_its_batch_alone(void **state)
+{
+    fixture_t *f = *state;
+    derive_log_t log = {.day = utc_day(T0), .boom = "boom"};
+    open_store(f, 0, 0);
+    start_writer(f);
+    tbatch_t *gate = tb_new(1, "kr", &f->utc), *bad = tb_new(2, "kr", &f->utc), *good = tb_new(1, "kr", &f->utc),
+             *boom = tb_new(1, "kr", &f->utc), *late = tb_new(1, "kr", &f->utc);
+    gate->ev[0] = review_ev("gate", "s0", T0, 5);
+    bad->ev[0] = review_ev("bad-0", "s3", T0, 5);
+    bad->ev[1] = review_ev("", "s3", T0, 5);   /* no id: the store refuses the batch */
+    good->ev[0] = review_ev("good-0", "s1", T0, 4);
+    boom->ev[0] = review_ev("boom-0", "boom", T0, 4);
+    late->ev[0] = review_ev("late-0", "s2", T0, 3);
+    derive_with(gate, &log);
+    derive_with(bad, &log);
+    derive_with(good, &log);
+    derive_with(boom, &log);
+    derive_with(late, &log);
+    clock_gate(&f->clock, true);
+    grading_ingest_submit(f->in, &gate->b);
+    clock_wait_entered(&f->clock, 1);
+    grading_ingest_submit(f->in, &bad->b);
+    grading_ingest_submit(f->in, &good->b);
+    grading_ingest_submit(f->in, &boom->b);
+    grading_ingest_submit(f->in, &late->b);
+    clock_gate(&f->clock, false);
+    stop_writer(f);
+    assert_int_equal(bad->err, GRADING_EINVAL);
+    assert_int_equal(boom->err, GRADING_EINVAL);   /* its own derive failed: it alone */
+    assert_int_equal(boom->accepted, 0);
+    assert_true(good->err == GRADING_OK && good->accepted == 1);
+    assert_true(late->err == GRADING_OK && late->accepted == 1);
+    assert_int_equal(log.calls[3], 0);   /* the refused batch's seller was never derived */
+    assert_false(event_seen(f, "bad-0"));
+    assert_false(event_seen(f, "boom-0"));
+    assert_true(event_seen(f, "good-0"));
+    assert_true(event_seen(f, "late-0"));
+    /* the committed derivations saw their batches' reviews */
+    assert_int_equal(log.reviews_seen[1], 1);
+    assert_int_equal(log.reviews_seen[2], 1);
+    int32_t d0 = utc_day(T0);
+    grading_day_counters_t s = sum_days(f, "kr", "boom", d0, d0);
+    assert_int_equal(s.c[GRADING_C_REVIEWS], 0);
+    tb_free(gate);
+    tb_free(bad);
+    tb_free(good);
+    tb_free(boom);
+    tb_free(late);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1137,6 +1269,8 @@ int main(void)
         T(test_an_expired_orphan_is_dropped_and_counted),
         T(test_a_paid_order_leaves_the_orphans_index),
         T(test_a_review_before_its_payment_waits_for_it),
+        T(test_a_seller_in_several_batches_of_a_group_is_derived_once),
+        T(test_a_failed_batch_derives_nothing_and_a_failing_derive_fails_its_batch_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
