@@ -12,6 +12,13 @@
  *   inquiry v1:  u8 1 | i64 received | i64 answered
  *   day v1:      u8 1 | u16 ncounters | ncounters x i64 | u8 ncustom |
  *                ncustom x (u8 n + name | f64 bits as u64)
+ *   day v2:      u8 2 | u16 ncounters | presence bitmap, (ncounters + 7) / 8
+ *                bytes, bit i of byte i/8 for counter i | for each set bit
+ *                in counter order: the value zigzagged as a LEB128 varint |
+ *                u8 ncustom | customs as v1. Most of a day's counters are
+ *                zero, so this is what is written (v1 is still read); the
+ *                encoding is canonical (no zero value present, no padding
+ *                bit set, no overlong varint) so one day has one record.
  *   event:       i64 stored_ms                (before content hashes: no hash)
  *   event v2:    i64 stored_ms | u64 content hash (grading_event_hash)
  *
@@ -69,6 +76,17 @@ static grading_err_t put_str(wr_t *w, const char *s, size_t cap, size_t max)
     memcpy(w->p + w->n, s, n);
     w->n += n;
     return GRADING_OK;
+}
+
+/* Zigzag (small magnitudes of either sign stay short), then LEB128. */
+static void put_varint_i64(wr_t *w, int64_t v)
+{
+    uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    while (u >= 0x80) {
+        put_u8(w, (uint8_t)(u | 0x80));
+        u >>= 7;
+    }
+    put_u8(w, (uint8_t)u);
 }
 
 /* ---- reading ---- */
@@ -129,6 +147,25 @@ static double get_f64(rd_t *r)
     double v;
     memcpy(&v, &bits, sizeof v);
     return v;
+}
+
+/* A canonical varint of put_varint_i64: at most 10 bytes, no overlong
+ * form (a last byte of 0 after the first), no bits past 64. */
+static int64_t get_varint_i64(rd_t *r)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < GRADING_CODEC_VARINT_MAX; i++) {
+        uint8_t b = get_u8(r);
+        if (r->bad) return 0;
+        if (i == GRADING_CODEC_VARINT_MAX - 1 && b > 1) break;
+        u |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            if (i > 0 && b == 0) break;
+            return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+        }
+    }
+    r->bad = true;
+    return 0;
 }
 
 /* A length-prefixed string of min..max bytes without NUL into dst[cap]. */
@@ -253,24 +290,72 @@ grading_err_t grading_codec_inquiry_decode(const uint8_t *buf, size_t len, gradi
 
 /* ---- day counters ---- */
 
-grading_err_t grading_codec_day_encode(const grading_day_counters_t *d, uint8_t *buf,
-                                       size_t *out_len)
+/* Customs are the same in both layouts. */
+static grading_err_t put_customs(wr_t *w, const grading_day_counters_t *d)
+{
+    put_u8(w, (uint8_t)d->ncustom);
+    for (uint32_t i = 0; i < d->ncustom; i++) {
+        const grading_custom_value_t *cv = &d->custom[i];
+        if (!cv->name[0]) return GRADING_EINVAL;
+        grading_err_t err = put_str(w, cv->name, sizeof cv->name, GRADING_MAX_CUSTOM_NAME_LEN);
+        if (err) return err;
+        put_f64(w, cv->value);
+    }
+    return GRADING_OK;
+}
+
+grading_err_t grading_codec_day_encode_v1(const grading_day_counters_t *d, uint8_t *buf,
+                                          size_t *out_len)
 {
     if (d->ncustom > GRADING_MAX_CUSTOM_PER_DAY) return GRADING_EINVAL;
     wr_t w = {buf, 0};
     put_u8(&w, GRADING_CODEC_DAY_V1);
     put_u16(&w, GRADING_C_COUNT);
     for (int i = 0; i < GRADING_C_COUNT; i++) put_i64(&w, d->c[i]);
-    put_u8(&w, (uint8_t)d->ncustom);
-    for (uint32_t i = 0; i < d->ncustom; i++) {
-        const grading_custom_value_t *cv = &d->custom[i];
-        if (!cv->name[0]) return GRADING_EINVAL;
-        grading_err_t err = put_str(&w, cv->name, sizeof cv->name, GRADING_MAX_CUSTOM_NAME_LEN);
-        if (err) return err;
-        put_f64(&w, cv->value);
-    }
+    grading_err_t err = put_customs(&w, d);
+    if (err) return err;
     *out_len = w.n;
     return GRADING_OK;
+}
+
+grading_err_t grading_codec_day_encode(const grading_day_counters_t *d, uint8_t *buf,
+                                       size_t *out_len)
+{
+    if (d->ncustom > GRADING_MAX_CUSTOM_PER_DAY) return GRADING_EINVAL;
+    wr_t w = {buf, 0};
+    put_u8(&w, GRADING_CODEC_DAY_V2);
+    put_u16(&w, GRADING_C_COUNT);
+    uint8_t *bitmap = buf + w.n;
+    memset(bitmap, 0, GRADING_CODEC_DAY_BITMAP);
+    w.n += GRADING_CODEC_DAY_BITMAP;
+    for (int i = 0; i < GRADING_C_COUNT; i++) {
+        if (!d->c[i]) continue;
+        bitmap[i / 8] |= (uint8_t)(1u << (i % 8));
+        put_varint_i64(&w, d->c[i]);
+    }
+    grading_err_t err = put_customs(&w, d);
+    if (err) return err;
+    *out_len = w.n;
+    return GRADING_OK;
+}
+
+/* v1: every counter, dense. */
+static void get_counters_v1(rd_t *r, uint16_t ncounters, grading_day_counters_t *out)
+{
+    for (uint16_t i = 0; i < ncounters && !r->bad; i++) out->c[i] = get_i64(r);
+}
+
+/* v2: the bitmap, then the present counters' varints. */
+static void get_counters_v2(rd_t *r, uint16_t ncounters, grading_day_counters_t *out)
+{
+    const uint8_t *bitmap = take(r, ((size_t)ncounters + 7) / 8);
+    if (!bitmap) return;
+    if (ncounters % 8 && bitmap[ncounters / 8] >> (ncounters % 8)) r->bad = true;   /* padding */
+    for (uint16_t i = 0; i < ncounters && !r->bad; i++) {
+        if (!(bitmap[i / 8] >> (i % 8) & 1)) continue;
+        out->c[i] = get_varint_i64(r);
+        if (!out->c[i]) r->bad = true;   /* a zero is never written */
+    }
 }
 
 grading_err_t grading_codec_day_decode(const uint8_t *buf, size_t len, grading_day_counters_t *out)
@@ -279,10 +364,16 @@ grading_err_t grading_codec_day_decode(const uint8_t *buf, size_t len, grading_d
     /* Decoded in place (the record is large); on failure *out is left
      * zeroed, never half-filled. */
     grading_day_counters_init(out);
-    if (get_u8(&r) != GRADING_CODEC_DAY_V1) r.bad = true;
+    uint8_t version = get_u8(&r);
+    if (version != GRADING_CODEC_DAY_V1 && version != GRADING_CODEC_DAY_V2) r.bad = true;
     uint16_t ncounters = get_u16(&r);
     if (ncounters > GRADING_C_COUNT) r.bad = true;
-    for (uint16_t i = 0; i < ncounters && !r.bad; i++) out->c[i] = get_i64(&r);
+    if (!r.bad) {
+        if (version == GRADING_CODEC_DAY_V1)
+            get_counters_v1(&r, ncounters, out);
+        else
+            get_counters_v2(&r, ncounters, out);
+    }
     uint8_t ncustom = get_u8(&r);
     if (ncustom > GRADING_MAX_CUSTOM_PER_DAY) r.bad = true;
     for (uint8_t i = 0; i < ncustom && !r.bad; i++) {

@@ -18,13 +18,18 @@
 #define GRADING_CODEC_ORDER_V2 2   /* v1 and a held review and satisfaction score */
 #define GRADING_CODEC_INQUIRY_V1 1
 #define GRADING_CODEC_DAY_V1 1
+#define GRADING_CODEC_DAY_V2 2   /* sparse: presence bitmap + zigzag varints */
 
 /* Upper bounds of an encoded record, for caller buffers. */
 #define GRADING_CODEC_ORDER_MAX \
     (1 + 9 * 8 + 4 + 1 + GRADING_MAX_ID_LEN + 1 + GRADING_CURRENCY_MAX + 4 + 4 * 4 + 8 + 4 + 4 + 8 + 4)
 #define GRADING_CODEC_INQUIRY_MAX (1 + 2 * 8)
-#define GRADING_CODEC_DAY_MAX \
-    (1 + 2 + GRADING_C_COUNT * 8 + 1 + GRADING_MAX_CUSTOM_PER_DAY * (1 + GRADING_MAX_CUSTOM_NAME_LEN + 8))
+#define GRADING_CODEC_DAY_BITMAP ((GRADING_C_COUNT + 7) / 8)
+#define GRADING_CODEC_VARINT_MAX 10
+/* v2's worst case (every counter present, 10-byte varints) is v1's bound too. */
+#define GRADING_CODEC_DAY_MAX                                                        \
+    (1 + 2 + GRADING_CODEC_DAY_BITMAP + GRADING_C_COUNT * GRADING_CODEC_VARINT_MAX + 1 + \
+     GRADING_MAX_CUSTOM_PER_DAY * (1 + GRADING_MAX_CUSTOM_NAME_LEN + 8))
 #define GRADING_CODEC_EVENT_MAX 16
 
 /* Encoders write into buf (at least the _MAX above) and set *out_len.
@@ -35,6 +40,10 @@ grading_err_t grading_codec_inquiry_encode(const grading_inquiry_t *q, uint8_t *
                                            size_t *out_len);
 grading_err_t grading_codec_day_encode(const grading_day_counters_t *d, uint8_t *buf,
                                        size_t *out_len);
+/* The dense layout every build before the sparse one wrote: kept so tests
+ * and the storage benchmark can write what older stores hold. */
+grading_err_t grading_codec_day_encode_v1(const grading_day_counters_t *d, uint8_t *buf,
+                                          size_t *out_len);
 /* An events-db value: the time the event was stored. */
 void grading_codec_event_encode(int64_t stored_ms, uint8_t *buf, size_t *out_len);
 /* The same with the event's content hash (conflict detection). */

@@ -179,10 +179,11 @@ static void test_inquiry_round_trips(void **state)
 static void test_day_round_trips_counters_and_customs(void **state)
 {
     (void)state;
+    /* The dense layout older builds wrote still reads. */
     grading_day_counters_t d = sample_day(), back;
     uint8_t buf[GRADING_CODEC_DAY_MAX];
     size_t len;
-    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, buf, &len), GRADING_OK);
     assert_true(len <= GRADING_CODEC_DAY_MAX);
     assert_int_equal(buf[0], GRADING_CODEC_DAY_V1);
     assert_int_equal(buf[1] | buf[2] << 8, GRADING_C_COUNT);   /* the count is on disk */
@@ -333,20 +334,20 @@ static void test_out_of_range_values_are_corrupt(void **state)
     uint8_t buf[GRADING_CODEC_DAY_MAX];
     size_t len;
     grading_day_counters_t d = sample_day(), back;
-    size_t customs_at = 1 + 2 + GRADING_C_COUNT * 8;
+    size_t customs_at = 1 + 2 + GRADING_C_COUNT * 8;   /* the v1 layout */
 
     /* More counters than this build knows: refused, not silently dropped. */
-    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, buf, &len), GRADING_OK);
     buf[1] = GRADING_C_COUNT + 1;
     assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
 
     /* More customs than a day may hold. */
-    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, buf, &len), GRADING_OK);
     buf[customs_at] = GRADING_MAX_CUSTOM_PER_DAY + 1;
     assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
 
     /* A custom name with a NUL inside, an empty one, a duplicate. */
-    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, buf, &len), GRADING_OK);
     buf[customs_at + 2] = '\0';   /* inside "late_photos" */
     assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
 
@@ -354,7 +355,7 @@ static void test_out_of_range_values_are_corrupt(void **state)
     grading_day_counters_init(&one);
     one.ncustom = 1;
     strcpy(one.custom[0].name, "z");
-    assert_int_equal(grading_codec_day_encode(&one, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&one, buf, &len), GRADING_OK);
     uint8_t empty_name[GRADING_CODEC_DAY_MAX];
     memcpy(empty_name, buf, customs_at + 1);
     empty_name[customs_at + 1] = 0;   /* name length 0, then the 8 value bytes */
@@ -365,7 +366,7 @@ static void test_out_of_range_values_are_corrupt(void **state)
     grading_day_counters_t two = one;
     two.ncustom = 2;
     strcpy(two.custom[1].name, "y");
-    assert_int_equal(grading_codec_day_encode(&two, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&two, buf, &len), GRADING_OK);
     buf[customs_at + 1 + 1 + 1 + 8 + 1] = 'z';   /* second name becomes "z" too */
     assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
 
@@ -429,6 +430,104 @@ static void test_random_damage_never_reads_out_of_bounds(void **state)
     assert_true(ok > 0 && corrupt > 0);   /* both outcomes were exercised */
 }
 
+/* ---- sparse day records (v2) ---- */
+
+static void test_sparse_day_round_trips_and_is_small(void **state)
+{
+    (void)state;
+    /* A typical day: a few counters set, the rest zero. */
+    grading_day_counters_t d, back;
+    grading_day_counters_init(&d);
+    d.c[GRADING_C_ORDERS] = 3;
+    d.c[GRADING_C_GMV] = 4500000;
+    d.c[GRADING_C_SHIPPED] = 2;
+    d.c[GRADING_C_ORPHANS_PENDING] = -1;   /* negative values stay short too */
+    uint8_t buf[GRADING_CODEC_DAY_MAX], v1[GRADING_CODEC_DAY_MAX];
+    size_t len, v1len;
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, v1, &v1len), GRADING_OK);
+    assert_int_equal(buf[0], GRADING_CODEC_DAY_V2);
+    assert_int_equal(buf[1] | buf[2] << 8, GRADING_C_COUNT);
+    /* version, count, bitmap, 1 + 4 + 1 + 1 varint bytes, ncustom */
+    assert_int_equal(len, 1 + 2 + GRADING_CODEC_DAY_BITMAP + 7 + 1);
+    assert_int_equal(v1len, 1 + 2 + GRADING_C_COUNT * 8 + 1);
+    memset(&back, 0x5a, sizeof back);
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_OK);
+    assert_day_equal(&d, &back);
+    /* Both layouts of the same day decode to the same counters. */
+    grading_day_counters_t from_v1;
+    assert_int_equal(grading_codec_day_decode(v1, v1len, &from_v1), GRADING_OK);
+    assert_day_equal(&from_v1, &back);
+}
+
+static void test_sparse_day_extremes_round_trip(void **state)
+{
+    (void)state;
+    grading_day_counters_t d = sample_day(), back;
+    d.c[0] = INT64_MIN;
+    d.c[1] = INT64_MAX;
+    d.c[2] = 0;
+    d.c[3] = -64;   /* zigzag 127: one byte */
+    d.c[4] = 64;    /* zigzag 128: two bytes */
+    uint8_t buf[GRADING_CODEC_DAY_MAX];
+    size_t len;
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_OK);
+    assert_day_equal(&d, &back);
+    grading_day_counters_t empty;
+    grading_day_counters_init(&empty);
+    assert_int_equal(grading_codec_day_encode(&empty, buf, &len), GRADING_OK);
+    assert_int_equal(len, 1 + 2 + GRADING_CODEC_DAY_BITMAP + 1);
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_OK);
+    assert_day_equal(&empty, &back);
+}
+
+static void test_non_canonical_sparse_days_are_corrupt(void **state)
+{
+    (void)state;
+    grading_day_counters_t d, back;
+    grading_day_counters_init(&d);
+    d.c[0] = 1;
+    uint8_t buf[GRADING_CODEC_DAY_MAX];
+    size_t len;
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    size_t val_at = 1 + 2 + GRADING_CODEC_DAY_BITMAP;
+    assert_int_equal(buf[val_at], 2);   /* zigzag(1) */
+    uint8_t bad[GRADING_CODEC_DAY_MAX + 4];
+
+    /* A present counter whose value is zero. */
+    memcpy(bad, buf, len);
+    bad[val_at] = 0;
+    assert_int_equal(grading_codec_day_decode(bad, len, &back), GRADING_ECORRUPT);
+    /* An overlong varint (0x82 0x00 is 2 in two bytes). */
+    memcpy(bad, buf, val_at);
+    bad[val_at] = 0x82;
+    bad[val_at + 1] = 0x00;
+    bad[val_at + 2] = 0;   /* ncustom */
+    assert_int_equal(grading_codec_day_decode(bad, val_at + 3, &back), GRADING_ECORRUPT);
+    /* An eleven-byte varint, and a tenth byte with bits past 64. */
+    memcpy(bad, buf, val_at);
+    memset(bad + val_at, 0xff, 9);
+    bad[val_at + 9] = 0x02;
+    bad[val_at + 10] = 0;
+    assert_int_equal(grading_codec_day_decode(bad, val_at + 11, &back), GRADING_ECORRUPT);
+    memset(bad + val_at, 0xff, 10);
+    bad[val_at + 10] = 0x01;
+    bad[val_at + 11] = 0;
+    assert_int_equal(grading_codec_day_decode(bad, val_at + 12, &back), GRADING_ECORRUPT);
+    /* A bitmap bit past the counter count. */
+    uint8_t one[] = {GRADING_CODEC_DAY_V2, 1, 0, 0x03, 2, 2, 0};
+    assert_int_equal(grading_codec_day_decode(one, sizeof one, &back), GRADING_ECORRUPT);
+    uint8_t ok[] = {GRADING_CODEC_DAY_V2, 1, 0, 0x01, 2, 0};
+    assert_int_equal(grading_codec_day_decode(ok, sizeof ok, &back), GRADING_OK);
+    assert_true(back.c[0] == 1 && back.c[1] == 0);
+    /* A record with more counters than this build knows. */
+    uint8_t more[3 + (GRADING_C_COUNT + 1 + 7) / 8 + 1] = {GRADING_CODEC_DAY_V2, GRADING_C_COUNT + 1, 0};
+    assert_int_equal(grading_codec_day_decode(more, sizeof more, &back), GRADING_ECORRUPT);
+    more[1] = GRADING_C_COUNT;   /* the same, all zero, with this build's count reads */
+    assert_int_equal(grading_codec_day_decode(more, 3 + GRADING_CODEC_DAY_BITMAP + 1, &back), GRADING_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +544,9 @@ int main(void)
         cmocka_unit_test(test_unknown_versions_are_corrupt),
         cmocka_unit_test(test_out_of_range_values_are_corrupt),
         cmocka_unit_test(test_random_damage_never_reads_out_of_bounds),
+        cmocka_unit_test(test_sparse_day_round_trips_and_is_small),
+        cmocka_unit_test(test_sparse_day_extremes_round_trip),
+        cmocka_unit_test(test_non_canonical_sparse_days_are_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
