@@ -1,0 +1,70 @@
+/* Retention: how far back the policy ever reads (src/core/retention.c) and
+ * the pruner that deletes what is older (src/ingest/prune.c).
+ *
+ * An assessment as of local day `today` reads the day records and orders
+ * from grading_retention_first_day(rules, today) on: the oldest window's
+ * first day, the points year (11 whole months before this one), the
+ * product shipping-rate window. History reads published periods, which
+ * the pruner keeps. */
+#ifndef GRADING_RETENTION_H
+#define GRADING_RETENTION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "grading/err.h"
+#include "grading/ingest.h"
+#include "grading/policy.h"
+#include "grading/rules.h"
+
+/* The earliest local day an assessment as of today reads. Pure. */
+int32_t grading_retention_first_day(const grading_rules_t *r, int32_t today);
+
+/* The policy's longest look-back of r: the most days before today that
+ * grading_retention_first_day reaches, over every today of a leap cycle
+ * (calendar windows are longest on their last day). Pure. */
+int32_t grading_retention_lookback_days(const grading_rules_t *r);
+
+/* ---- the pruner ---- */
+
+#define GRADING_PRUNE_DEFAULT_MARGIN_DAYS 31
+#define GRADING_PRUNE_DEFAULT_DEDUP_HORIZON_MS (INT64_C(35) * 86400000)
+#define GRADING_PRUNE_PAGE 2000   /* records examined per write transaction */
+
+typedef struct {
+    int32_t margin_days;        /* kept beyond the longest look-back */
+    int64_t dedup_horizon_ms;   /* event ids stored longer ago go; 0: kept forever */
+    uint32_t page;              /* 0: GRADING_PRUNE_PAGE */
+    /* Optional: polled between pages; true stops the pass early. */
+    bool (*stop)(void *ctx);
+    void *stop_ctx;
+} grading_prune_options_t;
+
+typedef struct {
+    uint64_t days, orders, inquiries, events;   /* records deleted */
+    uint64_t pages;                             /* write transactions used */
+} grading_prune_stats_t;
+
+/* The oldest local day marketplace mp keeps as of now_ms: its look-back
+ * plus the margin before now's local day. */
+int32_t grading_prune_oldest_day(const grading_marketplace_t *mp, int32_t margin_days, int64_t now_ms);
+
+/* One pass over the store as of now_ms, a page at a time through the
+ * writer (grading_ingest_run: readers never wait, other batches go
+ * between pages). First records each marketplace's oldest kept day in
+ * meta (never moved back), then deletes day records older than it,
+ * finished orders and inquiries whose last event is older, and event ids
+ * stored before now_ms - dedup_horizon_ms. Open and unpaid orders stay.
+ * Records of a marketplace the policy does not name stay.
+ * Must not run on the writer thread. Errors: the writer's (the pass
+ * stops; what was committed stays deleted, nothing else is touched). */
+grading_err_t grading_prune_pass(grading_ingest_t *in, const grading_policy_t *p, int64_t now_ms,
+                                 const grading_prune_options_t *opts, grading_prune_stats_t *stats);
+
+/* FAILED_PRECONDITION (GRADING_ESTATE, field "as_of", naming the oldest
+ * day kept) when an assessment of mp as of as_of_ms would read days the
+ * pruner has deleted; OK otherwise. Errors also: the store's. */
+grading_err_t grading_retention_check(grading_txn_t *txn, const grading_marketplace_t *mp, int64_t as_of_ms,
+                                      grading_error_t *e);
+
+#endif
