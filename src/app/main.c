@@ -302,6 +302,7 @@ int main(int argc, char **argv)
         .authz = authz,
         .trust_proxy_identity = a.flags.trust_proxy_identity,
         .max_future_skew_ms = a.flags.max_future_skew_ms,
+        .dedup_horizon_ms = a.flags.dedup_horizon_ms,
     };
     int port = 0;
     if (grading_server_start(&opts, &a.server, &port, &e)) {
