@@ -4,8 +4,9 @@
  * An assessment as of local day `today` reads the day records and orders
  * from grading_retention_first_day(rules, today) on: the oldest window's
  * first day, the points year (11 whole months before this one), the
- * product shipping-rate window. History reads published periods, which
- * the pruner keeps. */
+ * product shipping-rate window, and never less than the 365-day window
+ * GetSellerMetrics reports whatever the policy. History reads published
+ * periods, which the pruner keeps. */
 #ifndef GRADING_RETENTION_H
 #define GRADING_RETENTION_H
 
@@ -16,6 +17,9 @@
 #include "grading/ingest.h"
 #include "grading/policy.h"
 #include "grading/rules.h"
+
+/* GetSellerMetrics' longest fixed window (API.md): always kept. */
+#define GRADING_RETENTION_API_WINDOW_DAYS 365
 
 /* The earliest local day an assessment as of today reads. Pure. */
 int32_t grading_retention_first_day(const grading_rules_t *r, int32_t today);

@@ -10,6 +10,7 @@ int32_t grading_retention_first_day(const grading_rules_t *r, int32_t today)
 {
     int32_t first, last;
     grading_rules_span(r, today, &first, &last);
+    if (today - (GRADING_RETENTION_API_WINDOW_DAYS - 1) < first) first = today - (GRADING_RETENTION_API_WINDOW_DAYS - 1);
     if (r->points.enabled) {
         /* the points year: this month and the 11 whole months before */
         int32_t m = grading_month_first_day(today);

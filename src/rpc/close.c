@@ -1,4 +1,5 @@
 /* ClosePeriod's work (close.h). */
+#include "grading/retention.h"
 #include "grading/close.h"
 
 #include <stdio.h>
@@ -185,6 +186,8 @@ grading_err_t grading_close_period_as(grading_store_t *st, grading_ingest_t *in,
             bool seen;
             if ((err = grading_store_first_day(txn, mp->name, pg.ids[i], &first_day, &seen))) break;
             if (!seen || first_day > last) continue;
+            /* a period closed after its days were pruned: refused, never half-counted */
+            if ((err = grading_retention_check(txn, mp, as_of, e))) break;
             if ((err = grading_assess_seller(txn, mp, pg.ids[i], as_of, x, e))) break;
             if (kept != i) memcpy(pg.ids[kept], pg.ids[i], sizeof pg.ids[kept]);
             grading_period_rec_t *rec = &pg.recs[kept++];

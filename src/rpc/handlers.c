@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "convert.h"
+#include "grading/retention.h"
 #include "grading/assess.h"
 #include "grading/counters.h"
 #include "grading/text.h"
@@ -249,6 +250,7 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
         grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
         goto fail;
     }
+    if (grading_retention_check(txn, mp, as_of, &e)) goto fail;
     if (grading_assess_seller(txn, mp, req->seller_id, as_of, x, &e)) goto fail;
     grading_store_read_end(rpc_thread_reader(s));
     reading = false;

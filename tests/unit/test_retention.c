@@ -193,11 +193,27 @@ static void test_lookback_covers_every_window_of_every_preset(void **state)
     }
 }
 
-static void test_lookback_of_a_30_day_window_is_29_days(void **state)
+static void test_lookback_is_at_least_the_metrics_apis_365_days(void **state)
 {
     (void)state;
+    /* a 30-day window: GetSellerMetrics' 365d window decides */
     grading_policy_t *p = load_buffer(policy_30d);
-    assert_int_equal(grading_retention_lookback_days(grading_policy_marketplace(p, "m")->rules), 29);
+    assert_int_equal(grading_retention_lookback_days(grading_policy_marketplace(p, "m")->rules), 364);
+    grading_policy_unref(p);
+    /* a 400-day window: the policy decides */
+    static const char *const policy_400d =
+        "version: 1\n"
+        "default_marketplace: m\n"
+        "marketplaces:\n"
+        "  m:\n"
+        "    time_zone: UTC\n"
+        "    currency: KRW\n"
+        "    metrics:\n"
+        "      orders_long:\n"
+        "        window: 400d\n"
+        "        value: orders\n";
+    p = load_buffer(policy_400d);
+    assert_int_equal(grading_retention_lookback_days(grading_policy_marketplace(p, "m")->rules), 399);
     grading_policy_unref(p);
 }
 
@@ -436,7 +452,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookback_covers_every_window_of_every_preset),
-        cmocka_unit_test(test_lookback_of_a_30_day_window_is_29_days),
+        cmocka_unit_test(test_lookback_is_at_least_the_metrics_apis_365_days),
         cmocka_unit_test_setup_teardown(test_each_presets_boundary_day_kept_and_the_day_before_deleted, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_finished_orders_older_than_retention_go_open_and_unpaid_stay, setup,
