@@ -40,9 +40,9 @@ static void run_pass(app_pruner_t *p)
     grading_policy_unref(pol);
     if (err && err != GRADING_ESHUTDOWN)
         grading_log(GRADING_LOG_WARN, "retention pass stopped: %s", grading_err_name(err));
-    else if (st.days || st.orders || st.inquiries || st.events)
+    else if (!err)
         grading_log(GRADING_LOG_INFO,
-                    "retention pass: deleted %llu day records, %llu orders, %llu inquiries, %llu event ids "
+                    "retention pass done: deleted %llu day records, %llu orders, %llu inquiries, %llu event ids "
                     "in %llu transactions",
                     (unsigned long long)st.days, (unsigned long long)st.orders,
                     (unsigned long long)st.inquiries, (unsigned long long)st.events,
