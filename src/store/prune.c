@@ -2,7 +2,9 @@
  *
  * One cursor walk per call: LMDB's mdb_cursor_del leaves the cursor on
  * the next record, which MDB_NEXT then returns, so a deletion never skips
- * a record. */
+ * a record. Day records are walked a seller at a time: after the first
+ * kept day the cursor seeks past the seller's last possible key, so a
+ * pass costs a seek per seller plus the deletions, not a read per day. */
 #include "grading/store_prune.h"
 
 #include <string.h>
@@ -85,6 +87,18 @@ static grading_err_t prune_page(grading_txn_t *txn, int db, grading_prune_pos_t 
         if (marked(j, &k, &v)) {
             if ((rc = mdb_cursor_del(cur, 0))) break;
             (*removed)++;
+        } else if (j->kind == KIND_DAY && k.mv_size >= 4) {
+            /* a seller's days are in order: the first one kept means the
+             * rest are too, so go on at the next seller */
+            uint8_t last[GRADING_KEY_MAX];
+            memcpy(last, k.mv_data, k.mv_size);
+            memset(last + k.mv_size - 4, 0xff, 4);
+            MDB_val lk = {k.mv_size, last};
+            rc = mdb_cursor_get(cur, &lk, &v, MDB_SET_RANGE);
+            if (!rc && lk.mv_size == k.mv_size && memcmp(lk.mv_data, last, lk.mv_size) == 0)
+                rc = mdb_cursor_get(cur, &lk, &v, MDB_NEXT);
+            k = lk;
+            continue;
         }
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
