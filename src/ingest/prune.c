@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grading/metrics.h"
 #include "grading/store_prune.h"
 
 #define META_PREFIX "oldest_day:"
@@ -167,6 +168,9 @@ grading_err_t grading_prune_pass(grading_ingest_t *in, const grading_policy_t *p
             }
             stats->pages++;
             if (counts[p->stage]) *counts[p->stage] += p->removed;
+            if (p->stage != STAGE_META) grading_metrics_pruned((grading_pruned_kind_t)(p->stage - STAGE_DAYS), p->removed);
+            else
+                for (size_t i = 0; i < n; i++) grading_metrics_oldest_day(cut[i].name, cut[i].oldest_ms);
         }
     }
 done:

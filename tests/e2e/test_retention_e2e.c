@@ -196,6 +196,12 @@ static void test_query_older_than_retention_is_failed_precondition(void **state)
     /* as of now: answered */
     assert_int_equal(e2e_metrics_try(s->client, NULL, "seller-q", NULL, &m, details, sizeof details), GRPC_STATUS_OK);
     e2e_metrics_free(m);
+    /* /metrics: the oldest kept day (2026-03-02 in Seoul) and the pruner's counters */
+    assert_true(e2e_scrape(s, "grading_retention_oldest_day_seconds{marketplace=\"testmart\"}") ==
+                (double)(e2e_time_ms("2026-03-01T15:00:00Z") / 1000));
+    assert_true(e2e_scrape(s, "grading_pruned_records_total{kind=\"days\"}") == 0);   /* nothing was old */
+    assert_true(e2e_scrape(s, "grading_lmdb_db_used_bytes{db=\"daily\"}") == 0);   /* present; nothing stored */
+    assert_true(e2e_scrape(s, "grading_lmdb_pages_in_use_bytes") > 0);
 }
 
 /* Many sellers with a year of history: the older half goes in pages. */
