@@ -9,6 +9,14 @@
  *                recommendation | i64 satisfaction | u32 score; written only
  *                when the order holds a review or score, so every other
  *                record stays v1 and older builds read it
+ *   order v3:    u8 3 | u24 presence bitmap of the 20 numbered fields
+ *                (paid, shipped, delivered, cancelled, returned, exchanged,
+ *                non_receipt, amount, reserved_ship, ship_within_days, flags,
+ *                cancel_fault, cancel_reason, return_fault, exchange_fault,
+ *                review, rating, recommendation, satisfaction, score) | each
+ *                present (non-zero) one as a zigzag varint | u8 n +
+ *                product_id | u8 n + currency. What is written now: most of
+ *                an order's times and codes are zero until late in its life
  *   inquiry v1:  u8 1 | i64 received | i64 answered
  *   day v1:      u8 1 | u16 ncounters | ncounters x i64 | u8 ncustom |
  *                ncustom x (u8 n + name | f64 bits as u64)
@@ -190,7 +198,7 @@ static grading_err_t rd_end(const rd_t *r)
 
 /* ---- order ---- */
 
-grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf, size_t *out_len)
+grading_err_t grading_codec_order_encode_dense(const grading_order_t *o, uint8_t *buf, size_t *out_len)
 {
     wr_t w = {buf, 0};
     bool held = o->review_ms || o->satisfaction_ms;
@@ -225,12 +233,92 @@ grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf,
     return GRADING_OK;
 }
 
+/* v3's numbered fields, in bitmap order, widened to i64. */
+static void order_fields(const grading_order_t *o, int64_t f[GRADING_CODEC_ORDER_FIELDS])
+{
+    const int64_t v[GRADING_CODEC_ORDER_FIELDS] = {
+        o->paid_ms, o->shipped_ms, o->delivered_ms, o->cancelled_ms, o->returned_ms, o->exchanged_ms,
+        o->non_receipt_ms, o->amount, o->reserved_ship_ms, o->ship_within_days, o->flags, o->cancel_fault,
+        o->cancel_reason, o->return_fault, o->exchange_fault, o->review_ms, o->rating, o->recommendation,
+        o->satisfaction_ms, o->score};
+    memcpy(f, v, sizeof v);
+}
+
+grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf, size_t *out_len)
+{
+    wr_t w = {buf, 0};
+    int64_t f[GRADING_CODEC_ORDER_FIELDS];
+    order_fields(o, f);
+    uint32_t bits = 0;
+    for (int i = 0; i < GRADING_CODEC_ORDER_FIELDS; i++)
+        if (f[i]) bits |= UINT32_C(1) << i;
+    put_u8(&w, GRADING_CODEC_ORDER_V3);
+    for (int i = 0; i < 3; i++) put_u8(&w, (uint8_t)(bits >> (8 * i)));
+    for (int i = 0; i < GRADING_CODEC_ORDER_FIELDS; i++)
+        if (f[i]) put_varint_i64(&w, f[i]);
+    grading_err_t err = put_str(&w, o->product_id, sizeof o->product_id, GRADING_MAX_ID_LEN);
+    if (err) return err;
+    err = put_str(&w, o->currency, sizeof o->currency, GRADING_CURRENCY_MAX - 1);
+    if (err) return err;
+    *out_len = w.n;
+    return GRADING_OK;
+}
+
+/* A v3 field into its member: out of the member's range is corrupt. */
+static void set_u32(rd_t *r, uint32_t *dst, int64_t v)
+{
+    if (v < 0 || v > UINT32_MAX) r->bad = true;
+    else *dst = (uint32_t)v;
+}
+
+static void set_i32(rd_t *r, int32_t *dst, int64_t v)
+{
+    if (v < INT32_MIN || v > INT32_MAX) r->bad = true;
+    else *dst = (int32_t)v;
+}
+
+static grading_err_t order_decode_v3(rd_t *r, grading_order_t *out)
+{
+    grading_order_t o;
+    grading_order_init(&o);
+    uint32_t bits = 0;
+    for (int i = 0; i < 3; i++) bits |= (uint32_t)get_u8(r) << (8 * i);
+    if (bits >> GRADING_CODEC_ORDER_FIELDS) r->bad = true;
+    int64_t f[GRADING_CODEC_ORDER_FIELDS] = {0};
+    for (int i = 0; i < GRADING_CODEC_ORDER_FIELDS && !r->bad; i++) {
+        if (!(bits >> i & 1)) continue;
+        f[i] = get_varint_i64(r);
+        if (!f[i]) r->bad = true;   /* a zero is never written */
+    }
+    o.paid_ms = f[0], o.shipped_ms = f[1], o.delivered_ms = f[2], o.cancelled_ms = f[3];
+    o.returned_ms = f[4], o.exchanged_ms = f[5], o.non_receipt_ms = f[6], o.amount = f[7];
+    o.reserved_ship_ms = f[8];
+    set_u32(r, &o.ship_within_days, f[9]);
+    set_u32(r, &o.flags, f[10]);
+    set_i32(r, &o.cancel_fault, f[11]);
+    set_i32(r, &o.cancel_reason, f[12]);
+    set_i32(r, &o.return_fault, f[13]);
+    set_i32(r, &o.exchange_fault, f[14]);
+    o.review_ms = f[15];
+    set_u32(r, &o.rating, f[16]);
+    set_i32(r, &o.recommendation, f[17]);
+    o.satisfaction_ms = f[18];
+    set_u32(r, &o.score, f[19]);
+    get_str(r, o.product_id, sizeof o.product_id, 0, GRADING_MAX_ID_LEN);
+    get_str(r, o.currency, sizeof o.currency, 0, GRADING_CURRENCY_MAX - 1);
+    grading_err_t err = rd_end(r);
+    if (err) return err;
+    *out = o;
+    return GRADING_OK;
+}
+
 grading_err_t grading_codec_order_decode(const uint8_t *buf, size_t len, grading_order_t *out)
 {
     rd_t r = {buf, len, 0, false};
     grading_order_t o;
     grading_order_init(&o);
     uint8_t version = get_u8(&r);
+    if (version == GRADING_CODEC_ORDER_V3) return order_decode_v3(&r, out);
     if (version != GRADING_CODEC_ORDER_V1 && version != GRADING_CODEC_ORDER_V2) return GRADING_ECORRUPT;
     o.paid_ms = get_i64(&r);
     o.shipped_ms = get_i64(&r);

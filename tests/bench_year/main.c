@@ -98,8 +98,10 @@ static grading_err_t size_order(void *ctx, const char *id, const grading_order_t
     run_t *r = ctx;
     uint8_t buf[GRADING_CODEC_ORDER_MAX];
     size_t n;
-    if (grading_codec_order_encode(o, buf, &n)) return GRADING_EINVAL;
+    if (grading_codec_order_encode_dense(o, buf, &n)) return GRADING_EINVAL;
     r->order_bytes += n;
+    if (grading_codec_order_encode(o, buf, &n)) return GRADING_EINVAL;
+    r->order_sparse += n;
     r->order_values++;
     return GRADING_OK;
 }
@@ -261,8 +263,11 @@ static void print_report(const yb_options_t *o, const run_t *a, const run_t *b)
            a->day_values);
     printf("  in the daily db: %.0f bytes per seller-day (keys, page overhead included)\n",
            x->daily_entries ? (double)x->daily / x->daily_entries : 0);
-    printf("  order record: %.1f bytes over %zu orders\n", a->order_values ? (double)a->order_bytes / a->order_values : 0,
-           a->order_values);
+    printf("  order record: %.1f bytes (v1/v2) -> %.1f bytes (v3) over %zu orders\n",
+           a->order_values ? (double)a->order_bytes / a->order_values : 0,
+           a->order_values ? (double)a->order_sparse / a->order_values : 0, a->order_values);
+    printf("  in the orders db: %.0f bytes per order (keys, page overhead included)\n",
+           x->orders_entries ? (double)x->orders / x->orders_entries : 0);
 }
 
 int main(int argc, char **argv)

@@ -110,8 +110,8 @@ static void test_order_round_trips_every_field(void **state)
     assert_order_equal(&empty, &back);
 }
 
-/* An order holding a review and a score is written as v2; v1 stays the
- * layout of every other order. */
+/* The dense layouts older builds wrote: an order holding a review and a
+ * score as v2, v1 the layout of every other order. Both still read. */
 static void test_order_holding_a_review_round_trips_as_v2(void **state)
 {
     (void)state;
@@ -126,7 +126,7 @@ static void test_order_holding_a_review_round_trips_as_v2(void **state)
     o.flags = GRADING_ORDER_HOLDS_UNPAID;
     uint8_t buf[GRADING_CODEC_ORDER_MAX + 1];
     size_t len = 0;
-    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     assert_true(len <= GRADING_CODEC_ORDER_MAX);
     assert_int_equal(buf[0], GRADING_CODEC_ORDER_V2);
     assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
@@ -137,7 +137,7 @@ static void test_order_holding_a_review_round_trips_as_v2(void **state)
     buf[len] = 0;
     assert_int_equal(grading_codec_order_decode(buf, len + 1, &back), GRADING_ECORRUPT);
     o.review_ms = o.satisfaction_ms = 0;
-    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     assert_int_equal(buf[0], GRADING_CODEC_ORDER_V1);
 }
 
@@ -147,7 +147,7 @@ static void test_order_bytes_are_versioned_little_endian(void **state)
     grading_order_t o = sample_order();
     uint8_t buf[GRADING_CODEC_ORDER_MAX];
     size_t len;
-    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     assert_int_equal(buf[0], GRADING_CODEC_ORDER_V1);
     const uint8_t paid[8] = {0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
     assert_memory_equal(buf + 1, paid, 8);
@@ -315,7 +315,7 @@ static void test_unknown_versions_are_corrupt(void **state)
     grading_order_t o = sample_order();
     grading_inquiry_t q = {1, 2};
     grading_day_counters_t d = sample_day();
-    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     buf[0] = 2;
     assert_int_equal(grading_codec_order_decode(buf, len, &o), GRADING_ECORRUPT);
     buf[0] = 0;
@@ -372,7 +372,7 @@ static void test_out_of_range_values_are_corrupt(void **state)
 
     /* An order's product id longer than an id may be. */
     grading_order_t o = sample_order(), ob;
-    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     size_t pid_at = 1 + 9 * 8 + 4;
     uint8_t longer[GRADING_CODEC_ORDER_MAX + 8];
     memcpy(longer, buf, pid_at);
@@ -528,6 +528,74 @@ static void test_non_canonical_sparse_days_are_corrupt(void **state)
     assert_int_equal(grading_codec_day_decode(more, 3 + GRADING_CODEC_DAY_BITMAP + 1, &back), GRADING_OK);
 }
 
+/* ---- sparse orders (v3) ---- */
+
+static void test_sparse_order_round_trips_and_is_small(void **state)
+{
+    (void)state;
+    grading_order_t o, back, dense_back;
+    grading_order_init(&o);
+    o.paid_ms = 1767225600000;
+    o.shipped_ms = o.paid_ms + 86400000;
+    o.delivered_ms = o.paid_ms + 3 * 86400000;
+    o.amount = 15000;
+    o.ship_within_days = 2;
+    strcpy(o.product_id, "p1");
+    strcpy(o.currency, "KRW");
+    uint8_t buf[GRADING_CODEC_ORDER_MAX], dense[GRADING_CODEC_ORDER_MAX];
+    size_t len, dlen;
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, dense, &dlen), GRADING_OK);
+    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V3);
+    assert_int_equal(buf[1] | buf[2] << 8 | buf[3] << 16, 0x287);   /* paid, shipped, delivered, amount, days */
+    /* three 6-byte times, a 3-byte amount, a 1-byte count, the strings */
+    assert_int_equal(len, 1 + 3 + 3 * 6 + 3 + 1 + 3 + 4);
+    assert_int_equal(dlen, 1 + 9 * 8 + 4 + 3 + 4 + 4 + 4 * 4);
+    memset(&back, 0x5a, sizeof back);
+    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
+    assert_order_equal(&o, &back);
+    assert_int_equal(grading_codec_order_decode(dense, dlen, &dense_back), GRADING_OK);
+    assert_order_equal(&dense_back, &back);
+
+    /* every field at once, extremes included */
+    grading_order_t full = sample_order();
+    full.review_ms = 1700000005000;
+    full.rating = UINT32_MAX;
+    full.recommendation = INT32_MIN;
+    full.satisfaction_ms = -1;
+    full.score = 100;
+    assert_int_equal(grading_codec_order_encode(&full, buf, &len), GRADING_OK);
+    assert_true(len <= GRADING_CODEC_ORDER_MAX);
+    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
+    assert_order_equal(&full, &back);
+    assert_true(back.review_ms == full.review_ms && back.rating == UINT32_MAX && back.recommendation == INT32_MIN);
+    assert_true(back.satisfaction_ms == -1 && back.score == 100);
+    for (size_t n = 0; n < len; n++) assert_int_equal(grading_codec_order_decode(buf, n, &back), GRADING_ECORRUPT);
+}
+
+static void test_non_canonical_sparse_orders_are_corrupt(void **state)
+{
+    (void)state;
+    grading_order_t back;
+    /* rating (field 16) = 1, no strings */
+    uint8_t ok[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x01, 2, 0, 0};
+    assert_int_equal(grading_codec_order_decode(ok, sizeof ok, &back), GRADING_OK);
+    assert_int_equal(back.rating, 1);
+    uint8_t zero[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x01, 0, 0, 0};   /* present but zero */
+    assert_int_equal(grading_codec_order_decode(zero, sizeof zero, &back), GRADING_ECORRUPT);
+    uint8_t bit20[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x10, 2, 0, 0};  /* a field past the 20th */
+    assert_int_equal(grading_codec_order_decode(bit20, sizeof bit20, &back), GRADING_ECORRUPT);
+    /* rating 2^32 (zigzag 2^33): beyond its u32 */
+    uint8_t wide[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x01, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0};
+    assert_int_equal(grading_codec_order_decode(wide, sizeof wide, &back), GRADING_ECORRUPT);
+    /* a negative rating */
+    uint8_t neg[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x01, 1, 0, 0};
+    assert_int_equal(grading_codec_order_decode(neg, sizeof neg, &back), GRADING_ECORRUPT);
+    /* recommendation (field 17) below INT32_MIN: zigzag 2^32 + 1 */
+    uint8_t low[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x02, 0x81, 0x80, 0x80, 0x80, 0x10, 0, 0};
+    assert_int_equal(grading_codec_order_decode(low, sizeof low, &back), GRADING_ECORRUPT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -547,6 +615,8 @@ int main(void)
         cmocka_unit_test(test_sparse_day_round_trips_and_is_small),
         cmocka_unit_test(test_sparse_day_extremes_round_trip),
         cmocka_unit_test(test_non_canonical_sparse_days_are_corrupt),
+        cmocka_unit_test(test_sparse_order_round_trips_and_is_small),
+        cmocka_unit_test(test_non_canonical_sparse_orders_are_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
