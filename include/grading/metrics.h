@@ -62,7 +62,7 @@ void grading_metrics_sweep_due(uint64_t sellers);
 
 typedef enum {
     GRADING_PRUNED_DAYS, GRADING_PRUNED_ORDERS, GRADING_PRUNED_INQUIRIES, GRADING_PRUNED_EVENT_IDS,
-    GRADING_PRUNED_KINDS
+    GRADING_PRUNED_PERIODS, GRADING_PRUNED_KINDS
 } grading_pruned_kind_t;
 
 void grading_metrics_pruned(grading_pruned_kind_t kind, uint64_t n);

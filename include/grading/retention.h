@@ -29,15 +29,23 @@ int32_t grading_retention_first_day(const grading_rules_t *r, int32_t today);
  * (calendar windows are longest on their last day). Pure. */
 int32_t grading_retention_lookback_days(const grading_rules_t *r);
 
+/* The fewest published periods of each kind the rules read: the longest
+ * history `over` (twice it with calendar_year: last year's periods, read
+ * all through this year) plus the one being closed, at least 2. Pure. */
+uint32_t grading_retention_periods_needed(const grading_rules_t *r);
+
 /* ---- the pruner ---- */
 
 #define GRADING_PRUNE_DEFAULT_MARGIN_DAYS 31
 #define GRADING_PRUNE_DEFAULT_DEDUP_HORIZON_MS (INT64_C(35) * 86400000)
 #define GRADING_PRUNE_PAGE 2000   /* records examined per write transaction */
+#define GRADING_PRUNE_DEFAULT_KEEP_PERIODS 60
 
 typedef struct {
     int32_t margin_days;        /* kept beyond the longest look-back */
     int64_t dedup_horizon_ms;   /* event ids stored longer ago go; 0: kept forever */
+    uint32_t keep_periods;      /* newest published periods kept per kind (at least what
+                                 * the rules read); 0: all */
     uint32_t page;              /* 0: GRADING_PRUNE_PAGE */
     /* Optional: polled between pages; true stops the pass early. */
     bool (*stop)(void *ctx);
@@ -46,6 +54,7 @@ typedef struct {
 
 typedef struct {
     uint64_t days, orders, inquiries, events;   /* records deleted */
+    uint64_t periods;                           /* published grades and close records deleted */
     uint64_t pages;                             /* write transactions used */
 } grading_prune_stats_t;
 
@@ -57,8 +66,9 @@ int32_t grading_prune_oldest_day(const grading_marketplace_t *mp, int32_t margin
  * writer (grading_ingest_run: readers never wait, other batches go
  * between pages). First records each marketplace's oldest kept day in
  * meta (never moved back), then deletes day records older than it,
- * finished orders and inquiries whose last event is older, and event ids
- * stored before now_ms - dedup_horizon_ms. Open and unpaid orders stay.
+ * finished orders and inquiries whose last event is older, event ids
+ * stored before now_ms - dedup_horizon_ms, and published periods beyond
+ * keep_periods of each kind. Open and unpaid orders stay.
  * Records of a marketplace the policy does not name stay.
  * Must not run on the writer thread. Errors: the writer's (the pass
  * stops; what was committed stays deleted, nothing else is touched). */

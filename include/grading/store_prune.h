@@ -40,6 +40,13 @@ grading_err_t grading_store_prune_inquiries(grading_txn_t *txn, grading_prune_po
 grading_err_t grading_store_prune_events(grading_txn_t *txn, grading_prune_pos_t *pos, uint32_t max,
                                          int64_t before_ms, uint64_t *removed);
 
+/* Published periods of marketplace mp and period kind beyond the keep
+ * newest closes (keep >= 1): up to max of their records (sellers' grades,
+ * then the close records) go; *done when nothing older is left. A period
+ * name is compared as a key: names of one kind sort in time order. */
+grading_err_t grading_store_prune_periods(grading_txn_t *txn, const char *mp, int kind, uint32_t keep, uint32_t max,
+                                          uint64_t *removed, bool *done);
+
 /* Bytes in use by each named database and in all (pages in use times the
  * page size, not the file's size), for the storage benchmark and metrics. */
 typedef struct {

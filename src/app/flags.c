@@ -164,7 +164,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
            O_FUTURE_SKEW = 100, O_ORPHAN_AGE };
     enum { O_ADMIN = 200, O_ADMIN_PORTFILE, O_LIVENESS, O_LOGFMT, O_LOGLEVEL, O_ACCESS, O_ACCESS_RATE, O_RESTORE,
            O_REMOTE_BACKUP };
-    enum { O_RETENTION_MARGIN = 300, O_DEDUP_HORIZON, O_PRUNE_INTERVAL };
+    enum { O_RETENTION_MARGIN = 300, O_DEDUP_HORIZON, O_PRUNE_INTERVAL, O_KEEP_PERIODS };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -201,6 +201,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"retention-margin", required_argument, NULL, O_RETENTION_MARGIN},
         {"dedup-horizon", required_argument, NULL, O_DEDUP_HORIZON},
         {"prune-interval", required_argument, NULL, O_PRUNE_INTERVAL},
+        {"keep-periods", required_argument, NULL, O_KEEP_PERIODS},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -318,6 +319,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         case O_RETENTION_MARGIN:
         case O_DEDUP_HORIZON:
         case O_PRUNE_INTERVAL:
+        case O_KEEP_PERIODS:
             if (!app_flags_parse_retention(c - O_RETENTION_MARGIN, optarg, f, err, errlen)) return false;
             break;
         case 'h':

@@ -14,6 +14,7 @@ void app_flags_retention_defaults(app_flags_t *f)
     f->retention_margin_ms = GRADING_PRUNE_DEFAULT_MARGIN_DAYS * DAY_MS;
     f->dedup_horizon_ms = GRADING_PRUNE_DEFAULT_DEDUP_HORIZON_MS;
     f->prune_interval_ms = 3600 * INT64_C(1000);
+    f->keep_periods = GRADING_PRUNE_DEFAULT_KEEP_PERIODS;
 }
 
 void app_flags_retention_usage(FILE *out)
@@ -25,7 +26,9 @@ void app_flags_retention_usage(FILE *out)
             "  --dedup-horizon DUR      keep event ids for deduplication this long and refuse live events\n"
             "                           older than it (backfill_id loads history); default 35d, 0 keeps\n"
             "                           every id and refuses nothing (at most 3650d)\n"
-            "  --prune-interval DUR     run the retention pruner this often (default 1h, 0 never, at most 7d)\n");
+            "  --prune-interval DUR     run the retention pruner this often (default 1h, 0 never, at most 7d)\n"
+            "  --keep-periods N         keep the newest N published periods of each kind, at least what the\n"
+            "                           policy's history reads (default 60, 0 keeps all, at most 1000)\n");
 }
 
 /* "0", or a number with s, m, h or d, at most max_ms. */
@@ -59,6 +62,17 @@ bool app_flags_parse_retention(int which, const char *arg, app_flags_t *f, char 
         {"prune-interval", 7 * DAY_MS, "0..7d"},
     };
     int64_t *dst[] = {&f->retention_margin_ms, &f->dedup_horizon_ms, &f->prune_interval_ms};
+    if (which == 3) {
+        char *end;
+        errno = 0;
+        long long n = strtoll(arg, &end, 10);
+        if (errno || end == arg || *end || n < 0 || n > 1000) {
+            snprintf(err, errlen, "--keep-periods must be a count 0..1000, got \"%s\"", arg);
+            return false;
+        }
+        f->keep_periods = n;
+        return true;
+    }
     if (which < 0 || which >= (int)(sizeof flags / sizeof flags[0])) return false;
     int64_t v;
     if (!parse_span(arg, flags[which].max_ms, &v) || (which == 0 && v % DAY_MS)) {

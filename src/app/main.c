@@ -359,7 +359,8 @@ int main(int argc, char **argv)
         goto fail;
     }
     grading_prune_options_t prune = {.margin_days = (int32_t)(a.flags.retention_margin_ms / 86400000),
-                                     .dedup_horizon_ms = a.flags.dedup_horizon_ms};
+                                     .dedup_horizon_ms = a.flags.dedup_horizon_ms,
+                                     .keep_periods = (uint32_t)a.flags.keep_periods};
     if (app_pruner_start(a.server, a.ingest, app_now_ms, &a, &prune, a.flags.prune_interval_ms, &a.pruner))
         grading_log(GRADING_LOG_WARN, "cannot start the retention pruner; nothing will be pruned");
     app_ops_log_config(&a.flags, port, a.ops.admin_port, policy);

@@ -42,11 +42,11 @@ static void run_pass(app_pruner_t *p)
         grading_log(GRADING_LOG_WARN, "retention pass stopped: %s", grading_err_name(err));
     else if (!err)
         grading_log(GRADING_LOG_INFO,
-                    "retention pass done: deleted %llu day records, %llu orders, %llu inquiries, %llu event ids "
-                    "in %llu transactions",
+                    "retention pass done: deleted %llu day records, %llu orders, %llu inquiries, %llu event ids, "
+                    "%llu period records in %llu transactions",
                     (unsigned long long)st.days, (unsigned long long)st.orders,
                     (unsigned long long)st.inquiries, (unsigned long long)st.events,
-                    (unsigned long long)st.pages);
+                    (unsigned long long)st.periods, (unsigned long long)st.pages);
 }
 
 static void *pruner_main(void *arg)

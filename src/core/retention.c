@@ -24,6 +24,16 @@ int32_t grading_retention_first_day(const grading_rules_t *r, int32_t today)
     return first;
 }
 
+uint32_t grading_retention_periods_needed(const grading_rules_t *r)
+{
+    uint32_t most = 2;
+    for (size_t i = 0; i < r->nhistory; i++) {
+        uint32_t n = r->history[i].over * (r->history[i].calendar_year ? 2 : 1) + 1;
+        if (n > most) most = n;
+    }
+    return most;
+}
+
 int32_t grading_retention_lookback_days(const grading_rules_t *r)
 {
     int32_t most = 0;

@@ -22,6 +22,7 @@ typedef struct {
     const char *name;
     int32_t oldest_day;
     int64_t oldest_ms;   /* the oldest kept day's local midnight */
+    uint32_t keep_periods;   /* 0: all */
 } cutoff_t;
 
 typedef struct {
@@ -32,9 +33,11 @@ typedef struct {
     grading_prune_pos_t pos;
     int stage;
     uint64_t removed;
+    size_t period_at;   /* STAGE_PERIODS: marketplace * PERIOD_KINDS + kind - 1 */
 } pass_t;
 
-enum { STAGE_META, STAGE_DAYS, STAGE_ORDERS, STAGE_INQUIRIES, STAGE_EVENTS, STAGE_END };
+enum { STAGE_META, STAGE_DAYS, STAGE_ORDERS, STAGE_INQUIRIES, STAGE_EVENTS, STAGE_PERIODS, STAGE_END };
+#define PERIOD_KINDS 3   /* month, quarter, year (period.h) */
 
 int32_t grading_prune_oldest_day(const grading_marketplace_t *mp, int32_t margin_days, int64_t now_ms)
 {
@@ -127,6 +130,19 @@ static grading_err_t apply_page(void *ctx, grading_txn_t *txn, int64_t now_ms)
             return GRADING_OK;
         }
         return grading_store_prune_events(txn, &p->pos, p->page, p->events_before_ms, &p->removed);
+    case STAGE_PERIODS: {
+        if (p->period_at >= p->ncut * PERIOD_KINDS) {
+            p->pos.done = true;
+            return GRADING_OK;
+        }
+        const cutoff_t *c = &p->cut[p->period_at / PERIOD_KINDS];
+        bool done = true;
+        grading_err_t err = c->keep_periods ? grading_store_prune_periods(txn, c->name, (int)(p->period_at % PERIOD_KINDS) + 1,
+                                                                         c->keep_periods, p->page, &p->removed, &done)
+                                            : GRADING_OK;
+        if (!err && done) p->period_at++;
+        return err;
+    }
     }
     return GRADING_EINVAL;
 }
@@ -148,22 +164,27 @@ grading_err_t grading_prune_pass(grading_ingest_t *in, const grading_policy_t *p
         cut[i].name = mp->name;
         cut[i].oldest_day = grading_prune_oldest_day(mp, opts->margin_days, now_ms);
         cut[i].oldest_ms = grading_tz_day_start_ms(&mp->tz, cut[i].oldest_day);
+        uint32_t need = grading_retention_periods_needed(mp->rules);
+        cut[i].keep_periods = !opts->keep_periods ? 0 : opts->keep_periods > need ? opts->keep_periods : need;
     }
     p->cut = cut;
     p->ncut = n;
     p->page = opts->page ? opts->page : GRADING_PRUNE_PAGE;
     p->events_before_ms = opts->dedup_horizon_ms > 0 ? now_ms - opts->dedup_horizon_ms : INT64_MIN;
-    uint64_t *counts[STAGE_END] = {NULL, &stats->days, &stats->orders, &stats->inquiries, &stats->events};
+    uint64_t *counts[STAGE_END] = {NULL, &stats->days, &stats->orders, &stats->inquiries, &stats->events,
+                                   &stats->periods};
     for (p->stage = STAGE_META; p->stage < STAGE_END; p->stage++) {
         memset(&p->pos, 0, sizeof p->pos);
         while (!p->pos.done) {
             if (opts->stop && opts->stop(opts->stop_ctx)) goto done;
             /* the page's counts land in p only if its transaction commits */
             grading_prune_pos_t before = p->pos;
+            size_t period_before = p->period_at;
             p->removed = 0;
             grading_ingest_batch_t b = {.n = 0, .apply = apply_page, .apply_ctx = p};
             if ((err = grading_ingest_run(in, &b, NULL, NULL))) {
                 p->pos = before;
+                p->period_at = period_before;
                 goto done;
             }
             stats->pages++;

@@ -12,7 +12,8 @@
 #define RET_MAX_MARKETPLACES 32
 
 static atomic_uint_fast64_t pruned[GRADING_PRUNED_KINDS];
-static const char *const kind_names[GRADING_PRUNED_KINDS] = {"days", "orders", "inquiries", "event_ids"};
+static const char *const kind_names[GRADING_PRUNED_KINDS] = {"days", "orders", "inquiries", "event_ids",
+                                                                        "periods"};
 
 static pthread_mutex_t oldest_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {

@@ -448,6 +448,72 @@ static void test_as_of_before_retention_is_failed_precondition_naming_the_oldest
     grading_policy_unref(p);
 }
 
+/* ---- published periods ---- */
+
+static void put_period(fixture_t *f, const char *mp, int kind, const char *period)
+{
+    grading_txn_t *t;
+    grading_period_rec_t rec = {.n = 1, .p = {{.level = 2, .score = 80, .has_score = true}}};
+    grading_close_t c = {.done = true, .evaluated = 2};
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &t), GRADING_OK);
+    assert_int_equal(grading_store_period_put(t, mp, kind, period, "a", &rec), GRADING_OK);
+    assert_int_equal(grading_store_period_put(t, mp, kind, period, "b", &rec), GRADING_OK);
+    assert_int_equal(grading_store_close_put(t, mp, kind, period, &c), GRADING_OK);
+    assert_int_equal(grading_txn_commit(t), GRADING_OK);
+}
+
+/* Sellers in the period and whether its close record is there. */
+static uint64_t period_sellers(fixture_t *f, const char *mp, int kind, const char *period, bool *closed)
+{
+    grading_store_reader_t *r;
+    grading_txn_t *t;
+    uint64_t n;
+    grading_close_t c;
+    assert_int_equal(grading_store_reader_new(f->st, &r), GRADING_OK);
+    assert_int_equal(grading_store_read_begin(r, &t), GRADING_OK);
+    assert_int_equal(grading_store_period_count(t, mp, kind, period, &n), GRADING_OK);
+    assert_int_equal(grading_store_close_get(t, mp, kind, period, &c, closed), GRADING_OK);
+    grading_store_read_end(r);
+    grading_store_reader_free(r);
+    return n;
+}
+
+static void test_published_periods_beyond_keep_periods_go(void **state)
+{
+    fixture_t *f = *state;
+    grading_policy_t *p = load_buffer(policy_30d);
+    assert_int_equal(grading_retention_periods_needed(grading_policy_marketplace(p, "m")->rules), 2);
+    const char *months[] = {"2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"};
+    for (int i = 0; i < 6; i++) {
+        put_period(f, "m", 1, months[i]);
+        put_period(f, "zz", 1, months[i]);   /* not in the policy */
+    }
+    put_period(f, "m", 2, "2026-Q1");
+    grading_prune_options_t o = {.keep_periods = 3, .page = 1};   /* one record a transaction */
+    grading_prune_stats_t st;
+    assert_int_equal(grading_prune_pass(f->in, p, f->now, &o, &st), GRADING_OK);
+    assert_int_equal(st.periods, 3 * 3);   /* two sellers and the close, three months */
+    bool closed;
+    for (int i = 0; i < 6; i++) {
+        uint64_t n = period_sellers(f, "m", 1, months[i], &closed);
+        assert_int_equal(n, i < 3 ? 0 : 2);
+        assert_int_equal(closed, i >= 3);
+        assert_int_equal(period_sellers(f, "zz", 1, months[i], &closed), 2);
+    }
+    assert_int_equal(period_sellers(f, "m", 2, "2026-Q1", &closed), 2);   /* one quarter: kept */
+    /* fewer than the rules read is raised to it (2 here) */
+    o.keep_periods = 1;
+    assert_int_equal(grading_prune_pass(f->in, p, f->now, &o, &st), GRADING_OK);
+    assert_int_equal(period_sellers(f, "m", 1, "2026-04", &closed), 0);
+    assert_int_equal(period_sellers(f, "m", 1, "2026-05", &closed), 2);
+    assert_int_equal(period_sellers(f, "m", 1, "2026-06", &closed), 2);
+    /* 0 keeps all */
+    o.keep_periods = 0;
+    assert_int_equal(grading_prune_pass(f->in, p, f->now, &o, &st), GRADING_OK);
+    assert_int_equal(st.periods, 0);
+    grading_policy_unref(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +529,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_as_of_before_retention_is_failed_precondition_naming_the_oldest_day,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_published_periods_beyond_keep_periods_go, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
