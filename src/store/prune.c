@@ -159,7 +159,11 @@ grading_err_t grading_store_usage(grading_txn_t *txn, grading_store_usage_t *out
     if (!(rc = mdb_cursor_open(txn->txn, 0, &cur))) {   /* dbi 0 is the free list */
         MDB_val k, v;
         for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-            if (v.mv_size >= sizeof(size_t)) freelist += *(const size_t *)v.mv_data;   /* LMDB's IDL: count first */
+            if (v.mv_size >= sizeof(size_t)) {   /* LMDB's IDL: the count first */
+                size_t n;
+                memcpy(&n, v.mv_data, sizeof n);   /* page data need not be aligned */
+                freelist += n;
+            }
         mdb_cursor_close(cur);
     }
     if (rc != MDB_NOTFOUND) return store_from_mdb(rc);
