@@ -2,7 +2,9 @@
  * both sides (the day just inside kept, the day just outside deleted) for
  * each preset, finished against open and unpaid orders, inquiries, event
  * ids against the dedup horizon, paging, the oldest kept day never moving
- * back, records of an unknown marketplace kept, and the as_of check.
+ * back, records of an unknown marketplace kept, the as_of check, published
+ * periods beyond --keep-periods, and dense (older) records beside sparse
+ * ones in one store.
  *
  * Each test works in its own mkdtemp store with a real writer thread; the
  * writer's clock is fixed, so nothing depends on time passing. */
@@ -17,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/store/codec.h"
+#include "../../src/store/store_internal.h"
 #include "grading/ingest.h"
+#include "grading/keys.h"
 #include "grading/policy.h"
 #include "grading/retention.h"
 #include "grading/store.h"
@@ -448,6 +453,57 @@ static void test_as_of_before_retention_is_failed_precondition_naming_the_oldest
     grading_policy_unref(p);
 }
 
+/* ---- old and new encodings side by side in one store ---- */
+
+static void test_dense_records_written_by_older_builds_still_read_and_go_sparse(void **state)
+{
+    fixture_t *f = *state;
+    grading_day_counters_t d = one_order(), back;
+    d.c[GRADING_C_GMV] = 15000;
+    grading_order_t o, ob;
+    grading_order_init(&o);
+    o.paid_ms = 1767225600000;
+    o.amount = 15000;
+    strcpy(o.currency, "KRW");
+    uint8_t key[GRADING_KEY_MAX], val[GRADING_CODEC_DAY_MAX];
+    size_t klen, vlen;
+    grading_txn_t *t;
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &t), GRADING_OK);
+    /* what an older build wrote: dense v1 records */
+    assert_int_equal(grading_key_day(key, "m", "old", 20000, &klen), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, val, &vlen), GRADING_OK);
+    assert_int_equal(store_put_raw(t, DB_DAILY, key, klen, val, vlen), GRADING_OK);
+    assert_int_equal(grading_key_order(key, "m", "old", "o1", &klen), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, val, &vlen), GRADING_OK);
+    assert_int_equal(store_put_raw(t, DB_ORDERS, key, klen, val, vlen), GRADING_OK);
+    /* and what this one writes, beside them */
+    assert_int_equal(grading_store_day_put(t, "m", "new", 20000, &d), GRADING_OK);
+    assert_int_equal(grading_store_order_put(t, "m", "new", "o1", &o), GRADING_OK);
+    bool found;
+    MDB_val v;
+    assert_int_equal(grading_key_day(key, "m", "new", 20000, &klen), GRADING_OK);
+    assert_int_equal(store_get_raw(t, DB_DAILY, key, klen, &v, &found), GRADING_OK);
+    assert_int_equal(((const uint8_t *)v.mv_data)[0], GRADING_CODEC_DAY_V2);
+    assert_int_equal(grading_key_order(key, "m", "new", "o1", &klen), GRADING_OK);
+    assert_int_equal(store_get_raw(t, DB_ORDERS, key, klen, &v, &found), GRADING_OK);
+    assert_int_equal(((const uint8_t *)v.mv_data)[0], GRADING_CODEC_ORDER_V3);
+    /* both read the same */
+    const char *sellers[] = {"old", "new"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(grading_store_day_get(t, "m", sellers[i], 20000, &back, &found), GRADING_OK);
+        assert_true(found && back.c[GRADING_C_ORDERS] == 1 && back.c[GRADING_C_GMV] == 15000);
+        assert_int_equal(grading_store_order_get(t, "m", sellers[i], "o1", &ob, &found), GRADING_OK);
+        assert_true(found && ob.paid_ms == o.paid_ms && ob.amount == 15000 && strcmp(ob.currency, "KRW") == 0);
+    }
+    /* an old record updated is written the new way */
+    back.c[GRADING_C_ORDERS] = 2;
+    assert_int_equal(grading_store_day_put(t, "m", "old", 20000, &back), GRADING_OK);
+    assert_int_equal(grading_key_day(key, "m", "old", 20000, &klen), GRADING_OK);
+    assert_int_equal(store_get_raw(t, DB_DAILY, key, klen, &v, &found), GRADING_OK);
+    assert_int_equal(((const uint8_t *)v.mv_data)[0], GRADING_CODEC_DAY_V2);
+    assert_int_equal(grading_txn_commit(t), GRADING_OK);
+}
+
 /* ---- published periods ---- */
 
 static void put_period(fixture_t *f, const char *mp, int kind, const char *period)
@@ -530,6 +586,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_as_of_before_retention_is_failed_precondition_naming_the_oldest_day,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_published_periods_beyond_keep_periods_go, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dense_records_written_by_older_builds_still_read_and_go_sparse, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
