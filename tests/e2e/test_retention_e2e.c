@@ -131,6 +131,14 @@ static void test_stale_live_event_refused_backfill_accepted_once(void **state)
     assert_int_equal(record(s->client, &b, longid, &r), GRPC_STATUS_INVALID_ARGUMENT);
     e2e_assert_contains(r.details, "backfill_id");
     e2e_batch_destroy(&b);
+
+    /* the start-up pass found nothing old: nothing is refused */
+    Grading__V1__SellerMetrics *m = NULL;
+    char details[512];
+    assert_int_equal(e2e_metrics_try(s->client, NULL, "seller-a", days_before(700, 0, when, sizeof when), &m, details,
+                                     sizeof details),
+                     GRPC_STATUS_OK);
+    e2e_metrics_free(m);
 }
 
 static void test_gradectl_backfill_loads_a_file_with_progress(void **state)
@@ -182,8 +190,23 @@ static void wait_pass(const e2e_server_t *s, int nth)
 
 static void test_query_older_than_retention_is_failed_precondition(void **state)
 {
-    e2e_server_t *s = e2e_server_start_new(flags);
-    *state = s;
+    /* a day older than retention, loaded with the pruner off */
+    static const char *const quiet[] = {"--test-clock", CLOCK, "--prune-interval", "0", NULL};
+    e2e_server_t *first = e2e_server_start_new(quiet);
+    *state = first;   /* its directory holds the data: freed by the teardown */
+    char when[40];
+    e2e_batch_t b;
+    e2e_batch_init(&b);
+    e2e_add_paid(&b, "old-1", NULL, "seller-q", days_before(366, 0, when, sizeof when), "o1", 1000, "KRW", 2);
+    e2e_add_paid(&b, "kept-1", NULL, "seller-q", days_before(364, 0, when, sizeof when), "o2", 1000, "KRW", 2);
+    record_ok(first->client, &b, "old", 2, 0);
+    e2e_batch_destroy(&b);
+    e2e_server_stop_ok(first);
+
+    /* the pruner's first pass deletes it and records the bound */
+    e2e_server_t *s = e2e_server_new(flags);
+    snprintf(s->data_dir, sizeof s->data_dir, "%s", first->data_dir);
+    e2e_server_start(s);
     wait_pass(s, 1);
     Grading__V1__SellerMetrics *m = NULL;
     char details[512], as_of[40];
@@ -193,15 +216,19 @@ static void test_query_older_than_retention_is_failed_precondition(void **state)
     assert_int_equal(st, GRPC_STATUS_FAILED_PRECONDITION);
     e2e_assert_contains(details, "as_of");
     e2e_assert_contains(details, "keeps days from 2026-03-02");
-    /* as of now: answered */
+    /* as of now: answered, and the day kept still counts */
     assert_int_equal(e2e_metrics_try(s->client, NULL, "seller-q", NULL, &m, details, sizeof details), GRPC_STATUS_OK);
     e2e_metrics_free(m);
-    /* /metrics: the oldest kept day (2026-03-02 in Seoul) and the pruner's counters */
+    assert_true(orders_365d(s->client, "seller-q") == 1);
+    /* /metrics: the oldest kept day (2026-03-02 in Seoul) and what went */
     assert_true(e2e_scrape(s, "grading_retention_oldest_day_seconds{marketplace=\"testmart\"}") ==
                 (double)(e2e_time_ms("2026-03-01T15:00:00Z") / 1000));
-    assert_true(e2e_scrape(s, "grading_pruned_records_total{kind=\"days\"}") == 0);   /* nothing was old */
-    assert_true(e2e_scrape(s, "grading_lmdb_db_used_bytes{db=\"daily\"}") == 0);   /* present; nothing stored */
+    assert_true(e2e_scrape(s, "grading_pruned_records_total{kind=\"days\"}") == 1);
+    assert_true(e2e_scrape(s, "grading_pruned_records_total{kind=\"event_ids\"}") == 0);   /* stored just now */
+    assert_true(e2e_scrape(s, "grading_lmdb_db_used_bytes{db=\"daily\"}") > 0);
     assert_true(e2e_scrape(s, "grading_lmdb_pages_in_use_bytes") > 0);
+    e2e_server_stop_ok(s);
+    e2e_server_free(s);
 }
 
 /* Many sellers with a year of history: the older half goes in pages. */

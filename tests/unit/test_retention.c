@@ -429,10 +429,16 @@ static void test_as_of_before_retention_is_failed_precondition_naming_the_oldest
     grading_policy_t *p = load_buffer(policy_30d);
     const grading_marketplace_t *mp = grading_policy_marketplace(p, "m");
     grading_error_t e = {0};
-    /* before any pass nothing is refused */
-    assert_int_equal(check_as_of(f, mp, f->now - 1000 * DAY_MS, &e), GRADING_OK);
-    pass(f, p, 0, 0, 0);
     int32_t oldest = grading_prune_oldest_day(mp, 0, f->now);
+    /* before any pass nothing is refused; a pass that deletes nothing
+     * refuses nothing either (every day is still there) */
+    assert_int_equal(check_as_of(f, mp, f->now - 1000 * DAY_MS, &e), GRADING_OK);
+    put_day(f, "m", "s", oldest);
+    pass(f, p, 0, 0, 0);
+    assert_int_equal(check_as_of(f, mp, f->now - 1000 * DAY_MS, &e), GRADING_OK);
+    /* one day older than retention: deleted, and the bound recorded with it */
+    put_day(f, "m", "s", oldest - 1);
+    assert_int_equal(pass(f, p, 0, 0, 0).days, 1);
     /* as of now: the window starts on the oldest kept day */
     assert_int_equal(check_as_of(f, mp, f->now, &e), GRADING_OK);
     /* as of one day earlier it would start one day before it */
