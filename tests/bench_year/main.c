@@ -45,9 +45,9 @@ typedef struct {
 
 typedef struct {
     int64_t now;
-} clock_t_;
+} bench_clock_t;
 
-static int64_t bench_now(void *ctx) { return ((clock_t_ *)ctx)->now; }
+static int64_t bench_now(void *ctx) { return ((bench_clock_t *)ctx)->now; }
 
 static double secs(void)
 {
@@ -74,10 +74,6 @@ static int usage_now(grading_store_t *st, grading_store_usage_t *u)
 }
 
 /* What the stored records cost in either encoding (the run's last day). */
-typedef struct {
-    run_t *run;
-} sizes_t;
-
 static grading_err_t size_day(void *ctx, int32_t day, const grading_day_counters_t *d)
 {
     (void)day;
@@ -157,7 +153,7 @@ static int run_year(const yb_options_t *o, grading_policy_t *policy, bool prune,
         fprintf(stderr, "store %s: %s\n", dir, e.message);
         return -1;
     }
-    clock_t_ clk = {FIRST_DAY_MS};
+    bench_clock_t clk = {FIRST_DAY_MS};
     grading_ingest_t *in;
     if (grading_ingest_start(st, bench_now, &clk, &in)) return -1;
     const grading_marketplace_t *mp = grading_policy_marketplace(policy, o->marketplace);
@@ -165,7 +161,7 @@ static int run_year(const yb_options_t *o, grading_policy_t *policy, bool prune,
     const char **mps = NULL;
     const grading_tz_t **zones = NULL;
     uint32_t cap = 0;
-    int month = 0, last_month_day = 0;
+    int month = 0;
     grading_prune_options_t po = {.margin_days = GRADING_PRUNE_DEFAULT_MARGIN_DAYS,
                                   .dedup_horizon_ms = GRADING_PRUNE_DEFAULT_DEDUP_HORIZON_MS};
     for (int d = 0; month < o->months; d++) {
@@ -214,10 +210,8 @@ static int run_year(const yb_options_t *o, grading_policy_t *policy, bool prune,
         if (grading_month_first_day(day + 1) == day + 1) {
             usage_now(st, &r->month[month]);
             month++;
-            last_month_day = d;
         }
     }
-    (void)last_month_day;
     r->boost_us = boost_read_us(st, o);
     measure_sizes(st, o, r);
     grading_ingest_stop(in);
