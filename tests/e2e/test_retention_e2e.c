@@ -3,8 +3,9 @@
  * the same event in a backfill is accepted once (twice in the backfill:
  * once), a replay inside the horizon is a duplicate, `gradectl backfill`
  * loads a file with progress, a query older than retention is
- * FAILED_PRECONDITION naming the oldest kept day, and kill -9 during
- * pruning loses nothing that is kept. Every wait is bounded. */
+ * FAILED_PRECONDITION naming the oldest kept day, kill -9 during pruning
+ * loses nothing that is kept, and with an authz file only a caller marked
+ * backfill: true may backfill. Every wait is bounded. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 
 #include "admin.h"
+#include "calls.h"
 #include "events.h"
 #include "grading/store.h"
 #include "testsrv.h"
@@ -320,6 +322,54 @@ static void test_kill_9_during_pruning_loses_nothing_kept(void **state)
     e2e_server_free(p);
 }
 
+/* With an authz file, only a caller marked backfill: true may send a
+ * backfill_id; a refused batch stores nothing. */
+static void test_backfill_needs_the_authz_flag(void **state)
+{
+    e2e_server_t *s = e2e_server_new(NULL);
+    *state = s;
+    char path[E2E_PATH_MAX];
+    e2e_write_file(s->dir, "authz.yaml",
+                   "callers:\n"
+                   "  onboarding:\n"
+                   "    match: {cn: onboarding}\n"
+                   "    allow: [\"grading.v1.GradingService/RecordEvents\", \"grading.v1.GradingService/GetSellerMetrics\"]\n"
+                   "    backfill: true\n"
+                   "  feed:\n"
+                   "    match: {cn: feed}\n"
+                   "    allow: [\"grading.v1.GradingService/RecordEvents\"]\n",
+                   path);
+    static char authz_flag[E2E_PATH_MAX];
+    snprintf(authz_flag, sizeof authz_flag, "%s", path);
+    const char *extra[] = {"--test-clock", CLOCK, "--dedup-horizon", "35d", "--authz", authz_flag,
+                           "--trust-proxy-identity", NULL};
+    for (size_t i = 0; extra[i]; i++) s->extra[i] = extra[i];
+    e2e_server_start(s);
+    /* identities as the loopback edge proxy sends them */
+    grading_client_options_t onboarding = {.headers = (const char *[]){"x-grading-client-cn", "onboarding", NULL}},
+                             feed = {.headers = (const char *[]){"x-grading-client-cn", "feed", NULL}};
+    grading_client_t *on = e2e_client_with(s->addr, &onboarding), *fd = e2e_client_with(s->addr, &feed);
+    char when[40];
+    e2e_batch_t b;
+    e2e_reply_t r;
+    e2e_batch_init(&b);
+    e2e_add_paid(&b, "auth-1", NULL, "seller-z", days_before(100, 0, when, sizeof when), "o1", 1000, "KRW", 2);
+    assert_int_equal(record(fd, &b, "history", &r), GRPC_STATUS_PERMISSION_DENIED);
+    e2e_assert_contains(r.details, "caller feed may not send RecordEvents with a backfill_id");
+    assert_int_equal(record(fd, &b, NULL, &r), GRPC_STATUS_OUT_OF_RANGE);   /* and not live either */
+    assert_true(orders_365d(on, "seller-z") == 0);                           /* nothing was stored */
+    record_ok(on, &b, "history", 1, 0);
+    assert_true(orders_365d(on, "seller-z") == 1);
+    e2e_batch_destroy(&b);
+    /* live events inside the horizon need no flag */
+    e2e_batch_init(&b);
+    e2e_add_paid(&b, "auth-2", NULL, "seller-z", days_before(1, 0, when, sizeof when), "o2", 1000, "KRW", 2);
+    record_ok(fd, &b, NULL, 1, 0);
+    e2e_batch_destroy(&b);
+    grading_client_free(on);
+    grading_client_free(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +377,7 @@ int main(void)
         cmocka_unit_test_teardown(test_gradectl_backfill_loads_a_file_with_progress, e2e_teardown_server),
         cmocka_unit_test_teardown(test_query_older_than_retention_is_failed_precondition, e2e_teardown_server),
         cmocka_unit_test_teardown(test_kill_9_during_pruning_loses_nothing_kept, e2e_teardown_server),
+        cmocka_unit_test_teardown(test_backfill_needs_the_authz_flag, e2e_teardown_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
