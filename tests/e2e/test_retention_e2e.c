@@ -222,6 +222,20 @@ static void test_query_older_than_retention_is_failed_precondition(void **state)
     assert_int_equal(e2e_metrics_try(s->client, NULL, "seller-q", NULL, &m, details, sizeof details), GRPC_STATUS_OK);
     e2e_metrics_free(m);
     assert_true(orders_365d(s->client, "seller-q") == 1);
+    /* closing a month whose windows reach before the oldest kept day */
+    Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
+    req.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
+    req.period = "2026-01";
+    ProtobufCMessage *resp = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(s->client, SVC "ClosePeriod", &req.base,
+                                         &grading__v1__close_period_response__descriptor, E2E_CALL_TIMEOUT_MS, &resp,
+                                         &res),
+                     GRADING_OK);
+    assert_int_equal(res.status, GRPC_STATUS_FAILED_PRECONDITION);
+    e2e_assert_contains(res.details, "keeps days from 2026-03-02");
+    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
+    grading_call_result_destroy(&res);
     /* /metrics: the oldest kept day (2026-03-02 in Seoul) and what went */
     assert_true(e2e_scrape(s, "grading_retention_oldest_day_seconds{marketplace=\"testmart\"}") ==
                 (double)(e2e_time_ms("2026-03-01T15:00:00Z") / 1000));
