@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "flags.h"
-#include "grading/retention.h"
+#include "grading/prune.h"
 
 #define DAY_MS INT64_C(86400000)
 

@@ -4,7 +4,7 @@
 #define GRADING_APP_PRUNER_H
 
 #include "grading/ingest.h"
-#include "grading/retention.h"
+#include "grading/prune.h"
 #include "grading/server.h"
 
 typedef struct app_pruner app_pruner_t;

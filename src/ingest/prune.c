@@ -1,4 +1,4 @@
-/* The retention pruner's pass and the as_of check (retention.h).
+/* The retention pruner's pass and the as_of check (prune.h).
  *
  * A pass is a series of small write transactions through the writer, one
  * page of one database each, so event batches interleave with it and
@@ -7,7 +7,7 @@
  * pass deletes: from then on, queries that would read further back are
  * refused instead of answered from a partial history, and until then
  * (nothing was old enough to go) they are answered as before. */
-#include "grading/retention.h"
+#include "grading/prune.h"
 
 #include <inttypes.h>
 #include <stdio.h>

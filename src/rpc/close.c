@@ -1,5 +1,5 @@
 /* ClosePeriod's work (close.h). */
-#include "grading/retention.h"
+#include "grading/prune.h"
 #include "grading/close.h"
 
 #include <stdio.h>

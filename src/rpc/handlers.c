@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "convert.h"
-#include "grading/retention.h"
+#include "grading/prune.h"
 #include "grading/assess.h"
 #include "grading/counters.h"
 #include "grading/text.h"

@@ -14,7 +14,7 @@
 #include "convert.h"
 #include "grading/assess.h"
 #include "grading/period.h"
-#include "grading/retention.h"
+#include "grading/prune.h"
 #include "server_internal.h"
 
 /* ---- the shared prelude: seller, marketplace, as_of, assessment ---- */

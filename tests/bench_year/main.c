@@ -26,7 +26,7 @@
 #include "../../src/store/codec.h"
 #include "grading/assess.h"
 #include "grading/ingest.h"
-#include "grading/retention.h"
+#include "grading/prune.h"
 #include "grading/store.h"
 #include "grading/store_prune.h"
 #include "year_bench.h"

@@ -24,6 +24,7 @@
 #include "grading/ingest.h"
 #include "grading/keys.h"
 #include "grading/policy.h"
+#include "grading/prune.h"
 #include "grading/retention.h"
 #include "grading/store.h"
 #include "grading/store_prune.h"
