@@ -7,6 +7,7 @@
  *       match: {uri_san: "spiffe://shop/search"}  # or {cn: NAME} or {token_sha256: HEX}
  *       allow: ["grading.v1.GradingService/GetRankingBoosts"]
  *       marketplaces: ["zigzag"]                  # optional; absent = all
+ *       backfill: true                            # optional; RecordEvents.backfill_id
  * `*` in an allow entry matches any characters except '/': within one
  * segment. Everything not allowed is denied. Health and reflection are
  * always allowed. An immutable, reference-counted value like the policy,
@@ -38,6 +39,7 @@ typedef struct {
     size_t nallow;
     const char *const *marketplaces;
     size_t nmarketplaces;           /* 0: every marketplace */
+    bool backfill;                  /* may send RecordEvents with a backfill_id (issue 18) */
 } grading_authz_caller_t;
 
 typedef struct grading_authz grading_authz_t;

@@ -104,11 +104,13 @@ typedef struct {
     const char *currency;         /* the marketplace's ISO 4217 code */
     int64_t now_ms;               /* the server's clock */
     int64_t max_future_skew_ms;   /* occurred_at may be at most this ahead of now_ms */
+    int64_t max_past_ms;          /* and at most this far behind it (the dedup horizon); 0: any */
 } grading_event_context_t;
 
 /* Checks what depends on the marketplace and the clock: a non-empty
  * currency must be the marketplace's; occurred_at at most
- * ctx->max_future_skew_ms ahead of ctx->now_ms. Call after
+ * ctx->max_future_skew_ms ahead of ctx->now_ms, and (max_past_ms > 0) at
+ * most max_past_ms behind it. Call after
  * grading_event_validate. Errors: GRADING_EINVAL (currency),
  * GRADING_ERANGE (occurred_at too far ahead); the field is named as there. */
 grading_err_t grading_event_check_context(const grading_event_t *ev, uint32_t index,

@@ -59,6 +59,19 @@ void grading_metrics_refresh(int64_t duration_ns);
 void grading_metrics_close_running(bool running);
 void grading_metrics_sweep_due(uint64_t sellers);
 
+/* ---- retention (issue 18; src/obs/metrics_retention.c) ---- */
+
+typedef enum {
+    GRADING_PRUNED_DAYS, GRADING_PRUNED_ORDERS, GRADING_PRUNED_INQUIRIES, GRADING_PRUNED_EVENT_IDS,
+    GRADING_PRUNED_PERIODS, GRADING_PRUNED_KINDS
+} grading_pruned_kind_t;
+
+void grading_metrics_pruned(grading_pruned_kind_t kind, uint64_t n);
+/* Marketplace mp keeps local days from the one starting at day_start_ms. */
+void grading_metrics_oldest_day(const char *mp, int64_t day_start_ms);
+/* grading_pruned_records_total and grading_retention_oldest_day_seconds. */
+void grading_metrics_write_retention(FILE *out);
+
 /* ---- scrape ---- */
 
 /* Writes every family above in the Prometheus text format (0.0.4). */

@@ -43,6 +43,9 @@ typedef struct {
     /* RecordEvents refuses occurred_at further than this ahead of now_ms
      * (OUT_OF_RANGE); 0 = GRADING_DEFAULT_MAX_FUTURE_SKEW_MS. */
     int64_t max_future_skew_ms;
+    /* RecordEvents without a backfill_id refuses occurred_at further than
+     * this behind now_ms (OUT_OF_RANGE): the dedup horizon. 0 = any. */
+    int64_t dedup_horizon_ms;
 } grading_server_options_t;
 
 /* Binds, starts the threads and serves. *out_port is the bound port.

@@ -32,4 +32,7 @@ enum MHD_Result admin_reply_text(struct MHD_Connection *conn, unsigned status, c
 /* Drops the writer probe reference (at stop). */
 void admin_probe_release(grading_admin_t *a);
 
+/* grading_lmdb_db_used_bytes{db=...} (admin_usage.c, issue 18). */
+void admin_write_store_usage(grading_admin_t *a, FILE *out);
+
 #endif

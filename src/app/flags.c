@@ -57,6 +57,7 @@ void app_flags_usage(FILE *out)
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy, the authz file and TLS files\n",
             GRADING_SERVER_DEFAULT_LISTEN, GRADING_SERVER_MAX_THREADS, GRADING_ADMIN_DEFAULT_LISTEN,
             GRADING_ADMIN_DEFAULT_LIVENESS_MS);
+    app_flags_retention_usage(out);
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -156,12 +157,14 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         .log_level = GRADING_LOG_INFO,
         .access_log_sample = 1.0,
     };
+    app_flags_retention_defaults(f);
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
            O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE,
            O_TLS_CERT, O_TLS_KEY, O_TLS_CA, O_INSECURE, O_AUTHZ, O_TRUST_PROXY, O_AUDIT_DAYS,
            O_FUTURE_SKEW = 100, O_ORPHAN_AGE };
     enum { O_ADMIN = 200, O_ADMIN_PORTFILE, O_LIVENESS, O_LOGFMT, O_LOGLEVEL, O_ACCESS, O_ACCESS_RATE, O_RESTORE,
            O_REMOTE_BACKUP };
+    enum { O_RETENTION_MARGIN = 300, O_DEDUP_HORIZON, O_PRUNE_INTERVAL, O_KEEP_PERIODS };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -195,6 +198,10 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"access-log-sample", required_argument, NULL, O_ACCESS_RATE},
         {"restore", required_argument, NULL, O_RESTORE},
         {"admin-remote-backup", no_argument, NULL, O_REMOTE_BACKUP},
+        {"retention-margin", required_argument, NULL, O_RETENTION_MARGIN},
+        {"dedup-horizon", required_argument, NULL, O_DEDUP_HORIZON},
+        {"prune-interval", required_argument, NULL, O_PRUNE_INTERVAL},
+        {"keep-periods", required_argument, NULL, O_KEEP_PERIODS},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -308,6 +315,12 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         case O_RESTORE:
         case O_REMOTE_BACKUP:
             if (!app_flags_parse_ops(c - O_ADMIN, optarg, f, err, errlen)) return false;
+            break;
+        case O_RETENTION_MARGIN:
+        case O_DEDUP_HORIZON:
+        case O_PRUNE_INTERVAL:
+        case O_KEEP_PERIODS:
+            if (!app_flags_parse_retention(c - O_RETENTION_MARGIN, optarg, f, err, errlen)) return false;
             break;
         case 'h':
         case O_HELP: f->help = true; break;

@@ -43,6 +43,11 @@ typedef struct {
     double access_log_sample;
     const char *restore;             /* --restore FILE: install a backup and exit */
     bool admin_remote_backup;        /* /backup for non-loopback peers too */
+    /* issue 18: retention */
+    int64_t retention_margin_ms;     /* days kept beyond the policy's longest look-back */
+    int64_t dedup_horizon_ms;        /* event ids kept this long; older live events refused; 0: forever */
+    int64_t prune_interval_ms;       /* a retention pass this often; 0: never */
+    int64_t keep_periods;            /* newest published periods kept per kind; 0: all */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line
@@ -55,5 +60,12 @@ void app_flags_usage(FILE *out);
  * admin-listen, admin-port-file, liveness-timeout-ms, log-format,
  * log-level, access-log, access-log-sample, restore. */
 bool app_flags_parse_ops(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
+
+/* The retention flags (flags_retention.c), by their order after
+ * --retention-margin: retention-margin, dedup-horizon, prune-interval,
+ * keep-periods. */
+bool app_flags_parse_retention(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
+void app_flags_retention_defaults(app_flags_t *f);
+void app_flags_retention_usage(FILE *out);
 
 #endif

@@ -23,6 +23,7 @@
 #include "grading/server.h"
 #include "grading/store.h"
 #include "ops.h"
+#include "pruner.h"
 #include "refresh.h"
 #include "security.h"
 
@@ -47,6 +48,7 @@ typedef struct {
     int64_t clock_mono_start_ns;    /* --test-clock: when it started */
     app_authz_t authz;              /* --authz, reloaded like the policy */
     app_audit_prune_t audit_prune;  /* --audit-retention-days */
+    app_pruner_t *pruner;           /* issue 18: --prune-interval */
 } app_t;
 
 /* The service's clock: the wall clock, or with --test-clock one that
@@ -300,6 +302,7 @@ int main(int argc, char **argv)
         .authz = authz,
         .trust_proxy_identity = a.flags.trust_proxy_identity,
         .max_future_skew_ms = a.flags.max_future_skew_ms,
+        .dedup_horizon_ms = a.flags.dedup_horizon_ms,
     };
     int port = 0;
     if (grading_server_start(&opts, &a.server, &port, &e)) {
@@ -355,6 +358,11 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto fail;
     }
+    grading_prune_options_t prune = {.margin_days = (int32_t)(a.flags.retention_margin_ms / 86400000),
+                                     .dedup_horizon_ms = a.flags.dedup_horizon_ms,
+                                     .keep_periods = (uint32_t)a.flags.keep_periods};
+    if (app_pruner_start(a.server, a.ingest, app_now_ms, &a, &prune, a.flags.prune_interval_ms, &a.pruner))
+        grading_log(GRADING_LOG_WARN, "cannot start the retention pruner; nothing will be pruned");
     app_ops_log_config(&a.flags, port, a.ops.admin_port, policy);
     grading_log(GRADING_LOG_INFO, "serving on %s (port %d), data %s, policy %s version %s, %d threads",
                 a.flags.listen, port, a.flags.data_dir, a.flags.policy, grading_policy_version(policy),
@@ -365,6 +373,7 @@ int main(int argc, char **argv)
     grading_log(GRADING_LOG_INFO, "stopped cleanly");
 fail:
     app_ops_stop(&a.ops);   /* before the writer and the store it reads */
+    app_pruner_stop(a.pruner);   /* it uses the server's policy and the writer */
     if (a.server) grading_server_free(a.server);
     app_refresh_stop(a.refresh);
     if (a.ingest) grading_ingest_stop(a.ingest);

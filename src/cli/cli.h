@@ -47,6 +47,7 @@ typedef struct cli_command {
 } cli_command_t;
 
 extern const cli_command_t cli_cmd_record;
+extern const cli_command_t cli_cmd_backfill;
 extern const cli_command_t cli_cmd_metrics;
 extern const cli_command_t cli_cmd_health;
 extern const cli_command_t cli_cmd_grade;

@@ -15,6 +15,7 @@
 
 static const cli_command_t *const commands[] = {
     &cli_cmd_record,
+    &cli_cmd_backfill,
     &cli_cmd_metrics,
     &cli_cmd_grade,
     &cli_cmd_penalties,

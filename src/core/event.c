@@ -222,5 +222,14 @@ grading_err_t grading_event_check_context(const grading_event_t *ev, uint32_t in
                                  (long long)((ev->occurred_ms - ctx->now_ms + 999) / 1000),
                                  (long long)(ctx->max_future_skew_ms / 1000));
     }
+    if (ctx->max_past_ms > 0 && ev->occurred_ms < ctx->now_ms - ctx->max_past_ms) {
+        char field_[GRADING_ERROR_FIELD_MAX];
+        field_path(field_, sizeof field_, index, NULL, "occurred_at");
+        return grading_error_set(e, GRADING_ERANGE, field_,
+                                 "is %lld days behind the server's clock, past the dedup horizon of %lld days "
+                                 "(a replay that old would not be deduplicated); load history with backfill_id",
+                                 (long long)((ctx->now_ms - ev->occurred_ms) / 86400000),
+                                 (long long)(ctx->max_past_ms / 86400000));
+    }
     return GRADING_OK;
 }

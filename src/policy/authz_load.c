@@ -113,7 +113,7 @@ static bool marketplace_ok(const char *s)
 
 typedef struct {
     grading_authz_caller_t *c;
-    yaml_node_t *match, *allow, *marketplaces;
+    yaml_node_t *match, *allow, *marketplaces, *backfill;
 } caller_nodes_t;
 
 static void visit_caller_key(loader_t *l, const char *key, yaml_node_t *k, yaml_node_t *v, void *ctx)
@@ -122,6 +122,7 @@ static void visit_caller_key(loader_t *l, const char *key, yaml_node_t *k, yaml_
     caller_nodes_t *cn = ctx;
     if (strcmp(key, "match") == 0) cn->match = v;
     else if (strcmp(key, "allow") == 0) cn->allow = v;
+    else if (strcmp(key, "backfill") == 0) cn->backfill = v;
     else cn->marketplaces = v;
     (void)l;
 }
@@ -169,7 +170,7 @@ static void load_match(loader_t *l, yaml_node_t *n, const char *name, grading_au
 
 static void load_caller(loader_t *l, grading_authz_t *a, yaml_node_t *kn, yaml_node_t *vn)
 {
-    static const char *const keys[] = {"match", "allow", "marketplaces", NULL};
+    static const char *const keys[] = {"match", "allow", "marketplaces", "backfill", NULL};
     const char *name = scalar(kn);
     char what[128];
     if (!name || !name_ok(name)) {
@@ -209,6 +210,12 @@ static void load_caller(loader_t *l, grading_authz_t *a, yaml_node_t *kn, yaml_n
                                     &c->nmarketplaces);
         if (c->nmarketplaces == 0 && cn.marketplaces->type == YAML_SEQUENCE_NODE)
             diag(l, cn.marketplaces, "callers.%s.marketplaces must not be empty (leave it out for all)", name);
+    }
+    if (cn.backfill) {
+        const char *b = scalar(cn.backfill);
+        if (b && strcmp(b, "true") == 0) c->backfill = true;
+        else if (!b || strcmp(b, "false") != 0)
+            diag(l, cn.backfill, "callers.%s.backfill must be true or false", name);
     }
     /* one identity, one caller: a second match of the same value is a mistake */
     for (size_t i = 0; c->value && i + 1 < a->n; i++)

@@ -1,4 +1,5 @@
 /* ClosePeriod's work (close.h). */
+#include "grading/prune.h"
 #include "grading/close.h"
 
 #include <stdio.h>
@@ -175,6 +176,8 @@ grading_err_t grading_close_period_as(grading_store_t *st, grading_ingest_t *in,
         }
         if ((err = grading_store_read_begin(rd, &txn))) goto store_fail;
         err = grading_store_sellers_page(txn, mp->name, after, pg.ids, page, &n);
+        /* a period closed after its days were pruned: refused, never half-counted */
+        if (!err && n) err = grading_retention_check(txn, mp, as_of, e);
         /* the cursor moves past the whole page, whether its sellers are kept */
         char page_last[GRADING_MAX_ID_LEN + 1] = "";
         if (!err && n) memcpy(page_last, pg.ids[n - 1], sizeof page_last);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "convert.h"
+#include "grading/prune.h"
 #include "grading/assess.h"
 #include "grading/counters.h"
 #include "grading/text.h"
@@ -72,6 +73,13 @@ static void record_done(grading_ingest_batch_t *b, grading_err_t err, uint32_t a
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
 }
 
+bool rpc_backfill_requested(const call_slot_t *s)
+{
+    const ProtobufCMessage *m = s->request;
+    if (!m || m->descriptor != &grading__v1__record_events_request__descriptor) return false;
+    return ((const Grading__V1__RecordEventsRequest *)(const void *)m)->backfill_id[0] != '\0';
+}
+
 static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
 {
     const Grading__V1__RecordEventsRequest *req = (const void *)msg;
@@ -82,6 +90,11 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
     if (req->n_events > GRADING_MAX_EVENTS_PER_CALL) {
         grading_error_set(&e, GRADING_EFULL, "events", "at most %d events per call, got %zu",
                           GRADING_MAX_EVENTS_PER_CALL, req->n_events);
+        goto fail;
+    }
+    if (strlen(req->backfill_id) > GRADING_MAX_ID_LEN) {
+        grading_error_set(&e, GRADING_EINVAL, "backfill_id", "at most %d bytes, got %zu", GRADING_MAX_ID_LEN,
+                          strlen(req->backfill_id));
         goto fail;
     }
     r->events = calloc(n ? n : 1, sizeof *r->events);
@@ -103,7 +116,8 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
         r->marketplaces[i] = mp->name;
         r->zones[i] = &mp->tz;
         grading_event_context_t ctx = {.marketplace = mp->name, .currency = mp->currency,
-                                       .now_ms = now, .max_future_skew_ms = rpc_max_future_skew_ms(s)};
+                                       .now_ms = now, .max_future_skew_ms = rpc_max_future_skew_ms(s),
+                                       .max_past_ms = req->backfill_id[0] ? 0 : rpc_dedup_horizon_ms(s)};
         if (grading_event_check_context(&r->events[i], i, &ctx, &e)) goto fail;
         /* empty means the marketplace's: stored (and hashed) as such */
         if (!r->events[i].currency[0]) r->events[i].currency = mp->currency;
@@ -236,6 +250,7 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
         grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
         goto fail;
     }
+    if (grading_retention_check(txn, mp, as_of, &e)) goto fail;
     if (grading_assess_seller(txn, mp, req->seller_id, as_of, x, &e)) goto fail;
     grading_store_read_end(rpc_thread_reader(s));
     reading = false;

@@ -15,6 +15,7 @@
 #include "grading/assess.h"
 #include "grading/period.h"
 #include "grading/text.h"
+#include "grading/prune.h"
 #include "server_internal.h"
 
 /* ---- the shared prelude: seller, marketplace, as_of, assessment ---- */
@@ -48,7 +49,8 @@ static bool query_seller(call_slot_t *s, const char *mp_name, const char *seller
         grading_error_set(e, err, "", "cannot read the store");
         goto fail;
     }
-    err = grading_assess_seller(txn, q->mp, seller, q->as_of, q->x, e);
+    err = grading_retention_check(txn, q->mp, q->as_of, e);
+    if (!err) err = grading_assess_seller(txn, q->mp, seller, q->as_of, q->x, e);
     grading_store_read_end(rpc_thread_reader(s));
     if (!err) return true;
 fail:

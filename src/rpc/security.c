@@ -305,6 +305,13 @@ bool rpc_authorize(rpc_security_t *sec, call_slot_t *s)
         rpc_reply(s, GRPC_STATUS_PERMISSION_DENIED, msg, NULL);
         goto done;
     }
+    if (!c->backfill && rpc_backfill_requested(s)) {
+        snprintf(msg, sizeof msg,
+                 "caller %s may not send RecordEvents with a backfill_id (backfill: true in the authz file)",
+                 c->name);
+        rpc_reply(s, GRPC_STATUS_PERMISSION_DENIED, msg, NULL);
+        goto done;
+    }
     ok = true;
 done:
     grading_authz_unref(a);

@@ -51,6 +51,7 @@ struct grading_server {
     int64_t (*now_ms)(void *);
     void *clock_ctx;
     int64_t max_future_skew_ms;   /* input integrity (issue 9) */
+    int64_t dedup_horizon_ms;     /* issue 18: live events older than this are refused */
 
     pthread_mutex_t policy_mu;
     grading_policy_t *policy;
@@ -90,6 +91,7 @@ grading_store_reader_t *rpc_thread_reader(call_slot_t *s) { return s->thr->reade
 grading_ingest_t *rpc_ingest(call_slot_t *s) { return s->srv->ingest; }
 int64_t rpc_now_ms(call_slot_t *s) { return s->srv->now_ms(s->srv->clock_ctx); }
 int64_t rpc_max_future_skew_ms(call_slot_t *s) { return s->srv->max_future_skew_ms; }
+int64_t rpc_dedup_horizon_ms(call_slot_t *s) { return s->srv->dedup_horizon_ms; }
 bool rpc_shutting_down(call_slot_t *s) { return atomic_load(&s->srv->shutting_down); }
 pthread_mutex_t *rpc_close_lock(call_slot_t *s) { return &s->srv->close_mu; }
 rpc_close_worker_t *rpc_close_worker(call_slot_t *s) { return s->srv->closer; }
@@ -363,6 +365,7 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
     srv->now_ms = opts->now_ms ? opts->now_ms : real_now_ms;
     srv->max_future_skew_ms = opts->max_future_skew_ms > 0 ? opts->max_future_skew_ms
                                                            : GRADING_DEFAULT_MAX_FUTURE_SKEW_MS;
+    srv->dedup_horizon_ms = opts->dedup_horizon_ms > 0 ? opts->dedup_horizon_ms : 0;
     srv->clock_ctx = opts->clock_ctx;
     srv->on_published = opts->on_published;
     srv->published_ctx = opts->published_ctx;

@@ -92,6 +92,9 @@ grading_ingest_t *rpc_ingest(call_slot_t *s);
 int64_t rpc_now_ms(call_slot_t *s);
 /* How far ahead of rpc_now_ms an event's occurred_at may be. */
 int64_t rpc_max_future_skew_ms(call_slot_t *s);
+int64_t rpc_dedup_horizon_ms(call_slot_t *s);
+/* The call is a RecordEvents with a non-empty backfill_id (handlers.c). */
+bool rpc_backfill_requested(const call_slot_t *s);
 bool rpc_shutting_down(call_slot_t *s);
 pthread_mutex_t *rpc_close_lock(call_slot_t *s);
 grading_store_t *rpc_store(call_slot_t *s);

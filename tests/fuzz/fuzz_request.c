@@ -104,7 +104,7 @@ static void check_validated(const grading_event_t *evs, uint32_t n)
         CHECK(ev->occurred_ms >= GRADING_MIN_TIME_MS && ev->occurred_ms < GRADING_MAX_TIME_MS);
         CHECK(grading_event_hash(ev, "testmart") == grading_event_hash(ev, "testmart"));
         /* a fixed context: KRW, the clock at 2026-11-01, 1 h of skew */
-        grading_event_context_t ctx = {"testmart", "KRW", INT64_C(1793491200000), GRADING_DEFAULT_MAX_FUTURE_SKEW_MS};
+        grading_event_context_t ctx = {"testmart", "KRW", INT64_C(1793491200000), GRADING_DEFAULT_MAX_FUTURE_SKEW_MS, 0};
         grading_error_t e = {0};
         grading_err_t err = grading_event_check_context(ev, i, &ctx, &e);
         if (err) {

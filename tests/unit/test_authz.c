@@ -186,12 +186,29 @@ static void test_bad_files(void **state)
                     "authz.yaml:6:12", "same as callers.s.match");
 }
 
+/* backfill: true lets a caller send RecordEvents.backfill_id (issue 18). */
+static void test_backfill_flag(void **state)
+{
+    (void)state;
+    grading_authz_t *a = load("callers:\n"
+                              "  admin:\n    match: {cn: admin}\n    allow: [\"a.B/C\"]\n    backfill: true\n"
+                              "  feed:\n    match: {cn: feed}\n    allow: [\"a.B/C\"]\n    backfill: false\n"
+                              "  other:\n    match: {cn: other}\n    allow: [\"a.B/C\"]\n");
+    assert_int_equal(grading_authz_caller_count(a), 3);
+    assert_true(grading_authz_caller_at(a, 0)->backfill);
+    assert_false(grading_authz_caller_at(a, 1)->backfill);
+    assert_false(grading_authz_caller_at(a, 2)->backfill);   /* absent: not allowed */
+    grading_authz_unref(a);
+    assert_rejected("callers:\n  s:\n    match: {cn: x}\n    allow: [\"a.B/C\"]\n    backfill: yes\n",
+                    "authz.yaml:5:15", "callers.s.backfill must be true or false");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pattern),       cmocka_unit_test(test_identify),
         cmocka_unit_test(test_allowed),       cmocka_unit_test(test_example_file),
-        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_bad_files),     cmocka_unit_test(test_backfill_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,10 +110,9 @@ static void test_order_round_trips_every_field(void **state)
     assert_order_equal(&empty, &back);
 }
 
-/* An order holding a review (with its aspect ratings) and a score is written
- * as v3, and v2 (no aspects) still reads; v1 stays the
- * layout of every other order. */
-static void test_order_holding_a_review_round_trips_as_v3(void **state)
+/* The dense layouts older builds wrote: an order holding a review and a
+ * score as v2, v1 the layout of every other order. Both still read. */
+static void test_order_holding_a_review_round_trips_as_v2(void **state)
 {
     (void)state;
     grading_order_t o, back;
@@ -124,33 +123,44 @@ static void test_order_holding_a_review_round_trips_as_v3(void **state)
     o.recommendation = 2;
     o.satisfaction_ms = 1700000009000;
     o.score = 77;
-    o.shipping_rating = 4;
-    o.inquiry_rating = 5;
     o.flags = GRADING_ORDER_HOLDS_UNPAID;
     uint8_t buf[GRADING_CODEC_ORDER_MAX + 1];
     size_t len = 0;
-    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     assert_true(len <= GRADING_CODEC_ORDER_MAX);
-    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V3);
+    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V2);
     assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
     assert_order_equal(&o, &back);
-    assert_true(back.shipping_rating == 4 && back.inquiry_rating == 5);
-    /* a v2 record (before the aspects were held): the same less 8 bytes, aspects 0 */
-    uint8_t v2[GRADING_CODEC_ORDER_MAX];
-    memcpy(v2, buf, len - 8);
-    v2[0] = GRADING_CODEC_ORDER_V2;
-    assert_int_equal(grading_codec_order_decode(v2, len - 8, &back), GRADING_OK);
-    assert_true(back.review_ms == o.review_ms && back.rating == 3 && back.score == 77);
-    assert_true(back.shipping_rating == 0 && back.inquiry_rating == 0);
-    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
     assert_true(back.review_ms == o.review_ms && back.rating == 3 && back.recommendation == 2);
     assert_true(back.satisfaction_ms == o.satisfaction_ms && back.score == 77);
     for (size_t n = 0; n < len; n++) assert_int_equal(grading_codec_order_decode(buf, n, &back), GRADING_ECORRUPT);
     buf[len] = 0;
     assert_int_equal(grading_codec_order_decode(buf, len + 1, &back), GRADING_ECORRUPT);
     o.review_ms = o.satisfaction_ms = 0;
-    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     assert_int_equal(buf[0], GRADING_CODEC_ORDER_V1);
+}
+
+/* A held review's aspect ratings (11st) survive the sparse v3 layout. */
+static void test_order_holding_a_review_keeps_its_aspects_in_v3(void **state)
+{
+    (void)state;
+    grading_order_t o, back;
+    grading_order_init(&o);
+    o.cancelled_ms = 1700000000000;
+    o.review_ms = 1700000005000;
+    o.rating = 3;
+    o.shipping_rating = 4;
+    o.inquiry_rating = 5;
+    o.flags = GRADING_ORDER_HOLDS_UNPAID;
+    uint8_t buf[GRADING_CODEC_ORDER_MAX];
+    size_t len = 0;
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V3);
+    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
+    assert_order_equal(&o, &back);
+    assert_true(back.shipping_rating == 4 && back.inquiry_rating == 5 && back.rating == 3);
+    for (size_t n = 0; n < len; n++) assert_int_equal(grading_codec_order_decode(buf, n, &back), GRADING_ECORRUPT);
 }
 
 static void test_order_bytes_are_versioned_little_endian(void **state)
@@ -159,7 +169,7 @@ static void test_order_bytes_are_versioned_little_endian(void **state)
     grading_order_t o = sample_order();
     uint8_t buf[GRADING_CODEC_ORDER_MAX];
     size_t len;
-    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     assert_int_equal(buf[0], GRADING_CODEC_ORDER_V1);
     const uint8_t paid[8] = {0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
     assert_memory_equal(buf + 1, paid, 8);
@@ -191,10 +201,11 @@ static void test_inquiry_round_trips(void **state)
 static void test_day_round_trips_counters_and_customs(void **state)
 {
     (void)state;
+    /* The dense layout older builds wrote still reads. */
     grading_day_counters_t d = sample_day(), back;
     uint8_t buf[GRADING_CODEC_DAY_MAX];
     size_t len;
-    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, buf, &len), GRADING_OK);
     assert_true(len <= GRADING_CODEC_DAY_MAX);
     assert_int_equal(buf[0], GRADING_CODEC_DAY_V1);
     assert_int_equal(buf[1] | buf[2] << 8, GRADING_C_COUNT);   /* the count is on disk */
@@ -326,7 +337,7 @@ static void test_unknown_versions_are_corrupt(void **state)
     grading_order_t o = sample_order();
     grading_inquiry_t q = {1, 2};
     grading_day_counters_t d = sample_day();
-    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     buf[0] = 2;
     assert_int_equal(grading_codec_order_decode(buf, len, &o), GRADING_ECORRUPT);
     buf[0] = 0;
@@ -345,20 +356,20 @@ static void test_out_of_range_values_are_corrupt(void **state)
     uint8_t buf[GRADING_CODEC_DAY_MAX];
     size_t len;
     grading_day_counters_t d = sample_day(), back;
-    size_t customs_at = 1 + 2 + GRADING_C_COUNT * 8;
+    size_t customs_at = 1 + 2 + GRADING_C_COUNT * 8;   /* the v1 layout */
 
     /* More counters than this build knows: refused, not silently dropped. */
-    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, buf, &len), GRADING_OK);
     buf[1] = GRADING_C_COUNT + 1;
     assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
 
     /* More customs than a day may hold. */
-    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, buf, &len), GRADING_OK);
     buf[customs_at] = GRADING_MAX_CUSTOM_PER_DAY + 1;
     assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
 
     /* A custom name with a NUL inside, an empty one, a duplicate. */
-    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, buf, &len), GRADING_OK);
     buf[customs_at + 2] = '\0';   /* inside "late_photos" */
     assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
 
@@ -366,7 +377,7 @@ static void test_out_of_range_values_are_corrupt(void **state)
     grading_day_counters_init(&one);
     one.ncustom = 1;
     strcpy(one.custom[0].name, "z");
-    assert_int_equal(grading_codec_day_encode(&one, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&one, buf, &len), GRADING_OK);
     uint8_t empty_name[GRADING_CODEC_DAY_MAX];
     memcpy(empty_name, buf, customs_at + 1);
     empty_name[customs_at + 1] = 0;   /* name length 0, then the 8 value bytes */
@@ -377,13 +388,13 @@ static void test_out_of_range_values_are_corrupt(void **state)
     grading_day_counters_t two = one;
     two.ncustom = 2;
     strcpy(two.custom[1].name, "y");
-    assert_int_equal(grading_codec_day_encode(&two, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&two, buf, &len), GRADING_OK);
     buf[customs_at + 1 + 1 + 1 + 8 + 1] = 'z';   /* second name becomes "z" too */
     assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_ECORRUPT);
 
     /* An order's product id longer than an id may be. */
     grading_order_t o = sample_order(), ob;
-    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     size_t pid_at = 1 + 9 * 8 + 4;
     uint8_t longer[GRADING_CODEC_ORDER_MAX + 8];
     memcpy(longer, buf, pid_at);
@@ -441,12 +452,179 @@ static void test_random_damage_never_reads_out_of_bounds(void **state)
     assert_true(ok > 0 && corrupt > 0);   /* both outcomes were exercised */
 }
 
+/* ---- sparse day records (v2) ---- */
+
+static void test_sparse_day_round_trips_and_is_small(void **state)
+{
+    (void)state;
+    /* A typical day: a few counters set, the rest zero. */
+    grading_day_counters_t d, back;
+    grading_day_counters_init(&d);
+    d.c[GRADING_C_ORDERS] = 3;
+    d.c[GRADING_C_GMV] = 4500000;
+    d.c[GRADING_C_SHIPPED] = 2;
+    d.c[GRADING_C_ORPHANS_PENDING] = -1;   /* negative values stay short too */
+    uint8_t buf[GRADING_CODEC_DAY_MAX], v1[GRADING_CODEC_DAY_MAX];
+    size_t len, v1len;
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_encode_v1(&d, v1, &v1len), GRADING_OK);
+    assert_int_equal(buf[0], GRADING_CODEC_DAY_V2);
+    assert_int_equal(buf[1] | buf[2] << 8, GRADING_C_COUNT);
+    /* version, count, bitmap, 1 + 4 + 1 + 1 varint bytes, ncustom */
+    assert_int_equal(len, 1 + 2 + GRADING_CODEC_DAY_BITMAP + 7 + 1);
+    assert_int_equal(v1len, 1 + 2 + GRADING_C_COUNT * 8 + 1);
+    memset(&back, 0x5a, sizeof back);
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_OK);
+    assert_day_equal(&d, &back);
+    /* Both layouts of the same day decode to the same counters. */
+    grading_day_counters_t from_v1;
+    assert_int_equal(grading_codec_day_decode(v1, v1len, &from_v1), GRADING_OK);
+    assert_day_equal(&from_v1, &back);
+}
+
+static void test_sparse_day_extremes_round_trip(void **state)
+{
+    (void)state;
+    grading_day_counters_t d = sample_day(), back;
+    d.c[0] = INT64_MIN;
+    d.c[1] = INT64_MAX;
+    d.c[2] = 0;
+    d.c[3] = -64;   /* zigzag 127: one byte */
+    d.c[4] = 64;    /* zigzag 128: two bytes */
+    uint8_t buf[GRADING_CODEC_DAY_MAX];
+    size_t len;
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_OK);
+    assert_day_equal(&d, &back);
+    grading_day_counters_t empty;
+    grading_day_counters_init(&empty);
+    assert_int_equal(grading_codec_day_encode(&empty, buf, &len), GRADING_OK);
+    assert_int_equal(len, 1 + 2 + GRADING_CODEC_DAY_BITMAP + 1);
+    assert_int_equal(grading_codec_day_decode(buf, len, &back), GRADING_OK);
+    assert_day_equal(&empty, &back);
+}
+
+static void test_non_canonical_sparse_days_are_corrupt(void **state)
+{
+    (void)state;
+    grading_day_counters_t d, back;
+    grading_day_counters_init(&d);
+    d.c[0] = 1;
+    uint8_t buf[GRADING_CODEC_DAY_MAX];
+    size_t len;
+    assert_int_equal(grading_codec_day_encode(&d, buf, &len), GRADING_OK);
+    size_t val_at = 1 + 2 + GRADING_CODEC_DAY_BITMAP;
+    assert_int_equal(buf[val_at], 2);   /* zigzag(1) */
+    uint8_t bad[GRADING_CODEC_DAY_MAX + 4];
+
+    /* A present counter whose value is zero. */
+    memcpy(bad, buf, len);
+    bad[val_at] = 0;
+    assert_int_equal(grading_codec_day_decode(bad, len, &back), GRADING_ECORRUPT);
+    /* An overlong varint (0x82 0x00 is 2 in two bytes). */
+    memcpy(bad, buf, val_at);
+    bad[val_at] = 0x82;
+    bad[val_at + 1] = 0x00;
+    bad[val_at + 2] = 0;   /* ncustom */
+    assert_int_equal(grading_codec_day_decode(bad, val_at + 3, &back), GRADING_ECORRUPT);
+    /* An eleven-byte varint, and a tenth byte with bits past 64. */
+    memcpy(bad, buf, val_at);
+    memset(bad + val_at, 0xff, 9);
+    bad[val_at + 9] = 0x02;
+    bad[val_at + 10] = 0;
+    assert_int_equal(grading_codec_day_decode(bad, val_at + 11, &back), GRADING_ECORRUPT);
+    memset(bad + val_at, 0xff, 10);
+    bad[val_at + 10] = 0x01;
+    bad[val_at + 11] = 0;
+    assert_int_equal(grading_codec_day_decode(bad, val_at + 12, &back), GRADING_ECORRUPT);
+    /* A bitmap bit past the counter count. */
+    uint8_t one[] = {GRADING_CODEC_DAY_V2, 1, 0, 0x03, 2, 2, 0};
+    assert_int_equal(grading_codec_day_decode(one, sizeof one, &back), GRADING_ECORRUPT);
+    uint8_t ok[] = {GRADING_CODEC_DAY_V2, 1, 0, 0x01, 2, 0};
+    assert_int_equal(grading_codec_day_decode(ok, sizeof ok, &back), GRADING_OK);
+    assert_true(back.c[0] == 1 && back.c[1] == 0);
+    /* A record with more counters than this build knows. */
+    uint8_t more[3 + (GRADING_C_COUNT + 1 + 7) / 8 + 1] = {GRADING_CODEC_DAY_V2, GRADING_C_COUNT + 1, 0};
+    assert_int_equal(grading_codec_day_decode(more, sizeof more, &back), GRADING_ECORRUPT);
+    more[1] = GRADING_C_COUNT;   /* the same, all zero, with this build's count reads */
+    assert_int_equal(grading_codec_day_decode(more, 3 + GRADING_CODEC_DAY_BITMAP + 1, &back), GRADING_OK);
+}
+
+/* ---- sparse orders (v3) ---- */
+
+static void test_sparse_order_round_trips_and_is_small(void **state)
+{
+    (void)state;
+    grading_order_t o, back, dense_back;
+    grading_order_init(&o);
+    o.paid_ms = 1767225600000;
+    o.shipped_ms = o.paid_ms + 86400000;
+    o.delivered_ms = o.paid_ms + 3 * 86400000;
+    o.amount = 15000;
+    o.ship_within_days = 2;
+    strcpy(o.product_id, "p1");
+    strcpy(o.currency, "KRW");
+    uint8_t buf[GRADING_CODEC_ORDER_MAX], dense[GRADING_CODEC_ORDER_MAX];
+    size_t len, dlen;
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(grading_codec_order_encode_dense(&o, dense, &dlen), GRADING_OK);
+    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V3);
+    assert_int_equal(buf[1] | buf[2] << 8 | buf[3] << 16, 0x287);   /* paid, shipped, delivered, amount, days */
+    /* three 6-byte times, a 3-byte amount, a 1-byte count, the strings */
+    assert_int_equal(len, 1 + 3 + 3 * 6 + 3 + 1 + 3 + 4);
+    assert_int_equal(dlen, 1 + 9 * 8 + 4 + 3 + 4 + 4 + 4 * 4);
+    memset(&back, 0x5a, sizeof back);
+    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
+    assert_order_equal(&o, &back);
+    assert_int_equal(grading_codec_order_decode(dense, dlen, &dense_back), GRADING_OK);
+    assert_order_equal(&dense_back, &back);
+
+    /* every field at once, extremes included */
+    grading_order_t full = sample_order();
+    full.review_ms = 1700000005000;
+    full.rating = UINT32_MAX;
+    full.recommendation = INT32_MIN;
+    full.satisfaction_ms = -1;
+    full.score = 100;
+    assert_int_equal(grading_codec_order_encode(&full, buf, &len), GRADING_OK);
+    assert_true(len <= GRADING_CODEC_ORDER_MAX);
+    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
+    assert_order_equal(&full, &back);
+    assert_true(back.review_ms == full.review_ms && back.rating == UINT32_MAX && back.recommendation == INT32_MIN);
+    assert_true(back.satisfaction_ms == -1 && back.score == 100);
+    for (size_t n = 0; n < len; n++) assert_int_equal(grading_codec_order_decode(buf, n, &back), GRADING_ECORRUPT);
+}
+
+static void test_non_canonical_sparse_orders_are_corrupt(void **state)
+{
+    (void)state;
+    grading_order_t back;
+    /* rating (field 16) = 1, no strings */
+    uint8_t ok[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x01, 2, 0, 0};
+    assert_int_equal(grading_codec_order_decode(ok, sizeof ok, &back), GRADING_OK);
+    assert_int_equal(back.rating, 1);
+    uint8_t zero[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x01, 0, 0, 0};   /* present but zero */
+    assert_int_equal(grading_codec_order_decode(zero, sizeof zero, &back), GRADING_ECORRUPT);
+    uint8_t bit20[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x10, 2, 0, 0};  /* a field past the 20th */
+    assert_int_equal(grading_codec_order_decode(bit20, sizeof bit20, &back), GRADING_ECORRUPT);
+    /* rating 2^32 (zigzag 2^33): beyond its u32 */
+    uint8_t wide[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x01, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0};
+    assert_int_equal(grading_codec_order_decode(wide, sizeof wide, &back), GRADING_ECORRUPT);
+    /* a negative rating */
+    uint8_t neg[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x01, 1, 0, 0};
+    assert_int_equal(grading_codec_order_decode(neg, sizeof neg, &back), GRADING_ECORRUPT);
+    /* recommendation (field 17) below INT32_MIN: zigzag 2^32 + 1 */
+    uint8_t low[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x02, 0x81, 0x80, 0x80, 0x80, 0x10, 0, 0};
+    assert_int_equal(grading_codec_order_decode(low, sizeof low, &back), GRADING_ECORRUPT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_round_trips_every_field),
         cmocka_unit_test(test_order_bytes_are_versioned_little_endian),
-        cmocka_unit_test(test_order_holding_a_review_round_trips_as_v3),
+        cmocka_unit_test(test_order_holding_a_review_round_trips_as_v2),
+        cmocka_unit_test(test_order_holding_a_review_keeps_its_aspects_in_v3),
         cmocka_unit_test(test_inquiry_round_trips),
         cmocka_unit_test(test_day_round_trips_counters_and_customs),
         cmocka_unit_test(test_day_with_the_most_customs_fits_its_bound),
@@ -457,6 +635,11 @@ int main(void)
         cmocka_unit_test(test_unknown_versions_are_corrupt),
         cmocka_unit_test(test_out_of_range_values_are_corrupt),
         cmocka_unit_test(test_random_damage_never_reads_out_of_bounds),
+        cmocka_unit_test(test_sparse_day_round_trips_and_is_small),
+        cmocka_unit_test(test_sparse_day_extremes_round_trip),
+        cmocka_unit_test(test_non_canonical_sparse_days_are_corrupt),
+        cmocka_unit_test(test_sparse_order_round_trips_and_is_small),
+        cmocka_unit_test(test_non_canonical_sparse_orders_are_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

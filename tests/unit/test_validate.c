@@ -315,6 +315,16 @@ static void test_context_currency_and_future_skew(void **state)
     ctx.max_future_skew_ms = 60000;
     ev.occurred_ms = T0 + 60001;
     assert_int_equal(grading_event_check_context(&ev, 0, &ctx, &e), GRADING_ERANGE);
+
+    /* the dedup horizon: exactly it behind is accepted, a millisecond more is not */
+    ctx.max_past_ms = 35 * INT64_C(86400000);
+    ev.occurred_ms = T0 - ctx.max_past_ms;
+    assert_int_equal(grading_event_check_context(&ev, 0, &ctx, &e), GRADING_OK);
+    ev.occurred_ms--;
+    assert_int_equal(grading_event_check_context(&ev, 3, &ctx, &e), GRADING_ERANGE);
+    assert_string_equal(e.field, "events[3].occurred_at");
+    assert_non_null(strstr(e.message, "dedup horizon of 35 days"));
+    assert_non_null(strstr(e.message, "backfill_id"));
 }
 
 /* Ids are printable ASCII; custom values are bounded so sums stay finite. */

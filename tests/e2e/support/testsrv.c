@@ -200,7 +200,7 @@ static bool server_try_start(e2e_server_t *s, char *why, size_t whylen)
         snprintf(why, whylen, "the server is already running (pid %d)", (int)s->pid);
         return false;
     }
-    const char *argv[16 + E2E_MAX_EXTRA_FLAGS];
+    const char *argv[20 + E2E_MAX_EXTRA_FLAGS];
     size_t n = 0;
     argv[n++] = gradingd;
     argv[n++] = "--listen";
@@ -215,6 +215,13 @@ static bool server_try_start(e2e_server_t *s, char *why, size_t whylen)
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--admin-port-file";
     argv[n++] = s->admin_port_file;
+    /* Most tests record history months behind the real clock and query it
+     * as of then: no dedup horizon and no retention pass unless a test asks
+     * (its own flags come later and win). */
+    argv[n++] = "--dedup-horizon";
+    argv[n++] = "0";
+    argv[n++] = "--prune-interval";
+    argv[n++] = "0";
     for (size_t i = 0; s->extra[i]; i++) argv[n++] = s->extra[i];
     argv[n] = NULL;
 
