@@ -605,8 +605,11 @@ static void test_non_canonical_sparse_orders_are_corrupt(void **state)
     assert_int_equal(back.rating, 1);
     uint8_t zero[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x01, 0, 0, 0};   /* present but zero */
     assert_int_equal(grading_codec_order_decode(zero, sizeof zero, &back), GRADING_ECORRUPT);
-    uint8_t bit20[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x10, 2, 0, 0};  /* a field past the 20th */
-    assert_int_equal(grading_codec_order_decode(bit20, sizeof bit20, &back), GRADING_ECORRUPT);
+    uint8_t bit20[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x10, 2, 0, 0};  /* field 20: shipping_rating = 1 */
+    assert_int_equal(grading_codec_order_decode(bit20, sizeof bit20, &back), GRADING_OK);
+    assert_int_equal(back.shipping_rating, 1);
+    uint8_t bit22[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x40, 2, 0, 0};  /* a field past the 22nd */
+    assert_int_equal(grading_codec_order_decode(bit22, sizeof bit22, &back), GRADING_ECORRUPT);
     /* rating 2^32 (zigzag 2^33): beyond its u32 */
     uint8_t wide[] = {GRADING_CODEC_ORDER_V3, 0, 0, 0x01, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0};
     assert_int_equal(grading_codec_order_decode(wide, sizeof wide, &back), GRADING_ECORRUPT);
