@@ -1,6 +1,6 @@
 /* Flag parsing for gradingd. Deployment scripts rely on these names. */
 #include "flags.h"
-#include "grading/pbjson.h"
+#include "grading/rfc3339.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -255,7 +255,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
             int64_t sec;
             int32_t ns;
             grading_error_t e = {0};
-            if (grading_pbjson_timestamp_parse(optarg, &sec, &ns, &e)) {
+            if (grading_rfc3339_parse(optarg, &sec, &ns, &e)) {
                 snprintf(err, errlen, "--test-clock must be an RFC 3339 time, got \"%s\" (%s)", optarg, e.message);
                 return false;
             }
