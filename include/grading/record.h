@@ -28,4 +28,9 @@ grading_err_t grading_record_check(const grading_policy_t *p, grading_event_t *e
  * transaction. p must outlive b's done_cb. Never blocks. */
 void grading_record_submit(grading_ingest_t *in, const grading_policy_t *p, grading_ingest_batch_t *b);
 
+/* grading_record_submit, waiting until b's fate is on disk (not on the
+ * writer thread); returns it as grading_ingest_run does. */
+grading_err_t grading_record_run(grading_ingest_t *in, const grading_policy_t *p, grading_ingest_batch_t *b,
+                                 uint32_t *accepted, uint32_t *duplicates);
+
 #endif

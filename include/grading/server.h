@@ -43,6 +43,10 @@ typedef struct {
     /* RecordEvents refuses occurred_at further than this ahead of now_ms
      * (OUT_OF_RANGE); 0 = GRADING_DEFAULT_MAX_FUTURE_SKEW_MS. */
     int64_t max_future_skew_ms;
+    /* Kafka mode (issue 11; borrowed, outlives the server, may be NULL):
+     * RecordEvents produces to the topic instead of writing here, and
+     * ClosePeriod is refused. */
+    struct grading_kafka *kafka;
 } grading_server_options_t;
 
 /* Binds, starts the threads and serves. *out_port is the bound port.

@@ -51,6 +51,7 @@ enum MHD_Result admin_metrics(grading_admin_t *a, struct MHD_Connection *conn)
     if (!out) return admin_reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
     grading_metrics_write(out);
     write_gauges(a, out);
+    if (a->o.extra_metrics) a->o.extra_metrics(a->o.extra_ctx, out);
     grading_metrics_write_process(out);
     if (fclose(out) != 0 || !text) {
         free(text);

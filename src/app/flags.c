@@ -52,6 +52,11 @@ void app_flags_usage(FILE *out)
             "  --access-log-sample R    with --access-log, log this fraction of them, 0..1 (default 1)\n"
             "  --admin-remote-backup    serve /backup to non-loopback peers too (a backup job)\n"
             "  --restore FILE           install a backup (gradectl backup) as --data-dir's store, then exit\n"
+            "  --kafka-brokers LIST     Kafka mode: consume (and produce RecordEvents to) this cluster's topic\n"
+            "  --kafka-topic NAME       the events topic (with --kafka-brokers)\n"
+            "  --kafka-config KEY=VALUE librdkafka setting (SASL, TLS, ...); repeatable, at most 32\n"
+            "  --kafka-dlq-topic NAME   dead letters go here (default: the topic's name + \".dlq\")\n"
+            "  --ready-max-lag N        Kafka mode: /readyz fails while more than N messages behind (default 1000)\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy, the authz file and TLS files\n",
@@ -155,6 +160,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         .log_format = GRADING_LOG_TEXT,
         .log_level = GRADING_LOG_INFO,
         .access_log_sample = 1.0,
+        .ready_max_lag = 1000,
     };
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
            O_GRACE, O_HELP, O_VERSION, O_REFRESH, O_NOWATCH, O_SWEEP, O_TCLOCK, O_TRATE,
@@ -162,6 +168,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
            O_FUTURE_SKEW = 100, O_ORPHAN_AGE };
     enum { O_ADMIN = 200, O_ADMIN_PORTFILE, O_LIVENESS, O_LOGFMT, O_LOGLEVEL, O_ACCESS, O_ACCESS_RATE, O_RESTORE,
            O_REMOTE_BACKUP };
+    enum { O_KAFKA = 300, O_KAFKA_TOPIC, O_KAFKA_CONFIG, O_KAFKA_DLQ, O_READY_LAG };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -195,6 +202,11 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"access-log-sample", required_argument, NULL, O_ACCESS_RATE},
         {"restore", required_argument, NULL, O_RESTORE},
         {"admin-remote-backup", no_argument, NULL, O_REMOTE_BACKUP},
+        {"kafka-brokers", required_argument, NULL, O_KAFKA},
+        {"kafka-topic", required_argument, NULL, O_KAFKA_TOPIC},
+        {"kafka-config", required_argument, NULL, O_KAFKA_CONFIG},
+        {"kafka-dlq-topic", required_argument, NULL, O_KAFKA_DLQ},
+        {"ready-max-lag", required_argument, NULL, O_READY_LAG},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -309,6 +321,13 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         case O_REMOTE_BACKUP:
             if (!app_flags_parse_ops(c - O_ADMIN, optarg, f, err, errlen)) return false;
             break;
+        case O_KAFKA:
+        case O_KAFKA_TOPIC:
+        case O_KAFKA_CONFIG:
+        case O_KAFKA_DLQ:
+        case O_READY_LAG:
+            if (!app_flags_parse_kafka(c - O_KAFKA, optarg, f, err, errlen)) return false;
+            break;
         case 'h':
         case O_HELP: f->help = true; break;
         case O_VERSION: f->version = true; break;
@@ -338,5 +357,6 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         snprintf(err, errlen, "--max-map-size must be >= --map-size");
         return false;
     }
+    if (!app_flags_check_kafka(f, err, errlen)) return false;
     return app_flags_check_security(f, err, errlen);
 }

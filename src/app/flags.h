@@ -43,6 +43,12 @@ typedef struct {
     double access_log_sample;
     const char *restore;             /* --restore FILE: install a backup and exit */
     bool admin_remote_backup;        /* /backup for non-loopback peers too */
+    /* Kafka replicas (issue 11; flags_kafka.c): with brokers and topic the
+     * topic is the source of truth and this replica a view of it. */
+    const char *kafka_brokers, *kafka_topic, *kafka_dlq_topic;
+    const char *kafka_config[32];    /* KEY=VALUE for librdkafka */
+    size_t nkafka_config;
+    int64_t ready_max_lag;           /* /readyz: at most this many messages behind */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line
@@ -55,5 +61,11 @@ void app_flags_usage(FILE *out);
  * admin-listen, admin-port-file, liveness-timeout-ms, log-format,
  * log-level, access-log, access-log-sample, restore. */
 bool app_flags_parse_ops(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
+
+/* The Kafka flags (flags_kafka.c), which-th of --kafka-brokers,
+ * --kafka-topic, --kafka-config, --kafka-dlq-topic, --ready-max-lag; and
+ * the check that they go together. */
+bool app_flags_parse_kafka(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
+bool app_flags_check_kafka(const app_flags_t *f, char *err, size_t errlen);
 
 #endif

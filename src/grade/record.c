@@ -35,3 +35,11 @@ void grading_record_submit(grading_ingest_t *in, const grading_policy_t *p, grad
     b->derive_ctx = (void *)p;
     grading_ingest_submit(in, b);
 }
+
+grading_err_t grading_record_run(grading_ingest_t *in, const grading_policy_t *p, grading_ingest_batch_t *b,
+                                 uint32_t *accepted, uint32_t *duplicates)
+{
+    b->derive = grading_assess_derive_cb;
+    b->derive_ctx = (void *)p;
+    return grading_ingest_run(in, b, accepted, duplicates);
+}

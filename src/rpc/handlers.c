@@ -98,6 +98,10 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
     if (grading_record_check(s->policy, r->events, n, rpc_now_ms(s), rpc_max_future_skew_ms(s), r->marketplaces,
                              r->zones, &e))
         goto fail;
+    if (rpc_kafka(s)) {   /* Kafka mode: the topic is the source of truth */
+        rpc_record_to_kafka(s, req);
+        return;
+    }
     r->batch = (grading_ingest_batch_t){
         .events = r->events,
         .marketplaces = r->marketplaces,

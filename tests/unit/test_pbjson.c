@@ -629,7 +629,8 @@ static void test_writing_omits_defaults_unless_asked(void **state)
     json_decref(j);
 
     j = to_json(&r.base, GRADING_PBJSON_EMIT_DEFAULTS);
-    assert_int_equal(json_object_size(j), 4);
+    assert_int_equal(json_object_size(j), 5);   /* accepted, duplicates, conflicts, conflict_indexes, logged */
+    assert_int_equal(json_integer_value(json_object_get(j, "logged")), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "duplicates")), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "conflicts")), 0);
     assert_true(json_is_array(json_object_get(j, "conflict_indexes")));
