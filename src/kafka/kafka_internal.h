@@ -63,10 +63,11 @@ struct grading_kafka {
 
 int64_t kafka_mono_ms(void);
 
-/* Builds a librdkafka configuration: brokers, the user's KEY=VALUEs, then
- * what must hold whatever the user set (the caller's). NULL with why. */
-rd_kafka_conf_t *kafka_conf_new(const grading_kafka_options_t *o, const char *const *fixed, char *why,
-                                size_t len);
+/* Builds a librdkafka configuration: brokers, our defaults (KEY, VALUE
+ * pairs, NULL-ended), the user's KEY=VALUEs, then what must hold whatever
+ * the user set (fixed). NULL with why. */
+rd_kafka_conf_t *kafka_conf_new(const grading_kafka_options_t *o, const char *const *defaults,
+                                const char *const *fixed, char *why, size_t len);
 
 /* The delivery report callback (producer thread). */
 void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
