@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grading/assess_read.h"
 #include "grading/ingest.h"
 #include "grading/policy.h"
 #include "grading/record.h"
@@ -237,6 +238,16 @@ static void test_submit_derives_and_metrics_read_it(void **state)
     assert_true(sm->x->a.metrics[0].value == 2.0);   /* orders_month */
     assert_int_equal(sm->pending_orphans, 0);
     grading_seller_metrics_free(sm);
+
+    /* the query handlers' one call: the same assessment */
+    grading_assess_t *x = NULL;
+    assert_int_equal(grading_assess_read_new(fx->rd, m, "s2", NOW_MS, &x, &e), GRADING_OK);
+    assert_true(x->a.metrics[0].value == 2.0);
+    grading_assess_free(x);
+    x = NULL;
+    assert_int_equal(grading_assess_read_new(fx->rd, m, "nobody", NOW_MS, &x, &e), GRADING_OK);
+    assert_true(x->a.metrics[0].value == 0.0);   /* a seller with no events: nothing counted */
+    grading_assess_free(x);
 
     /* as of before the orders: nothing in any window */
     sm = NULL;
