@@ -11,7 +11,9 @@
  *   lost or counted twice (every seller's metrics compared across replicas);
  * - brokers down: RecordEvents answers UNAVAILABLE while reads keep serving,
  *   and recording works again once they are back;
- * - ClosePeriod is refused in Kafka mode (close markers are not built). */
+ * - ClosePeriod is refused in Kafka mode (close markers are not built);
+ * - bad Kafka flags exit 2 naming the flag; unreachable brokers: reads
+ *   serve, /readyz says not caught up. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -315,6 +317,64 @@ static void test_brokers_down_record_unavailable_reads_serve(void **state)
     e2e_batch_destroy(&b);
 }
 
+/* ---- flags (no cluster needed) ---- */
+
+/* gradingd with flags on a fresh data dir, run to its exit. */
+static void run_gradingd(e2e_server_t *s, e2e_run_t *r, const char *const *flags)
+{
+    const char *argv[32];
+    size_t n = 0;
+    argv[n++] = e2e_env("GRADINGD");
+    argv[n++] = "--listen";
+    argv[n++] = "127.0.0.1:0";
+    argv[n++] = "--data-dir";
+    argv[n++] = s->data_dir;
+    argv[n++] = "--policy";
+    argv[n++] = e2e_env("GRADING_POLICY");
+    for (size_t i = 0; flags[i]; i++) argv[n++] = flags[i];
+    argv[n] = NULL;
+    e2e_run(s->dir, argv, E2E_RUN_TIMEOUT_MS, r);
+}
+
+static void assert_refused(e2e_server_t *s, const char *const *flags, const char *needle)
+{
+    e2e_run_t r;
+    run_gradingd(s, &r, flags);
+    if (!r.exited || r.code != 2) fail_msg("expected exit code 2, got %d; stderr:\n%s", r.code, r.err);
+    assert_int_equal(e2e_count_lines(r.err), 1);
+    e2e_assert_contains(r.err, needle);
+    e2e_run_destroy(&r);
+}
+
+static void test_bad_kafka_flags_exit_2_naming_the_flag(void **state)
+{
+    (void)state;
+    e2e_server_t *s = e2e_server_new(NULL);
+    assert_refused(s, (const char *[]){"--kafka-topic", "t", NULL}, "need --kafka-brokers");
+    assert_refused(s, (const char *[]){"--kafka-brokers", "127.0.0.1:1", NULL}, "--kafka-brokers needs --kafka-topic");
+    assert_refused(s, (const char *[]){"--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "t", "--kafka-config", "nokey", NULL},
+                   "--kafka-config nokey: must be KEY=VALUE");
+    assert_refused(s,
+                   (const char *[]){"--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "t", "--kafka-config",
+                                    "no.such.property=1", NULL},
+                   "no.such.property");
+    assert_refused(s, (const char *[]){"--ready-max-lag", "-1", NULL}, "--ready-max-lag must be");
+    e2e_server_free(s);
+}
+
+/* Brokers unreachable from the start: reads serve, readiness says why. */
+static void test_unreachable_brokers_serve_reads_and_are_not_ready(void **state)
+{
+    (void)state;
+    e2e_server_t *s = e2e_server_start_new(
+        (const char *[]){"--kafka-brokers", "127.0.0.1:1", "--kafka-topic", "t", NULL});
+    Grading__V1__SellerMetrics *m = e2e_metrics(s->client, "testmart", "nobody", AS_OF);
+    e2e_assert_windows(m, "orders", 0, 0, 0, 0);
+    e2e_metrics_free(m);
+    assert_true(e2e_admin_wait(s, "/readyz", 503, "kafka: not caught up", E2E_CALL_TIMEOUT_MS));
+    assert_int_equal(e2e_teardown_server((void **)&s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,5 +384,10 @@ int main(void)
         cmocka_unit_test(test_close_period_is_refused_in_kafka_mode),
         cmocka_unit_test(test_brokers_down_record_unavailable_reads_serve),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest alone[] = {
+        cmocka_unit_test(test_bad_kafka_flags_exit_2_naming_the_flag),
+        cmocka_unit_test(test_unreachable_brokers_serve_reads_and_are_not_ready),
+    };
+    int failed = cmocka_run_group_tests_name("kafka flags", alone, NULL, NULL);
+    return failed + cmocka_run_group_tests_name("kafka replicas", tests, setup, teardown);
 }
