@@ -11,8 +11,9 @@
  * never blocks its partition.
  *
  * The producer writes RecordEvents' batches to the topic, one message per
- * seller keyed by seller_id (a seller's events stay in order in one
- * partition), idempotent with acks=all. No gRPC here. */
+ * seller (split beyond GRADING_KAFKA_MAX_EVENTS_PER_MESSAGE) keyed by
+ * seller_id (a seller's events stay in order in one partition), idempotent
+ * with acks=all. No gRPC here. */
 #ifndef GRADING_KAFKA_H
 #define GRADING_KAFKA_H
 
@@ -28,6 +29,9 @@
 #include "grading/v1/grading.pb-c.h"
 
 #define GRADING_KAFKA_MAX_CONFIG 32
+/* A seller's events in one RecordEvents call go out in messages of at most
+ * this many (well under librdkafka's default message.max.bytes of 1 MB). */
+#define GRADING_KAFKA_MAX_EVENTS_PER_MESSAGE 1000
 /* How long a wait_applied caller waits for this replica to apply. */
 #define GRADING_KAFKA_APPLY_WAIT_MS 30000
 
@@ -80,11 +84,13 @@ typedef enum {
 typedef void (*grading_kafka_done_cb)(void *ctx, grading_kafka_result_t result, const char *why, uint32_t logged);
 
 /* Produces req (already judged valid) as one message per seller.
- * req need not outlive the call. Errors (done is then not called):
- * GRADING_ENOMEM, GRADING_EFULL (the local queue is full),
- * GRADING_ESHUTDOWN (stopping). */
+ * req need not outlive the call. Errors (done is then not called; why
+ * says what happened): GRADING_ENOMEM, GRADING_EFULL (the local queue is
+ * full, or a seller's events exceed message.max.bytes), GRADING_ESHUTDOWN
+ * (stopping). */
 grading_err_t grading_kafka_produce(grading_kafka_t *k, const Grading__V1__RecordEventsRequest *req,
-                                    bool wait_applied, grading_kafka_done_cb done, void *ctx);
+                                    bool wait_applied, grading_kafka_done_cb done, void *ctx, char *why,
+                                    size_t why_len);
 
 /* Messages this replica has not applied yet (over every partition, from
  * the brokers' high watermarks last seen); -1 before the first fetch. */

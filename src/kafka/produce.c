@@ -108,31 +108,46 @@ void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque
     else call_finish(c);
 }
 
-/* The index of the first event of each distinct seller, in order. */
-static uint32_t sellers_of(const Grading__V1__RecordEventsRequest *req, uint32_t *first)
+/* Event indexes ordered by seller, then by position (a seller's events
+ * keep their order): O(n log n) for batches of many sellers. */
+static int by_seller(const void *x, const void *y, void *arg)
 {
-    uint32_t n = 0;
-    for (size_t i = 0; i < req->n_events; i++) {
-        bool seen = false;
-        for (uint32_t j = 0; j < n && !seen; j++)
-            seen = strcmp(req->events[first[j]]->seller_id, req->events[i]->seller_id) == 0;
-        if (!seen) first[n++] = (uint32_t)i;
-    }
-    return n;
+    const Grading__V1__RecordEventsRequest *req = arg;
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    int c = strcmp(req->events[a]->seller_id, req->events[b]->seller_id);
+    return c ? c : (a > b) - (a < b);
+}
+
+static void order_by_seller(const Grading__V1__RecordEventsRequest *req, uint32_t *idx)
+{
+    for (size_t i = 0; i < req->n_events; i++) idx[i] = (uint32_t)i;
+    qsort_r(idx, req->n_events, sizeof *idx, by_seller, (void *)req);
 }
 
 grading_err_t grading_kafka_produce(grading_kafka_t *k, const Grading__V1__RecordEventsRequest *req,
-                                    bool wait_applied, grading_kafka_done_cb done, void *ctx)
+                                    bool wait_applied, grading_kafka_done_cb done, void *ctx, char *why,
+                                    size_t why_len)
 {
+    snprintf(why, why_len, "the Kafka producer is stopping");
     if (atomic_load(&k->stopping)) return GRADING_ESHUTDOWN;
     size_t n = req->n_events;
     grading_err_t err = GRADING_ENOMEM;
-    uint32_t *first = calloc(n ? n : 1, sizeof *first);
+    snprintf(why, why_len, "out of memory");
+    uint32_t *idx = calloc(n ? n : 1, sizeof *idx);
+    uint32_t *first = calloc(n + 1, sizeof *first);   /* run starts in idx, then n */
     Grading__V1__SellerEvent **evs = calloc(n ? n : 1, sizeof *evs);
     uint8_t *buf = NULL;
     kafka_call_t *c = calloc(1, sizeof *c);
-    if (!first || !evs || !c) goto fail;
-    uint32_t nsellers = sellers_of(req, first);
+    if (!idx || !first || !evs || !c) goto fail;
+    order_by_seller(req, idx);
+    /* one message per seller, split at GRADING_KAFKA_MAX_EVENTS_PER_MESSAGE
+     * (under librdkafka's message.max.bytes; same key, so still in order) */
+    uint32_t nsellers = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(req->events[idx[i]]->seller_id, req->events[idx[i - 1]]->seller_id) != 0 ||
+            i - first[nsellers - 1] == GRADING_KAFKA_MAX_EVENTS_PER_MESSAGE)
+            first[nsellers++] = i;
+    first[nsellers] = (uint32_t)n;
     c->kind = KAFKA_OPAQUE_CALL;
     c->nmsgs = c->remaining = nsellers;
     c->events_in = calloc(nsellers ? nsellers : 1, sizeof *c->events_in);
@@ -150,16 +165,16 @@ grading_err_t grading_kafka_produce(grading_kafka_t *k, const Grading__V1__Recor
     pthread_mutex_lock(&k->mu);
     uint32_t produced = 0;
     for (uint32_t s = 0; s < nsellers; s++) {
-        const char *seller = req->events[first[s]]->seller_id;
+        const char *seller = req->events[idx[first[s]]]->seller_id;
         Grading__V1__RecordEventsRequest one = GRADING__V1__RECORD_EVENTS_REQUEST__INIT;
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(req->events[i]->seller_id, seller) == 0) evs[one.n_events++] = req->events[i];
+        for (uint32_t i = first[s]; i < first[s + 1]; i++) evs[one.n_events++] = req->events[idx[i]];
         one.events = evs;
         c->events_in[s] = (uint32_t)one.n_events;
         size_t len = grading__v1__record_events_request__get_packed_size(&one);
         free(buf);
         if (!(buf = malloc(len ? len : 1))) {
             err = GRADING_ENOMEM;
+            snprintf(why, why_len, "out of memory");
             break;
         }
         grading__v1__record_events_request__pack(&one, buf);
@@ -168,7 +183,13 @@ grading_err_t grading_kafka_produce(grading_kafka_t *k, const Grading__V1__Recor
             RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(c),
             RD_KAFKA_V_END);
         if (rerr) {
-            err = rerr == RD_KAFKA_RESP_ERR__QUEUE_FULL ? GRADING_EFULL : GRADING_ESHUTDOWN;
+            /* a full local queue or a message over message.max.bytes: the
+             * caller may retry later or split the batch */
+            err = rerr == RD_KAFKA_RESP_ERR__QUEUE_FULL || rerr == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+                      ? GRADING_EFULL
+                      : GRADING_ESHUTDOWN;
+            snprintf(why, why_len, "the Kafka producer refused seller %s's %zu events: %s", seller, one.n_events,
+                     rd_kafka_err2str(rerr));
             break;
         }
         produced++;
@@ -177,11 +198,11 @@ grading_err_t grading_kafka_produce(grading_kafka_t *k, const Grading__V1__Recor
         /* The ones handed over still report; the call fails as a whole
          * (a retry is safe: events are deduplicated by event_id). */
         c->result = GRADING_KAFKA_UNAVAILABLE;
-        snprintf(c->why, sizeof c->why, "the Kafka producer refused the batch (%s)",
-                 err == GRADING_EFULL ? "local queue full" : err == GRADING_ENOMEM ? "out of memory" : "stopping");
+        snprintf(c->why, sizeof c->why, "%s (the batch's other sellers may be logged; a retry is safe)", why);
         c->nmsgs = c->remaining = produced;
         bool none = produced == 0;
         pthread_mutex_unlock(&k->mu);
+        free(idx);
         free(first);
         free(evs);
         free(buf);
@@ -192,11 +213,13 @@ grading_err_t grading_kafka_produce(grading_kafka_t *k, const Grading__V1__Recor
         return GRADING_OK;   /* done follows with UNAVAILABLE */
     }
     pthread_mutex_unlock(&k->mu);
+    free(idx);
     free(first);
     free(evs);
     free(buf);
     return GRADING_OK;
 fail:
+    free(idx);
     free(first);
     free(evs);
     call_free(c);

@@ -28,12 +28,10 @@ static void kafka_done(void *ctx, grading_kafka_result_t result, const char *why
 
 void rpc_record_to_kafka(call_slot_t *s, const Grading__V1__RecordEventsRequest *req)
 {
-    grading_err_t err = grading_kafka_produce(rpc_kafka(s), req, req->wait_applied, kafka_done, s);
+    char why[300];
+    grading_err_t err = grading_kafka_produce(rpc_kafka(s), req, req->wait_applied, kafka_done, s, why, sizeof why);
     if (!err) return;
     rpc_count_events(s, err);
-    rpc_reply(s, err == GRADING_EFULL ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_UNAVAILABLE,
-              err == GRADING_EFULL    ? "the Kafka producer's queue is full; retry"
-              : err == GRADING_ENOMEM ? "out of memory"
-                                      : "the Kafka producer is stopping",
-              NULL);
+    rpc_reply(s, err == GRADING_EFULL || err == GRADING_ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_UNAVAILABLE,
+              why, NULL);
 }

@@ -178,6 +178,25 @@ static void test_recorded_through_one_is_visible_through_every_replica(void **st
     e2e_batch_destroy(&w);
 }
 
+/* A seller's 5,000 events in one call: several messages (at most 1,000
+ * events each, under message.max.bytes), all logged and applied in order. */
+static void test_a_large_batch_of_one_seller_is_split_and_applied_whole(void **state)
+{
+    fx_t *fx = *state;
+    e2e_batch_t b;
+    e2e_batch_init(&b);
+    add_orders(&b, "big-1", 5000, "big");
+    assert_true(e2e_kafka_wait_applied(fx->a, 0, 0, CATCH_UP_MS));   /* nothing else in flight */
+    double before = e2e_scrape(fx->a, "grading_kafka_messages_applied_total");
+    uint32_t logged = 0;
+    assert_int_equal(record_wait_applied(fx->a->client, &b, &logged), GRPC_STATUS_OK);
+    assert_int_equal(logged, 5000);
+    assert_true(e2e_scrape(fx->a, "grading_kafka_messages_applied_total") == before + 5);   /* 5 x 1,000 */
+    assert_orders(fx->a, "big-1", 5000);
+    wait_orders(fx->b, "big-1", 5000);
+    e2e_batch_destroy(&b);
+}
+
 static void test_malformed_messages_are_dead_lettered_and_the_partition_moves_on(void **state)
 {
     fx_t *fx = *state;
@@ -379,6 +398,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recorded_through_one_is_visible_through_every_replica),
+        cmocka_unit_test(test_a_large_batch_of_one_seller_is_split_and_applied_whole),
         cmocka_unit_test(test_malformed_messages_are_dead_lettered_and_the_partition_moves_on),
         cmocka_unit_test(test_kill9_replica_under_load_catches_up_exactly_once),
         cmocka_unit_test(test_close_period_is_refused_in_kafka_mode),
