@@ -48,4 +48,16 @@ refuse() {
     grep -q "$want" <<<"$msg" || fail "$*: expected \"$want\", got: $msg"
 }
 refuse "server.port and server.backendPort are both" --set server.backendPort=50051
+# Kafka replicas (issue 11): more than one replica only in Kafka mode, a
+# PodDisruptionBudget of minAvailable 1, readiness from /readyz (the lag).
+refuse "replicaCount is 2" --set replicaCount=2
+refuse "kafka.enabled needs kafka.brokers and kafka.topic" --set kafka.enabled=true
+"$helm" template t "$chart" --set kafka.enabled=true --set kafka.brokers=k:9093 --set kafka.topic=ev \
+    --set replicaCount=3 --set kafka.auth.secretName=grading-kafka-user >"$out/kafka.yaml"
+grep -q 'replicas: 3' "$out/kafka.yaml" || fail "Kafka mode: not 3 replicas"
+grep -q 'minAvailable: 1' "$out/kafka.yaml" || fail "Kafka mode: no PodDisruptionBudget minAvailable 1"
+grep -q 'path: /readyz' "$out/kafka.yaml" || fail "Kafka mode: readiness is not /readyz"
+grep -q -- '- --kafka-brokers' "$out/kafka.yaml" || fail "Kafka mode: no --kafka-brokers"
+grep -q 'sasl.password=$(GRADING_KAFKA_PASSWORD)' "$out/kafka.yaml" || fail "Kafka mode: no SASL password from the Secret"
+if grep -q 'kafka' "$out/plain.yaml"; then fail "Kafka settings without kafka.enabled"; fi
 echo "helm-check: the chart renders with the edge sidecar (plaintext, TLS, mutual TLS)"

@@ -22,6 +22,7 @@ PACKAGES+=(clang libclang-rt-14-dev)
 PACKAGES+=(haproxy python3-h2 openssl)
 PACKAGES+=(libmicrohttpd-dev)   # the admin HTTP server: /metrics, /healthz, /readyz, /backup
 PACKAGES+=(unzip)               # scripts/ci-checks.sh: helm comes inside a zip
+PACKAGES+=(librdkafka-dev)      # Kafka replicas (issue 11): src/kafka/, tests/kafka/kafka_mock_cluster
 
 install_missing() {
     local missing=()

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "grading/err.h"
 #include "grading/ingest.h"
@@ -39,6 +40,11 @@ typedef struct {
     bool (*draining)(void *ctx);
     int64_t (*loop_idle_ms)(void *ctx);
     void *ctx;
+    /* Optional (Kafka mode, issue 11): one more readiness condition (false
+     * with why: /readyz 503) and more /metrics series. */
+    bool (*extra_ready)(void *ctx, char *why, size_t len);
+    void (*extra_metrics)(void *ctx, FILE *out);
+    void *extra_ctx;
 } grading_admin_options_t;
 
 /* Whether listen is an address grading_admin_start takes ("HOST:PORT"

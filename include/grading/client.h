@@ -60,7 +60,7 @@ void grading_call_result_destroy(grading_call_result_t *res);
  * "traceparent". At most 4; GRADING_EFULL beyond. */
 grading_err_t grading_client_add_metadata(grading_client_t *c, const char *key, const char *value);
 
-/* The name of a status code ("INVALID_ARGUMENT"). */
-const char *grading_status_name(grpc_status_code s);
+/* grading_status_name: status_name.h (in the wire library). */
+#include "grading/status_name.h"
 
 #endif

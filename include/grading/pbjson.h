@@ -45,7 +45,7 @@ enum {
 };
 
 /* Room for a formatted timestamp, "9999-12-31T23:59:59.999999999Z" + NUL. */
-#define GRADING_PBJSON_TIMESTAMP_MAX 32
+#define GRADING_PBJSON_TIMESTAMP_MAX 32   /* == GRADING_RFC3339_MAX */
 
 /* Builds a message of type d from json, which must be a JSON object.
  * On success *out is a new message the caller frees with

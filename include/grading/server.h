@@ -46,6 +46,10 @@ typedef struct {
     /* RecordEvents without a backfill_id refuses occurred_at further than
      * this behind now_ms (OUT_OF_RANGE): the dedup horizon. 0 = any. */
     int64_t dedup_horizon_ms;
+    /* Kafka mode (issue 11; borrowed, outlives the server, may be NULL):
+     * RecordEvents produces to the topic instead of writing here, and
+     * ClosePeriod is refused. */
+    struct grading_kafka *kafka;
 } grading_server_options_t;
 
 /* Binds, starts the threads and serves. *out_port is the bound port.

@@ -153,5 +153,10 @@ enum MHD_Result admin_readyz(grading_admin_t *a, struct MHD_Connection *conn)
     if (!loaded) return admin_reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "policy: not loaded\n");
     if (a->o.draining && a->o.draining(a->o.ctx))
         return admin_reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "draining\n");
+    char why[256];
+    if (a->o.extra_ready && !a->o.extra_ready(a->o.extra_ctx, why, sizeof why - 1)) {
+        strcat(why, "\n");
+        return admin_reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, why);
+    }
     return admin_reply_text(conn, MHD_HTTP_OK, "ready\n");
 }

@@ -53,6 +53,7 @@ enum MHD_Result admin_metrics(grading_admin_t *a, struct MHD_Connection *conn)
     write_gauges(a, out);
     grading_metrics_write_retention(out);
     admin_write_store_usage(a, out);
+    if (a->o.extra_metrics) a->o.extra_metrics(a->o.extra_ctx, out);
     grading_metrics_write_process(out);
     if (fclose(out) != 0 || !text) {
         free(text);

@@ -1,6 +1,6 @@
 /* Flag parsing for gradingd. Deployment scripts rely on these names. */
 #include "flags.h"
-#include "grading/pbjson.h"
+#include "grading/rfc3339.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -52,6 +52,11 @@ void app_flags_usage(FILE *out)
             "  --access-log-sample R    with --access-log, log this fraction of them, 0..1 (default 1)\n"
             "  --admin-remote-backup    serve /backup to non-loopback peers too (a backup job)\n"
             "  --restore FILE           install a backup (gradectl backup) as --data-dir's store, then exit\n"
+            "  --kafka-brokers LIST     Kafka mode: consume (and produce RecordEvents to) this cluster's topic\n"
+            "  --kafka-topic NAME       the events topic (with --kafka-brokers)\n"
+            "  --kafka-config KEY=VALUE librdkafka setting (SASL, TLS, ...); repeatable, at most 32\n"
+            "  --kafka-dlq-topic NAME   dead letters go here (default: the topic's name + \".dlq\")\n"
+            "  --ready-max-lag N        Kafka mode: /readyz fails while more than N messages behind (default 1000)\n"
             "  --version                print the version\n"
             "  --help                   this text\n"
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy, the authz file and TLS files\n",
@@ -156,6 +161,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         .log_format = GRADING_LOG_TEXT,
         .log_level = GRADING_LOG_INFO,
         .access_log_sample = 1.0,
+        .ready_max_lag = 1000,
     };
     app_flags_retention_defaults(f);
     enum { O_LISTEN = 1, O_DATA, O_POLICY, O_THREADS, O_MAP, O_MAXMAP, O_PORTFILE, O_DRAIN,
@@ -165,6 +171,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
     enum { O_ADMIN = 200, O_ADMIN_PORTFILE, O_LIVENESS, O_LOGFMT, O_LOGLEVEL, O_ACCESS, O_ACCESS_RATE, O_RESTORE,
            O_REMOTE_BACKUP };
     enum { O_RETENTION_MARGIN = 300, O_DEDUP_HORIZON, O_PRUNE_INTERVAL, O_KEEP_PERIODS };
+    enum { O_KAFKA = 400, O_KAFKA_TOPIC, O_KAFKA_CONFIG, O_KAFKA_DLQ, O_READY_LAG };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -202,6 +209,11 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"dedup-horizon", required_argument, NULL, O_DEDUP_HORIZON},
         {"prune-interval", required_argument, NULL, O_PRUNE_INTERVAL},
         {"keep-periods", required_argument, NULL, O_KEEP_PERIODS},
+        {"kafka-brokers", required_argument, NULL, O_KAFKA},
+        {"kafka-topic", required_argument, NULL, O_KAFKA_TOPIC},
+        {"kafka-config", required_argument, NULL, O_KAFKA_CONFIG},
+        {"kafka-dlq-topic", required_argument, NULL, O_KAFKA_DLQ},
+        {"ready-max-lag", required_argument, NULL, O_READY_LAG},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -262,7 +274,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
             int64_t sec;
             int32_t ns;
             grading_error_t e = {0};
-            if (grading_pbjson_timestamp_parse(optarg, &sec, &ns, &e)) {
+            if (grading_rfc3339_parse(optarg, &sec, &ns, &e)) {
                 snprintf(err, errlen, "--test-clock must be an RFC 3339 time, got \"%s\" (%s)", optarg, e.message);
                 return false;
             }
@@ -322,6 +334,13 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         case O_KEEP_PERIODS:
             if (!app_flags_parse_retention(c - O_RETENTION_MARGIN, optarg, f, err, errlen)) return false;
             break;
+        case O_KAFKA:
+        case O_KAFKA_TOPIC:
+        case O_KAFKA_CONFIG:
+        case O_KAFKA_DLQ:
+        case O_READY_LAG:
+            if (!app_flags_parse_kafka(c - O_KAFKA, optarg, f, err, errlen)) return false;
+            break;
         case 'h':
         case O_HELP: f->help = true; break;
         case O_VERSION: f->version = true; break;
@@ -351,5 +370,6 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         snprintf(err, errlen, "--max-map-size must be >= --map-size");
         return false;
     }
+    if (!app_flags_check_kafka(f, err, errlen)) return false;
     return app_flags_check_security(f, err, errlen);
 }

@@ -48,6 +48,12 @@ typedef struct {
     int64_t dedup_horizon_ms;        /* event ids kept this long; older live events refused; 0: forever */
     int64_t prune_interval_ms;       /* a retention pass this often; 0: never */
     int64_t keep_periods;            /* newest published periods kept per kind; 0: all */
+    /* Kafka replicas (issue 11; flags_kafka.c): with brokers and topic the
+     * topic is the source of truth and this replica a view of it. */
+    const char *kafka_brokers, *kafka_topic, *kafka_dlq_topic;
+    const char *kafka_config[32];    /* KEY=VALUE for librdkafka */
+    size_t nkafka_config;
+    int64_t ready_max_lag;           /* /readyz: at most this many messages behind */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line
@@ -67,5 +73,10 @@ bool app_flags_parse_ops(int which, const char *arg, app_flags_t *f, char *err, 
 bool app_flags_parse_retention(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
 void app_flags_retention_defaults(app_flags_t *f);
 void app_flags_retention_usage(FILE *out);
+/* The Kafka flags (flags_kafka.c), which-th of --kafka-brokers,
+ * --kafka-topic, --kafka-config, --kafka-dlq-topic, --ready-max-lag; and
+ * the check that they go together. */
+bool app_flags_parse_kafka(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
+bool app_flags_check_kafka(const app_flags_t *f, char *err, size_t errlen);
 
 #endif

@@ -22,6 +22,7 @@
 #include "grading/policy.h"
 #include "grading/server.h"
 #include "grading/store.h"
+#include "kafka_app.h"
 #include "ops.h"
 #include "pruner.h"
 #include "refresh.h"
@@ -49,6 +50,7 @@ typedef struct {
     app_authz_t authz;              /* --authz, reloaded like the policy */
     app_audit_prune_t audit_prune;  /* --audit-retention-days */
     app_pruner_t *pruner;           /* issue 18: --prune-interval */
+    grading_kafka_t *kafka;         /* Kafka mode (issue 11), or NULL */
 } app_t;
 
 /* The service's clock: the wall clock, or with --test-clock one that
@@ -286,7 +288,12 @@ int main(int argc, char **argv)
     app_refresh_request_if_changed(a.refresh, policy);
     app_refresh_set_orphan_max_age(a.refresh, a.flags.orphan_max_age_ms);
 
+    if (app_kafka_start(&a.flags, a.store, a.ingest, app_now_ms, &a, &a.kafka)) {
+        rc = EXIT_USAGE;
+        goto fail;
+    }
     grading_server_options_t opts = {
+        .kafka = a.kafka,
         .listen = a.flags.listen,
         .threads = a.flags.threads,
         .store = a.store,
@@ -338,6 +345,14 @@ int main(int argc, char **argv)
                                         .retention_ms = a.flags.audit_retention_days * 86400000};
     app_audit_prune_start(&a.audit_prune, &a.loop);
     app_ops_note_policy_content(&a.ops, a.flags.policy);
+    a.ops.kafka = a.kafka;
+    if (a.kafka && app_kafka_consume(a.kafka, a.server)) {
+        fprintf(stderr, "gradingd: cannot start the Kafka consumer thread\n");
+        grading_server_shutdown(a.server, 0);
+        close_handles(&a);
+        uv_run(&a.loop, UV_RUN_DEFAULT);
+        goto fail;
+    }
     if (app_ops_start(&a.ops, &a.flags, &a.loop, a.store, a.ingest, a.server) != 0) {
         grading_server_shutdown(a.server, 0);
         close_handles(&a);
@@ -375,6 +390,7 @@ fail:
     app_ops_stop(&a.ops);   /* before the writer and the store it reads */
     app_pruner_stop(a.pruner);   /* it uses the server's policy and the writer */
     if (a.server) grading_server_free(a.server);
+    grading_kafka_stop(a.kafka);   /* after the server: its calls may wait on it */
     app_refresh_stop(a.refresh);
     if (a.ingest) grading_ingest_stop(a.ingest);
     if (a.store) grading_store_close(a.store);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grading/kafka.h"
 #include "grading/log.h"
 #include "grading/store_backup.h"
 
@@ -40,6 +41,9 @@ static int64_t admin_loop_idle(void *ctx)
     return mono_ms() - atomic_load(&o->last_tick_ms);
 }
 
+static bool kafka_ready(void *ctx, char *why, size_t len) { return grading_kafka_ready(ctx, why, len); }
+static void kafka_metrics(void *ctx, FILE *out) { grading_kafka_write_metrics(ctx, out); }
+
 static int write_port_file(const char *path, int port)
 {
     char tmp[4096];
@@ -72,6 +76,11 @@ int app_ops_start(app_ops_t *o, const app_flags_t *f, uv_loop_t *loop, grading_s
         .loop_idle_ms = admin_loop_idle,
         .ctx = o,
     };
+    if (o->kafka) {   /* Kafka mode (issue 11): ready once caught up */
+        ao.extra_ready = kafka_ready;
+        ao.extra_metrics = kafka_metrics;
+        ao.extra_ctx = o->kafka;
+    }
     grading_error_t e = {0};
     char msg[400];
     if (grading_admin_start(&ao, &o->admin, &o->admin_port, &e)) {

@@ -23,6 +23,7 @@ typedef struct {
     grading_server_t *server;
     uint64_t policy_hash;               /* of the policy file content last loaded or tried */
     bool policy_hash_known;
+    struct grading_kafka *kafka;        /* Kafka mode: readiness and figures; set before app_ops_start */
 } app_ops_t;
 
 /* Starts the heartbeat on loop and the admin server (unless --admin-listen

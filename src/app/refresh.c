@@ -8,13 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "grading/assess.h"
 #include "grading/log.h"
 #include "grading/metrics.h"
+#include "grading/rederive.h"
 #include "grading/sweep.h"
-
-#define REFRESH_PAGE 256
-#define REFRESH_META "refreshed_with_policy"   /* the last full walk's policy */
 
 struct app_refresh {
     grading_store_t *st;
@@ -42,63 +39,8 @@ static bool interrupted(app_refresh_t *r)
     return stop;
 }
 
-/* Re-derives one marketplace's sellers; returns how many. */
-static size_t walk_marketplace(app_refresh_t *r, grading_store_reader_t *rd, grading_policy_t *p,
-                               const char *mp)
-{
-    static char ids[REFRESH_PAGE][GRADING_MAX_ID_LEN + 1];
-    const char *sellers[REFRESH_PAGE], *mps[REFRESH_PAGE];
-    char after[GRADING_MAX_ID_LEN + 1] = "";
-    size_t total = 0;
-    for (;;) {
-        if (interrupted(r)) return total;
-        grading_txn_t *txn;
-        size_t n = 0;
-        if (grading_store_read_begin(rd, &txn)) return total;
-        grading_err_t err = grading_store_sellers_page(txn, mp, after, ids, REFRESH_PAGE, &n);
-        grading_store_read_end(rd);
-        if (err || n == 0) return total;
-        for (size_t i = 0; i < n; i++) sellers[i] = ids[i], mps[i] = mp;
-        grading_ingest_batch_t b = {.n = 0,
-                                    .derive = grading_assess_derive_cb,
-                                    .derive_ctx = p,
-                                    .extra_sellers = sellers,
-                                    .extra_marketplaces = mps,
-                                    .nextra = (uint32_t)n};
-        if ((err = grading_ingest_run(r->in, &b, NULL, NULL))) {
-            fprintf(stderr, "gradingd: refresh of %s stopped: %s\n", mp, grading_err_name(err));
-            return total;
-        }
-        total += n;
-        if (n < REFRESH_PAGE) return total;
-        memcpy(after, ids[n - 1], sizeof after);
-    }
-}
-
-/* The meta record of the last full walk. */
-static bool walked_with(app_refresh_t *r, grading_store_reader_t *rd, const grading_policy_t *p)
-{
-    grading_txn_t *txn;
-    char v[64];
-    bool found = false;
-    if (grading_store_read_begin(rd, &txn)) return false;
-    grading_err_t err = grading_store_meta_get(txn, REFRESH_META, v, sizeof v, &found);
-    grading_store_read_end(rd);
-    (void)r;
-    return !err && found && strcmp(v, grading_policy_version(p)) == 0;
-}
-
-static grading_err_t mark_walked(void *ctx, grading_txn_t *txn, int64_t now_ms)
-{
-    (void)now_ms;
-    return grading_store_meta_put(txn, REFRESH_META, grading_policy_version(ctx));
-}
-
-static void record_walk(app_refresh_t *r, grading_policy_t *p)
-{
-    grading_ingest_batch_t b = {.n = 0, .apply = mark_walked, .apply_ctx = p};
-    grading_ingest_run(r->in, &b, NULL, NULL);   /* on failure the next start-up walks again: harmless */
-}
+/* grading_rederive_marketplace's stop: interrupted, as a callback. */
+static bool walk_interrupted(void *ctx) { return interrupted(ctx); }
 
 static void *refresh_main(void *arg)
 {
@@ -139,7 +81,7 @@ static void *refresh_main(void *arg)
             grading_policy_unref(p);
             break;
         }
-        if (if_changed && walked_with(r, rd, p)) {
+        if (if_changed && grading_rederive_is_current(rd, p)) {
             grading_policy_unref(p);
             continue;
         }
@@ -147,9 +89,10 @@ static void *refresh_main(void *arg)
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (size_t i = 0; i < grading_policy_marketplace_count(p); i++)
-            total += walk_marketplace(r, rd, p, grading_policy_marketplace_at(p, i)->name);
+            total += grading_rederive_marketplace(rd, r->in, p, grading_policy_marketplace_at(p, i)->name,
+                                                  walk_interrupted, r);
         bool cut = interrupted(r);
-        if (!cut) record_walk(r, p);
+        if (!cut) grading_rederive_mark_current(r->in, p);   /* on failure the next start-up walks again: harmless */
         clock_gettime(CLOCK_MONOTONIC, &t1);
         grading_metrics_refresh((int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec));
         grading_log(GRADING_LOG_INFO, "refreshed %zu sellers' stored answers with policy %s%s", total,

@@ -14,6 +14,8 @@
 #include "grading/prune.h"
 #include "grading/assess.h"
 #include "grading/counters.h"
+#include "grading/record.h"
+#include "grading/seller_metrics.h"
 #include "grading/text.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "grpc/reflection/v1/reflection.pb-c.h"
@@ -106,29 +108,18 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
         goto fail;
     }
     for (uint32_t i = 0; i < n; i++) rpc_event_from_pb(req->events[i], &r->events[i]);
-    if (grading_events_validate(r->events, n, &e)) goto fail;
-    int64_t now = rpc_now_ms(s);
-    for (uint32_t i = 0; i < n; i++) {
-        char field[64];
-        snprintf(field, sizeof field, "events[%u].marketplace", i);
-        const grading_marketplace_t *mp = rpc_resolve_marketplace(s, r->events[i].marketplace, field, &e);
-        if (!mp) goto fail;
-        r->marketplaces[i] = mp->name;
-        r->zones[i] = &mp->tz;
-        grading_event_context_t ctx = {.marketplace = mp->name, .currency = mp->currency,
-                                       .now_ms = now, .max_future_skew_ms = rpc_max_future_skew_ms(s),
-                                       .max_past_ms = req->backfill_id[0] ? 0 : rpc_dedup_horizon_ms(s)};
-        if (grading_event_check_context(&r->events[i], i, &ctx, &e)) goto fail;
-        /* empty means the marketplace's: stored (and hashed) as such */
-        if (!r->events[i].currency[0]) r->events[i].currency = mp->currency;
+    if (grading_record_check(s->policy, r->events, n, rpc_now_ms(s), rpc_max_future_skew_ms(s),
+                             req->backfill_id[0] ? 0 : rpc_dedup_horizon_ms(s), r->marketplaces, r->zones, &e))
+        goto fail;
+    if (rpc_kafka(s)) {   /* Kafka mode: the topic is the source of truth */
+        rpc_record_to_kafka(s, req);
+        return;
     }
     r->batch = (grading_ingest_batch_t){
         .events = r->events,
         .marketplaces = r->marketplaces,
         .zones = r->zones,
         .n = n,
-        .derive = grading_assess_derive_cb,
-        .derive_ctx = s->policy,
         .done_cb = record_done,
         .data = s,
         .audit = rpc_audit_record,
@@ -136,7 +127,7 @@ static void handle_record_events(call_slot_t *s, const ProtobufCMessage *msg)
         .report = &r->report,
     };
     r->batch.duplicate_out = r->duplicate = calloc(n ? n : 1, sizeof *r->duplicate);
-    grading_ingest_submit(rpc_ingest(s), &r->batch);
+    grading_record_submit(rpc_ingest(s), s->policy, &r->batch);
     return;
 fail:
     rpc_count_events(s, e.code);
@@ -150,35 +141,7 @@ static const char *const point_names[GRADING_PT_COUNT] = {
     "points.non_receipt", "points.strongly_recommend", "points.not_recommended", "points.delay",
 };
 
-/* The base counters' windows (the kinds of rules.h). */
-static const grading_window_t windows[] = {
-    {GRADING_WIN_DAYS, 30, "30d"}, {GRADING_WIN_DAYS, 90, "90d"},
-    {GRADING_WIN_DAYS, 365, "365d"}, {GRADING_WIN_MONTH, 0, "month"}};
-#define NWINDOWS (sizeof windows / sizeof windows[0])
-#define ORPHAN_WINDOW 2   /* "365d": longer than any orphan is held */
-
-static uint32_t orphan_count(int64_t v)
-{
-    return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-}
-
-/* One scan over the longest window, each day added to every window that
- * holds it (every window ends with as_of's day). */
-typedef struct {
-    grading_day_counters_t *sums;
-    int32_t from[NWINDOWS];
-} window_sums_t;
-
-static grading_err_t add_to_windows(void *ctx, int32_t day, const grading_day_counters_t *d)
-{
-    window_sums_t *w = ctx;
-    for (size_t i = 0; i < NWINDOWS; i++) {
-        if (day < w->from[i]) continue;
-        grading_err_t err = grading_day_counters_add(&w->sums[i], d);
-        if (err) return err;
-    }
-    return GRADING_OK;
-}
+#define NWINDOWS GRADING_SELLER_METRICS_WINDOWS
 
 typedef struct {
     Grading__V1__MetricValue *values;
@@ -204,10 +167,8 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
 {
     const Grading__V1__GetSellerMetricsRequest *req = (const void *)msg;
     grading_error_t e = {0};
-    grading_day_counters_t *sums = NULL;
-    grading_assess_t *x = NULL;
+    grading_seller_metrics_t *sm = NULL;
     metric_list_t l = {0};
-    bool reading = false;
 
     if (!rpc_seller_id_ok(req->seller_id, "seller_id", &e)) goto fail;
     const grading_marketplace_t *mp = rpc_resolve_marketplace(s, req->marketplace, "marketplace", &e);
@@ -217,43 +178,9 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
         grading_error_set(&e, GRADING_EINVAL, "as_of", "must be between 2000-01-01 and 2100-01-01 UTC");
         goto fail;
     }
-    int32_t today = grading_tz_day(&mp->tz, as_of);
-
-    sums = calloc(NWINDOWS, sizeof *sums);
-    if (!sums) {
-        grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
-        goto fail;
-    }
-    grading_txn_t *txn = NULL;
-    grading_err_t err = grading_store_read_begin(rpc_thread_reader(s), &txn);
-    if (err) {
-        grading_error_set(&e, err, "", "cannot read the store");
-        goto fail;
-    }
-    reading = true;
-    window_sums_t ws = {.sums = sums};
-    int32_t earliest = today, last;
-    for (size_t w = 0; w < NWINDOWS; w++) {
-        grading_day_counters_init(&sums[w]);
-        grading_window_range(&windows[w], today, &ws.from[w], &last);
-        if (ws.from[w] < earliest) earliest = ws.from[w];
-    }
-    err = grading_store_days_foreach(txn, mp->name, req->seller_id, earliest, today,
-                                     add_to_windows, &ws);
-    if (err) {
-        grading_error_set(&e, err, "seller_id", "cannot read the seller's counters");
-        goto fail;
-    }
-    /* the policy's metrics, in the same read transaction */
-    x = grading_assess_new();
-    if (!x) {
-        grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
-        goto fail;
-    }
-    if (grading_retention_check(txn, mp, as_of, &e)) goto fail;
-    if (grading_assess_seller(txn, mp, req->seller_id, as_of, x, &e)) goto fail;
-    grading_store_read_end(rpc_thread_reader(s));
-    reading = false;
+    if (grading_seller_metrics_new(rpc_thread_reader(s), mp, req->seller_id, as_of, &sm, &e)) goto fail;
+    const grading_day_counters_t *sums = sm->sums;
+    const grading_assess_t *x = sm->x;
 
     const grading_rules_t *rules = mp->rules;
     size_t ncustom = 0;
@@ -268,13 +195,13 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     }
     for (int c = 0; c < GRADING_C_COUNT; c++)
         for (size_t w = 0; w < NWINDOWS; w++)
-            metric_add(&l, grading_counter_name((grading_counter_t)c), windows[w].name,
+            metric_add(&l, grading_counter_name((grading_counter_t)c), grading_seller_metrics_windows[w].name,
                        (double)sums[w].c[c]);
     size_t k = 0;
     for (size_t w = 0; w < NWINDOWS; w++)
         for (uint32_t i = 0; i < sums[w].ncustom; i++, k++) {
             snprintf(l.names[k], sizeof l.names[k], "custom:%s", sums[w].custom[i].name);
-            metric_add(&l, l.names[k], windows[w].name, sums[w].custom[i].value);
+            metric_add(&l, l.names[k], grading_seller_metrics_windows[w].name, sums[w].custom[i].value);
         }
 
     for (size_t m = 0; m < rules->nmetrics && l.n < l.cap; m++) {
@@ -316,19 +243,17 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     resp.policy_version = (char *)grading_policy_version(s->policy);
     resp.n_metrics = l.n;
     resp.metrics = l.ptrs;
-    resp.pending_orphans = orphan_count(sums[ORPHAN_WINDOW].c[GRADING_C_ORPHANS_PENDING]);
-    resp.dropped_orphans = orphan_count(sums[ORPHAN_WINDOW].c[GRADING_C_ORPHANS_DROPPED]);
+    resp.pending_orphans = sm->pending_orphans;
+    resp.dropped_orphans = sm->dropped_orphans;
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
     goto done;
 fail:
-    if (reading) grading_store_read_end(rpc_thread_reader(s));
     rpc_reply_error(s, &e);
 done:
     free(l.values);
     free(l.ptrs);
     free(l.names);
-    free(sums);
-    grading_assess_free(x);
+    grading_seller_metrics_free(sm);
 }
 
 /* ---- Health ---- */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "convert.h"
+#include "grading/assess_read.h"
 #include "grading/assess.h"
 #include "grading/period.h"
 #include "grading/text.h"
@@ -39,24 +40,7 @@ static bool query_seller(call_slot_t *s, const char *mp_name, const char *seller
         grading_error_set(e, GRADING_EINVAL, "as_of", "must be between 2000-01-01 and 2100-01-01 UTC");
         return false;
     }
-    if (!(q->x = grading_assess_new())) {
-        grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
-        return false;
-    }
-    grading_txn_t *txn;
-    grading_err_t err = grading_store_read_begin(rpc_thread_reader(s), &txn);
-    if (err) {
-        grading_error_set(e, err, "", "cannot read the store");
-        goto fail;
-    }
-    err = grading_retention_check(txn, q->mp, q->as_of, e);
-    if (!err) err = grading_assess_seller(txn, q->mp, seller, q->as_of, q->x, e);
-    grading_store_read_end(rpc_thread_reader(s));
-    if (!err) return true;
-fail:
-    grading_assess_free(q->x);
-    q->x = NULL;
-    return false;
+    return grading_assess_read_new(rpc_thread_reader(s), q->mp, seller, q->as_of, &q->x, e) == GRADING_OK;
 }
 
 /* query_seller, answering the call with the error when it fails. */

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "grading/access_log.h"
-#include "grading/client.h"
+#include "grading/status_name.h"
 #include "grading/log.h"
 #include "grading/metrics.h"
 #include "observe_internal.h"

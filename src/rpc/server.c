@@ -67,6 +67,7 @@ struct grading_server {
     bool shutdown_done;
     int shutdown_tag;   /* its address is the tag */
     rpc_security_t *security;   /* TLS, identity, authorization */
+    grading_kafka_t *kafka;     /* Kafka mode (issue 11), or NULL */
 };
 
 grpc_status_code rpc_status_of(grading_err_t err)
@@ -92,6 +93,7 @@ grading_ingest_t *rpc_ingest(call_slot_t *s) { return s->srv->ingest; }
 int64_t rpc_now_ms(call_slot_t *s) { return s->srv->now_ms(s->srv->clock_ctx); }
 int64_t rpc_max_future_skew_ms(call_slot_t *s) { return s->srv->max_future_skew_ms; }
 int64_t rpc_dedup_horizon_ms(call_slot_t *s) { return s->srv->dedup_horizon_ms; }
+grading_kafka_t *rpc_kafka(call_slot_t *s) { return s->srv->kafka; }
 bool rpc_shutting_down(call_slot_t *s) { return atomic_load(&s->srv->shutting_down); }
 pthread_mutex_t *rpc_close_lock(call_slot_t *s) { return &s->srv->close_mu; }
 rpc_close_worker_t *rpc_close_worker(call_slot_t *s) { return s->srv->closer; }
@@ -363,6 +365,7 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
     srv->store = opts->store;
     srv->ingest = opts->ingest;
     srv->now_ms = opts->now_ms ? opts->now_ms : real_now_ms;
+    srv->kafka = opts->kafka;
     srv->max_future_skew_ms = opts->max_future_skew_ms > 0 ? opts->max_future_skew_ms
                                                            : GRADING_DEFAULT_MAX_FUTURE_SKEW_MS;
     srv->dedup_horizon_ms = opts->dedup_horizon_ms > 0 ? opts->dedup_horizon_ms : 0;

@@ -13,6 +13,7 @@
 #include "grading/policy.h"
 #include "grading/server.h"
 #include "grading/store.h"
+#include "grading/kafka.h"
 
 typedef struct call_slot call_slot_t;
 typedef struct cq_thread cq_thread_t;
@@ -95,6 +96,10 @@ int64_t rpc_max_future_skew_ms(call_slot_t *s);
 int64_t rpc_dedup_horizon_ms(call_slot_t *s);
 /* The call is a RecordEvents with a non-empty backfill_id (handlers.c). */
 bool rpc_backfill_requested(const call_slot_t *s);
+/* Kafka mode (issue 11): the replica's Kafka side, or NULL (standalone). */
+grading_kafka_t *rpc_kafka(call_slot_t *s);
+/* RecordEvents in Kafka mode (handlers_kafka.c): produces the judged batch. */
+void rpc_record_to_kafka(call_slot_t *s, const Grading__V1__RecordEventsRequest *req);
 bool rpc_shutting_down(call_slot_t *s);
 pthread_mutex_t *rpc_close_lock(call_slot_t *s);
 grading_store_t *rpc_store(call_slot_t *s);

@@ -1,0 +1,82 @@
+/* Shared by the files of src/kafka: the replica's Kafka state. */
+#ifndef GRADING_KAFKA_INTERNAL_H
+#define GRADING_KAFKA_INTERNAL_H
+
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "grading/kafka.h"
+
+#define KAFKA_NAME_MAX 250
+
+/* What a delivery report's opaque points at: a produce call's message or a
+ * dead letter waited for by the consumer. */
+typedef enum { KAFKA_OPAQUE_CALL = 1, KAFKA_OPAQUE_LETTER } kafka_opaque_kind_t;
+
+/* One grading_kafka_produce: its messages, then (wait_applied) the wait
+ * for this replica to apply them. Under k->mu once produced. */
+typedef struct kafka_call {
+    kafka_opaque_kind_t kind;
+    uint32_t nmsgs, remaining, logged;
+    uint32_t *events_in;         /* per message: how many events */
+    int32_t *parts;              /* per message: partition, once acknowledged */
+    int64_t *offs;               /* per message: offset, once acknowledged */
+    grading_kafka_result_t result;
+    char why[200];
+    bool wait_applied;
+    int64_t apply_deadline_ms;   /* monotonic */
+    grading_kafka_done_cb done;
+    void *ctx;
+    struct kafka_call *next;     /* k->waiting */
+} kafka_call_t;
+
+/* A dead letter the consumer waits for (its offset is stored only once the
+ * letter is acknowledged). */
+typedef struct {
+    kafka_opaque_kind_t kind;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    rd_kafka_resp_err_t err;
+} kafka_letter_t;
+
+struct grading_kafka {
+    grading_kafka_options_t o;
+    grading_policy_t *(*policy)(void *ctx);   /* set before the consumer starts */
+    void *policy_ctx;
+    char topic[KAFKA_NAME_MAX + 1];
+    char dlq[KAFKA_NAME_MAX + 5];
+    rd_kafka_t *producer, *consumer;
+    pthread_t producer_thread, consumer_thread;
+    bool producer_started, consumer_started;
+    atomic_bool stopping;
+
+    pthread_mutex_t mu;
+    int32_t npartitions;         /* under mu; 0 until connected */
+    int64_t *applied_next;       /* under mu: per partition, the next offset to apply */
+    int64_t *high;               /* under mu: high watermarks last seen (-1 unknown) */
+    kafka_call_t *waiting;       /* under mu: acknowledged, waiting to be applied */
+
+    atomic_uint_fast64_t applied, dead_lettered;
+};
+
+int64_t kafka_mono_ms(void);
+
+/* Builds a librdkafka configuration: brokers, our defaults (KEY, VALUE
+ * pairs, NULL-ended), the user's KEY=VALUEs, then what must hold whatever
+ * the user set (fixed). NULL with why. */
+rd_kafka_conf_t *kafka_conf_new(const grading_kafka_options_t *o, const char *const *defaults,
+                                const char *const *fixed, char *why, size_t len);
+
+/* The delivery report callback (producer thread). */
+void kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+
+/* Calls waiting for apply whose messages are applied (or whose deadline
+ * passed, or all of them with stopping) are answered. Takes k->mu. */
+void kafka_waiters_check(grading_kafka_t *k, bool stopping);
+
+/* The consumer thread (consume.c). */
+void *kafka_consumer_main(void *arg);
+
+#endif

@@ -1,0 +1,47 @@
+/* End-to-end test support for Kafka mode (issue 11): the mock cluster
+ * program (tests/kafka/kafka_mock_cluster, path in $KAFKA_MOCK_CLUSTER) as
+ * a child process, a raw producer for messages no replica would write, and
+ * a reader of the dead-letter topic. Every wait is bounded. */
+#ifndef E2E_KAFKA_H
+#define E2E_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "testsrv.h"
+
+typedef struct {
+    pid_t pid;
+    char bootstrap[512];   /* the first line the program printed */
+} e2e_kafka_t;
+
+/* Starts kafka_mock_cluster --brokers N --partitions P --topic TOPIC
+ * --topic TOPIC.dlq and reads its bootstrap address (bounded). Fails the
+ * test otherwise. */
+void e2e_kafka_start(e2e_kafka_t *k, int brokers, int partitions, const char *topic);
+
+/* SIGUSR1 / SIGUSR2: every broker down / up again. */
+void e2e_kafka_brokers_down(e2e_kafka_t *k);
+void e2e_kafka_brokers_up(e2e_kafka_t *k);
+
+/* SIGTERM and a bounded wait. No asserts (teardowns). */
+void e2e_kafka_stop(e2e_kafka_t *k);
+
+/* Produces value (len bytes) with key to topic and waits for the
+ * acknowledgement; fails the test otherwise. */
+void e2e_kafka_produce_raw(const e2e_kafka_t *k, const char *topic, const char *key, const void *value,
+                           size_t len);
+
+/* Reads topic from the beginning until want messages were read or
+ * timeout_ms passed; copies each message's "reason" header (or "") into
+ * reasons[i] (cap bytes each). Returns how many were read. */
+size_t e2e_kafka_read_reasons(const e2e_kafka_t *k, const char *topic, size_t want, char (*reasons)[256],
+                              int64_t timeout_ms);
+
+/* Waits until replica s has applied at least applied messages and dead-
+ * lettered at least dead (its /metrics) and its lag is 0; false on timeout. */
+bool e2e_kafka_wait_applied(const e2e_server_t *s, double applied, double dead, int64_t timeout_ms);
+
+#endif
