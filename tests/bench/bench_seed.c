@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/rpc/convert.h"
+#include "../../src/wire/convert.h"
 #include "bench.h"
 #include "grading/assess.h"
 #include "grading/event.h"

@@ -157,27 +157,34 @@ static void test_check_names_the_field_of_each_refusal(void **state)
 
     paid(&ev[0], "e1", "m", "s1", NOW_MS - DAY_MS);
     paid(&ev[1], "e2", "nowhere", "s1", NOW_MS - DAY_MS);
-    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, mps, zones, &e), GRADING_ENOTFOUND);
+    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, 0, mps, zones, &e), GRADING_ENOTFOUND);
     assert_string_equal(e.field, "events[1].marketplace");
     assert_non_null(strstr(e.message, "unknown marketplace \"nowhere\""));
 
     memset(&e, 0, sizeof e);
     paid(&ev[1], "e2", "m", "", NOW_MS - DAY_MS);   /* no seller */
-    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, mps, zones, &e), GRADING_EINVAL);
+    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, 0, mps, zones, &e), GRADING_EINVAL);
     assert_string_equal(e.field, "events[1].seller_id");
 
     memset(&e, 0, sizeof e);
     paid(&ev[1], "e2", "m", "s1", NOW_MS + DAY_MS);   /* a day in the future, no skew allowed */
-    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, mps, zones, &e), GRADING_ERANGE);
+    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, 0, mps, zones, &e), GRADING_ERANGE);
     assert_string_equal(e.field, "events[1].occurred_at");
     assert_non_null(strstr(e.message, "ahead of the server's clock"));
 
     memset(&e, 0, sizeof e);
     paid(&ev[1], "e2", "m", "s1", NOW_MS - DAY_MS);
     ev[1].currency = "USD";   /* not the marketplace's */
-    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, mps, zones, &e), GRADING_EINVAL);
+    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, 0, mps, zones, &e), GRADING_EINVAL);
     assert_string_equal(e.field, "events[1].order_paid.currency");
     assert_non_null(strstr(e.message, "trades in \"KRW\""));
+    /* the dedup horizon: a week back is refused with a 1-day horizon, fine without one */
+    memset(&e, 0, sizeof e);
+    paid(&ev[1], "e2", "m", "s1", NOW_MS - 7 * DAY_MS);
+    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, DAY_MS, mps, zones, &e), GRADING_ERANGE);
+    assert_string_equal(e.field, "events[1].occurred_at");
+    memset(&e, 0, sizeof e);
+    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, 0, mps, zones, &e), GRADING_OK);
 }
 
 static void test_check_resolves_and_fills_the_default_marketplace(void **state)
@@ -189,7 +196,7 @@ static void test_check_resolves_and_fills_the_default_marketplace(void **state)
     grading_error_t e = {0};
     paid(&ev[0], "e1", "", "s1", NOW_MS - DAY_MS);   /* "" = the default marketplace */
     paid(&ev[1], "e2", "m", "s1", NOW_MS - DAY_MS);
-    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, mps, zones, &e), GRADING_OK);
+    assert_int_equal(grading_record_check(fx->p, ev, 2, fx->now, 0, 0, mps, zones, &e), GRADING_OK);
     const grading_marketplace_t *m = grading_policy_marketplace(fx->p, "m");
     for (int i = 0; i < 2; i++) {
         assert_string_equal(mps[i], "m");
@@ -210,7 +217,7 @@ static void test_submit_derives_and_metrics_read_it(void **state)
     paid(&ev[0], "a1", "m", "s2", NOW_MS - DAY_MS);
     paid(&ev[1], "a2", "m", "s2", NOW_MS - 2 * DAY_MS);
     paid(&ev[2], "a3", "m", "s3", NOW_MS - DAY_MS);
-    assert_int_equal(grading_record_check(fx->p, ev, 3, fx->now, 0, mps, zones, &e), GRADING_OK);
+    assert_int_equal(grading_record_check(fx->p, ev, 3, fx->now, 0, 0, mps, zones, &e), GRADING_OK);
     waiter_t w = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     grading_ingest_batch_t b = {.events = ev, .marketplaces = mps, .zones = zones, .n = 3,
                                 .done_cb = on_done, .data = &w};
