@@ -43,7 +43,13 @@ typedef struct {
     /* RecordEvents refuses occurred_at further than this ahead of now_ms
      * (OUT_OF_RANGE); 0 = GRADING_DEFAULT_MAX_FUTURE_SKEW_MS. */
     int64_t max_future_skew_ms;
+    /* WatchGradeChanges: how many change-log entries a stream whose
+     * client does not read may fall behind before it is cut
+     * (RESOURCE_EXHAUSTED); 0 = GRADING_WATCH_DEFAULT_MAX_LAG. */
+    uint64_t watch_max_lag;
 } grading_server_options_t;
+
+#define GRADING_WATCH_DEFAULT_MAX_LAG UINT64_C(100000)
 
 /* Binds, starts the threads and serves. *out_port is the bound port.
  * Errors: GRADING_EINVAL (bad options), GRADING_EIO (cannot bind),

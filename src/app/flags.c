@@ -57,6 +57,7 @@ void app_flags_usage(FILE *out)
             "signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the policy, the authz file and TLS files\n",
             GRADING_SERVER_DEFAULT_LISTEN, GRADING_SERVER_MAX_THREADS, GRADING_ADMIN_DEFAULT_LISTEN,
             GRADING_ADMIN_DEFAULT_LIVENESS_MS);
+    app_flags_usage_watch(out);
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -162,6 +163,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
            O_FUTURE_SKEW = 100, O_ORPHAN_AGE };
     enum { O_ADMIN = 200, O_ADMIN_PORTFILE, O_LIVENESS, O_LOGFMT, O_LOGLEVEL, O_ACCESS, O_ACCESS_RATE, O_RESTORE,
            O_REMOTE_BACKUP };
+    enum { O_WATCH = 300 };   /* + APP_FLAG_WATCH_* (flags_watch.c) */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -195,6 +197,9 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"access-log-sample", required_argument, NULL, O_ACCESS_RATE},
         {"restore", required_argument, NULL, O_RESTORE},
         {"admin-remote-backup", no_argument, NULL, O_REMOTE_BACKUP},
+        {"watch-max-lag", required_argument, NULL, O_WATCH + APP_FLAG_WATCH_MAX_LAG},
+        {"change-log-max-age", required_argument, NULL, O_WATCH + APP_FLAG_CHANGE_LOG_MAX_AGE},
+        {"change-log-max-entries", required_argument, NULL, O_WATCH + APP_FLAG_CHANGE_LOG_MAX_ENTRIES},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -308,6 +313,11 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         case O_RESTORE:
         case O_REMOTE_BACKUP:
             if (!app_flags_parse_ops(c - O_ADMIN, optarg, f, err, errlen)) return false;
+            break;
+        case O_WATCH + APP_FLAG_WATCH_MAX_LAG:
+        case O_WATCH + APP_FLAG_CHANGE_LOG_MAX_AGE:
+        case O_WATCH + APP_FLAG_CHANGE_LOG_MAX_ENTRIES:
+            if (!app_flags_parse_watch(c - O_WATCH, optarg, f, err, errlen)) return false;
             break;
         case 'h':
         case O_HELP: f->help = true; break;

@@ -43,6 +43,10 @@ typedef struct {
     double access_log_sample;
     const char *restore;             /* --restore FILE: install a backup and exit */
     bool admin_remote_backup;        /* /backup for non-loopback peers too */
+    /* issue 14: the change stream (0: the defaults) */
+    uint64_t watch_max_lag;
+    int64_t change_log_max_age_ms;
+    uint64_t change_log_max_entries;
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line
@@ -55,5 +59,10 @@ void app_flags_usage(FILE *out);
  * admin-listen, admin-port-file, liveness-timeout-ms, log-format,
  * log-level, access-log, access-log-sample, restore. */
 bool app_flags_parse_ops(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
+
+/* The change-stream flags (flags_watch.c). */
+enum { APP_FLAG_WATCH_MAX_LAG, APP_FLAG_CHANGE_LOG_MAX_AGE, APP_FLAG_CHANGE_LOG_MAX_ENTRIES };
+bool app_flags_parse_watch(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
+void app_flags_usage_watch(FILE *out);
 
 #endif

@@ -22,6 +22,7 @@
 #include "grading/policy.h"
 #include "grading/server.h"
 #include "grading/store.h"
+#include "grading/changes.h"
 #include "ops.h"
 #include "refresh.h"
 #include "security.h"
@@ -269,6 +270,7 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto fail;
     }
+    grading_store_changes_limits(a.store, a.flags.change_log_max_age_ms, a.flags.change_log_max_entries);
     struct timespec mono;
     clock_gettime(CLOCK_MONOTONIC, &mono);
     a.clock_mono_start_ns = (int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec;
@@ -300,6 +302,7 @@ int main(int argc, char **argv)
         .authz = authz,
         .trust_proxy_identity = a.flags.trust_proxy_identity,
         .max_future_skew_ms = a.flags.max_future_skew_ms,
+        .watch_max_lag = a.flags.watch_max_lag,
     };
     int port = 0;
     if (grading_server_start(&opts, &a.server, &port, &e)) {

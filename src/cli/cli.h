@@ -58,6 +58,7 @@ extern const cli_command_t cli_cmd_policy;
 extern const cli_command_t cli_cmd_close;
 extern const cli_command_t cli_cmd_history;
 extern const cli_command_t cli_cmd_audit;
+extern const cli_command_t cli_cmd_watch;
 
 /* Takes --tls-ca/--tls-cert/--tls-key/--token FILE|VALUE at argv[*i] into
  * ctx->conn (advancing *i). Returns 1 when it was one of them, 0 when not,

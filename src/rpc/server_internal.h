@@ -139,4 +139,14 @@ void rpc_close_run(call_slot_t *s);
 extern const rpc_method_t grading_rpc_methods[];
 extern const int grading_rpc_method_count;
 
+/* WatchGradeChanges (watch_stream.c): server streaming fed by one hub
+ * thread that reads the change log; the server starts the hub, drains it
+ * (every stream ends UNAVAILABLE) when shutting down, frees it last. */
+typedef struct rpc_watch_hub rpc_watch_hub_t;
+grading_err_t rpc_watch_hub_start(grading_store_t *store, uint64_t max_lag, rpc_watch_hub_t **out);
+void rpc_watch_hub_drain(rpc_watch_hub_t *h);
+void rpc_watch_hub_free(rpc_watch_hub_t *h);
+rpc_watch_hub_t *rpc_watch_hub(call_slot_t *s);
+void rpc_handle_watch_grade_changes(call_slot_t *s, const ProtobufCMessage *msg);
+
 #endif

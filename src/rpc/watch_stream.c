@@ -1,0 +1,551 @@
+/* WatchGradeChanges: server streaming on grpc C core.
+ *
+ * The completion-queue thread that takes the call checks the request,
+ * sends a first message (no changes; its token is "now" or the resume
+ * point) and hands the stream to the hub. The hub is one thread that
+ * reads the change log (changes.h) with its own store reader and, for each
+ * stream with no message in flight, sends the next page of changes the
+ * stream's filter matches. So a stream holds at most one message: the
+ * server never buffers without bound. A stream whose message is still in
+ * flight (the client does not read, flow control holds it) while the log
+ * runs more than max_lag entries past its position is cut with
+ * RESOURCE_EXHAUSTED.
+ *
+ * Wake-ups: a send's completion signals the hub; new commits are seen by
+ * polling the log's last sequence every WATCH_POLL_MS (one read
+ * transaction, nothing per stream when nothing was committed).
+ *
+ * A stream's batches: the first message, then one send at a time (tag: the
+ * slot, completions in on_event); RECV_CLOSE_ON_SERVER from the start
+ * (tag: the stream's close_tag, on_close) so a client that goes away while
+ * the stream is idle is noticed; at the end a status batch, or a cancel
+ * with the status when a send is stuck. The slot is recycled once no
+ * batch is pending. All state changes happen under the hub's lock. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "convert.h"
+#include "grading/changes.h"
+#include "grading/pb.h"
+#include "grading/period.h"
+#include "observe_internal.h"
+#include "server_internal.h"
+
+#define WATCH_POLL_MS 10          /* how often the hub looks for new commits */
+#define WATCH_SCAN 1024           /* log entries read per stream per pass */
+#define WATCH_PAGE 256            /* changes per message */
+#define WATCH_MAX_SELLERS 10000   /* seller ids of one filter */
+
+typedef struct watch_stream watch_stream_t;
+
+struct watch_stream {
+    call_slot_t *s;
+    call_slot_t close_tag;        /* RECV_CLOSE_ON_SERVER's completion */
+    rpc_watch_hub_t *hub;
+    watch_stream_t *next;
+    grading_change_filter_t filter;
+    const char **sellers;         /* the filter's ids (the request's strings) */
+    char mp[GRADING_MAX_MARKETPLACE_LEN + 1];
+    uint64_t pos;                 /* the last log entry looked at */
+    int pending;                  /* batches in flight */
+    bool sending, finishing;
+    grpc_byte_buffer *send;
+    grpc_op ops[2];
+    grpc_op close_op;
+};
+
+struct rpc_watch_hub {
+    grading_store_t *store;
+    grading_store_reader_t *reader;
+    uint64_t max_lag;
+    pthread_t thread;
+    bool started, stop, draining;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    watch_stream_t *streams;
+    grading_change_t *buf;        /* WATCH_SCAN entries: the pass's read */
+    /* the message being encoded */
+    Grading__V1__GradeChange *changes, **change_ptrs;
+    Grading__V1__ProgramLevel *levels, **level_ptrs;
+    Google__Protobuf__Timestamp *times;
+    Grading__V1__ChangeKind *kinds;
+    char (*tokens)[24];
+};
+
+/* ---- ending ---- */
+
+static void stream_free(watch_stream_t *st)
+{
+    if (st->send) grpc_byte_buffer_destroy(st->send);
+    free(st->sellers);
+    free(st);
+}
+
+static void unlink_stream(rpc_watch_hub_t *h, watch_stream_t *st)
+{
+    for (watch_stream_t **p = &h->streams; *p; p = &(*p)->next)
+        if (*p == st) {
+            *p = st->next;
+            return;
+        }
+}
+
+/* A batch of st completed (under the lock). When it was the last one,
+ * unlinks st and returns true: the caller recycles the slot unlocked. */
+static bool batch_done(watch_stream_t *st)
+{
+    st->pending--;
+    if (!st->finishing || st->pending > 0) return false;
+    unlink_stream(st->hub, st);
+    return true;
+}
+
+static void recycle(watch_stream_t *st)
+{
+    call_slot_t *s = st->s;
+    s->on_event = NULL;
+    s->stream = NULL;
+    stream_free(st);
+    rpc_slot_recycle(s);
+}
+
+/* Ends the stream with code (under the lock): a status batch, or, when a
+ * send is stuck in flow control, a cancel carrying the status. */
+static void finish(watch_stream_t *st, grpc_status_code code, const char *message)
+{
+    if (st->finishing) return;
+    st->finishing = true;
+    call_slot_t *s = st->s;
+    rpc_observe_end(s, code, message);
+    if (st->sending) {
+        grpc_call_cancel_with_status(s->call, code, message ? message : "", NULL);
+        return;   /* the send and the close complete, then the slot is recycled */
+    }
+    grpc_op *op = s->ops;
+    memset(s->ops, 0, sizeof s->ops);
+    s->status_details = grpc_slice_from_copied_string(message ? message : "");
+    op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    op->data.send_status_from_server.status = code;
+    op->data.send_status_from_server.status_details = &s->status_details;
+    op++;
+    if (grpc_call_start_batch(s->call, s->ops, (size_t)(op - s->ops), s, NULL) == GRPC_CALL_OK) st->pending++;
+    else grpc_call_cancel_with_status(s->call, code, message ? message : "", NULL);
+}
+
+/* ---- completions (completion-queue thread) ---- */
+
+static void on_event(call_slot_t *s, int ok)
+{
+    watch_stream_t *st = s->stream;
+    rpc_watch_hub_t *h = st->hub;
+    pthread_mutex_lock(&h->mu);
+    if (st->sending) {   /* a message went out (or the call broke) */
+        st->sending = false;
+        grpc_byte_buffer_destroy(st->send);
+        st->send = NULL;
+        if (!ok) finish(st, GRPC_STATUS_CANCELLED, "the stream broke");
+        pthread_cond_signal(&h->cv);
+    }
+    bool last = batch_done(st);
+    pthread_mutex_unlock(&h->mu);
+    if (last) recycle(st);
+}
+
+static void on_close(call_slot_t *tag, int ok)
+{
+    (void)ok;
+    watch_stream_t *st = tag->stream;
+    rpc_watch_hub_t *h = st->hub;
+    pthread_mutex_lock(&h->mu);
+    finish(st, GRPC_STATUS_CANCELLED, "the client went away");
+    bool last = batch_done(st);
+    pthread_mutex_unlock(&h->mu);
+    if (last) recycle(st);
+}
+
+/* ---- sending (under the lock) ---- */
+
+static void token_of(uint64_t seq, char out[24]) { snprintf(out, 24, "%" PRIu64, seq); }
+
+static Grading__V1__PeriodKind period_kind_pb(int32_t k)
+{
+    switch (k) {
+    case GRADING_PERIOD_MONTH: return GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
+    case GRADING_PERIOD_QUARTER: return GRADING__V1__PERIOD_KIND__PERIOD_KIND_QUARTER;
+    case GRADING_PERIOD_YEAR: return GRADING__V1__PERIOD_KIND__PERIOD_KIND_YEAR;
+    default: return GRADING__V1__PERIOD_KIND__PERIOD_KIND_UNSPECIFIED;
+    }
+}
+
+/* Encodes the n changes at page[] (and the token pos) into st->send and
+ * starts its batch. */
+static void send_page(rpc_watch_hub_t *h, watch_stream_t *st, grading_change_t *const *page, size_t n)
+{
+    call_slot_t *s = st->s;
+    Grading__V1__WatchGradeChangesResponse resp = GRADING__V1__WATCH_GRADE_CHANGES_RESPONSE__INIT;
+    char token[24];
+    token_of(st->pos, token);
+    resp.token = token;
+    resp.n_changes = n;
+    resp.changes = h->change_ptrs;
+    size_t nl = 0;
+    for (size_t i = 0; i < n; i++) {
+        const grading_change_t *c = page[i];
+        Grading__V1__GradeChange *g = &h->changes[i];
+        grading__v1__grade_change__init(g);
+        h->change_ptrs[i] = g;
+        token_of(c->seq, h->tokens[i]);
+        g->token = h->tokens[i];
+        google__protobuf__timestamp__init(&h->times[i]);
+        rpc_timestamp_set(&h->times[i], c->time_ms);
+        g->time = &h->times[i];
+        g->marketplace = (char *)c->mp;
+        g->seller_id = (char *)c->seller;
+        Grading__V1__ChangeKind *k = &h->kinds[4 * i];
+        g->kinds = k;
+        if (c->kinds & GRADING_CHANGE_BOOST) k[g->n_kinds++] = GRADING__V1__CHANGE_KIND__CHANGE_KIND_BOOST;
+        if (c->kinds & GRADING_CHANGE_SUSPENSION)
+            k[g->n_kinds++] = GRADING__V1__CHANGE_KIND__CHANGE_KIND_SUSPENSION;
+        if (c->kinds & GRADING_CHANGE_LEVELS) k[g->n_kinds++] = GRADING__V1__CHANGE_KIND__CHANGE_KIND_LIVE_LEVELS;
+        if (c->kinds & GRADING_CHANGE_PUBLISHED)
+            k[g->n_kinds++] = GRADING__V1__CHANGE_KIND__CHANGE_KIND_PUBLISHED_LEVELS;
+        g->boost = c->boost;
+        g->suspended = c->suspended;
+        const grading_marketplace_t *mp = grading_policy_marketplace(s->policy, c->mp);
+        g->levels = &h->level_ptrs[nl];
+        for (uint32_t p = 0; p < c->nlevels; p++, nl++) {
+            Grading__V1__ProgramLevel *l = &h->levels[nl];
+            grading__v1__program_level__init(l);
+            /* names from the policy the call started with; a programme it
+             * does not know is left unnamed */
+            l->program = (char *)(mp && p < mp->rules->nprograms ? mp->rules->programs[p].name : "");
+            l->level = c->levels[p];
+            h->level_ptrs[nl] = l;
+            g->n_levels++;
+        }
+        if (c->kinds & GRADING_CHANGE_PUBLISHED) {
+            g->period_kind = period_kind_pb(c->period_kind);
+            g->period = (char *)c->period;
+        }
+    }
+    st->send = grading_pb_to_buffer(&resp.base);
+    if (!st->send) {
+        finish(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory encoding changes");
+        return;
+    }
+    memset(st->ops, 0, sizeof st->ops);
+    st->ops[0].op = GRPC_OP_SEND_MESSAGE;
+    st->ops[0].data.send_message.send_message = st->send;
+    if (grpc_call_start_batch(s->call, st->ops, 1, s, NULL) != GRPC_CALL_OK) {
+        grpc_byte_buffer_destroy(st->send);
+        st->send = NULL;
+        finish(st, GRPC_STATUS_INTERNAL, "cannot start the stream's next message");
+        return;
+    }
+    st->sending = true;
+    st->pending++;
+}
+
+/* Reads past st's position and sends what matches. Returns true when there
+ * is more to read right away. */
+static bool serve(rpc_watch_hub_t *h, grading_txn_t *txn, watch_stream_t *st)
+{
+    size_t n;
+    grading_err_t err = grading_store_changes_read(txn, st->pos, h->buf, WATCH_SCAN, &n);
+    if (err) {
+        finish(st, GRPC_STATUS_INTERNAL, "cannot read the change log");
+        return false;
+    }
+    if (n == 0) return false;
+    if (h->buf[0].seq != st->pos + 1) {   /* pruned past the stream: it would miss changes */
+        finish(st, GRPC_STATUS_OUT_OF_RANGE, "the change log was pruned past the stream's position; "
+                                             "re-read a snapshot and watch from now");
+        return false;
+    }
+    grading_change_t *page[WATCH_PAGE];
+    size_t np = 0, i;
+    for (i = 0; i < n && np < WATCH_PAGE; i++)
+        if (grading_change_matches(&st->filter, &h->buf[i])) page[np++] = &h->buf[i];
+    st->pos = h->buf[i - 1].seq;
+    if (np) send_page(h, st, page, np);
+    return i < n || n == WATCH_SCAN;
+}
+
+/* One pass over the streams (under the lock). Returns true when some
+ * stream has more to read at once. */
+static bool hub_pass(rpc_watch_hub_t *h)
+{
+    if (!h->streams) return false;
+    grading_txn_t *txn;
+    if (grading_store_read_begin(h->reader, &txn)) return false;
+    uint64_t first, head;
+    bool more = false;
+    if (grading_store_changes_bounds(txn, &first, &head) == GRADING_OK) {
+        for (watch_stream_t *st = h->streams; st; st = st->next) {
+            if (st->finishing) continue;
+            if (st->sending) {
+                if (head > st->pos && head - st->pos > h->max_lag)
+                    finish(st, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                           "the client fell too far behind the change log (see --watch-max-lag); "
+                           "resume from its last token");
+                continue;
+            }
+            if (head > st->pos && serve(h, txn, st)) more = true;
+        }
+    }
+    grading_store_read_end(h->reader);
+    return more;
+}
+
+static void *hub_main(void *arg)
+{
+    rpc_watch_hub_t *h = arg;
+    pthread_mutex_lock(&h->mu);
+    while (!h->stop) {
+        if (hub_pass(h)) continue;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += WATCH_POLL_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+/* ---- the hub ---- */
+
+grading_err_t rpc_watch_hub_start(grading_store_t *store, uint64_t max_lag, rpc_watch_hub_t **out)
+{
+    *out = NULL;
+    rpc_watch_hub_t *h = calloc(1, sizeof *h);
+    if (!h) return GRADING_ENOMEM;
+    h->store = store;
+    h->max_lag = max_lag ? max_lag : GRADING_WATCH_DEFAULT_MAX_LAG;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    grading_err_t err = grading_store_reader_new(store, &h->reader);
+    if (err) goto fail;
+    h->buf = calloc(WATCH_SCAN, sizeof *h->buf);
+    h->changes = calloc(WATCH_PAGE, sizeof *h->changes);
+    h->change_ptrs = calloc(WATCH_PAGE, sizeof *h->change_ptrs);
+    h->levels = calloc(WATCH_PAGE * GRADING_STORE_MAX_PROGRAMS, sizeof *h->levels);
+    h->level_ptrs = calloc(WATCH_PAGE * GRADING_STORE_MAX_PROGRAMS, sizeof *h->level_ptrs);
+    h->times = calloc(WATCH_PAGE, sizeof *h->times);
+    h->kinds = calloc(WATCH_PAGE * 4, sizeof *h->kinds);
+    h->tokens = calloc(WATCH_PAGE, sizeof *h->tokens);
+    err = GRADING_ENOMEM;
+    if (!h->buf || !h->changes || !h->change_ptrs || !h->levels || !h->level_ptrs || !h->times || !h->kinds ||
+        !h->tokens)
+        goto fail;
+    err = GRADING_EIO;
+    if (pthread_create(&h->thread, NULL, hub_main, h)) goto fail;
+    h->started = true;
+    *out = h;
+    return GRADING_OK;
+fail:
+    rpc_watch_hub_free(h);
+    return err;
+}
+
+void rpc_watch_hub_drain(rpc_watch_hub_t *h)
+{
+    if (!h) return;
+    pthread_mutex_lock(&h->mu);
+    h->draining = true;
+    h->stop = true;
+    for (watch_stream_t *st = h->streams; st; st = st->next)
+        finish(st, GRPC_STATUS_UNAVAILABLE, "server is shutting down; resume from the last token");
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    if (h->started) pthread_join(h->thread, NULL);
+    h->started = false;
+}
+
+void rpc_watch_hub_free(rpc_watch_hub_t *h)
+{
+    if (!h) return;
+    rpc_watch_hub_drain(h);
+    if (h->reader) grading_store_reader_free(h->reader);
+    free(h->buf);
+    free(h->changes);
+    free(h->change_ptrs);
+    free(h->levels);
+    free(h->level_ptrs);
+    free(h->times);
+    free(h->kinds);
+    free(h->tokens);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h);
+}
+
+/* ---- the call (completion-queue thread) ---- */
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool parse_token(const char *t, uint64_t *out)
+{
+    if (!t[0] || strlen(t) > 20) return false;
+    for (const char *p = t; *p; p++)
+        if (*p < '0' || *p > '9') return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(t, &end, 10);
+    if (errno || *end) return false;
+    *out = v;
+    return true;
+}
+
+/* Checks the request into st's filter and start position. */
+static bool watch_request(call_slot_t *s, const Grading__V1__WatchGradeChangesRequest *req, watch_stream_t *st,
+                          grading_error_t *e)
+{
+    if (req->marketplace && req->marketplace[0]) {
+        const grading_marketplace_t *mp = rpc_resolve_marketplace(s, req->marketplace, "marketplace", e);
+        if (!mp) return false;
+        snprintf(st->mp, sizeof st->mp, "%s", mp->name);
+        st->filter.mp = st->mp;
+    }
+    if (req->n_seller_ids > WATCH_MAX_SELLERS) {
+        grading_error_set(e, GRADING_EINVAL, "seller_ids", "at most %d seller ids, got %zu", WATCH_MAX_SELLERS,
+                          req->n_seller_ids);
+        return false;
+    }
+    if (req->n_seller_ids) {
+        st->sellers = calloc(req->n_seller_ids, sizeof *st->sellers);
+        if (!st->sellers) {
+            grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+            return false;
+        }
+        for (size_t i = 0; i < req->n_seller_ids; i++) {
+            char field[40];
+            snprintf(field, sizeof field, "seller_ids[%zu]", i);
+            if (!rpc_seller_id_ok(req->seller_ids[i], field, e)) return false;
+            st->sellers[i] = req->seller_ids[i];
+        }
+        qsort(st->sellers, req->n_seller_ids, sizeof *st->sellers, cmp_id);
+        st->filter.sellers = st->sellers;
+        st->filter.nsellers = req->n_seller_ids;
+    }
+    for (size_t i = 0; i < req->n_kinds; i++) {
+        switch (req->kinds[i]) {
+        case GRADING__V1__CHANGE_KIND__CHANGE_KIND_BOOST: st->filter.kinds |= GRADING_CHANGE_BOOST; break;
+        case GRADING__V1__CHANGE_KIND__CHANGE_KIND_SUSPENSION: st->filter.kinds |= GRADING_CHANGE_SUSPENSION; break;
+        case GRADING__V1__CHANGE_KIND__CHANGE_KIND_LIVE_LEVELS: st->filter.kinds |= GRADING_CHANGE_LEVELS; break;
+        case GRADING__V1__CHANGE_KIND__CHANGE_KIND_PUBLISHED_LEVELS:
+            st->filter.kinds |= GRADING_CHANGE_PUBLISHED;
+            break;
+        default:
+            grading_error_set(e, GRADING_EINVAL, "kinds", "kinds[%zu] is not a change kind (%d)", i,
+                              (int)req->kinds[i]);
+            return false;
+        }
+    }
+    uint64_t token = 0;
+    bool resume = req->resume_token && req->resume_token[0];
+    if (resume && !parse_token(req->resume_token, &token)) {
+        grading_error_set(e, GRADING_EINVAL, "resume_token", "not a token of this server (a decimal number)");
+        return false;
+    }
+    grading_txn_t *txn;
+    uint64_t first, last;
+    grading_err_t err = grading_store_read_begin(rpc_thread_reader(s), &txn);
+    if (!err) {
+        err = grading_store_changes_bounds(txn, &first, &last);
+        grading_store_read_end(rpc_thread_reader(s));
+    }
+    if (err) {
+        grading_error_set(e, err, "", "cannot read the change log");
+        return false;
+    }
+    if (!resume) {
+        st->pos = last;
+    } else if (token > last || (first > 0 && token + 1 < first)) {
+        grading_error_set(e, GRADING_ERANGE, "resume_token",
+                          "token %" PRIu64 " is outside the change log (%" PRIu64 "..%" PRIu64
+                          "); re-read a snapshot and watch from now",
+                          token, first ? first - 1 : last, last);
+        return false;
+    } else {
+        st->pos = token;
+    }
+    return true;
+}
+
+void rpc_handle_watch_grade_changes(call_slot_t *s, const ProtobufCMessage *msg)
+{
+    const Grading__V1__WatchGradeChangesRequest *req = (const void *)msg;
+    rpc_watch_hub_t *h = rpc_watch_hub(s);
+    grading_error_t e = {0};
+    watch_stream_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        rpc_reply(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", NULL);
+        return;
+    }
+    if (!watch_request(s, req, st, &e)) {
+        stream_free(st);
+        rpc_reply_error(s, &e);
+        return;
+    }
+    st->s = s;
+    st->hub = h;
+    st->close_tag.state = SLOT_SENDING;
+    st->close_tag.on_event = on_close;
+    st->close_tag.stream = st;
+    /* the first message: no changes, the token of where the stream starts */
+    Grading__V1__WatchGradeChangesResponse resp = GRADING__V1__WATCH_GRADE_CHANGES_RESPONSE__INIT;
+    char token[24];
+    token_of(st->pos, token);
+    resp.token = token;
+    st->send = grading_pb_to_buffer(&resp.base);
+    if (!st->send) {
+        stream_free(st);
+        rpc_reply(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", NULL);
+        return;
+    }
+    pthread_mutex_lock(&h->mu);
+    if (h->draining) {
+        pthread_mutex_unlock(&h->mu);
+        stream_free(st);
+        rpc_reply(s, GRPC_STATUS_UNAVAILABLE, "server is shutting down", NULL);
+        return;
+    }
+    s->stream = st;
+    s->on_event = on_event;
+    s->state = SLOT_SENDING;   /* past the request: completions go to on_event */
+    memset(st->ops, 0, sizeof st->ops);
+    st->ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    st->ops[1].op = GRPC_OP_SEND_MESSAGE;
+    st->ops[1].data.send_message.send_message = st->send;
+    memset(&st->close_op, 0, sizeof st->close_op);
+    st->close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    st->close_op.data.recv_close_on_server.cancelled = &s->cancelled;
+    bool ok = grpc_call_start_batch(s->call, &st->close_op, 1, &st->close_tag, NULL) == GRPC_CALL_OK;
+    if (ok) st->pending++;
+    if (ok && grpc_call_start_batch(s->call, st->ops, 2, s, NULL) == GRPC_CALL_OK) {
+        st->sending = true;
+        st->pending++;
+    }
+    if (!ok) {   /* cannot happen with well-formed batches; end the call and recycle the slot */
+        pthread_mutex_unlock(&h->mu);
+        grpc_call_cancel(s->call, NULL);
+        rpc_observe_end(s, GRPC_STATUS_INTERNAL, "cannot start the stream");
+        recycle(st);
+        return;
+    }
+    st->next = h->streams;
+    h->streams = st;
+    if (!st->sending) finish(st, GRPC_STATUS_INTERNAL, "cannot start the stream");
+    pthread_mutex_unlock(&h->mu);
+}
