@@ -44,8 +44,8 @@ typedef struct {
      * (OUT_OF_RANGE); 0 = GRADING_DEFAULT_MAX_FUTURE_SKEW_MS. */
     int64_t max_future_skew_ms;
     /* WatchGradeChanges: how many change-log entries a stream whose
-     * client does not read may fall behind before it is cut
-     * (RESOURCE_EXHAUSTED); 0 = GRADING_WATCH_DEFAULT_MAX_LAG. */
+     * client stopped reading (no message taken for 5 s) may fall behind
+     * before it is cut (RESOURCE_EXHAUSTED); 0 = GRADING_WATCH_DEFAULT_MAX_LAG. */
     uint64_t watch_max_lag;
 } grading_server_options_t;
 

@@ -13,7 +13,8 @@
 void app_flags_usage_watch(FILE *out)
 {
     fprintf(out,
-            "  --watch-max-lag N        cut a WatchGradeChanges client that falls N changes behind (default %llu)\n"
+            "  --watch-max-lag N        cut a WatchGradeChanges client that stopped reading (5 s) N changes\n"
+            "                           behind the log (default %llu)\n"
             "  --change-log-max-age DUR keep changes for WatchGradeChanges this long (default 7d, at most 365d)\n"
             "  --change-log-max-entries N  and at most N of them (default %llu)\n",
             (unsigned long long)GRADING_WATCH_DEFAULT_MAX_LAG,

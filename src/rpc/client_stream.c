@@ -1,7 +1,7 @@
 /* Server streaming on the blocking client (client.h).
  *
  * Three batches: the request (metadata, message, half-close) with the
- * reply's initial metadata; the status, started at once and plucked when
+ * reply's initial metadata (which comes with the first message); the status, started at once and plucked when
  * the server ends the call; one message read at a time. A read that times
  * out stays in flight and the next wait plucks it. */
 #include <grpc/support/time.h>
@@ -62,7 +62,9 @@ grading_err_t grading_client_stream_open(grading_client_t *c, const char *method
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = req_bb;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    if (grpc_call_start_batch(s->call, ops, 3, &s->send_tag, NULL) != GRPC_CALL_OK) goto fail;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;   /* messages are delivered only after it */
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->initial_md;
+    if (grpc_call_start_batch(s->call, ops, 4, &s->send_tag, NULL) != GRPC_CALL_OK) goto fail;
     grpc_completion_queue_pluck(client_cq(c), &s->send_tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;

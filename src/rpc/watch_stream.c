@@ -6,9 +6,9 @@
  * reads the change log (changes.h) with its own store reader and, for each
  * stream with no message in flight, sends the next page of changes the
  * stream's filter matches. So a stream holds at most one message: the
- * server never buffers without bound. A stream whose message is still in
- * flight (the client does not read, flow control holds it) while the log
- * runs more than max_lag entries past its position is cut with
+ * server never buffers without bound. A stream more than max_lag entries
+ * behind the log whose message has been in flight for WATCH_STALL_MS (the
+ * client does not read, flow control holds it) is cut with
  * RESOURCE_EXHAUSTED.
  *
  * Wake-ups: a send's completion signals the hub; new commits are seen by
@@ -39,6 +39,10 @@
 #define WATCH_SCAN 1024           /* log entries read per stream per pass */
 #define WATCH_PAGE 256            /* changes per message */
 #define WATCH_MAX_SELLERS 10000   /* seller ids of one filter */
+/* A stream is cut only when its message in flight has not been taken for
+ * this long too: a client reading through a burst (a 10,000-event batch, a
+ * refresh after a reload) is behind by the burst but not stalled. */
+#define WATCH_STALL_MS 5000
 
 typedef struct watch_stream watch_stream_t;
 
@@ -53,6 +57,7 @@ struct watch_stream {
     uint64_t pos;                 /* the last log entry looked at */
     int pending;                  /* batches in flight */
     bool sending, finishing;
+    int64_t sent_ms;              /* monotonic: when the message in flight was started */
     grpc_byte_buffer *send;
     grpc_op ops[2];
     grpc_op close_op;
@@ -75,6 +80,13 @@ struct rpc_watch_hub {
     Grading__V1__ChangeKind *kinds;
     char (*tokens)[24];
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- ending ---- */
 
@@ -247,6 +259,7 @@ static void send_page(rpc_watch_hub_t *h, watch_stream_t *st, grading_change_t *
         return;
     }
     st->sending = true;
+    st->sent_ms = mono_ms();
     st->pending++;
 }
 
@@ -288,7 +301,7 @@ static bool hub_pass(rpc_watch_hub_t *h)
         for (watch_stream_t *st = h->streams; st; st = st->next) {
             if (st->finishing) continue;
             if (st->sending) {
-                if (head > st->pos && head - st->pos > h->max_lag)
+                if (head > st->pos && head - st->pos > h->max_lag && mono_ms() - st->sent_ms > WATCH_STALL_MS)
                     finish(st, GRPC_STATUS_RESOURCE_EXHAUSTED,
                            "the client fell too far behind the change log (see --watch-max-lag); "
                            "resume from its last token");
@@ -535,6 +548,7 @@ void rpc_handle_watch_grade_changes(call_slot_t *s, const ProtobufCMessage *msg)
     if (ok) st->pending++;
     if (ok && grpc_call_start_batch(s->call, st->ops, 2, s, NULL) == GRPC_CALL_OK) {
         st->sending = true;
+        st->sent_ms = mono_ms();
         st->pending++;
     }
     if (!ok) {   /* cannot happen with well-formed batches; end the call and recycle the slot */
