@@ -227,7 +227,22 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
 void rpc_slot_recycle(call_slot_t *s)
 {
     slot_release_call(s);
-    slot_request(s);
+    if (s->detached) free(s);   /* its place was taken by a new slot */
+    else slot_request(s);
+}
+
+bool rpc_slot_detach(call_slot_t *s)
+{
+    call_slot_t *n = calloc(1, sizeof *n);
+    if (!n) return false;
+    n->srv = s->srv;
+    n->thr = s->thr;
+    n->method = s->method;
+    n->registered = s->registered;
+    n->status_details = grpc_empty_slice();
+    if (!slot_request(n)) return false;   /* shutting down: n is freed */
+    s->detached = true;
+    return true;
 }
 
 static void slot_dispatch(call_slot_t *s)
@@ -275,8 +290,7 @@ static void slot_complete(call_slot_t *s, int ok)
         return;
     }
     /* SLOT_SENDING finished (ok or not, the call is over). */
-    slot_release_call(s);
-    slot_request(s);   /* after shutdown began this fails and frees the slot */
+    rpc_slot_recycle(s);   /* after shutdown began the request fails and frees the slot */
 }
 
 /* ---- threads ---- */

@@ -67,6 +67,7 @@ struct call_slot {
      * completions here, until its last batch (status sent) clears it. */
     void (*on_event)(call_slot_t *s, int ok);
     void *stream;
+    bool detached;                  /* rpc_slot_detach: freed, not re-requested, when the call ends */
 };
 
 /* Sends the reply (resp may be NULL for an error), then the server frees
@@ -77,6 +78,11 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
 /* Frees a call whose last batch could not start and requests the next
  * one (what a completed reply batch leads to). */
 void rpc_slot_recycle(call_slot_t *s);
+
+/* For a call that may last (a watch stream): requests a new call in the
+ * slot's place, so the method keeps its calls requested, and marks s to be
+ * freed when its call ends. False when no new call could be requested. */
+bool rpc_slot_detach(call_slot_t *s);
 
 /* Server reflection (reflection_stream.c): the bidirectional stream, as
  * a handler of the method table. */

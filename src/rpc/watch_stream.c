@@ -43,6 +43,7 @@
  * this long too: a client reading through a burst (a 10,000-event batch, a
  * refresh after a reload) is behind by the burst but not stalled. */
 #define WATCH_STALL_MS 5000
+#define WATCH_MAX_STREAMS 1024    /* streams open at once: each holds a call and one message */
 
 typedef struct watch_stream watch_stream_t;
 
@@ -72,6 +73,7 @@ struct rpc_watch_hub {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     watch_stream_t *streams;
+    size_t nstreams;
     grading_change_t *buf;        /* WATCH_SCAN entries: the pass's read */
     /* the message being encoded */
     Grading__V1__GradeChange *changes, **change_ptrs;
@@ -102,6 +104,7 @@ static void unlink_stream(rpc_watch_hub_t *h, watch_stream_t *st)
     for (watch_stream_t **p = &h->streams; *p; p = &(*p)->next)
         if (*p == st) {
             *p = st->next;
+            h->nstreams--;
             return;
         }
 }
@@ -534,6 +537,20 @@ void rpc_handle_watch_grade_changes(call_slot_t *s, const ProtobufCMessage *msg)
         rpc_reply(s, GRPC_STATUS_UNAVAILABLE, "server is shutting down", NULL);
         return;
     }
+    if (h->nstreams >= WATCH_MAX_STREAMS) {
+        pthread_mutex_unlock(&h->mu);
+        stream_free(st);
+        rpc_reply(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many WatchGradeChanges streams are open; retry later",
+                  NULL);
+        return;
+    }
+    /* the stream lasts: a new slot takes this one's place for the next call */
+    if (!rpc_slot_detach(s)) {
+        pthread_mutex_unlock(&h->mu);
+        stream_free(st);
+        rpc_reply(s, GRPC_STATUS_UNAVAILABLE, "server is shutting down", NULL);
+        return;
+    }
     s->stream = st;
     s->on_event = on_event;
     s->state = SLOT_SENDING;   /* past the request: completions go to on_event */
@@ -560,6 +577,7 @@ void rpc_handle_watch_grade_changes(call_slot_t *s, const ProtobufCMessage *msg)
     }
     st->next = h->streams;
     h->streams = st;
+    h->nstreams++;
     if (!st->sending) finish(st, GRPC_STATUS_INTERNAL, "cannot start the stream");
     pthread_mutex_unlock(&h->mu);
 }
