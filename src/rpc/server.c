@@ -152,6 +152,7 @@ static void slot_release_call(call_slot_t *s)
     free(s->record.report.conflict_indexes);
     free(s->record.duplicate);
     memset(&s->record, 0, sizeof s->record);
+    s->worker_run = NULL;
 }
 
 /* Asks grpc for the next call of this slot's method. Returns false when

@@ -68,6 +68,7 @@ struct call_slot {
     void (*on_event)(call_slot_t *s, int ok);
     void *stream;
     bool detached;                  /* rpc_slot_detach: freed, not re-requested, when the call ends */
+    void (*worker_run)(call_slot_t *s);   /* on the close worker: this, else rpc_close_run */
 };
 
 /* Sends the reply (resp may be NULL for an error), then the server frees
@@ -78,6 +79,10 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
 /* Frees a call whose last batch could not start and requests the next
  * one (what a completed reply batch leads to). */
 void rpc_slot_recycle(call_slot_t *s);
+
+/* EvaluatePolicy (handlers_whatif.c): queued to the close worker. */
+void rpc_handle_evaluate_policy(call_slot_t *s, const ProtobufCMessage *msg);
+void rpc_whatif_run(call_slot_t *s);
 
 /* For a call that may last (a watch stream): requests a new call in the
  * slot's place, so the method keeps its calls requested, and marks s to be
