@@ -200,6 +200,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"watch-max-lag", required_argument, NULL, O_WATCH + APP_FLAG_WATCH_MAX_LAG},
         {"change-log-max-age", required_argument, NULL, O_WATCH + APP_FLAG_CHANGE_LOG_MAX_AGE},
         {"change-log-max-entries", required_argument, NULL, O_WATCH + APP_FLAG_CHANGE_LOG_MAX_ENTRIES},
+        {"shadow-policy", required_argument, NULL, O_WATCH + APP_FLAG_SHADOW_POLICY},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -317,6 +318,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         case O_WATCH + APP_FLAG_WATCH_MAX_LAG:
         case O_WATCH + APP_FLAG_CHANGE_LOG_MAX_AGE:
         case O_WATCH + APP_FLAG_CHANGE_LOG_MAX_ENTRIES:
+        case O_WATCH + APP_FLAG_SHADOW_POLICY:
             if (!app_flags_parse_watch(c - O_WATCH, optarg, f, err, errlen)) return false;
             break;
         case 'h':

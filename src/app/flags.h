@@ -47,6 +47,7 @@ typedef struct {
     uint64_t watch_max_lag;
     int64_t change_log_max_age_ms;
     uint64_t change_log_max_entries;
+    const char *shadow_policy;       /* --shadow-policy FILE: evaluated beside the live policy */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line
@@ -60,8 +61,8 @@ void app_flags_usage(FILE *out);
  * log-level, access-log, access-log-sample, restore. */
 bool app_flags_parse_ops(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
 
-/* The change-stream flags (flags_watch.c). */
-enum { APP_FLAG_WATCH_MAX_LAG, APP_FLAG_CHANGE_LOG_MAX_AGE, APP_FLAG_CHANGE_LOG_MAX_ENTRIES };
+/* The change-stream and shadow-policy flags (flags_watch.c). */
+enum { APP_FLAG_WATCH_MAX_LAG, APP_FLAG_CHANGE_LOG_MAX_AGE, APP_FLAG_CHANGE_LOG_MAX_ENTRIES, APP_FLAG_SHADOW_POLICY };
 bool app_flags_parse_watch(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
 void app_flags_usage_watch(FILE *out);
 

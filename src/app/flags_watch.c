@@ -1,5 +1,5 @@
-/* gradingd's change-stream flags (issue 14): the change log's limits and
- * how far a WatchGradeChanges client may fall behind. */
+/* gradingd's issue 14 flags: the change log's limits, how far a
+ * WatchGradeChanges client may fall behind, the shadow policy. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +16,9 @@ void app_flags_usage_watch(FILE *out)
             "  --watch-max-lag N        cut a WatchGradeChanges client that stopped reading (5 s) N changes\n"
             "                           behind the log (default %llu)\n"
             "  --change-log-max-age DUR keep changes for WatchGradeChanges this long (default 7d, at most 365d)\n"
-            "  --change-log-max-entries N  and at most N of them (default %llu)\n",
+            "  --change-log-max-entries N  and at most N of them (default %llu)\n"
+            "  --shadow-policy FILE     evaluate FILE beside --policy on every derive: disagreements per\n"
+            "                           programme in /metrics, its levels in GetGrade with explain\n",
             (unsigned long long)GRADING_WATCH_DEFAULT_MAX_LAG,
             (unsigned long long)GRADING_CHANGES_DEFAULT_MAX_ENTRIES);
 }
@@ -69,6 +71,13 @@ bool app_flags_parse_watch(int which, const char *arg, app_flags_t *f, char *err
                      (unsigned long long)WATCH_FLAG_MAX_ENTRIES, arg);
             return false;
         }
+        return true;
+    case APP_FLAG_SHADOW_POLICY:
+        if (!arg[0]) {
+            snprintf(err, errlen, "--shadow-policy must name a policy file");
+            return false;
+        }
+        f->shadow_policy = arg;
         return true;
     }
     snprintf(err, errlen, "unknown watch flag");

@@ -26,6 +26,7 @@
 #include "ops.h"
 #include "refresh.h"
 #include "security.h"
+#include "shadow.h"
 
 #define EXIT_USAGE 2
 
@@ -135,6 +136,11 @@ static void reload_policy(app_t *a, const char *why)
         print_diags("policy", diags);
     } else {
         grading_metrics_policy_reload(GRADING_RELOAD_OK);
+        if (a->flags.shadow_policy) {   /* re-read with it; a bad one keeps the shadow in use */
+            grading_policy_t *was = grading_server_policy(a->server);
+            app_shadow_attach(a->flags.shadow_policy, p, (grading_policy_t *)grading_policy_shadow(was));
+            grading_policy_unref(was);
+        }
         grading_server_set_policy(a->server, p);
         grading_log(GRADING_LOG_INFO, "%s: policy %s loaded, version %s", why, a->flags.policy,
                     grading_policy_version(p));
@@ -253,6 +259,11 @@ int main(int argc, char **argv)
     if (grading_policy_load_file(a.flags.policy, &policy, diags)) {
         fprintf(stderr, "gradingd: policy %s is invalid:\n", a.flags.policy);
         print_diags("policy", diags);
+        rc = EXIT_USAGE;
+        goto fail;
+    }
+    if (a.flags.shadow_policy && !app_shadow_attach(a.flags.shadow_policy, policy, NULL)) {
+        fprintf(stderr, "gradingd: shadow policy %s is invalid (see the log)\n", a.flags.shadow_policy);
         rc = EXIT_USAGE;
         goto fail;
     }

@@ -6,7 +6,9 @@
  * changes and totals. An invalid candidate is INVALID_ARGUMENT naming
  * file:line:col. Neither writes anything: the change log's head (where a
  * WatchGradeChanges from now starts) and the sellers' grades are as
- * before. */
+ * before. The same candidate as --shadow-policy: every derive compares it
+ * with the live policy (disagreements per programme in /metrics) and
+ * GetGrade with explain shows its level beside the live one. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "events.h"
 #include "grading/client.h"
 #include "testsrv.h"
@@ -254,11 +257,74 @@ static void test_invalid_candidate_is_invalid_argument_with_file_line_col_and_ch
     e2e_server_free(s);
 }
 
+static void test_shadow_policy_counts_disagreements_and_explain_shows_its_level(void **state)
+{
+    (void)state;
+    e2e_server_t *s = e2e_server_new(NULL);
+    char path[E2E_PATH_MAX];
+    char *cand = policy_with(GOLD_NOW, GOLD_CANDIDATE);
+    e2e_write_file(s->dir, "shadow.yaml", cand, path);
+    s->extra[0] = "--test-clock";
+    s->extra[1] = CLOCK;
+    s->extra[2] = "--shadow-policy";
+    s->extra[3] = path;
+    s->extra[4] = NULL;
+    e2e_server_start(s);
+    seed(s->client);   /* one batch: each seller derived once */
+    /* b and d are Gold under the shadow, Silver live; a and c agree */
+    assert_true(e2e_scrape(s, "grading_shadow_derives_total{marketplace=\"testmart\",program=\"quality\"}") == 4);
+    assert_true(e2e_scrape(s, "grading_shadow_disagreements_total{marketplace=\"testmart\",program=\"quality\"}") ==
+                2);
+
+    Grading__V1__GetGradeRequest req = GRADING__V1__GET_GRADE_REQUEST__INIT;
+    req.seller_id = "b";
+    req.explain = true;
+    ProtobufCMessage *out = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(s->client, SVC "GetGrade", &req.base, &grading__v1__grade_report__descriptor,
+                                         30000, &out, &res),
+                     GRADING_OK);
+    assert_int_equal(res.status, GRPC_STATUS_OK);
+    grading_call_result_destroy(&res);
+    const Grading__V1__GradeReport *r = (const void *)out;
+    assert_int_equal(r->programs[0]->live->level, 2);
+    assert_non_null(r->programs[0]->shadow);
+    assert_int_equal(r->programs[0]->shadow->level, 1);
+    assert_string_not_equal(r->shadow_policy_version, "");
+    assert_string_not_equal(r->shadow_policy_version, r->policy_version);
+    protobuf_c_message_free_unpacked(out, NULL);
+    /* without explain: no shadow */
+    req.explain = false;
+    assert_int_equal(grading_client_call(s->client, SVC "GetGrade", &req.base, &grading__v1__grade_report__descriptor,
+                                         30000, &out, &res),
+                     GRADING_OK);
+    grading_call_result_destroy(&res);
+    assert_null(((const Grading__V1__GradeReport *)out)->programs[0]->shadow);
+    protobuf_c_message_free_unpacked(out, NULL);
+    e2e_server_stop_ok(s);
+
+    /* an invalid shadow file: gradingd refuses to start (exit 2), naming it */
+    char *bad = policy_with(GOLD_NOW, "orders_30d >= ");
+    e2e_write_file(s->dir, "bad-shadow.yaml", bad, path);
+    const char *argv[] = {e2e_env("GRADINGD"), "--policy", e2e_env("GRADING_POLICY"), "--data-dir", s->data_dir,
+                          "--listen", "127.0.0.1:0", "--admin-listen", "off", "--shadow-policy", path, NULL};
+    e2e_run_t run;
+    e2e_run(s->dir, argv, E2E_RUN_TIMEOUT_MS, &run);
+    assert_true(run.exited);
+    assert_int_equal(run.code, 2);
+    e2e_assert_contains(run.err, "bad-shadow.yaml");
+    e2e_run_destroy(&run);
+    free(bad);
+    free(cand);
+    e2e_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_moving_one_threshold_gives_exactly_the_expected_matrix),
         cmocka_unit_test(test_invalid_candidate_is_invalid_argument_with_file_line_col_and_changes_nothing),
+        cmocka_unit_test(test_shadow_policy_counts_disagreements_and_explain_shows_its_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
