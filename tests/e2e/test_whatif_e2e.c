@@ -293,6 +293,12 @@ static void test_shadow_policy_counts_disagreements_and_explain_shows_its_level(
     assert_string_not_equal(r->shadow_policy_version, "");
     assert_string_not_equal(r->shadow_policy_version, r->policy_version);
     protobuf_c_message_free_unpacked(out, NULL);
+    /* gradectl grade --explain prints it beside the live level */
+    e2e_run_t gr;
+    e2e_gradectl(s, &gr, "grade", "b", "--explain", NULL);
+    assert_int_equal(gr.code, 0);
+    e2e_assert_contains(gr.out, "quality: level 2 (Silver); shadow policy: level 1 (Gold)");
+    e2e_run_destroy(&gr);
     /* without explain: no shadow */
     req.explain = false;
     assert_int_equal(grading_client_call(s->client, SVC "GetGrade", &req.base, &grading__v1__grade_report__descriptor,
