@@ -498,7 +498,13 @@ static void test_stalled_consumer_is_cut_and_memory_stays_flat(void **state)
     fprintf(stderr, "server RssAnon after round 2: %ld kB, after round %d: %ld kB (%d changes later)\n", first_kb,
             STALL_ROUNDS, last_kb, (STALL_ROUNDS - 2) * STALL_ROUND);
     assert_true(first_kb > 0 && last_kb > 0);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan keeps freed memory in quarantine (256 MB): RssAnon grows with
+     * any churn there, so the figure is printed, not judged */
+    fprintf(stderr, "(AddressSanitizer build: the memory bound is checked in the plain build)\n");
+#else
     assert_true(last_kb - first_kb < STALL_MAX_GROWTH_KB);
+#endif
     /* still stalled: the server cuts it (its log says so) once its message
      * has waited 5 s; bounded wait */
     int64_t deadline = e2e_now_ms() + WAIT_MS;
