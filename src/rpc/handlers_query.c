@@ -134,7 +134,7 @@ static void fill_program(const grading_rules_t *r, size_t p, const grading_asses
 
 /* With --shadow-policy: the seller assessed under the shadow as of the
  * same time (*x NULL when there is none, or it lacks the marketplace). */
-static grading_err_t err_shadow(call_slot_t *s, const query_t *q, const char *seller, grading_assess_t **x,
+static grading_err_t assess_shadow(call_slot_t *s, const query_t *q, const char *seller, grading_assess_t **x,
                                 const grading_marketplace_t **smp, grading_error_t *e)
 {
     *x = NULL;
@@ -187,7 +187,7 @@ void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg)
     resp.programs = pgs;
     grading_assess_t *sx = NULL;
     const grading_marketplace_t *smp = NULL;
-    if (req->explain && (err_shadow(s, &q, req->seller_id, &sx, &smp, &e))) {
+    if (req->explain && (assess_shadow(s, &q, req->seller_id, &sx, &smp, &e))) {
         free(pgs);
         goto fail;
     }

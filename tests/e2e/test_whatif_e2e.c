@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <ctype.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,6 +308,28 @@ static void test_shadow_policy_counts_disagreements_and_explain_shows_its_level(
     grading_call_result_destroy(&res);
     assert_null(((const Grading__V1__GradeReport *)out)->programs[0]->shadow);
     protobuf_c_message_free_unpacked(out, NULL);
+
+    /* a reload re-reads the shadow: now the same rules as the live policy,
+     * so b's shadow level is its live one and new derives agree */
+    char *same = policy_with(GOLD_NOW, GOLD_NOW);
+    char tmp[E2E_PATH_MAX];
+    e2e_write_file(s->dir, "shadow.yaml.new", same, tmp);
+    assert_int_equal(rename(tmp, path), 0);
+    e2e_server_signal(s, SIGHUP);
+    req.explain = true;
+    int32_t shadow_level = -1;
+    for (int64_t deadline = e2e_now_ms() + 30000; shadow_level != 2 && e2e_now_ms() < deadline;) {
+        assert_int_equal(grading_client_call(s->client, SVC "GetGrade", &req.base,
+                                             &grading__v1__grade_report__descriptor, 30000, &out, &res),
+                         GRADING_OK);
+        grading_call_result_destroy(&res);
+        r = (const void *)out;
+        shadow_level = r->programs[0]->shadow ? r->programs[0]->shadow->level : -1;
+        protobuf_c_message_free_unpacked(out, NULL);
+        if (shadow_level != 2) e2e_sleep_ms(20);   /* polls the reload; bounded by the deadline */
+    }
+    assert_int_equal(shadow_level, 2);
+    free(same);
     e2e_server_stop_ok(s);
 
     /* an invalid shadow file: gradingd refuses to start (exit 2), naming it */
