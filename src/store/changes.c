@@ -126,8 +126,9 @@ grading_err_t grading_store_changes_bounds(grading_txn_t *txn, uint64_t *first, 
 }
 
 /* Deletes up to GRADING_CHANGES_PRUNE_STEP of the oldest entries that are
- * past the age or count limit, never the newest (it carries the sequence). */
-static grading_err_t prune(grading_txn_t *txn, int64_t now_ms, uint64_t newest)
+ * past the age or count limit, never the newest (it carries the sequence),
+ * with the append's cursor. */
+static grading_err_t prune(grading_txn_t *txn, MDB_cursor *cur, int64_t now_ms, uint64_t newest)
 {
     grading_store_t *st = txn->st;
     int64_t max_age = atomic_load(&st->changes_max_age_ms);
@@ -138,25 +139,17 @@ static grading_err_t prune(grading_txn_t *txn, int64_t now_ms, uint64_t newest)
     int rc = mdb_stat(txn->txn, st->dbi[DB_CHANGES], &ms);
     if (rc) return store_from_mdb(rc);
     uint64_t entries = ms.ms_entries;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn->txn, st->dbi[DB_CHANGES], &cur))) return store_from_mdb(rc);
     MDB_val k, v;
-    grading_err_t err = GRADING_OK;
     for (int i = 0; i < GRADING_CHANGES_PRUNE_STEP; i++) {
         if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST))) break;
-        if (k.mv_size != 8 || v.mv_size < 9) {
-            err = GRADING_ECORRUPT;
-            break;
-        }
+        if (k.mv_size != 8 || v.mv_size < 9) return GRADING_ECORRUPT;
         if (get_be(k.mv_data, 8) >= newest) break;
         int64_t t = (int64_t)get_be((const uint8_t *)v.mv_data + 1, 8);
         if (entries <= max_entries && t >= now_ms - max_age) break;
         if ((rc = mdb_cursor_del(cur, 0))) break;
         entries--;
     }
-    mdb_cursor_close(cur);
-    if (!err && rc && rc != MDB_NOTFOUND) err = store_from_mdb(rc);
-    return err;
+    return rc && rc != MDB_NOTFOUND ? store_from_mdb(rc) : GRADING_OK;
 }
 
 grading_err_t grading_store_change_append(grading_txn_t *txn, grading_change_t *c)
@@ -164,19 +157,27 @@ grading_err_t grading_store_change_append(grading_txn_t *txn, grading_change_t *
     if (txn->reader) return GRADING_ESTATE;
     if (strlen(c->mp) > GRADING_MAX_MARKETPLACE_LEN || strlen(c->seller) > GRADING_MAX_ID_LEN)
         return GRADING_EINVAL;
-    uint64_t last = 0;
-    MDB_val v;
-    bool found;
-    grading_err_t err = edge(txn, MDB_LAST, &last, &v, &found);
-    if (err) return err;
-    c->seq = last + 1;
-    uint8_t key[8], val[CHANGE_REC_MAX];
-    put_be(key, c->seq, 8);
-    size_t n = encode(c, val);
-    MDB_val k = {sizeof key, key}, d = {n, val};
-    int rc = mdb_put(txn->txn, txn->st->dbi[DB_CHANGES], &k, &d, MDB_APPEND);
+    /* one cursor for the whole append: the last key, the put, the pruning */
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_CHANGES], &cur);
     if (rc) return store_from_mdb(rc);
-    return prune(txn, c->time_ms, c->seq);
+    MDB_val k, v;
+    grading_err_t err = GRADING_OK;
+    uint64_t last = 0;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == 0 && k.mv_size == 8) last = get_be(k.mv_data, 8);
+    else if (rc == 0) err = GRADING_ECORRUPT;
+    else if (rc != MDB_NOTFOUND) err = store_from_mdb(rc);
+    if (!err) {
+        c->seq = last + 1;
+        uint8_t key[8], val[CHANGE_REC_MAX];
+        put_be(key, c->seq, 8);
+        MDB_val nk = {sizeof key, key}, nv = {encode(c, val), val};
+        rc = mdb_cursor_put(cur, &nk, &nv, MDB_APPEND);
+        err = rc ? store_from_mdb(rc) : prune(txn, cur, c->time_ms, c->seq);
+    }
+    mdb_cursor_close(cur);
+    return err;
 }
 
 grading_err_t grading_store_changes_read(grading_txn_t *txn, uint64_t after, grading_change_t *out, size_t cap,
