@@ -534,6 +534,33 @@ static void test_stalled_consumer_is_cut_and_memory_stays_flat(void **state)
     e2e_server_free(s);
 }
 
+/* Bad change-stream flags: exit 2 with one line naming the flag, before
+ * anything starts. */
+static void test_bad_watch_flags_exit_2_naming_the_flag(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"--watch-max-lag", "0"},          {"--watch-max-lag", "-5"},
+        {"--watch-max-lag", "many"},       {"--change-log-max-age", "400d"},
+        {"--change-log-max-age", "10"},    {"--change-log-max-age", "0s"},
+        {"--change-log-max-entries", "0"}, {"--change-log-max-entries", "1e6"},
+        {"--shadow-policy", ""},
+    };
+    char dir[] = "/tmp/grading-e2e-wflags-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *argv[] = {e2e_env("GRADINGD"), "--policy", e2e_env("GRADING_POLICY"), "--data-dir", dir,
+                              "--listen", "127.0.0.1:0", "--admin-listen", "off", cases[i][0], cases[i][1], NULL};
+        e2e_run_t r;
+        e2e_run(dir, argv, E2E_RUN_TIMEOUT_MS, &r);
+        if (!r.exited || r.code != 2 || e2e_count_lines(r.err) != 1)
+            fail_msg("%s \"%s\": expected exit 2 and one line, got %d:\n%s", cases[i][0], cases[i][1], r.code, r.err);
+        e2e_assert_contains(r.err, cases[i][0]);
+        e2e_run_destroy(&r);
+    }
+    assert_int_equal(e2e_rm_rf(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +570,7 @@ int main(void)
                                         setup, e2e_teardown_server),
         cmocka_unit_test(test_bad_requests_name_the_field_and_old_tokens_are_out_of_range),
         cmocka_unit_test(test_stalled_consumer_is_cut_and_memory_stays_flat),
+        cmocka_unit_test(test_bad_watch_flags_exit_2_naming_the_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
