@@ -1,4 +1,5 @@
-/* WatchGradeChanges: server streaming on grpc C core.
+/* WatchGradeChanges: server streaming on grpc C core; this file is the
+ * hub and the end of a stream, watch_call.c takes the call.
  *
  * The completion-queue thread that takes the call checks the request,
  * sends a first message (no changes; its token is "now" or the resume
@@ -34,56 +35,9 @@
 #include "grading/period.h"
 #include "observe_internal.h"
 #include "server_internal.h"
+#include "watch_internal.h"
 
-#define WATCH_POLL_MS 10          /* how often the hub looks for new commits */
-#define WATCH_SCAN 1024           /* log entries read per stream per pass */
-#define WATCH_PAGE 256            /* changes per message */
-#define WATCH_MAX_SELLERS 10000   /* seller ids of one filter */
-/* A stream is cut only when its message in flight has not been taken for
- * this long too: a client reading through a burst (a 10,000-event batch, a
- * refresh after a reload) is behind by the burst but not stalled. */
-#define WATCH_STALL_MS 5000
-#define WATCH_MAX_STREAMS 1024    /* streams open at once: each holds a call and one message */
-
-typedef struct watch_stream watch_stream_t;
-
-struct watch_stream {
-    call_slot_t *s;
-    call_slot_t close_tag;        /* RECV_CLOSE_ON_SERVER's completion */
-    rpc_watch_hub_t *hub;
-    watch_stream_t *next;
-    grading_change_filter_t filter;
-    const char **sellers;         /* the filter's ids (the request's strings) */
-    char mp[GRADING_MAX_MARKETPLACE_LEN + 1];
-    uint64_t pos;                 /* the last log entry looked at */
-    int pending;                  /* batches in flight */
-    bool sending, finishing;
-    int64_t sent_ms;              /* monotonic: when the message in flight was started */
-    grpc_byte_buffer *send;
-    grpc_op ops[2];
-    grpc_op close_op;
-};
-
-struct rpc_watch_hub {
-    grading_store_t *store;
-    grading_store_reader_t *reader;
-    uint64_t max_lag;
-    pthread_t thread;
-    bool started, stop, draining;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    watch_stream_t *streams;
-    size_t nstreams;
-    grading_change_t *buf;        /* WATCH_SCAN entries: the pass's read */
-    /* the message being encoded */
-    Grading__V1__GradeChange *changes, **change_ptrs;
-    Grading__V1__ProgramLevel *levels, **level_ptrs;
-    Google__Protobuf__Timestamp *times;
-    Grading__V1__ChangeKind *kinds;
-    char (*tokens)[24];
-};
-
-static int64_t mono_ms(void)
+int64_t rpc_watch_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -92,7 +46,7 @@ static int64_t mono_ms(void)
 
 /* ---- ending ---- */
 
-static void stream_free(watch_stream_t *st)
+void rpc_watch_stream_free(watch_stream_t *st)
 {
     if (st->send) grpc_byte_buffer_destroy(st->send);
     free(st->sellers);
@@ -119,18 +73,18 @@ static bool batch_done(watch_stream_t *st)
     return true;
 }
 
-static void recycle(watch_stream_t *st)
+void rpc_watch_recycle(watch_stream_t *st)
 {
     call_slot_t *s = st->s;
     s->on_event = NULL;
     s->stream = NULL;
-    stream_free(st);
+    rpc_watch_stream_free(st);
     rpc_slot_recycle(s);
 }
 
 /* Ends the stream with code (under the lock): a status batch, or, when a
  * send is stuck in flow control, a cancel carrying the status. */
-static void finish(watch_stream_t *st, grpc_status_code code, const char *message)
+void rpc_watch_finish(watch_stream_t *st, grpc_status_code code, const char *message)
 {
     if (st->finishing) return;
     st->finishing = true;
@@ -153,7 +107,7 @@ static void finish(watch_stream_t *st, grpc_status_code code, const char *messag
 
 /* ---- completions (completion-queue thread) ---- */
 
-static void on_event(call_slot_t *s, int ok)
+void rpc_watch_on_event(call_slot_t *s, int ok)
 {
     watch_stream_t *st = s->stream;
     rpc_watch_hub_t *h = st->hub;
@@ -162,29 +116,29 @@ static void on_event(call_slot_t *s, int ok)
         st->sending = false;
         grpc_byte_buffer_destroy(st->send);
         st->send = NULL;
-        if (!ok) finish(st, GRPC_STATUS_CANCELLED, "the stream broke");
+        if (!ok) rpc_watch_finish(st, GRPC_STATUS_CANCELLED, "the stream broke");
         pthread_cond_signal(&h->cv);
     }
     bool last = batch_done(st);
     pthread_mutex_unlock(&h->mu);
-    if (last) recycle(st);
+    if (last) rpc_watch_recycle(st);
 }
 
-static void on_close(call_slot_t *tag, int ok)
+void rpc_watch_on_close(call_slot_t *tag, int ok)
 {
     (void)ok;
     watch_stream_t *st = tag->stream;
     rpc_watch_hub_t *h = st->hub;
     pthread_mutex_lock(&h->mu);
-    finish(st, GRPC_STATUS_CANCELLED, "the client went away");
+    rpc_watch_finish(st, GRPC_STATUS_CANCELLED, "the client went away");
     bool last = batch_done(st);
     pthread_mutex_unlock(&h->mu);
-    if (last) recycle(st);
+    if (last) rpc_watch_recycle(st);
 }
 
 /* ---- sending (under the lock) ---- */
 
-static void token_of(uint64_t seq, char out[24]) { snprintf(out, 24, "%" PRIu64, seq); }
+void rpc_watch_token(uint64_t seq, char out[24]) { snprintf(out, 24, "%" PRIu64, seq); }
 
 static Grading__V1__PeriodKind period_kind_pb(int32_t k)
 {
@@ -203,7 +157,7 @@ static void send_page(rpc_watch_hub_t *h, watch_stream_t *st, grading_change_t *
     call_slot_t *s = st->s;
     Grading__V1__WatchGradeChangesResponse resp = GRADING__V1__WATCH_GRADE_CHANGES_RESPONSE__INIT;
     char token[24];
-    token_of(st->pos, token);
+    rpc_watch_token(st->pos, token);
     resp.token = token;
     resp.n_changes = n;
     resp.changes = h->change_ptrs;
@@ -213,7 +167,7 @@ static void send_page(rpc_watch_hub_t *h, watch_stream_t *st, grading_change_t *
         Grading__V1__GradeChange *g = &h->changes[i];
         grading__v1__grade_change__init(g);
         h->change_ptrs[i] = g;
-        token_of(c->seq, h->tokens[i]);
+        rpc_watch_token(c->seq, h->tokens[i]);
         g->token = h->tokens[i];
         google__protobuf__timestamp__init(&h->times[i]);
         rpc_timestamp_set(&h->times[i], c->time_ms);
@@ -249,7 +203,7 @@ static void send_page(rpc_watch_hub_t *h, watch_stream_t *st, grading_change_t *
     }
     st->send = grading_pb_to_buffer(&resp.base);
     if (!st->send) {
-        finish(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory encoding changes");
+        rpc_watch_finish(st, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory encoding changes");
         return;
     }
     memset(st->ops, 0, sizeof st->ops);
@@ -258,11 +212,11 @@ static void send_page(rpc_watch_hub_t *h, watch_stream_t *st, grading_change_t *
     if (grpc_call_start_batch(s->call, st->ops, 1, s, NULL) != GRPC_CALL_OK) {
         grpc_byte_buffer_destroy(st->send);
         st->send = NULL;
-        finish(st, GRPC_STATUS_INTERNAL, "cannot start the stream's next message");
+        rpc_watch_finish(st, GRPC_STATUS_INTERNAL, "cannot start the stream's next message");
         return;
     }
     st->sending = true;
-    st->sent_ms = mono_ms();
+    st->sent_ms = rpc_watch_mono_ms();
     st->pending++;
 }
 
@@ -273,12 +227,12 @@ static bool serve(rpc_watch_hub_t *h, grading_txn_t *txn, watch_stream_t *st)
     size_t n;
     grading_err_t err = grading_store_changes_read(txn, st->pos, h->buf, WATCH_SCAN, &n);
     if (err) {
-        finish(st, GRPC_STATUS_INTERNAL, "cannot read the change log");
+        rpc_watch_finish(st, GRPC_STATUS_INTERNAL, "cannot read the change log");
         return false;
     }
     if (n == 0) return false;
     if (h->buf[0].seq != st->pos + 1) {   /* pruned past the stream: it would miss changes */
-        finish(st, GRPC_STATUS_OUT_OF_RANGE, "the change log was pruned past the stream's position; "
+        rpc_watch_finish(st, GRPC_STATUS_OUT_OF_RANGE, "the change log was pruned past the stream's position; "
                                              "re-read a snapshot and watch from now");
         return false;
     }
@@ -304,8 +258,8 @@ static bool hub_pass(rpc_watch_hub_t *h)
         for (watch_stream_t *st = h->streams; st; st = st->next) {
             if (st->finishing) continue;
             if (st->sending) {
-                if (head > st->pos && head - st->pos > h->max_lag && mono_ms() - st->sent_ms > WATCH_STALL_MS)
-                    finish(st, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                if (head > st->pos && head - st->pos > h->max_lag && rpc_watch_mono_ms() - st->sent_ms > WATCH_STALL_MS)
+                    rpc_watch_finish(st, GRPC_STATUS_RESOURCE_EXHAUSTED,
                            "the client fell too far behind the change log (see --watch-max-lag); "
                            "resume from its last token");
                 continue;
@@ -378,7 +332,7 @@ void rpc_watch_hub_drain(rpc_watch_hub_t *h)
     h->draining = true;
     h->stop = true;
     for (watch_stream_t *st = h->streams; st; st = st->next)
-        finish(st, GRPC_STATUS_UNAVAILABLE, "server is shutting down; resume from the last token");
+        rpc_watch_finish(st, GRPC_STATUS_UNAVAILABLE, "server is shutting down; resume from the last token");
     pthread_cond_signal(&h->cv);
     pthread_mutex_unlock(&h->mu);
     if (h->started) pthread_join(h->thread, NULL);
@@ -403,181 +357,3 @@ void rpc_watch_hub_free(rpc_watch_hub_t *h)
     free(h);
 }
 
-/* ---- the call (completion-queue thread) ---- */
-
-static int cmp_id(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static bool parse_token(const char *t, uint64_t *out)
-{
-    if (!t[0] || strlen(t) > 20) return false;
-    for (const char *p = t; *p; p++)
-        if (*p < '0' || *p > '9') return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(t, &end, 10);
-    if (errno || *end) return false;
-    *out = v;
-    return true;
-}
-
-/* Checks the request into st's filter and start position. */
-static bool watch_request(call_slot_t *s, const Grading__V1__WatchGradeChangesRequest *req, watch_stream_t *st,
-                          grading_error_t *e)
-{
-    if (req->marketplace && req->marketplace[0]) {
-        const grading_marketplace_t *mp = rpc_resolve_marketplace(s, req->marketplace, "marketplace", e);
-        if (!mp) return false;
-        snprintf(st->mp, sizeof st->mp, "%s", mp->name);
-        st->filter.mp = st->mp;
-    }
-    if (req->n_seller_ids > WATCH_MAX_SELLERS) {
-        grading_error_set(e, GRADING_EINVAL, "seller_ids", "at most %d seller ids, got %zu", WATCH_MAX_SELLERS,
-                          req->n_seller_ids);
-        return false;
-    }
-    if (req->n_seller_ids) {
-        st->sellers = calloc(req->n_seller_ids, sizeof *st->sellers);
-        if (!st->sellers) {
-            grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
-            return false;
-        }
-        for (size_t i = 0; i < req->n_seller_ids; i++) {
-            char field[40];
-            snprintf(field, sizeof field, "seller_ids[%zu]", i);
-            if (!rpc_seller_id_ok(req->seller_ids[i], field, e)) return false;
-            st->sellers[i] = req->seller_ids[i];
-        }
-        qsort(st->sellers, req->n_seller_ids, sizeof *st->sellers, cmp_id);
-        st->filter.sellers = st->sellers;
-        st->filter.nsellers = req->n_seller_ids;
-    }
-    for (size_t i = 0; i < req->n_kinds; i++) {
-        switch (req->kinds[i]) {
-        case GRADING__V1__CHANGE_KIND__CHANGE_KIND_BOOST: st->filter.kinds |= GRADING_CHANGE_BOOST; break;
-        case GRADING__V1__CHANGE_KIND__CHANGE_KIND_SUSPENSION: st->filter.kinds |= GRADING_CHANGE_SUSPENSION; break;
-        case GRADING__V1__CHANGE_KIND__CHANGE_KIND_LIVE_LEVELS: st->filter.kinds |= GRADING_CHANGE_LEVELS; break;
-        case GRADING__V1__CHANGE_KIND__CHANGE_KIND_PUBLISHED_LEVELS:
-            st->filter.kinds |= GRADING_CHANGE_PUBLISHED;
-            break;
-        default:
-            grading_error_set(e, GRADING_EINVAL, "kinds", "kinds[%zu] is not a change kind (%d)", i,
-                              (int)req->kinds[i]);
-            return false;
-        }
-    }
-    uint64_t token = 0;
-    bool resume = req->resume_token && req->resume_token[0];
-    if (resume && !parse_token(req->resume_token, &token)) {
-        grading_error_set(e, GRADING_EINVAL, "resume_token", "not a token of this server (a decimal number)");
-        return false;
-    }
-    grading_txn_t *txn;
-    uint64_t first, last;
-    grading_err_t err = grading_store_read_begin(rpc_thread_reader(s), &txn);
-    if (!err) {
-        err = grading_store_changes_bounds(txn, &first, &last);
-        grading_store_read_end(rpc_thread_reader(s));
-    }
-    if (err) {
-        grading_error_set(e, err, "", "cannot read the change log");
-        return false;
-    }
-    if (!resume) {
-        st->pos = last;
-    } else if (token > last || (first > 0 && token + 1 < first)) {
-        grading_error_set(e, GRADING_ERANGE, "resume_token",
-                          "token %" PRIu64 " is outside the change log (%" PRIu64 "..%" PRIu64
-                          "); re-read a snapshot and watch from now",
-                          token, first ? first - 1 : last, last);
-        return false;
-    } else {
-        st->pos = token;
-    }
-    return true;
-}
-
-void rpc_handle_watch_grade_changes(call_slot_t *s, const ProtobufCMessage *msg)
-{
-    const Grading__V1__WatchGradeChangesRequest *req = (const void *)msg;
-    rpc_watch_hub_t *h = rpc_watch_hub(s);
-    grading_error_t e = {0};
-    watch_stream_t *st = calloc(1, sizeof *st);
-    if (!st) {
-        rpc_reply(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", NULL);
-        return;
-    }
-    if (!watch_request(s, req, st, &e)) {
-        stream_free(st);
-        rpc_reply_error(s, &e);
-        return;
-    }
-    st->s = s;
-    st->hub = h;
-    st->close_tag.state = SLOT_SENDING;
-    st->close_tag.on_event = on_close;
-    st->close_tag.stream = st;
-    /* the first message: no changes, the token of where the stream starts */
-    Grading__V1__WatchGradeChangesResponse resp = GRADING__V1__WATCH_GRADE_CHANGES_RESPONSE__INIT;
-    char token[24];
-    token_of(st->pos, token);
-    resp.token = token;
-    st->send = grading_pb_to_buffer(&resp.base);
-    if (!st->send) {
-        stream_free(st);
-        rpc_reply(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", NULL);
-        return;
-    }
-    pthread_mutex_lock(&h->mu);
-    if (h->draining) {
-        pthread_mutex_unlock(&h->mu);
-        stream_free(st);
-        rpc_reply(s, GRPC_STATUS_UNAVAILABLE, "server is shutting down", NULL);
-        return;
-    }
-    if (h->nstreams >= WATCH_MAX_STREAMS) {
-        pthread_mutex_unlock(&h->mu);
-        stream_free(st);
-        rpc_reply(s, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many WatchGradeChanges streams are open; retry later",
-                  NULL);
-        return;
-    }
-    /* the stream lasts: a new slot takes this one's place for the next call */
-    if (!rpc_slot_detach(s)) {
-        pthread_mutex_unlock(&h->mu);
-        stream_free(st);
-        rpc_reply(s, GRPC_STATUS_UNAVAILABLE, "server is shutting down", NULL);
-        return;
-    }
-    s->stream = st;
-    s->on_event = on_event;
-    s->state = SLOT_SENDING;   /* past the request: completions go to on_event */
-    memset(st->ops, 0, sizeof st->ops);
-    st->ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    st->ops[1].op = GRPC_OP_SEND_MESSAGE;
-    st->ops[1].data.send_message.send_message = st->send;
-    memset(&st->close_op, 0, sizeof st->close_op);
-    st->close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    st->close_op.data.recv_close_on_server.cancelled = &s->cancelled;
-    bool ok = grpc_call_start_batch(s->call, &st->close_op, 1, &st->close_tag, NULL) == GRPC_CALL_OK;
-    if (ok) st->pending++;
-    if (ok && grpc_call_start_batch(s->call, st->ops, 2, s, NULL) == GRPC_CALL_OK) {
-        st->sending = true;
-        st->sent_ms = mono_ms();
-        st->pending++;
-    }
-    if (!ok) {   /* cannot happen with well-formed batches; end the call and recycle the slot */
-        pthread_mutex_unlock(&h->mu);
-        grpc_call_cancel(s->call, NULL);
-        rpc_observe_end(s, GRPC_STATUS_INTERNAL, "cannot start the stream");
-        recycle(st);
-        return;
-    }
-    st->next = h->streams;
-    h->streams = st;
-    h->nstreams++;
-    if (!st->sending) finish(st, GRPC_STATUS_INTERNAL, "cannot start the stream");
-    pthread_mutex_unlock(&h->mu);
-}
