@@ -5,6 +5,7 @@
 #ifndef GRADING_CLIENT_H
 #define GRADING_CLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <grpc/grpc.h>
@@ -62,5 +63,27 @@ grading_err_t grading_client_add_metadata(grading_client_t *c, const char *key, 
 
 /* grading_status_name: status_name.h (in the wire library). */
 #include "grading/status_name.h"
+
+/* ---- server streaming (client_stream.c) ----
+ * One request, then messages until the server ends the call. While a
+ * stream is open its client makes no other call. */
+typedef struct grading_client_stream grading_client_stream_t;
+
+/* Starts method with req. Errors: GRADING_ENOMEM, GRADING_EIO (the call
+ * could not start). The stream is the caller's: grading_client_stream_free. */
+grading_err_t grading_client_stream_open(grading_client_t *c, const char *method, const ProtobufCMessage *req,
+                                         grading_client_stream_t **out);
+
+/* Waits up to timeout_ms (<= 0: no limit) for the next message. On a
+ * message: *out_msg (the caller frees it). When the call has ended:
+ * *out_msg NULL and *res its status (destroy it). When the wait timed
+ * out: *out_msg NULL, *timed_out true (call again to keep waiting).
+ * Errors: GRADING_EINVAL (a message that does not decode), GRADING_ENOMEM. */
+grading_err_t grading_client_stream_next(grading_client_stream_t *s, const ProtobufCMessageDescriptor *desc,
+                                         int64_t timeout_ms, ProtobufCMessage **out_msg, bool *timed_out,
+                                         grading_call_result_t *res);
+
+/* Cancels the call if it is still going and frees the stream. */
+void grading_client_stream_free(grading_client_stream_t *s);
 
 #endif

@@ -85,4 +85,11 @@ void grading_metrics_write_process(FILE *out);
 uint64_t grading_metrics_events_total(const char *mp, grading_events_result_t result);
 uint64_t grading_metrics_handled_total(int method, int code);
 
+/* The shadow policy (issue 14, metrics_shadow.c): one derive compared
+ * the live level of a programme with the shadow's; rendered as
+ * grading_shadow_derives_total and grading_shadow_disagreements_total. */
+void grading_metrics_shadow_compared(const char *mp, const char *program, bool disagree);
+uint64_t grading_metrics_shadow_disagreements(const char *mp, const char *program);
+void grading_metrics_write_shadow(FILE *out);
+
 #endif

@@ -57,6 +57,13 @@ grading_err_t grading_policy_load_file(const char *path, grading_policy_t **out,
 grading_err_t grading_policy_load_buffer(const char *origin, const char *text, size_t len,
                                          grading_policy_t **out, grading_policy_diags_t *diags);
 
+/* The shadow policy (--shadow-policy): evaluated beside p on every derive,
+ * its disagreements counted, shown by GetGrade with explain. Set before p
+ * is published (it is immutable after); p takes a reference; NULL clears.
+ * The getter's pointer lives as long as p. */
+void grading_policy_set_shadow(grading_policy_t *p, grading_policy_t *shadow);
+const grading_policy_t *grading_policy_shadow(const grading_policy_t *p);
+
 grading_policy_t *grading_policy_ref(grading_policy_t *p);
 void grading_policy_unref(grading_policy_t *p);   /* frees at zero; NULL is fine */
 

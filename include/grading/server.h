@@ -50,7 +50,13 @@ typedef struct {
      * RecordEvents produces to the topic instead of writing here, and
      * ClosePeriod is refused. */
     struct grading_kafka *kafka;
+    /* WatchGradeChanges: how many change-log entries a stream whose
+     * client stopped reading (no message taken for 5 s) may fall behind
+     * before it is cut (RESOURCE_EXHAUSTED); 0 = GRADING_WATCH_DEFAULT_MAX_LAG. */
+    uint64_t watch_max_lag;
 } grading_server_options_t;
+
+#define GRADING_WATCH_DEFAULT_MAX_LAG UINT64_C(100000)
 
 /* Binds, starts the threads and serves. *out_port is the bound port.
  * Errors: GRADING_EINVAL (bad options), GRADING_EIO (cannot bind),

@@ -63,6 +63,7 @@ void app_flags_usage(FILE *out)
             GRADING_SERVER_DEFAULT_LISTEN, GRADING_SERVER_MAX_THREADS, GRADING_ADMIN_DEFAULT_LISTEN,
             GRADING_ADMIN_DEFAULT_LIVENESS_MS);
     app_flags_retention_usage(out);
+    app_flags_usage_watch(out);
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -172,6 +173,7 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
            O_REMOTE_BACKUP };
     enum { O_RETENTION_MARGIN = 300, O_DEDUP_HORIZON, O_PRUNE_INTERVAL, O_KEEP_PERIODS };
     enum { O_KAFKA = 400, O_KAFKA_TOPIC, O_KAFKA_CONFIG, O_KAFKA_DLQ, O_READY_LAG };
+    enum { O_WATCH = 500 };   /* + APP_FLAG_WATCH_* (flags_watch.c) */
     static const struct option opts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
         {"data-dir", required_argument, NULL, O_DATA},
@@ -214,6 +216,10 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         {"kafka-config", required_argument, NULL, O_KAFKA_CONFIG},
         {"kafka-dlq-topic", required_argument, NULL, O_KAFKA_DLQ},
         {"ready-max-lag", required_argument, NULL, O_READY_LAG},
+        {"watch-max-lag", required_argument, NULL, O_WATCH + APP_FLAG_WATCH_MAX_LAG},
+        {"change-log-max-age", required_argument, NULL, O_WATCH + APP_FLAG_CHANGE_LOG_MAX_AGE},
+        {"change-log-max-entries", required_argument, NULL, O_WATCH + APP_FLAG_CHANGE_LOG_MAX_ENTRIES},
+        {"shadow-policy", required_argument, NULL, O_WATCH + APP_FLAG_SHADOW_POLICY},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -340,6 +346,12 @@ bool app_flags_parse(int argc, char **argv, app_flags_t *f, char *err, size_t er
         case O_KAFKA_DLQ:
         case O_READY_LAG:
             if (!app_flags_parse_kafka(c - O_KAFKA, optarg, f, err, errlen)) return false;
+            break;
+        case O_WATCH + APP_FLAG_WATCH_MAX_LAG:
+        case O_WATCH + APP_FLAG_CHANGE_LOG_MAX_AGE:
+        case O_WATCH + APP_FLAG_CHANGE_LOG_MAX_ENTRIES:
+        case O_WATCH + APP_FLAG_SHADOW_POLICY:
+            if (!app_flags_parse_watch(c - O_WATCH, optarg, f, err, errlen)) return false;
             break;
         case 'h':
         case O_HELP: f->help = true; break;

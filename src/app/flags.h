@@ -54,6 +54,11 @@ typedef struct {
     const char *kafka_config[32];    /* KEY=VALUE for librdkafka */
     size_t nkafka_config;
     int64_t ready_max_lag;           /* /readyz: at most this many messages behind */
+    /* issue 14: the change stream (0: the defaults) */
+    uint64_t watch_max_lag;
+    int64_t change_log_max_age_ms;
+    uint64_t change_log_max_entries;
+    const char *shadow_policy;       /* --shadow-policy FILE: evaluated beside the live policy */
 } app_flags_t;
 
 /* Parses argv into *f (defaults first). On a bad flag writes a one-line
@@ -78,5 +83,9 @@ void app_flags_retention_usage(FILE *out);
  * the check that they go together. */
 bool app_flags_parse_kafka(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
 bool app_flags_check_kafka(const app_flags_t *f, char *err, size_t errlen);
+/* The change-stream and shadow-policy flags (flags_watch.c). */
+enum { APP_FLAG_WATCH_MAX_LAG, APP_FLAG_CHANGE_LOG_MAX_AGE, APP_FLAG_CHANGE_LOG_MAX_ENTRIES, APP_FLAG_SHADOW_POLICY };
+bool app_flags_parse_watch(int which, const char *arg, app_flags_t *f, char *err, size_t errlen);
+void app_flags_usage_watch(FILE *out);
 
 #endif

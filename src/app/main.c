@@ -23,10 +23,12 @@
 #include "grading/server.h"
 #include "grading/store.h"
 #include "kafka_app.h"
+#include "grading/changes.h"
 #include "ops.h"
 #include "pruner.h"
 #include "refresh.h"
 #include "security.h"
+#include "shadow.h"
 
 #define EXIT_USAGE 2
 
@@ -138,6 +140,11 @@ static void reload_policy(app_t *a, const char *why)
         print_diags("policy", diags);
     } else {
         grading_metrics_policy_reload(GRADING_RELOAD_OK);
+        if (a->flags.shadow_policy) {   /* re-read with it; a bad one keeps the shadow in use */
+            grading_policy_t *was = grading_server_policy(a->server);
+            app_shadow_attach(a->flags.shadow_policy, p, (grading_policy_t *)grading_policy_shadow(was));
+            grading_policy_unref(was);
+        }
         grading_server_set_policy(a->server, p);
         grading_log(GRADING_LOG_INFO, "%s: policy %s loaded, version %s", why, a->flags.policy,
                     grading_policy_version(p));
@@ -259,6 +266,11 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto fail;
     }
+    if (a.flags.shadow_policy && !app_shadow_attach(a.flags.shadow_policy, policy, NULL)) {
+        fprintf(stderr, "gradingd: shadow policy %s is invalid (see the log)\n", a.flags.shadow_policy);
+        rc = EXIT_USAGE;
+        goto fail;
+    }
 
     if (a.flags.authz && app_authz_load(a.flags.authz, &authz)) {
         rc = EXIT_USAGE;
@@ -273,6 +285,7 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto fail;
     }
+    grading_store_changes_limits(a.store, a.flags.change_log_max_age_ms, a.flags.change_log_max_entries);
     struct timespec mono;
     clock_gettime(CLOCK_MONOTONIC, &mono);
     a.clock_mono_start_ns = (int64_t)mono.tv_sec * 1000000000 + mono.tv_nsec;
@@ -310,6 +323,7 @@ int main(int argc, char **argv)
         .trust_proxy_identity = a.flags.trust_proxy_identity,
         .max_future_skew_ms = a.flags.max_future_skew_ms,
         .dedup_horizon_ms = a.flags.dedup_horizon_ms,
+        .watch_max_lag = a.flags.watch_max_lag,
     };
     int port = 0;
     if (grading_server_start(&opts, &a.server, &port, &e)) {

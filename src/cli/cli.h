@@ -59,6 +59,10 @@ extern const cli_command_t cli_cmd_policy;
 extern const cli_command_t cli_cmd_close;
 extern const cli_command_t cli_cmd_history;
 extern const cli_command_t cli_cmd_audit;
+extern const cli_command_t cli_cmd_watch;
+/* gradectl policy diff FILE (cmd_policy_diff.c); the strings may be NULL. */
+int cli_policy_diff(cli_ctx_t *ctx, const cli_command_t *cmd, const char *file, const char *mp, const char *as_of,
+                    const char *sample);
 
 /* Takes --tls-ca/--tls-cert/--tls-key/--token FILE|VALUE at argv[*i] into
  * ctx->conn (advancing *i). Returns 1 when it was one of them, 0 when not,

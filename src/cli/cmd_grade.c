@@ -67,6 +67,10 @@ static int print_explanation(const Grading__V1__ProgramGrade *pg)
         printf(": level %d", (int)pg->live->level);
         if (pg->live->label && *pg->live->label) printf(" (%s)", pg->live->label);
     }
+    if (pg->shadow) {   /* gradingd --shadow-policy */
+        printf("; shadow policy: level %d", (int)pg->shadow->level);
+        if (pg->shadow->label && *pg->shadow->label) printf(" (%s)", pg->shadow->label);
+    }
     printf("\n");
     if (pg->n_reasons == 0) printf("  (the server gave no reasons)\n");
     for (size_t i = 0; i < pg->n_reasons; i++) printf("  - %s\n", pg->reasons[i]);

@@ -366,11 +366,18 @@ static int run_policy(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char *
 {
     char *pos[2];
     int npos, rc;
-    const cli_opt_t opts[] = {{NULL, NULL, NULL}};
+    const char *mp = NULL, *as_of = NULL, *sample = NULL;   /* diff only */
+    const cli_opt_t opts[] = {{"--marketplace", &mp, NULL}, {"--as-of", &as_of, NULL}, {"--sample", &sample, NULL},
+                              {NULL, NULL, NULL}};
 
     if ((rc = cli_parse_args(cmd, argc, argv, opts, pos, 1, 2, &npos))) return rc;
+    if (strcmp(pos[0], "diff") == 0) {
+        if (npos < 2 || !pos[1][0]) return cli_usage_error(cmd, "policy diff: missing FILE");
+        return cli_policy_diff(ctx, cmd, pos[1], mp, as_of, sample);
+    }
     if (strcmp(pos[0], "check") != 0)
-        return cli_usage_error(cmd, "unknown policy subcommand \"%s\" (there is: check)", pos[0]);
+        return cli_usage_error(cmd, "unknown policy subcommand \"%s\" (there are: check, diff)", pos[0]);
+    if (mp || as_of || sample) return cli_usage_error(cmd, "policy check takes no options");
     if (npos < 2) return cli_usage_error(cmd, "policy check: missing FILE");
     if (!pos[1][0]) return cli_usage_error(cmd, "policy check: FILE must not be empty");
     return policy_check(ctx, pos[1]);
@@ -378,9 +385,17 @@ static int run_policy(cli_ctx_t *ctx, const cli_command_t *cmd, int argc, char *
 
 const cli_command_t cli_cmd_policy = {
     .name = "policy",
-    .synopsis = "check FILE",
+    .synopsis = "check FILE | diff FILE [--marketplace M] [--as-of T] [--sample N]",
     .summary = "check a policy file here, without a server",
-    .help = "Loads FILE with the server's own loader: what passes here, gradingd starts\n"
+    .help = "diff FILE asks the server (EvaluatePolicy; admin only) how every seller of a\n"
+            "marketplace would move under FILE instead of the current policy, as of T\n"
+            "(default now), writing nothing: per programme a table of old level -> new\n"
+            "level with a bar chart, then the sellers whose boost, suspension or ad credit\n"
+            "change (with the first N ids, --sample, default 10), the total ad credit and\n"
+            "the mean boost before and after. A bad FILE is INVALID_ARGUMENT naming\n"
+            "FILE:LINE:COL (exit 1). --json prints the reply.\n"
+            "\n"
+            "check FILE loads FILE with the server's own loader: what passes here, gradingd starts\n"
             "with and reloads.\n"
             "\n"
             "On a bad file, prints every problem (not just the first) on stderr, one a line\n"

@@ -1,5 +1,7 @@
 /* Reading a seller's windows from the store and evaluating the rules. */
 #include "grading/assess.h"
+#include "grading/changes.h"
+#include "grading/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +216,40 @@ grading_err_t grading_assess_seller(grading_txn_t *txn, const grading_marketplac
     return grading_rules_assess_with(r, x->sums, &x->hist, &x->a, e);
 }
 
+/* Logs what moved in the seller's stored answer (changes.h), in the
+ * derive's transaction, so a watcher sees it exactly when it is stored. */
+static grading_err_t note_change(grading_txn_t *txn, const grading_marketplace_t *mp, const char *mp_name,
+                                 const char *seller,
+                                 const grading_seller_state_t *old, const grading_seller_state_t *st,
+                                 const grading_assess_t *x, int64_t now_ms)
+{
+    int32_t levels[GRADING_STORE_MAX_PROGRAMS];
+    uint32_t n = 0;
+    for (size_t p = 0; p < mp->rules->nprograms && n < GRADING_STORE_MAX_PROGRAMS; p++)
+        levels[n++] = x->a.grades[p].level;
+    return grading_store_change_note_seller(txn, mp_name, seller, old, st, levels, n, now_ms);
+}
+
+/* --shadow-policy: the shadow's levels beside the live ones, disagreements
+ * counted per programme (matched by name). Counts only: it never fails
+ * the derive, and stores nothing. */
+static void compare_shadow(grading_txn_t *txn, const grading_policy_t *p, const grading_marketplace_t *mp,
+                           const char *seller, int64_t now_ms, const grading_assess_t *live)
+{
+    const grading_policy_t *shadow = grading_policy_shadow(p);
+    const grading_marketplace_t *smp = shadow ? grading_policy_marketplace(shadow, mp->name) : NULL;
+    if (!smp || strcmp(smp->name, mp->name) != 0) return;
+    grading_assess_t *x = grading_assess_new();
+    grading_error_t e;
+    if (x && grading_assess_seller(txn, smp, seller, now_ms, x, &e) == GRADING_OK)
+        for (size_t i = 0; i < mp->rules->nprograms; i++)
+            for (size_t j = 0; j < smp->rules->nprograms; j++)
+                if (strcmp(mp->rules->programs[i].name, smp->rules->programs[j].name) == 0)
+                    grading_metrics_shadow_compared(mp->name, mp->rules->programs[i].name,
+                                                    live->a.grades[i].level != x->a.grades[j].level);
+    grading_assess_free(x);
+}
+
 grading_err_t grading_assess_derive(grading_txn_t *txn, const grading_policy_t *p,
                                     const char *mp_name, const char *seller, int64_t now_ms)
 {
@@ -239,6 +275,8 @@ grading_err_t grading_assess_derive(grading_txn_t *txn, const grading_policy_t *
         if (!err && st.next_due_ms && (!found || old.next_due_ms != st.next_due_ms))
             err = grading_store_due_put(txn, st.next_due_ms, mp_name, seller);
         if (!err) err = grading_store_seller_put(txn, mp_name, seller, &st);
+        if (!err) err = note_change(txn, mp, mp_name, seller, found ? &old : NULL, &st, x, now_ms);
+        if (!err) compare_shadow(txn, p, mp, seller, now_ms, x);
     }
     grading_assess_free(x);
     return err;

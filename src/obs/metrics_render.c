@@ -155,6 +155,7 @@ void grading_metrics_write(FILE *out)
     met_snapshot(c);
     write_grpc(out, c);
     write_grading(out, c);
+    grading_metrics_write_shadow(out);
     free(c);
 }
 

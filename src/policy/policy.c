@@ -31,6 +31,7 @@ struct grading_policy {
     grading_marketplace_t *markets;
     size_t default_index;
     char *strings;   /* one arena for every name the marketplaces borrow */
+    grading_policy_t *shadow;   /* --shadow-policy: evaluated beside this one (issue 14) */
 };
 
 void diag(loader_t *l, const yaml_node_t *node, const char *fmt, ...)
@@ -306,7 +307,20 @@ static void policy_free(grading_policy_t *p)
     }
     free(p->markets);
     free(p->strings);
+    grading_policy_unref(p->shadow);
     free(p);
+}
+
+void grading_policy_set_shadow(grading_policy_t *p, grading_policy_t *shadow)
+{
+    grading_policy_t *ref = shadow && shadow != p ? grading_policy_ref(shadow) : NULL;
+    grading_policy_unref(p->shadow);
+    p->shadow = ref;
+}
+
+const grading_policy_t *grading_policy_shadow(const grading_policy_t *p)
+{
+    return p->shadow;
 }
 
 static void build(loader_t *l, yaml_node_t *root, grading_policy_t *p, size_t text_len)

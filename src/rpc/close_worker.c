@@ -42,6 +42,10 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_unlock(&w->mu);
         if (!s) break;   /* stopping and nothing left */
+        if (s->worker_run) {   /* another long call (EvaluatePolicy) */
+            s->worker_run(s);
+            continue;
+        }
         grading_metrics_close_running(true);
         rpc_close_run(s);
         grading_metrics_close_running(false);

@@ -296,5 +296,8 @@ const rpc_method_t grading_rpc_methods[] = {
      &grpc__reflection__v1__server_reflection_request__descriptor, rpc_handle_reflection, 1},
     {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
      &grpc__reflection__v1__server_reflection_request__descriptor, rpc_handle_reflection, 1},
+    {SVC "WatchGradeChanges", &grading__v1__watch_grade_changes_request__descriptor,
+     rpc_handle_watch_grade_changes, 4},
+    {SVC "EvaluatePolicy", &grading__v1__evaluate_policy_request__descriptor, rpc_handle_evaluate_policy, 1},
 };
 const int grading_rpc_method_count = sizeof grading_rpc_methods / sizeof grading_rpc_methods[0];

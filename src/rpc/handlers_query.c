@@ -66,7 +66,7 @@ static void format_value(const grading_metric_def_t *m, double v, char *buf, siz
 
 typedef struct {
     Grading__V1__ProgramGrade pg;
-    Grading__V1__Grade live, published;
+    Grading__V1__Grade live, published, shadow;
     char *reasons[GRADING_RULES_MAX_REASONS];
     Grading__V1__Advice advice[MAX_ADVICE];
     Grading__V1__Advice *advice_ptrs[MAX_ADVICE];
@@ -119,6 +119,31 @@ static void fill_program(const grading_rules_t *r, size_t p, const grading_asses
     o->pg.advice = o->advice_ptrs;
 }
 
+/* With --shadow-policy: the seller assessed under the shadow as of the
+ * same time (*x NULL when there is none, or it lacks the marketplace). */
+static grading_err_t assess_shadow(call_slot_t *s, const query_t *q, const char *seller, grading_assess_t **x,
+                                const grading_marketplace_t **smp, grading_error_t *e)
+{
+    *x = NULL;
+    const grading_policy_t *shadow = grading_policy_shadow(s->policy);
+    *smp = shadow ? grading_policy_marketplace(shadow, q->mp->name) : NULL;
+    if (!*smp || strcmp((*smp)->name, q->mp->name) != 0) return GRADING_OK;
+    if (!(*x = grading_assess_new())) return grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+    grading_txn_t *txn;
+    grading_err_t err = grading_store_read_begin(rpc_thread_reader(s), &txn);
+    if (err) {
+        grading_error_set(e, err, "", "cannot read the store");
+    } else {
+        err = grading_assess_seller(txn, *smp, seller, q->as_of, *x, e);
+        grading_store_read_end(rpc_thread_reader(s));
+    }
+    if (err) {
+        grading_assess_free(*x);
+        *x = NULL;
+    }
+    return err;
+}
+
 void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg)
 {
     const Grading__V1__GetGradeRequest *req = (const void *)msg;
@@ -147,7 +172,28 @@ void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg)
     resp.as_of = &ts;
     resp.n_programs = r->nprograms;
     resp.programs = pgs;
+    grading_assess_t *sx = NULL;
+    const grading_marketplace_t *smp = NULL;
+    if (req->explain && (assess_shadow(s, &q, req->seller_id, &sx, &smp, &e))) {
+        free(pgs);
+        goto fail;
+    }
+    if (sx) {
+        resp.shadow_policy_version = (char *)grading_policy_version(grading_policy_shadow(s->policy));
+        for (size_t p = 0; p < r->nprograms; p++)
+            for (size_t j = 0; j < smp->rules->nprograms; j++) {
+                if (strcmp(r->programs[p].name, smp->rules->programs[j].name) != 0) continue;
+                const grading_grade_t *g = &sx->a.grades[j];
+                grading__v1__grade__init(&pr[p].shadow);
+                pr[p].shadow.level = g->level;
+                pr[p].shadow.label = (char *)(g->label ? g->label : "");
+                pr[p].shadow.score = g->has_score ? g->score : 0;
+                pr[p].shadow.period = "shadow";
+                pr[p].pg.shadow = &pr[p].shadow;
+            }
+    }
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+    grading_assess_free(sx);
     free(pgs);
     free(pr);
     grading_assess_free(q.x);

@@ -68,6 +68,7 @@ struct grading_server {
     int shutdown_tag;   /* its address is the tag */
     rpc_security_t *security;   /* TLS, identity, authorization */
     grading_kafka_t *kafka;     /* Kafka mode (issue 11), or NULL */
+    rpc_watch_hub_t *watch;     /* WatchGradeChanges streams (issue 14) */
 };
 
 grpc_status_code rpc_status_of(grading_err_t err)
@@ -99,6 +100,7 @@ pthread_mutex_t *rpc_close_lock(call_slot_t *s) { return &s->srv->close_mu; }
 rpc_close_worker_t *rpc_close_worker(call_slot_t *s) { return s->srv->closer; }
 grading_store_t *rpc_store(call_slot_t *s) { return s->srv->store; }
 rpc_security_t *rpc_server_security(grading_server_t *srv) { return srv->security; }
+rpc_watch_hub_t *rpc_watch_hub(call_slot_t *s) { return s->srv->watch; }
 void rpc_published(call_slot_t *s, const char *mp)
 {
     if (s->srv->on_published) s->srv->on_published(s->srv->published_ctx, mp);
@@ -154,6 +156,7 @@ static void slot_release_call(call_slot_t *s)
     free(s->record.report.conflict_indexes);
     free(s->record.duplicate);
     memset(&s->record, 0, sizeof s->record);
+    s->worker_run = NULL;
 }
 
 /* Asks grpc for the next call of this slot's method. Returns false when
@@ -229,7 +232,22 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
 void rpc_slot_recycle(call_slot_t *s)
 {
     slot_release_call(s);
-    slot_request(s);
+    if (s->detached) free(s);   /* its place was taken by a new slot */
+    else slot_request(s);
+}
+
+bool rpc_slot_detach(call_slot_t *s)
+{
+    call_slot_t *n = calloc(1, sizeof *n);
+    if (!n) return false;
+    n->srv = s->srv;
+    n->thr = s->thr;
+    n->method = s->method;
+    n->registered = s->registered;
+    n->status_details = grpc_empty_slice();
+    if (!slot_request(n)) return false;   /* shutting down: n is freed */
+    s->detached = true;
+    return true;
 }
 
 static void slot_dispatch(call_slot_t *s)
@@ -277,8 +295,7 @@ static void slot_complete(call_slot_t *s, int ok)
         return;
     }
     /* SLOT_SENDING finished (ok or not, the call is over). */
-    slot_release_call(s);
-    slot_request(s);   /* after shutdown began this fails and frees the slot */
+    rpc_slot_recycle(s);   /* after shutdown began the request fails and frees the slot */
 }
 
 /* ---- threads ---- */
@@ -386,6 +403,10 @@ grading_err_t grading_server_start(const grading_server_options_t *opts, grading
     pthread_cond_init(&srv->shutdown_cv, NULL);
     atomic_init(&srv->shutting_down, false);
     if ((err = rpc_security_new(opts, &srv->security, e))) goto fail;
+    if ((err = rpc_watch_hub_start(srv->store, opts->watch_max_lag, &srv->watch))) {
+        grading_error_set(e, err, "", "cannot start the watch thread");
+        goto fail;
+    }
 
     grpc_arg args[] = {
         {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
@@ -483,6 +504,7 @@ void grading_server_shutdown(grading_server_t *srv, int64_t grace_ms)
     if (!srv->server) return;
     atomic_store(&srv->shutting_down, true);
     grpc_server_shutdown_and_notify(srv->server, srv->threads[0].cq, &srv->shutdown_tag);
+    rpc_watch_hub_drain(srv->watch);   /* streams never end by themselves */
     if (!wait_shutdown(srv, grace_ms > 0 ? grace_ms : 0)) {
         grpc_server_cancel_all_calls(srv->server);
         /* Cancelled calls end promptly; a RecordEvents still in the writer
@@ -508,6 +530,7 @@ void grading_server_free(grading_server_t *srv)
     free(srv->threads);
     grading_policy_unref(srv->policy);
     rpc_security_free(srv->security);
+    rpc_watch_hub_free(srv->watch);   /* after the threads: completions use it */
     pthread_mutex_destroy(&srv->policy_mu);
     pthread_mutex_destroy(&srv->close_mu);
     pthread_rwlock_destroy(&srv->server_lock);

@@ -68,6 +68,8 @@ struct call_slot {
      * completions here, until its last batch (status sent) clears it. */
     void (*on_event)(call_slot_t *s, int ok);
     void *stream;
+    bool detached;                  /* rpc_slot_detach: freed, not re-requested, when the call ends */
+    void (*worker_run)(call_slot_t *s);   /* on the close worker: this, else rpc_close_run */
 };
 
 /* Sends the reply (resp may be NULL for an error), then the server frees
@@ -78,6 +80,15 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
 /* Frees a call whose last batch could not start and requests the next
  * one (what a completed reply batch leads to). */
 void rpc_slot_recycle(call_slot_t *s);
+
+/* EvaluatePolicy (handlers_whatif.c): queued to the close worker. */
+void rpc_handle_evaluate_policy(call_slot_t *s, const ProtobufCMessage *msg);
+void rpc_whatif_run(call_slot_t *s);
+
+/* For a call that may last (a watch stream): requests a new call in the
+ * slot's place, so the method keeps its calls requested, and marks s to be
+ * freed when its call ends. False when no new call could be requested. */
+bool rpc_slot_detach(call_slot_t *s);
 
 /* Server reflection (reflection_stream.c): the bidirectional stream, as
  * a handler of the method table. */
@@ -146,5 +157,15 @@ void rpc_close_run(call_slot_t *s);
 /* The method table (handlers.c) and its length. */
 extern const rpc_method_t grading_rpc_methods[];
 extern const int grading_rpc_method_count;
+
+/* WatchGradeChanges (watch_stream.c): server streaming fed by one hub
+ * thread that reads the change log; the server starts the hub, drains it
+ * (every stream ends UNAVAILABLE) when shutting down, frees it last. */
+typedef struct rpc_watch_hub rpc_watch_hub_t;
+grading_err_t rpc_watch_hub_start(grading_store_t *store, uint64_t max_lag, rpc_watch_hub_t **out);
+void rpc_watch_hub_drain(rpc_watch_hub_t *h);
+void rpc_watch_hub_free(rpc_watch_hub_t *h);
+rpc_watch_hub_t *rpc_watch_hub(call_slot_t *s);
+void rpc_handle_watch_grade_changes(call_slot_t *s, const ProtobufCMessage *msg);
 
 #endif

@@ -43,7 +43,7 @@
 
 static grading_err_t load_boosts(grading_store_t *st, MDB_txn *txn);
 
-#define STORE_MAX_DBS 12
+#define STORE_MAX_DBS 32
 #define STORE_MAX_READERS 256                     /* reader objects (threads) at once */
 #define STORE_MIN_MAP_SIZE (UINT64_C(256) << 10)  /* room for the empty databases */
 #define STORE_LOCK_FILE "grading.lock"
@@ -58,6 +58,7 @@ static const char *const db_names[DB_COUNT] = {
     [DB_CLOSES] = "closes", [DB_DUE] = "due", [DB_META] = "meta",
     [DB_AUDIT] = "audit",
     [DB_ORPHANS] = "orphans",
+    [DB_CHANGES] = "changes", [DB_LIVE] = "live",
 };
 
 

@@ -15,6 +15,7 @@
 enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_SELLERS, DB_PERIODS, DB_CLOSES, DB_DUE,
        DB_META, DB_AUDIT,
        DB_ORPHANS,   /* unpaid orders holding lifecycle events (issue 9) */
+       DB_CHANGES, DB_LIVE,   /* the change log and the live levels it last logged (issue 14) */
        DB_COUNT };
 
 struct grading_store {
@@ -31,6 +32,8 @@ struct grading_store {
     store_boosts_t *boosts;
     pthread_mutex_t write_mu;
     bool write_mu_ready;
+    _Atomic int64_t changes_max_age_ms;     /* change log limits (changes.h) */
+    _Atomic uint64_t changes_max_entries;
 };
 
 struct grading_txn {

@@ -207,4 +207,12 @@ grading_err_t cb_load_start(grading_client_t **clients, int threads, uint32_t se
  * caller destroys with cb_lat_destroy) and frees l. */
 void cb_load_stop(cb_load_t *l, cb_lat_t *out);
 
+/* ---- the what-if phase (whatif.c, issue 14) ----
+ * EvaluatePolicy over every seller with the policy file plus a comment as
+ * the candidate, the boosts threads running meanwhile (clients[1..]).
+ * Checks every seller was evaluated and none moved. 0, or -1 after saying
+ * why on stderr. busy: the caller destroys it. */
+int cb_whatif(grading_client_t **clients, int threads, uint32_t sellers, const char *policy_path,
+              const char *policy_version, double *seconds, uint64_t *evaluated, cb_lat_t *busy);
+
 #endif

@@ -377,6 +377,14 @@ int main(int argc, char **argv)
         ok = false;
     }
 
+    /* 5b. the what-if (issue 14), the boosts load running */
+    double whatif_s = 0;
+    uint64_t whatif_sellers = 0;
+    cb_lat_t wbusy = {0};
+    if (cb_whatif(clients, o.threads, o.sellers, policy_path, grading_policy_version(policy), &whatif_s,
+                  &whatif_sellers, &wbusy) != 0)
+        ok = false;
+
     /* 6. stop */
     for (int i = 0; i <= o.threads; i++) {
         grading_client_free(clients[i]);
@@ -414,6 +422,12 @@ int main(int argc, char **argv)
                idle.errors ? idle.first_error : busy.first_error);
     printf("- boosts max latency: %.2f ms idle, %.2f ms during the close.\n", cb_lat_quantile_ms(&idle, 1.0),
            cb_lat_quantile_ms(&busy, 1.0));
+    printf("- what-if (EvaluatePolicy: every seller under the current policy and a candidate): %" PRIu64
+           " sellers in %.1f s; boosts p50/p99 meanwhile %.2f / %.2f ms (%" PRIu64 " calls, %" PRIu64 " failed).\n",
+           whatif_sellers, whatif_s, cb_lat_quantile_ms(&wbusy, 0.50), cb_lat_quantile_ms(&wbusy, 0.99), wbusy.calls,
+           wbusy.errors);
+    if (wbusy.errors) ok = false;
+    cb_lat_destroy(&wbusy);
     if (idle.dropped || busy.dropped)
         printf("- %" PRIu64 " latency samples beyond the cap were not kept.\n", idle.dropped + busy.dropped);
     printf("- seeding in process: %" PRIu32 " write transactions of ~%d events, derive on, each fsync'd.\n",

@@ -22,6 +22,7 @@
 #include "../../src/cli/call.c"
 #include "../../src/cli/table.c"
 #include "../../src/cli/cmd_policy.c"
+#include "../../src/cli/cmd_policy_diff.c"
 
 /* Two marketplaces, the second the default; every section the summary
  * reports, a listing cap among the restrictions. */
