@@ -64,6 +64,16 @@ grading_err_t grading_store_write_begin(grading_store_t *st, grading_txn_t *pare
  * Errors: GRADING_EFULL (MDB_MAP_FULL / MDB_TXN_FULL), GRADING_EIO. */
 grading_err_t grading_txn_commit(grading_txn_t *txn);
 
+/* Commits and frees txn like grading_txn_commit, but a top-level commit is
+ * on disk only once a grading_store_sync begun after it returned OK: its
+ * data pages are fsync'd, its meta page not yet. Readers see it at once.
+ * Errors: as grading_txn_commit. */
+grading_err_t grading_txn_commit_unsynced(grading_txn_t *txn);
+
+/* fsyncs the store: every commit that returned before is on disk.
+ * Errors: GRADING_EIO. */
+grading_err_t grading_store_sync(grading_store_t *st);
+
 /* Aborts and frees txn (a write txn, or a read txn: see reader_end). */
 void grading_txn_abort(grading_txn_t *txn);
 

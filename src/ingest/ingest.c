@@ -9,6 +9,12 @@
  * only after it returned does any batch's done callback run: a reply never
  * promises what is not on disk.
  *
+ * The store commits without the meta page's fsync (MDB_NOMETASYNC); a
+ * second thread, the syncer, takes the committed groups, fsyncs once for
+ * all of them and only then runs their callbacks, while the writer already
+ * applies the next group. Under load one fsync per group is thus hidden
+ * behind the next group's work instead of two in a row.
+ *
  * A full map (GRADING_EFULL) aborts the group, grows the map and retries.
  * When the map cannot grow any more, the group is retried one batch per
  * transaction, so one batch too large for what is left does not fail the
@@ -384,7 +390,20 @@ struct grading_ingest {
     result_t *results;                     /* writer thread only */
     size_t results_cap;
     grading_ingest_refset_t later;         /* writer thread only: sellers the group derives once */
+    pthread_t syncer;
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    struct committed *sync_head, *sync_tail;   /* under sync_mu */
+    bool sync_stopping;                          /* under sync_mu */
 };
+
+/* A group committed without its meta fsync, with its batches' results,
+ * waiting for the syncer. */
+typedef struct committed {
+    struct committed *next;
+    grading_ingest_batch_t *group;
+    result_t res[];
+} committed_t;
 
 static void finish(grading_ingest_batch_t *b, const result_t *r)
 {
@@ -417,6 +436,62 @@ static grading_err_t timed_commit(grading_txn_t *txn)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     grading_metrics_ingest_commit((int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec));
     return err;
+}
+
+/* The group's commit, with its meta page left for the syncer. */
+static grading_err_t timed_commit_unsynced(grading_txn_t *txn)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    grading_err_t err = grading_txn_commit_unsynced(txn);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    grading_metrics_ingest_commit((int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec));
+    return err;
+}
+
+/* Hands a committed group to the syncer; without memory for that, syncs
+ * here and answers at once. */
+static void hand_to_syncer(grading_ingest_t *in, grading_ingest_batch_t *group, const result_t *res,
+                           size_t count)
+{
+    committed_t *c = malloc(sizeof *c + count * sizeof *res);
+    if (!c) {
+        grading_err_t err = grading_store_sync(in->st);
+        finish_group(group, res, err);
+        return;
+    }
+    c->next = NULL;
+    c->group = group;
+    memcpy(c->res, res, count * sizeof *res);
+    pthread_mutex_lock(&in->sync_mu);
+    if (in->sync_tail)
+        in->sync_tail->next = c;
+    else
+        in->sync_head = c;
+    in->sync_tail = c;
+    pthread_cond_signal(&in->sync_cv);
+    pthread_mutex_unlock(&in->sync_mu);
+}
+
+/* One fsync for every group committed so far, then their callbacks. */
+static void *syncer_main(void *arg)
+{
+    grading_ingest_t *in = arg;
+    for (;;) {
+        pthread_mutex_lock(&in->sync_mu);
+        while (!in->sync_head && !in->sync_stopping) pthread_cond_wait(&in->sync_cv, &in->sync_mu);
+        committed_t *list = in->sync_head;
+        in->sync_head = in->sync_tail = NULL;
+        pthread_mutex_unlock(&in->sync_mu);
+        if (!list) break;   /* stopping, and every group is answered */
+        grading_err_t err = grading_store_sync(in->st);   /* begun after each commit returned */
+        for (committed_t *c = list, *next; c; c = next) {
+            next = c->next;
+            finish_group(c->group, c->res, err);
+            free(c);
+        }
+    }
+    return NULL;
 }
 
 /* A batch whose derivation may wait for the end of its group: nothing of
@@ -469,7 +544,7 @@ static grading_err_t try_group(grading_ingest_t *in, grading_ingest_batch_t *gro
         if (err != GRADING_EFULL) *derive_failed = true;
         return err;
     }
-    return timed_commit(top);
+    return timed_commit_unsynced(top);
 }
 
 /* One batch in its own transaction, growing the map while that helps. */
@@ -515,7 +590,10 @@ static void run_group(grading_ingest_t *in, grading_ingest_batch_t *group, size_
         grading_err_t err = try_group(in, group, in->results, &derive_failed);
         if (derive_failed) break;   /* one by one: a batch's own derive fails it alone */
         if (err != GRADING_EFULL) {
-            finish_group(group, in->results, err);
+            if (err)
+                finish_group(group, in->results, err);
+            else
+                hand_to_syncer(in, group, in->results, count);
             return;
         }
         err = grading_store_grow(in->st);
@@ -575,11 +653,21 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Lets the syncer answer what is left, then joins it. */
+static void stop_syncer(grading_ingest_t *in)
+{
+    pthread_mutex_lock(&in->sync_mu);
+    in->sync_stopping = true;
+    pthread_cond_signal(&in->sync_cv);
+    pthread_mutex_unlock(&in->sync_mu);
+    pthread_join(in->syncer, NULL);
+}
+
 grading_err_t grading_ingest_start(grading_store_t *st, int64_t (*now_ms)(void *), void *clock_ctx,
                                    grading_ingest_t **out)
 {
     grading_err_t err;
-    bool mu_ready = false, cv_ready = false;
+    bool mu_ready = false, cv_ready = false, sync_mu_ready = false, sync_cv_ready = false;
     if (!st || !now_ms) return GRADING_EINVAL;
     grading_ingest_t *in = calloc(1, sizeof *in);
     if (!in) return GRADING_ENOMEM;
@@ -596,13 +684,30 @@ grading_err_t grading_ingest_start(grading_store_t *st, int64_t (*now_ms)(void *
         goto fail;
     }
     cv_ready = true;
+    if (pthread_mutex_init(&in->sync_mu, NULL)) {
+        err = GRADING_ENOMEM;
+        goto fail;
+    }
+    sync_mu_ready = true;
+    if (pthread_cond_init(&in->sync_cv, NULL)) {
+        err = GRADING_ENOMEM;
+        goto fail;
+    }
+    sync_cv_ready = true;
+    if (pthread_create(&in->syncer, NULL, syncer_main, in)) {
+        err = GRADING_EIO;
+        goto fail;
+    }
     if (pthread_create(&in->thread, NULL, writer_main, in)) {
+        stop_syncer(in);
         err = GRADING_EIO;
         goto fail;
     }
     *out = in;
     return GRADING_OK;
 fail:
+    if (sync_cv_ready) pthread_cond_destroy(&in->sync_cv);
+    if (sync_mu_ready) pthread_mutex_destroy(&in->sync_mu);
     if (cv_ready) pthread_cond_destroy(&in->cv);
     if (mu_ready) pthread_mutex_destroy(&in->mu);
     free(in);
@@ -652,6 +757,9 @@ void grading_ingest_stop(grading_ingest_t *in)
     pthread_cond_signal(&in->cv);
     pthread_mutex_unlock(&in->mu);
     pthread_join(in->thread, NULL);
+    stop_syncer(in);   /* after the writer: it hands over its last groups */
+    pthread_cond_destroy(&in->sync_cv);
+    pthread_mutex_destroy(&in->sync_mu);
     pthread_cond_destroy(&in->cv);
     pthread_mutex_destroy(&in->mu);
     free(in->results);

@@ -244,7 +244,7 @@ grading_err_t grading_store_open(const grading_store_options_t *opts, grading_st
     if ((rc = mdb_env_set_maxdbs(st->env, STORE_MAX_DBS)) ||
         (rc = mdb_env_set_maxreaders(st->env, STORE_MAX_READERS)) ||
         (rc = mdb_env_set_mapsize(st->env, (size_t)map_size)) ||
-        (rc = mdb_env_open(st->env, opts->dir, MDB_NOTLS, STORE_FILE_MODE))) {
+        (rc = mdb_env_open(st->env, opts->dir, MDB_NOTLS | MDB_NOMETASYNC, STORE_FILE_MODE))) {
         err = grading_error_set(e, GRADING_EIO, "", "cannot open the LMDB environment in %s: %s",
                                 opts->dir, mdb_strerror(rc));
         goto fail;
@@ -268,6 +268,7 @@ grading_err_t grading_store_open(const grading_store_options_t *opts, grading_st
     }
     rc = mdb_txn_commit(txn);
     txn = NULL;
+    if (!rc) rc = mdb_env_sync(st->env, 1);   /* MDB_NOMETASYNC: the meta page too */
     if (rc) {
         err = grading_error_set(e, GRADING_EIO, "", "cannot initialise the store in %s: %s",
                                 opts->dir, mdb_strerror(rc));
@@ -365,13 +366,19 @@ fail:
     return err;
 }
 
-grading_err_t grading_txn_commit(grading_txn_t *t)
+/* The environment runs with MDB_NOMETASYNC: mdb_txn_commit fsyncs the
+ * data pages, then writes the meta page without an fsync. A synced commit
+ * adds that fsync; an unsynced one leaves it to grading_store_sync, so the
+ * ingest writer can begin its next group while another thread syncs. */
+static grading_err_t txn_commit(grading_txn_t *t, bool sync)
 {
     if (t->reader) {   /* a snapshot has nothing to commit */
         grading_store_read_end(t->reader);
         return GRADING_OK;
     }
     int rc = mdb_txn_commit(t->txn);   /* frees the MDB_txn, even on error */
+    /* committed but not synced: still published below, reported as EIO */
+    int sync_rc = !rc && sync && !t->parent ? mdb_env_sync(t->st->env, 1) : MDB_SUCCESS;
     grading_err_t err = store_from_mdb(rc);
     if (t->parent) {
         /* the parent now holds what the child put, seller records too */
@@ -385,7 +392,25 @@ grading_err_t grading_txn_commit(grading_txn_t *t)
     }
     store_boost_changes_free(&t->boosts);
     free(t);
-    return err;
+    return err ? err : sync_rc ? GRADING_EIO : GRADING_OK;
+}
+
+grading_err_t grading_txn_commit(grading_txn_t *t)
+{
+    return txn_commit(t, true);
+}
+
+grading_err_t grading_txn_commit_unsynced(grading_txn_t *t)
+{
+    return txn_commit(t, false);
+}
+
+grading_err_t grading_store_sync(grading_store_t *st)
+{
+    pthread_rwlock_rdlock(&st->map_lock);   /* the environment stays as it is */
+    int rc = mdb_env_sync(st->env, 1);
+    pthread_rwlock_unlock(&st->map_lock);
+    return rc ? GRADING_EIO : GRADING_OK;
 }
 
 void grading_txn_abort(grading_txn_t *t)

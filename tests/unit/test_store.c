@@ -641,6 +641,54 @@ static void test_map_grown_by_another_process_is_adopted(void **state)
     grading_store_close(st);
 }
 
+/* An unsynced commit is readable at once; grading_store_sync then makes it
+ * stand like a synced one (that it is on disk only after the sync is the
+ * power-cut test's to show: e2e.test_powercut). */
+static void test_unsynced_commit_is_visible_and_stands_after_sync(void **state)
+{
+    fixture_t *f = *state;
+    grading_store_t *st = open_store(f->dir, 0, 0);
+    grading_txn_t *t, *child;
+    assert_int_equal(grading_store_write_begin(st, NULL, &t), GRADING_OK);
+    assert_int_equal(grading_store_event_put(t, "ev-u1", 1700000000000), GRADING_OK);
+    assert_int_equal(grading_store_write_begin(st, t, &child), GRADING_OK);
+    assert_int_equal(grading_store_event_put(child, "ev-u2", 1700000000000), GRADING_OK);
+    assert_int_equal(grading_txn_commit_unsynced(child), GRADING_OK);   /* nested: joins t */
+    assert_int_equal(grading_txn_commit_unsynced(t), GRADING_OK);
+
+    grading_store_reader_t *r;
+    bool seen = false;
+    assert_int_equal(grading_store_reader_new(st, &r), GRADING_OK);
+    assert_int_equal(grading_store_read_begin(r, &t), GRADING_OK);
+    assert_int_equal(grading_store_event_seen(t, "ev-u1", &seen), GRADING_OK);
+    assert_true(seen);
+    assert_int_equal(grading_store_event_seen(t, "ev-u2", &seen), GRADING_OK);
+    assert_true(seen);
+    grading_store_read_end(r);
+    grading_store_reader_free(r);
+    assert_int_equal(grading_store_sync(st), GRADING_OK);
+    /* a later synced commit goes on from the unsynced one */
+    assert_int_equal(grading_store_write_begin(st, NULL, &t), GRADING_OK);
+    assert_int_equal(grading_store_event_put(t, "ev-u3", 1700000000000), GRADING_OK);
+    assert_int_equal(grading_txn_commit(t), GRADING_OK);
+    grading_store_close(st);
+
+    st = open_store(f->dir, 0, 0);
+    assert_int_equal(grading_store_reader_new(st, &r), GRADING_OK);
+    assert_int_equal(grading_store_read_begin(r, &t), GRADING_OK);
+    const char *const ids[] = {"ev-u1", "ev-u2", "ev-u3"};
+    for (size_t i = 0; i < 3; i++) {
+        seen = false;
+        assert_int_equal(grading_store_event_seen(t, ids[i], &seen), GRADING_OK);
+        assert_true(seen);
+    }
+    assert_int_equal(grading_store_event_seen(t, "ev-u4", &seen), GRADING_OK);
+    assert_false(seen);
+    grading_store_read_end(r);
+    grading_store_reader_free(r);
+    grading_store_close(st);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -657,6 +705,7 @@ int main(void)
         T(test_days_sum_scans_one_sellers_range_across_zero),
         T(test_full_map_is_efull_and_grows_to_its_maximum),
         T(test_map_grown_by_another_process_is_adopted),
+        T(test_unsynced_commit_is_visible_and_stands_after_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
