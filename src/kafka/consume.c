@@ -135,6 +135,19 @@ static bool apply_message(grading_kafka_t *k, const rd_kafka_message_t *m)
     const grading_tz_t **zones = NULL;
     bool ok = true;
 
+    /* a close marker (close_marker.c): seals the partition, never dead-lettered */
+    kafka_marker_t mk;
+    int marker = kafka_marker_parse(m, &mk, reason, sizeof reason);
+    if (marker < 0) goto dead;
+    if (marker > 0) {
+        ok = kafka_apply_marker(k, m, &mk, store_offset, &off);
+        if (ok) {
+            atomic_fetch_add(&k->applied, 1);
+            mark_applied(k, m->partition, off.next);
+        }
+        goto done;
+    }
+
     if (grading_pb_decode(&grading__v1__record_events_request__descriptor, m->payload, m->len, &msg, &e)) {
         char what[sizeof reason - 40];
         grading_error_format(&e, what, sizeof what);
@@ -290,6 +303,8 @@ void *kafka_consumer_main(void *arg)
         if ((np = partition_count(k)) > 0 && assign_from_store(k, np)) break;
         backoff(k, RETRY_MS);
     }
+    /* a close all of whose markers were reached before a crash comes first */
+    if (!atomic_load(&k->stopping) && !kafka_close_pending(k)) return NULL;
     int64_t last_marks = 0;
     while (!atomic_load(&k->stopping)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, POLL_MS);
