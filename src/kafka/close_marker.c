@@ -83,6 +83,11 @@ bool kafka_marker_fields(const char *value, kafka_marker_t *out)
 
 /* ---- the consumer's side ---- */
 
+static void hold_key(const grading_kafka_t *k, int32_t p, char *out, size_t len)
+{
+    snprintf(out, len, "kafka.hold.%s.%" PRId32, k->topic, p);
+}
+
 static void pending_key(const grading_kafka_t *k, char *out, size_t len)
 {
     snprintf(out, len, "kafka.close.pending.%s", k->topic);
@@ -100,6 +105,7 @@ typedef struct {
     grading_err_t (*offset)(void *ctx, grading_txn_t *txn, int64_t now_ms);
     void *offset_ctx;
     bool all_sealed;   /* out */
+    bool held;         /* out: the partition waits for the close */
 } seal_t;
 
 /* In the writer's transaction: the offset, the partition's seal and, when
@@ -114,6 +120,9 @@ static grading_err_t write_seal(void *ctx, grading_txn_t *txn, int64_t now_ms)
     bool found = false;
     if ((err = grading_store_meta_get(txn, key, v, sizeof v, &found))) return err;
     if (found) return GRADING_OK;   /* a second marker for the period: sealed already */
+    if ((err = grading_store_meta_put(txn, key, "1"))) return err;
+    s->held = true;   /* what follows the marker waits for the close */
+    hold_key(s->k, s->partition, key, sizeof key);
     if ((err = grading_store_meta_put(txn, key, "1"))) return err;
     for (int32_t p = 0; p < s->npartitions; p++) {
         sealed_key(s->k, s->mk, p, key, sizeof key);
@@ -133,8 +142,54 @@ static grading_err_t clear_pending(void *ctx, grading_txn_t *txn, int64_t now_ms
     (void)now_ms;
     grading_kafka_t *k = ctx;
     char key[KAFKA_NAME_MAX + 40];
+    grading_err_t err;
+    for (int32_t p = 0; p < k->npartitions; p++) {
+        hold_key(k, p, key, sizeof key);
+        if ((err = grading_store_meta_put(txn, key, ""))) return err;
+    }
     pending_key(k, key, sizeof key);
     return grading_store_meta_put(txn, key, "");
+}
+
+/* Pauses (hold) or resumes partition p; a resumed one starts again at its
+ * next offset to apply (what was fetched while held was dropped). */
+static void hold(grading_kafka_t *k, int32_t p, bool on)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, k->topic, p);
+    k->held[p] = on;
+    if (on) {
+        rd_kafka_pause_partitions(k->consumer, l);
+    } else {
+        pthread_mutex_lock(&k->mu);
+        tp->offset = k->applied_next[p];
+        pthread_mutex_unlock(&k->mu);
+        rd_kafka_resume_partitions(k->consumer, l);
+        rd_kafka_error_t *err = rd_kafka_seek_partitions(k->consumer, l, 5000);
+        if (err) {
+            grading_log(GRADING_LOG_ERROR, "kafka: cannot seek partition %" PRId32 ": %s", p,
+                        rd_kafka_error_string(err));
+            rd_kafka_error_destroy(err);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+void kafka_holds_load(grading_kafka_t *k)
+{
+    grading_store_reader_t *rd = NULL;
+    grading_txn_t *txn;
+    if (grading_store_reader_new(k->o.store, &rd)) return;
+    if (!grading_store_read_begin(rd, &txn)) {
+        for (int32_t p = 0; p < k->npartitions; p++) {
+            char key[KAFKA_NAME_MAX + 40], v[8] = "";
+            bool found = false;
+            hold_key(k, p, key, sizeof key);
+            if (!grading_store_meta_get(txn, key, v, sizeof v, &found) && found && v[0]) hold(k, p, true);
+        }
+        grading_store_read_end(rd);
+    }
+    grading_store_reader_free(rd);
 }
 
 static bool stopping(void *ctx)
@@ -217,6 +272,8 @@ bool kafka_close_pending(grading_kafka_t *k)
             backoff(k, 500);
             continue;
         }
+        for (int32_t p = 0; p < k->npartitions; p++)
+            if (k->held[p]) hold(k, p, false);
         pthread_mutex_lock(&k->mu);
         k->closes_run++;
         pthread_cond_broadcast(&k->close_cv);
@@ -234,7 +291,7 @@ bool kafka_apply_marker(grading_kafka_t *k, const rd_kafka_message_t *m, const k
     seal_t s = {.k = k, .mk = mk, .partition = m->partition, .npartitions = np, .offset = offset,
                 .offset_ctx = offset_ctx};
     for (;;) {
-        s.all_sealed = false;
+        s.all_sealed = s.held = false;
         grading_ingest_batch_t b = {.n = 0, .apply = write_seal, .apply_ctx = &s};
         grading_err_t err = grading_ingest_run(k->o.ingest, &b, NULL, NULL);
         if (!err) break;
@@ -245,6 +302,7 @@ bool kafka_apply_marker(grading_kafka_t *k, const rd_kafka_message_t *m, const k
     }
     grading_log(GRADING_LOG_INFO, "kafka: partition %" PRId32 " sealed for %s %s at offset %" PRId64,
                 m->partition, mk->mp, mk->period, m->offset);
+    if (s.held) hold(k, m->partition, true);
     return s.all_sealed ? kafka_close_pending(k) : true;
 }
 

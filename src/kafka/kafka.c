@@ -172,6 +172,7 @@ void grading_kafka_stop(grading_kafka_t *k)
     kafka_waiters_check(k, true);
     free(k->applied_next);
     free(k->high);
+    free(k->held);
     pthread_cond_destroy(&k->close_cv);
     pthread_mutex_destroy(&k->mu);
     free(k);

@@ -62,6 +62,9 @@ struct grading_kafka {
 
     pthread_cond_t close_cv;     /* with mu: broadcast when a marker close ends */
     uint64_t closes_run;         /* under mu */
+    /* consumer thread only: partitions sealed for a close not run yet; their
+     * messages wait (paused, and dropped unapplied if already fetched) */
+    bool *held;
 };
 
 /* A close marker's fields (close_marker.c documents the encoding). */
@@ -84,6 +87,9 @@ bool kafka_marker_fields(const char *value, kafka_marker_t *out);
  * the close. Returns false when stopping. */
 bool kafka_apply_marker(grading_kafka_t *k, const rd_kafka_message_t *m, const kafka_marker_t *mk,
                         grading_err_t (*offset)(void *ctx, grading_txn_t *txn, int64_t now_ms), void *offset_ctx);
+
+/* Consumer thread, after assigning: pauses the partitions stored as held. */
+void kafka_holds_load(grading_kafka_t *k);
 
 /* Runs (resumes) the close stored as pending, if any, and clears it.
  * Returns false when stopping. */
