@@ -110,6 +110,11 @@ grading_err_t grading_kafka_close_period(grading_kafka_t *k, const grading_marke
                                          int64_t wait_ms, grading_close_result_t *out, bool *timed_out,
                                          grading_error_t *e);
 
+/* closed(ctx, marketplace) is called on the consumer thread after each
+ * close run at the markers (stored boosts may follow the published grades).
+ * Set before grading_kafka_consume. */
+void grading_kafka_on_closed(grading_kafka_t *k, void (*closed)(void *ctx, const char *mp), void *ctx);
+
 /* Messages this replica has not applied yet (over every partition, from
  * the brokers' high watermarks last seen); -1 before the first fetch. */
 int64_t grading_kafka_lag(grading_kafka_t *k);

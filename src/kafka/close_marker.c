@@ -265,6 +265,7 @@ bool kafka_close_pending(grading_kafka_t *k)
             else
                 grading_log(GRADING_LOG_INFO, "kafka: closed %s %s at the markers (%u sellers%s)", mk.mp, mk.period,
                             res.state.evaluated, res.already_closed ? ", closed already" : "");
+            if (!err && !res.already_closed && k->closed) k->closed(k->closed_ctx, mk.mp);
         }
         grading_ingest_batch_t b = {.n = 0, .apply = clear_pending, .apply_ctx = k};
         if ((err = grading_ingest_run(k->o.ingest, &b, NULL, NULL))) {
@@ -304,6 +305,12 @@ bool kafka_apply_marker(grading_kafka_t *k, const rd_kafka_message_t *m, const k
                 m->partition, mk->mp, mk->period, m->offset);
     if (s.held) hold(k, m->partition, true);
     return s.all_sealed ? kafka_close_pending(k) : true;
+}
+
+void grading_kafka_on_closed(grading_kafka_t *k, void (*closed)(void *ctx, const char *mp), void *ctx)
+{
+    k->closed = closed;
+    k->closed_ctx = ctx;
 }
 
 /* ---- ClosePeriod's side ---- */

@@ -65,6 +65,8 @@ struct grading_kafka {
     /* consumer thread only: partitions sealed for a close not run yet; their
      * messages wait (paused, and dropped unapplied if already fetched) */
     bool *held;
+    void (*closed)(void *ctx, const char *mp);   /* set before consuming */
+    void *closed_ctx;
 };
 
 /* A close marker's fields (close_marker.c documents the encoding). */
