@@ -303,6 +303,10 @@ bool kafka_apply_marker(grading_kafka_t *k, const rd_kafka_message_t *m, const k
     }
     grading_log(GRADING_LOG_INFO, "kafka: partition %" PRId32 " sealed for %s %s at offset %" PRId64,
                 m->partition, mk->mp, mk->period, m->offset);
+    /* the partition resumes (after the close) past its marker */
+    pthread_mutex_lock(&k->mu);
+    k->applied_next[m->partition] = m->offset + 1;
+    pthread_mutex_unlock(&k->mu);
     if (s.held) hold(k, m->partition, true);
     return s.all_sealed ? kafka_close_pending(k) : true;
 }

@@ -6,7 +6,10 @@
  *   a second ClosePeriod is already_closed on both, markers are not
  *   dead-lettered;
  * - a replica killed -9 after the markers were written (before it reached
- *   them) and restarted finishes the close identically;
+ *   them), and one killed -9 once it reached a marker (holding partitions,
+ *   closing or done), restarted, finish the close identically;
+ * - markers in only some partitions: those partitions are held, the hold
+ *   survives a kill -9, and their later events stay out of the close;
  * - dry_run evaluates locally and writes no marker; a bad period is
  *   refused naming the field and writes no marker. */
 #include <stdarg.h>
@@ -65,13 +68,14 @@ static int teardown(void **state)
     return rc;
 }
 
-/* ClosePeriod (month) through c; *status and details copied; the reply or NULL. */
-static Grading__V1__ClosePeriodResponse *close_month(grading_client_t *c, const char *period, bool dry,
-                                                     grpc_status_code *status, char *details, size_t len)
+/* ClosePeriod of kind through c; *status and details copied; the reply or NULL. */
+static Grading__V1__ClosePeriodResponse *close_kind(grading_client_t *c, Grading__V1__PeriodKind kind,
+                                                    const char *period, bool dry, grpc_status_code *status,
+                                                    char *details, size_t len)
 {
     Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
     req.marketplace = "testmart";
-    req.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
+    req.kind = kind;
     req.period = (char *)period;
     req.dry_run = dry;
     ProtobufCMessage *out = NULL;
@@ -85,22 +89,34 @@ static Grading__V1__ClosePeriodResponse *close_month(grading_client_t *c, const 
     return (Grading__V1__ClosePeriodResponse *)out;
 }
 
-static Grading__V1__ClosePeriodResponse *close_month_ok(grading_client_t *c, const char *period, bool dry)
+static Grading__V1__ClosePeriodResponse *close_month(grading_client_t *c, const char *period, bool dry,
+                                                     grpc_status_code *status, char *details, size_t len)
+{
+    return close_kind(c, GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, period, dry, status, details, len);
+}
+
+static Grading__V1__ClosePeriodResponse *close_kind_ok(grading_client_t *c, Grading__V1__PeriodKind kind,
+                                                       const char *period, bool dry)
 {
     grpc_status_code st;
     char details[400];
-    Grading__V1__ClosePeriodResponse *r = close_month(c, period, dry, &st, details, sizeof details);
+    Grading__V1__ClosePeriodResponse *r = close_kind(c, kind, period, dry, &st, details, sizeof details);
     if (st != GRPC_STATUS_OK) fail_msg("ClosePeriod %s: status %d %s", period, (int)st, details);
     assert_non_null(r);
     return r;
 }
 
-static Grading__V1__GradeHistory *history(grading_client_t *c, const char *seller)
+static Grading__V1__ClosePeriodResponse *close_month_ok(grading_client_t *c, const char *period, bool dry)
+{
+    return close_kind_ok(c, GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, period, dry);
+}
+
+static Grading__V1__GradeHistory *history_of(grading_client_t *c, Grading__V1__PeriodKind kind, const char *seller)
 {
     Grading__V1__GetGradeHistoryRequest h = GRADING__V1__GET_GRADE_HISTORY_REQUEST__INIT;
     h.marketplace = "testmart";
     h.seller_id = (char *)seller;
-    h.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
+    h.kind = kind;
     ProtobufCMessage *out = NULL;
     grading_call_result_t res = {0};
     assert_int_equal(grading_client_call(c, SVC "GetGradeHistory", &h.base, &grading__v1__grade_history__descriptor,
@@ -111,6 +127,11 @@ static Grading__V1__GradeHistory *history(grading_client_t *c, const char *selle
     return (Grading__V1__GradeHistory *)out;
 }
 
+static Grading__V1__GradeHistory *history(grading_client_t *c, const char *seller)
+{
+    return history_of(c, GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, seller);
+}
+
 static bool has_period(const Grading__V1__GradeHistory *h, const char *period)
 {
     for (size_t i = 0; i < h->n_grades; i++)
@@ -119,11 +140,11 @@ static bool has_period(const Grading__V1__GradeHistory *h, const char *period)
 }
 
 /* Waits (bounded) until seller's history through s holds period. */
-static void wait_closed(e2e_server_t *s, const char *seller, const char *period)
+static void wait_closed_kind(e2e_server_t *s, Grading__V1__PeriodKind kind, const char *seller, const char *period)
 {
     int64_t deadline = e2e_now_ms() + CATCH_UP_MS;
     for (;;) {
-        Grading__V1__GradeHistory *h = history(s->client, seller);
+        Grading__V1__GradeHistory *h = history_of(s->client, kind, seller);
         bool ok = has_period(h, period);
         protobuf_c_message_free_unpacked(&h->base, NULL);
         if (ok) return;
@@ -132,15 +153,22 @@ static void wait_closed(e2e_server_t *s, const char *seller, const char *period)
     }
 }
 
-/* Every seller's history is the same through a and b; returns how many
- * grades of period they hold. */
-static size_t assert_same_history(fx_t *fx, const char *prefix, int n, const char *period)
+static void wait_closed(e2e_server_t *s, const char *seller, const char *period)
+{
+    wait_closed_kind(s, GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, seller, period);
+}
+
+/* Every seller's history of kind is the same through a and b; returns how
+ * many grades of period they hold. */
+static size_t assert_same_history_kind(fx_t *fx, Grading__V1__PeriodKind kind, const char *prefix, int n,
+                                       const char *period)
 {
     size_t in_period = 0;
     char seller[64];
     for (int i = 0; i < n; i++) {
         snprintf(seller, sizeof seller, "%s-%d", prefix, i);
-        Grading__V1__GradeHistory *ha = history(fx->a->client, seller), *hb = history(fx->b->client, seller);
+        Grading__V1__GradeHistory *ha = history_of(fx->a->client, kind, seller),
+                                  *hb = history_of(fx->b->client, kind, seller);
         assert_int_equal(ha->n_grades, hb->n_grades);
         for (size_t g = 0; g < ha->n_grades; g++) {
             const Grading__V1__PeriodGrade *x = ha->grades[g], *y = hb->grades[g];
@@ -205,6 +233,11 @@ static void seed(fx_t *fx, const char *prefix, int count, int n, const char *whe
             e2e_sleep_ms(50);
         }
     }
+}
+
+static size_t assert_same_history(fx_t *fx, const char *prefix, int n, const char *period)
+{
+    return assert_same_history_kind(fx, GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH, prefix, n, period);
 }
 
 static double orders_of(e2e_server_t *s, const char *seller, const char *as_of)
@@ -403,12 +436,125 @@ static void test_replica_killed_after_markers_restarts_and_closes_identically(vo
     protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 
+/* ---- kill -9 once it has reached a marker: holding, closing or done ---- */
+
+static void test_replica_killed_after_reaching_a_marker_restarts_and_closes_identically(void **state)
+{
+    fx_t *fx = *state;
+    const Grading__V1__PeriodKind q = GRADING__V1__PERIOD_KIND__PERIOD_KIND_QUARTER;
+    enum { N = 400 };   /* sellers: a close of a few pages */
+    seed(fx, "kq", N, 2, "2026-09-26T01:00:00Z");
+    Grading__V1__ClosePeriodResponse *r = close_kind_ok(fx->a->client, q, "2026-Q3", false);
+    assert_false(r->already_closed);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    /* b has sealed at least one partition: it holds the others' events, or
+     * runs the close, or has finished; every state must converge */
+    assert_true(e2e_log_wait(fx->b, "sealed for testmart 2026-Q3", CATCH_UP_MS));
+    e2e_server_kill(fx->b);
+    e2e_server_restart(fx->b);
+    char seller[64];
+    for (int i = 0; i < N; i += 50) {
+        snprintf(seller, sizeof seller, "kq-%d", i);
+        wait_closed_kind(fx->b, q, seller, "2026-Q3");
+    }
+    snprintf(seller, sizeof seller, "kq-%d", N - 1);
+    wait_closed_kind(fx->b, q, seller, "2026-Q3");
+    assert_int_equal(assert_same_history_kind(fx, q, "kq", N, "2026-Q3"), N);
+    r = close_kind_ok(fx->b->client, q, "2026-Q3", false);
+    assert_true(r->already_closed);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    /* the restarted replica applies new events again (no partition left held) */
+    seed(fx, "kr", 4, 1, "2026-11-20T01:00:00Z");
+    assert_true(e2e_scrape(fx->b, "grading_kafka_messages_dead_lettered_total") == 0);
+}
+
+/* ---- the hold survives a kill -9 ---- */
+
+static void record_orders(fx_t *fx, const char *prefix, int count, int n, const char *when, const char *tag)
+{
+    e2e_batch_t b;
+    e2e_batch_init(&b);
+    char id[160], seller[64], order[160];
+    for (int i = 0; i < count; i++)
+        for (int j = 0; j < n; j++) {
+            snprintf(seller, sizeof seller, "%s-%d", prefix, i);
+            snprintf(id, sizeof id, "%s-%s-%d", tag, seller, j);
+            snprintf(order, sizeof order, "%s-o-%s-%d", tag, seller, j);
+            e2e_add_paid(&b, id, "testmart", seller, when, order, 1000, "KRW", 2);
+        }
+    e2e_reply_t reply = {0};
+    assert_int_equal(e2e_record(fx->a->client, b.ev, b.n, E2E_RECORD_TIMEOUT_MS, &reply), GRPC_STATUS_OK);
+    e2e_batch_destroy(&b);
+}
+
+static void test_held_partitions_survive_kill9_and_their_late_events_stay_out(void **state)
+{
+    fx_t *fx = *state;
+    enum { N = 8 };
+    seed(fx, "kh", N, 9, "2026-09-27T01:00:00Z");   /* 9 orders: Silver */
+    /* a hand-made marker for September in partitions 0..2 only: both
+     * replicas seal and hold them, and wait for partition 3's */
+    static const char marker[] = "v1\ntestmart\n1\n2026-09\n1796000000000";
+    for (int32_t p = 0; p < 3; p++)
+        e2e_kafka_produce_to(&fx->kafka, TOPIC, p, "grading-close-marker", "v1", marker, sizeof marker - 1);
+    for (int32_t p = 0; p < 3; p++) {
+        char needle[80];
+        snprintf(needle, sizeof needle, "partition %d sealed for testmart 2026-09", (int)p);
+        assert_true(e2e_log_wait(fx->a, needle, CATCH_UP_MS));
+        assert_true(e2e_log_wait(fx->b, needle, CATCH_UP_MS));
+    }
+    /* 3 more September orders each: those in partitions 0..2 come after
+     * their partition's marker and must stay out of the close */
+    record_orders(fx, "kh", N, 3, "2026-09-28T01:00:00Z", "held");
+    e2e_server_kill(fx->b);   /* holding 0..2: the hold must come back from LMDB */
+    e2e_server_restart(fx->b);
+    assert_true(e2e_log_wait(fx->b, "consuming 4 partitions", CATCH_UP_MS));
+    e2e_kafka_produce_to(&fx->kafka, TOPIC, 3, "grading-close-marker", "v1", marker, sizeof marker - 1);
+    char seller[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(seller, sizeof seller, "kh-%d", i);
+        wait_closed(fx->a, seller, "2026-09");
+        wait_closed(fx->b, seller, "2026-09");
+    }
+    assert_int_equal(assert_same_history(fx, "kh", N, "2026-09"), N);
+    /* some sellers' late orders were held out (Silver), the others' (in
+     * partition 3, before its marker) counted (Gold) */
+    int silver = 0, gold = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(seller, sizeof seller, "kh-%d", i);
+        Grading__V1__GradeHistory *h = history(fx->b->client, seller);
+        for (size_t g = 0; g < h->n_grades; g++)
+            if (strcmp(h->grades[g]->period, "2026-09") == 0) {
+                if (h->grades[g]->grade->level == 2) silver++;
+                if (h->grades[g]->grade->level == 1) gold++;
+            }
+        protobuf_c_message_free_unpacked(&h->base, NULL);
+    }
+    assert_int_equal(silver + gold, N);
+    assert_true(silver > 0);
+    /* after the close every late order is applied on both */
+    for (int i = 0; i < N; i++) {
+        snprintf(seller, sizeof seller, "kh-%d", i);
+        int64_t deadline = e2e_now_ms() + CATCH_UP_MS;
+        while ((orders_of(fx->a, seller, "2026-09-30T00:00:00Z") != 12 ||
+                orders_of(fx->b, seller, "2026-09-30T00:00:00Z") != 12) &&
+               e2e_now_ms() < deadline)
+            e2e_sleep_ms(50);
+        assert_true(orders_of(fx->a, seller, "2026-09-30T00:00:00Z") == 12);
+        assert_true(orders_of(fx->b, seller, "2026-09-30T00:00:00Z") == 12);
+    }
+    assert_true(e2e_scrape(fx->a, "grading_kafka_messages_dead_lettered_total") == 0);
+    assert_true(e2e_scrape(fx->b, "grading_kafka_messages_dead_lettered_total") == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_close_while_events_arrive_same_history_everywhere),
         cmocka_unit_test(test_dry_run_and_bad_period_write_no_marker),
         cmocka_unit_test(test_replica_killed_after_markers_restarts_and_closes_identically),
+        cmocka_unit_test(test_replica_killed_after_reaching_a_marker_restarts_and_closes_identically),
+        cmocka_unit_test(test_held_partitions_survive_kill9_and_their_late_events_stay_out),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
