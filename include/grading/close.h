@@ -57,4 +57,12 @@ grading_err_t grading_close_period_as(grading_store_t *st, grading_ingest_t *in,
                                       bool (*stop)(void *ctx), void *stop_ctx, const char *caller,
                                       grading_close_result_t *out, grading_error_t *e);
 
+/* ClosePeriod's checks only (close_check.c): the period name, that it has
+ * ended by now_ms, and whether it is closed already (out->already_closed,
+ * out->state then the close's record). Writes nothing.
+ * Errors (with *e): GRADING_EINVAL, GRADING_ESTATE, the store's. */
+grading_err_t grading_close_check(grading_store_t *st, const grading_marketplace_t *mp,
+                                  grading_period_kind_t kind, const char *period, int64_t now_ms,
+                                  grading_close_result_t *out, grading_error_t *e);
+
 #endif

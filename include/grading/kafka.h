@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "grading/close.h"
 #include "grading/err.h"
 #include "grading/ingest.h"
 #include "grading/policy.h"
@@ -91,6 +92,28 @@ typedef void (*grading_kafka_done_cb)(void *ctx, grading_kafka_result_t result, 
 grading_err_t grading_kafka_produce(grading_kafka_t *k, const Grading__V1__RecordEventsRequest *req,
                                     bool wait_applied, grading_kafka_done_cb done, void *ctx, char *why,
                                     size_t why_len);
+
+/* How long ClosePeriod waits for this replica to finish a marker close. */
+#define GRADING_KAFKA_CLOSE_WAIT_MS 120000
+
+/* ClosePeriod in Kafka mode (close_marker.c): checks the period like
+ * grading_close_check (already closed here: out->already_closed, nothing
+ * written), writes a close marker into every partition of the topic, waits
+ * for the brokers' acknowledgement, then until this replica's consumer has
+ * reached every marker and finished the close (out: its record), at most
+ * wait_ms. Errors (with *e): grading_close_check's; GRADING_ESHUTDOWN (not
+ * connected, markers not acknowledged, stopping: call again);
+ * GRADING_ESTATE with *timed_out (markers written, close not finished here
+ * within wait_ms: call again, it answers already_closed once done). */
+grading_err_t grading_kafka_close_period(grading_kafka_t *k, const grading_marketplace_t *mp,
+                                         grading_period_kind_t kind, const char *period, int64_t now_ms,
+                                         int64_t wait_ms, grading_close_result_t *out, bool *timed_out,
+                                         grading_error_t *e);
+
+/* closed(ctx, marketplace) is called on the consumer thread after each
+ * close run at the markers (stored boosts may follow the published grades).
+ * Set before grading_kafka_consume. */
+void grading_kafka_on_closed(grading_kafka_t *k, void (*closed)(void *ctx, const char *mp), void *ctx);
 
 /* Messages this replica has not applied yet (over every partition, from
  * the brokers' high watermarks last seen); -1 before the first fetch. */

@@ -305,6 +305,7 @@ int main(int argc, char **argv)
         rc = EXIT_USAGE;
         goto fail;
     }
+    if (a.kafka) grading_kafka_on_closed(a.kafka, on_published, &a);   /* closes at the markers */
     grading_server_options_t opts = {
         .kafka = a.kafka,
         .listen = a.flags.listen,

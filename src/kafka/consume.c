@@ -135,6 +135,19 @@ static bool apply_message(grading_kafka_t *k, const rd_kafka_message_t *m)
     const grading_tz_t **zones = NULL;
     bool ok = true;
 
+    /* a close marker (close_marker.c): seals the partition, never dead-lettered */
+    kafka_marker_t mk;
+    int marker = kafka_marker_parse(m, &mk, reason, sizeof reason);
+    if (marker < 0) goto dead;
+    if (marker > 0) {
+        ok = kafka_apply_marker(k, m, &mk, store_offset, &off);
+        if (ok) {
+            atomic_fetch_add(&k->applied, 1);
+            mark_applied(k, m->partition, off.next);
+        }
+        goto done;
+    }
+
     if (grading_pb_decode(&grading__v1__record_events_request__descriptor, m->payload, m->len, &msg, &e)) {
         char what[sizeof reason - 40];
         grading_error_format(&e, what, sizeof what);
@@ -227,10 +240,11 @@ static int32_t partition_count(grading_kafka_t *k)
 static bool assign_from_store(grading_kafka_t *k, int32_t np)
 {
     int64_t *next = calloc((size_t)np, sizeof *next), *high = calloc((size_t)np, sizeof *high);
+    bool *held = calloc((size_t)np, sizeof *held);
     grading_store_reader_t *rd = NULL;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(np);
     bool ok = false;
-    if (!next || !high || !list || grading_store_reader_new(k->o.store, &rd)) goto done;
+    if (!next || !high || !held || !list || grading_store_reader_new(k->o.store, &rd)) goto done;
     grading_txn_t *txn;
     if (grading_store_read_begin(rd, &txn)) goto done;
     for (int32_t p = 0; p < np; p++) {
@@ -254,8 +268,10 @@ static bool assign_from_store(grading_kafka_t *k, int32_t np)
     k->applied_next = next;
     k->high = high;
     k->npartitions = np;
+    k->held = held;
     pthread_mutex_unlock(&k->mu);
     next = high = NULL;
+    held = NULL;
     ok = true;
     grading_log(GRADING_LOG_INFO, "kafka: consuming %" PRId32 " partitions of %s from the stored offsets", np,
                 k->topic);
@@ -264,6 +280,7 @@ done:
     if (list) rd_kafka_topic_partition_list_destroy(list);
     free(next);
     free(high);
+    free(held);
     return ok;
 }
 
@@ -290,13 +307,20 @@ void *kafka_consumer_main(void *arg)
         if ((np = partition_count(k)) > 0 && assign_from_store(k, np)) break;
         backoff(k, RETRY_MS);
     }
+    /* partitions sealed before a crash wait again; a close all of whose
+     * markers were reached comes first */
+    kafka_holds_load(k);
+    if (!atomic_load(&k->stopping) && !kafka_close_pending(k)) return NULL;
     int64_t last_marks = 0;
     while (!atomic_load(&k->stopping)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, POLL_MS);
         if (m) {
             bool go_on = true;
-            if (!m->err && m->rkt && strcmp(rd_kafka_topic_name(m->rkt), k->topic) == 0) go_on = apply_message(k, m);
-            else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            bool ours = !m->err && m->rkt && strcmp(rd_kafka_topic_name(m->rkt), k->topic) == 0;
+            /* fetched before its partition was held: dropped, fetched again on resume */
+            bool held = ours && m->partition >= 0 && m->partition < np && k->held[m->partition];
+            if (ours && !held) go_on = apply_message(k, m);
+            else if (!ours && m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 grading_log(GRADING_LOG_WARN, "kafka: %s", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
             if (!go_on) break;

@@ -94,6 +94,7 @@ grading_err_t grading_kafka_start(const grading_kafka_options_t *o, grading_kafk
     if (o->dlq_topic) snprintf(k->dlq, sizeof k->dlq, "%s", o->dlq_topic);
     else snprintf(k->dlq, sizeof k->dlq, "%s.dlq", o->topic);
     pthread_mutex_init(&k->mu, NULL);
+    pthread_cond_init(&k->close_cv, NULL);
 
     /* The producer: idempotent, every in-sync replica acknowledges. */
     static const char *const producer_fixed[] = {"enable.idempotence", "true", "acks", "all", NULL};
@@ -171,6 +172,8 @@ void grading_kafka_stop(grading_kafka_t *k)
     kafka_waiters_check(k, true);
     free(k->applied_next);
     free(k->high);
+    free(k->held);
+    pthread_cond_destroy(&k->close_cv);
     pthread_mutex_destroy(&k->mu);
     free(k);
 }

@@ -59,7 +59,43 @@ struct grading_kafka {
     kafka_call_t *waiting;       /* under mu: acknowledged, waiting to be applied */
 
     atomic_uint_fast64_t applied, dead_lettered;
+
+    pthread_cond_t close_cv;     /* with mu: broadcast when a marker close ends */
+    uint64_t closes_run;         /* under mu */
+    /* consumer thread only: partitions sealed for a close not run yet; their
+     * messages wait (paused, and dropped unapplied if already fetched) */
+    bool *held;
+    void (*closed)(void *ctx, const char *mp);   /* set before consuming */
+    void *closed_ctx;
 };
+
+/* A close marker's fields (close_marker.c documents the encoding). */
+typedef struct {
+    char mp[128];
+    int kind;
+    char period[32];
+    int64_t now_ms;   /* the ClosePeriod caller's clock: every replica closes as of it */
+} kafka_marker_t;
+
+/* 0: m is not a marker (no marker header); 1: a marker, in *out; -1: a
+ * marker header with a bad value (why says what; dead-letter it). */
+int kafka_marker_parse(const rd_kafka_message_t *m, kafka_marker_t *out, char *why, size_t len);
+
+/* Parses a marker's value text; false if malformed. */
+bool kafka_marker_fields(const char *value, kafka_marker_t *out);
+
+/* Seals m's partition for mk's period in one transaction with offset(ctx)
+ * (the partition's next offset) and, once every partition is sealed, runs
+ * the close. Returns false when stopping. */
+bool kafka_apply_marker(grading_kafka_t *k, const rd_kafka_message_t *m, const kafka_marker_t *mk,
+                        grading_err_t (*offset)(void *ctx, grading_txn_t *txn, int64_t now_ms), void *offset_ctx);
+
+/* Consumer thread, after assigning: pauses the partitions stored as held. */
+void kafka_holds_load(grading_kafka_t *k);
+
+/* Runs (resumes) the close stored as pending, if any, and clears it.
+ * Returns false when stopping. */
+bool kafka_close_pending(grading_kafka_t *k);
 
 int64_t kafka_mono_ms(void);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "grading/close.h"
+#include "grading/kafka.h"
 #include "grading/v1/grading.pb-c.h"
 #include "server_internal.h"
 
@@ -15,12 +16,6 @@
 void rpc_handle_close_period(call_slot_t *s, const ProtobufCMessage *msg)
 {
     (void)msg;
-    if (rpc_kafka(s)) {   /* close markers in every partition: not built yet */
-        rpc_reply(s, GRPC_STATUS_FAILED_PRECONDITION,
-                  "ClosePeriod is not available in Kafka mode yet (replicas would close at different points of the log)",
-                  NULL);
-        return;
-    }
     rpc_close_worker_submit(rpc_close_worker(s), s);
 }
 
@@ -48,13 +43,30 @@ void rpc_close_run(call_slot_t *s)
         grading_error_set(&e, GRADING_EINVAL, "kind", "must be MONTH, QUARTER or YEAR");
         goto fail;
     }
+    bool timed_out = false;
+    grading_err_t err;
+    /* Kafka mode: close markers in every partition; each replica's consumer
+     * closes at them (a dry run evaluates here, writing nothing) */
+    if (rpc_kafka(s) && !req->dry_run) {
+        err = grading_kafka_close_period(rpc_kafka(s), mp, kind, req->period, rpc_now_ms(s),
+                                         GRADING_KAFKA_CLOSE_WAIT_MS, res, &timed_out, &e);
+        if (timed_out) {
+            char why[GRADING_ERROR_MSG_MAX + 16];
+            snprintf(why, sizeof why, "period: %s", e.message);
+            rpc_reply(s, GRPC_STATUS_DEADLINE_EXCEEDED, why, NULL);
+            goto done;
+        }
+        if (err) goto fail;
+        goto reply;
+    }
     pthread_mutex_lock(rpc_close_lock(s));
-    grading_err_t err = grading_close_period_as(rpc_store(s), rpc_ingest(s), s->policy, mp, kind,
+    err = grading_close_period_as(rpc_store(s), rpc_ingest(s), s->policy, mp, kind,
                                                 req->period, req->dry_run, rpc_now_ms(s), 0, stopping, s,
                                                 s->caller, res, &e);
     pthread_mutex_unlock(rpc_close_lock(s));
     if (err) goto fail;
-    if (!req->dry_run && !res->already_closed) rpc_published(s, mp->name);
+reply:   /* Kafka mode: the consumer tells the app (grading_kafka_on_closed) */
+    if (!req->dry_run && !res->already_closed && !rpc_kafka(s)) rpc_published(s, mp->name);
 
     /* the distribution: every level of every programme, in policy order */
     const grading_rules_t *r = mp->rules;

@@ -11,7 +11,7 @@
  *   lost or counted twice (every seller's metrics compared across replicas);
  * - brokers down: RecordEvents answers UNAVAILABLE while reads keep serving,
  *   and recording works again once they are back;
- * - ClosePeriod is refused in Kafka mode (close markers are not built);
+ * - ClosePeriod (close markers): test_kafka_close_e2e.c;
  * - bad Kafka flags exit 2 naming the flag; unreachable brokers: reads
  *   serve, /readyz says not caught up. */
 #include <stdarg.h>
@@ -300,15 +300,6 @@ static void test_kill9_replica_under_load_catches_up_exactly_once(void **state)
     e2e_load_free(l);
 }
 
-static void test_close_period_is_refused_in_kafka_mode(void **state)
-{
-    fx_t *fx = *state;
-    char details[300];
-    assert_int_equal(e2e_call_method(fx->a->client, "ClosePeriod", "", details, sizeof details),
-                     GRPC_STATUS_FAILED_PRECONDITION);
-    e2e_assert_contains(details, "not available in Kafka mode");
-}
-
 static void test_brokers_down_record_unavailable_reads_serve(void **state)
 {
     fx_t *fx = *state;
@@ -401,7 +392,6 @@ int main(void)
         cmocka_unit_test(test_a_large_batch_of_one_seller_is_split_and_applied_whole),
         cmocka_unit_test(test_malformed_messages_are_dead_lettered_and_the_partition_moves_on),
         cmocka_unit_test(test_kill9_replica_under_load_catches_up_exactly_once),
-        cmocka_unit_test(test_close_period_is_refused_in_kafka_mode),
         cmocka_unit_test(test_brokers_down_record_unavailable_reads_serve),
     };
     const struct CMUnitTest alone[] = {

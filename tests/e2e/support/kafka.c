@@ -160,3 +160,22 @@ bool e2e_kafka_wait_applied(const e2e_server_t *s, double applied, double dead, 
     } while (e2e_now_ms() < deadline);
     return false;
 }
+
+void e2e_kafka_produce_to(const e2e_kafka_t *k, const char *topic, int32_t partition, const char *header,
+                          const char *header_value, const void *value, size_t len)
+{
+    rd_kafka_t *rk = client_new(k, RD_KAFKA_PRODUCER);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, header, -1, header_value, -1);
+    rd_kafka_resp_err_t err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                                                RD_KAFKA_V_VALUE((void *)value, len),
+                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                                                RD_KAFKA_V_END);
+    if (err) {
+        rd_kafka_headers_destroy(h);
+        fail_msg("produce to %s[%d]: %s", topic, (int)partition, rd_kafka_err2str(err));
+    }
+    if (rd_kafka_flush(rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || rd_kafka_outq_len(rk) != 0)
+        fail_msg("produce to %s[%d]: not acknowledged within 10 s", topic, (int)partition);
+    rd_kafka_destroy(rk);
+}

@@ -34,6 +34,12 @@ void e2e_kafka_stop(e2e_kafka_t *k);
 void e2e_kafka_produce_raw(const e2e_kafka_t *k, const char *topic, const char *key, const void *value,
                            size_t len);
 
+/* Produces value with one header (a hand-made close marker) to one
+ * partition of topic and waits for the acknowledgement; fails the test
+ * otherwise. */
+void e2e_kafka_produce_to(const e2e_kafka_t *k, const char *topic, int32_t partition, const char *header,
+                          const char *header_value, const void *value, size_t len);
+
 /* Reads topic from the beginning until want messages were read or
  * timeout_ms passed; copies each message's "reason" header (or "") into
  * reasons[i] (cap bytes each). Returns how many were read. */
