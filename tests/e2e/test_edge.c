@@ -261,9 +261,24 @@ static void connection_limit_closes_one_sources_extra_connections(void **state)
     json_decref(r4);
 }
 
+/* Under AddressSanitizer, freed memory sits in a quarantine (256 MB by
+ * default) and counts in RssAnon, so the flood would measure ASan rather
+ * than gradingd: the server child gets a small quarantine, and memory that
+ * grpc really keeps still shows. */
+static void limit_asan_quarantine(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+    const char *cur = getenv("ASAN_OPTIONS");
+    char opts[512];
+    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=4", cur ? cur : "", cur && *cur ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+#endif
+}
+
 int main(void)
 {
     char why[E2E_PATH_MAX + 128];
+    limit_asan_quarantine();
     if (!e2e_edge_available(why, sizeof why)) {
         printf("SKIP: %s\n", why);
         return SKIP_CODE;
