@@ -66,6 +66,7 @@ refuse --set logging.format=xml
 refuse --set admin.port=0
 refuse --set backup.enabled=true --set backup.keep=0
 refuse --set-string server.threads=many
+refuse --set data.dedupHorizon=5weeks
 # the edge sidecar's layouts (plaintext, TLS, mutual TLS)
 HELM=$HELM scripts/helm-check.sh
 echo "ci-checks: buf lint, helm lint and helm template passed"

@@ -103,6 +103,26 @@ gradingd's operations flags (issue 10): the admin server, logs, and
 {{- if .Values.backup.enabled }}
 - --admin-remote-backup
 {{- end }}
+{{- with .Values.data }}
+- --max-future-skew
+- {{ .maxFutureSkew | quote }}
+- --orphan-max-age
+- {{ .orphanMaxAge | quote }}
+- --retention-margin
+- {{ .retentionMargin | quote }}
+- --dedup-horizon
+- {{ .dedupHorizon | quote }}
+- --prune-interval
+- {{ .pruneInterval | quote }}
+- --keep-periods
+- {{ int64 .keepPeriods | quote }}
+- --watch-max-lag
+- {{ int64 .watchMaxLag | quote }}
+- --change-log-max-age
+- {{ .changeLogMaxAge | quote }}
+- --change-log-max-entries
+- {{ int64 .changeLogMaxEntries | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* The backup job's pods: not the server's selector labels, so that the
