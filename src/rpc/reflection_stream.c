@@ -41,19 +41,7 @@ static void stream_finish(call_slot_t *s, grpc_status_code code, const char *mes
         op->op = GRPC_OP_SEND_INITIAL_METADATA;
         op++;
     }
-    s->status_details = grpc_slice_from_copied_string(message ? message : "");
-    op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    op->data.send_status_from_server.status = code;
-    op->data.send_status_from_server.status_details = &s->status_details;
-    op++;
-    op->op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    op->data.recv_close_on_server.cancelled = &s->cancelled;
-    op++;
-    s->state = SLOT_SENDING;
-    if (grpc_call_start_batch(s->call, s->ops, (size_t)(op - s->ops), s, NULL) != GRPC_CALL_OK) {
-        grpc_call_cancel(s->call, NULL);
-        rpc_slot_recycle(s);
-    }
+    rpc_send_status(s, op, code, message);
 }
 
 /* Sends the answer to req and reads the next request, in one batch. */

@@ -209,11 +209,21 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
             op++;
         }
     }
+    rpc_send_status(s, op, code, message);
+}
+
+grpc_op *rpc_op_status(call_slot_t *s, grpc_op *op, grpc_status_code code, const char *message)
+{
     s->status_details = grpc_slice_from_copied_string(message ? message : "");
     op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     op->data.send_status_from_server.status = code;
     op->data.send_status_from_server.status_details = &s->status_details;
-    op++;
+    return op + 1;
+}
+
+void rpc_send_status(call_slot_t *s, grpc_op *op, grpc_status_code code, const char *message)
+{
+    op = rpc_op_status(s, op, code, message);
     op->op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     op->data.recv_close_on_server.cancelled = &s->cancelled;
     op++;
@@ -224,8 +234,7 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
          * is not lost: cancelling completes nothing, so recycle here. */
         fprintf(stderr, "gradingd: grpc_call_start_batch failed (%d)\n", (int)rc);
         grpc_call_cancel(s->call, NULL);
-        slot_release_call(s);
-        slot_request(s);
+        rpc_slot_recycle(s);
     }
 }
 

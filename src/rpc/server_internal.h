@@ -80,6 +80,12 @@ void rpc_reply(call_slot_t *s, grpc_status_code code, const char *message,
 /* Frees a call whose last batch could not start and requests the next
  * one (what a completed reply batch leads to). */
 void rpc_slot_recycle(call_slot_t *s);
+/* Appends SEND_STATUS_FROM_SERVER (code, message) at op; returns the next op. */
+grpc_op *rpc_op_status(call_slot_t *s, grpc_op *op, grpc_status_code code, const char *message);
+/* Completes the batch begun at s->ops..op with the status and the close
+ * receipt and starts it (SLOT_SENDING): the call's last batch. A batch grpc
+ * refuses cancels the call and recycles the slot. */
+void rpc_send_status(call_slot_t *s, grpc_op *op, grpc_status_code code, const char *message);
 
 /* EvaluatePolicy (handlers_whatif.c): queued to the close worker. */
 void rpc_handle_evaluate_policy(call_slot_t *s, const ProtobufCMessage *msg);

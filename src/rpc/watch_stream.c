@@ -96,11 +96,7 @@ void rpc_watch_finish(watch_stream_t *st, grpc_status_code code, const char *mes
     }
     grpc_op *op = s->ops;
     memset(s->ops, 0, sizeof s->ops);
-    s->status_details = grpc_slice_from_copied_string(message ? message : "");
-    op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    op->data.send_status_from_server.status = code;
-    op->data.send_status_from_server.status_details = &s->status_details;
-    op++;
+    op = rpc_op_status(s, op, code, message);
     if (grpc_call_start_batch(s->call, s->ops, (size_t)(op - s->ops), s, NULL) == GRPC_CALL_OK) st->pending++;
     else grpc_call_cancel_with_status(s->call, code, message ? message : "", NULL);
 }
