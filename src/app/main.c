@@ -80,17 +80,6 @@ static void print_diags(const char *what, const grading_policy_diags_t *d)
         fprintf(stderr, "gradingd: %s: ... and %zu more\n", what, d->count - shown);
 }
 
-/* Writes the port atomically so a reader never sees a partial file. */
-static int write_port_file(const char *path, int port)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    fprintf(f, "%d\n", port);
-    if (fclose(f) != 0) return -1;
-    return rename(tmp, path);
-}
 
 static void close_handles(app_t *a)
 {
@@ -379,7 +368,7 @@ int main(int argc, char **argv)
     uv_signal_start(&a.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&a.sighup, on_reload_signal, SIGHUP);
 
-    if (a.flags.port_file && write_port_file(a.flags.port_file, port) != 0) {
+    if (a.flags.port_file && app_write_port_file(a.flags.port_file, port) != 0) {
         fprintf(stderr, "gradingd: cannot write --port-file %s: %s\n", a.flags.port_file,
                 strerror(errno));
         grading_server_shutdown(a.server, 0);

@@ -44,7 +44,8 @@ static int64_t admin_loop_idle(void *ctx)
 static bool kafka_ready(void *ctx, char *why, size_t len) { return grading_kafka_ready(ctx, why, len); }
 static void kafka_metrics(void *ctx, FILE *out) { grading_kafka_write_metrics(ctx, out); }
 
-static int write_port_file(const char *path, int port)
+/* Writes the port atomically so a reader never sees a partial file. */
+int app_write_port_file(const char *path, int port)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -88,7 +89,7 @@ int app_ops_start(app_ops_t *o, const app_flags_t *f, uv_loop_t *loop, grading_s
         fprintf(stderr, "gradingd: %s\n", msg);
         return -1;
     }
-    if (f->admin_port_file && write_port_file(f->admin_port_file, o->admin_port) != 0) {
+    if (f->admin_port_file && app_write_port_file(f->admin_port_file, o->admin_port) != 0) {
         fprintf(stderr, "gradingd: cannot write --admin-port-file %s: %s\n", f->admin_port_file, strerror(errno));
         return -1;
     }

@@ -46,4 +46,8 @@ void app_ops_log_config(const app_flags_t *f, int port, int admin_port, const gr
 /* --restore: installs the backup as --data-dir's store. Exit code. */
 int app_ops_restore(const app_flags_t *f);
 
+/* Writes port to path through a renamed temporary file, so a reader never
+ * sees a partial file (--port-file, --admin-port-file). 0 or -1. */
+int app_write_port_file(const char *path, int port);
+
 #endif
