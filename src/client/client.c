@@ -140,7 +140,7 @@ void grading_client_free(grading_client_t *c)
     grpc_shutdown();
 }
 
-static char *dup_slice(grpc_slice s)
+char *client_dup_slice(grpc_slice s)
 {
     size_t n = GRPC_SLICE_LENGTH(s);
     char *p = malloc(n + 1);
@@ -227,7 +227,7 @@ grading_err_t grading_client_call(grading_client_t *c, const char *method, const
     }
 
     res->status = status;
-    res->details = dup_slice(details);
+    res->details = client_dup_slice(details);
     if (!res->details) {
         err = GRADING_ENOMEM;
         goto fail;

@@ -29,16 +29,6 @@ static gpr_timespec after_ms(int64_t ms)
     return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
-static char *dup_details(grpc_slice s)
-{
-    size_t n = GRPC_SLICE_LENGTH(s);
-    char *p = malloc(n + 1);
-    if (!p) return NULL;
-    memcpy(p, GRPC_SLICE_START_PTR(s), n);
-    p[n] = '\0';
-    return p;
-}
-
 grading_err_t grading_client_stream_open(grading_client_t *c, const char *method, const ProtobufCMessage *req,
                                          grading_client_stream_t **out)
 {
@@ -94,7 +84,7 @@ static grading_err_t end_result(grading_client_stream_t *s, grading_call_result_
         s->ended = true;
     }
     res->status = s->status;
-    res->details = dup_details(s->details);
+    res->details = client_dup_slice(s->details);
     return res->details ? GRADING_OK : GRADING_ENOMEM;
 }
 
