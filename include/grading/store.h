@@ -64,11 +64,26 @@ grading_err_t grading_store_write_begin(grading_store_t *st, grading_txn_t *pare
  * Errors: GRADING_EFULL (MDB_MAP_FULL / MDB_TXN_FULL), GRADING_EIO. */
 grading_err_t grading_txn_commit(grading_txn_t *txn);
 
+/* What a top-level commit left on the disk's doorstep (ingest's lagged
+ * acknowledgement). Each commit that writes fsyncs the data file before it
+ * writes its own meta page (MDB_NOMETASYNC), so it also makes every earlier
+ * commit's meta page durable: once a commit with wrote = true and txnid T
+ * returned, every commit up to T - 1 is on disk. */
+typedef struct {
+    uint64_t txnid;   /* the store's last committed transaction after this one */
+    bool wrote;       /* this commit wrote (and fsync'd) pages; false: it changed nothing */
+} grading_commit_info_t;
+
 /* Commits and frees txn like grading_txn_commit, but a top-level commit is
- * on disk only once a grading_store_sync begun after it returned OK: its
- * data pages are fsync'd, its meta page not yet. Readers see it at once.
- * Errors: as grading_txn_commit. */
-grading_err_t grading_txn_commit_unsynced(grading_txn_t *txn);
+ * on disk only once a grading_store_sync begun after it returned OK, or a
+ * later commit with wrote = true returned: its data pages are fsync'd, its
+ * meta page not yet. Readers see it at once. *ci (optional) is filled for
+ * a top-level commit. Errors: as grading_txn_commit. */
+grading_err_t grading_txn_commit_unsynced(grading_txn_t *txn, grading_commit_info_t *ci);
+
+/* The store's last committed transaction id. Meaningful to the only
+ * writer thread, between its commits. */
+uint64_t grading_store_last_txnid(grading_store_t *st);
 
 /* fsyncs the store: every commit that returned before is on disk.
  * Errors: GRADING_EIO. */

@@ -10,10 +10,9 @@
  * promises what is not on disk.
  *
  * The store commits without the meta page's fsync (MDB_NOMETASYNC); a
- * second thread, the syncer, takes the committed groups, fsyncs once for
- * all of them and only then runs their callbacks, while the writer already
- * applies the next group. Under load one fsync per group is thus hidden
- * behind the next group's work instead of two in a row.
+ * second thread, the syncer (syncer.c), answers each committed group once
+ * it is on disk: carried there by the next group's commit under load (one
+ * fsync per group), or by an fsync of its own when the writer is idle.
  *
  * A full map (GRADING_EFULL) aborts the group, grows the map and retries.
  * When the map cannot grow any more, the group is retried one batch per
@@ -372,10 +371,7 @@ grading_err_t grading_ingest_apply_deferred(grading_txn_t *txn, const grading_in
 
 /* ---- the writer thread ---- */
 
-typedef struct {
-    grading_err_t err;
-    uint32_t accepted, duplicates;
-} result_t;
+typedef grading_ingest_result_t result_t;
 
 struct grading_ingest {
     grading_store_t *st;
@@ -390,108 +386,19 @@ struct grading_ingest {
     result_t *results;                     /* writer thread only */
     size_t results_cap;
     grading_ingest_refset_t later;         /* writer thread only: sellers the group derives once */
-    pthread_t syncer;
-    pthread_mutex_t sync_mu;
-    pthread_cond_t sync_cv;
-    struct committed *sync_head, *sync_tail;   /* under sync_mu */
-    bool sync_stopping;                          /* under sync_mu */
+    grading_syncer_t *syncer;              /* answers groups once on disk */
 };
 
-/* A group committed without its meta fsync, with its batches' results,
- * waiting for the syncer. */
-typedef struct committed {
-    struct committed *next;
-    grading_ingest_batch_t *group;
-    result_t res[];
-} committed_t;
-
-static void finish(grading_ingest_batch_t *b, const result_t *r)
-{
-    if (!b->done_cb) return;
-    if (r->err)
-        b->done_cb(b, r->err, 0, 0);
-    else
-        b->done_cb(b, GRADING_OK, r->accepted, r->duplicates);
-}
-
-/* Calls every callback of a group; a callback may free its batch, so the
- * link is read first. */
-static void finish_group(grading_ingest_batch_t *group, const result_t *res, grading_err_t all)
-{
-    size_t i = 0;
-    for (grading_ingest_batch_t *b = group, *next; b; b = next, i++) {
-        next = b->next_;
-        b->next_ = NULL;
-        result_t r = all ? (result_t){all, 0, 0} : res[i];
-        finish(b, &r);
-    }
-}
-
-/* A commit (with its fsync), timed for grading_ingest_commit_seconds. */
-static grading_err_t timed_commit(grading_txn_t *txn)
+/* A commit, timed for grading_ingest_commit_seconds: with its fsyncs
+ * (sync), or with its meta page left for the syncer. */
+static grading_err_t timed_commit(grading_txn_t *txn, bool sync, grading_commit_info_t *ci)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    grading_err_t err = grading_txn_commit(txn);
+    grading_err_t err = sync ? grading_txn_commit(txn) : grading_txn_commit_unsynced(txn, ci);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     grading_metrics_ingest_commit((int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec));
     return err;
-}
-
-/* The group's commit, with its meta page left for the syncer. */
-static grading_err_t timed_commit_unsynced(grading_txn_t *txn)
-{
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    grading_err_t err = grading_txn_commit_unsynced(txn);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    grading_metrics_ingest_commit((int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec));
-    return err;
-}
-
-/* Hands a committed group to the syncer; without memory for that, syncs
- * here and answers at once. */
-static void hand_to_syncer(grading_ingest_t *in, grading_ingest_batch_t *group, const result_t *res,
-                           size_t count)
-{
-    committed_t *c = malloc(sizeof *c + count * sizeof *res);
-    if (!c) {
-        grading_err_t err = grading_store_sync(in->st);
-        finish_group(group, res, err);
-        return;
-    }
-    c->next = NULL;
-    c->group = group;
-    memcpy(c->res, res, count * sizeof *res);
-    pthread_mutex_lock(&in->sync_mu);
-    if (in->sync_tail)
-        in->sync_tail->next = c;
-    else
-        in->sync_head = c;
-    in->sync_tail = c;
-    pthread_cond_signal(&in->sync_cv);
-    pthread_mutex_unlock(&in->sync_mu);
-}
-
-/* One fsync for every group committed so far, then their callbacks. */
-static void *syncer_main(void *arg)
-{
-    grading_ingest_t *in = arg;
-    for (;;) {
-        pthread_mutex_lock(&in->sync_mu);
-        while (!in->sync_head && !in->sync_stopping) pthread_cond_wait(&in->sync_cv, &in->sync_mu);
-        committed_t *list = in->sync_head;
-        in->sync_head = in->sync_tail = NULL;
-        pthread_mutex_unlock(&in->sync_mu);
-        if (!list) break;   /* stopping, and every group is answered */
-        grading_err_t err = grading_store_sync(in->st);   /* begun after each commit returned */
-        for (committed_t *c = list, *next; c; c = next) {
-            next = c->next;
-            finish_group(c->group, c->res, err);
-            free(c);
-        }
-    }
-    return NULL;
 }
 
 /* A batch whose derivation may wait for the end of its group: nothing of
@@ -508,7 +415,7 @@ static bool derive_deferrable(const grading_ingest_batch_t *b)
  * set, so the caller runs the batches one by one, each deriving its own and
  * failing alone as before. */
 static grading_err_t try_group(grading_ingest_t *in, grading_ingest_batch_t *group, result_t *res,
-                               bool *derive_failed)
+                               bool *derive_failed, grading_commit_info_t *ci)
 {
     int64_t now = in->now_ms(in->clock_ctx);
     grading_txn_t *top = NULL;
@@ -544,7 +451,7 @@ static grading_err_t try_group(grading_ingest_t *in, grading_ingest_batch_t *gro
         if (err != GRADING_EFULL) *derive_failed = true;
         return err;
     }
-    return timed_commit_unsynced(top);
+    return timed_commit(top, false, ci);
 }
 
 /* One batch in its own transaction, growing the map while that helps. */
@@ -561,7 +468,7 @@ static void run_alone(grading_ingest_t *in, grading_ingest_batch_t *b)
             if (r.err)
                 grading_txn_abort(txn);
             else
-                r.err = timed_commit(txn);
+                r.err = timed_commit(txn, true, NULL);
         }
         if (r.err != GRADING_EFULL) break;
         grading_err_t g = grading_store_grow(in->st);
@@ -571,7 +478,8 @@ static void run_alone(grading_ingest_t *in, grading_ingest_batch_t *b)
         }
     }
     b->next_ = NULL;
-    finish(b, &r);
+    if (!r.err) grading_syncer_synced(in->syncer, grading_store_last_txnid(in->st));
+    grading_ingest_finish_group(b, &r, GRADING_OK);
 }
 
 static void run_group(grading_ingest_t *in, grading_ingest_batch_t *group, size_t count)
@@ -579,7 +487,7 @@ static void run_group(grading_ingest_t *in, grading_ingest_batch_t *group, size_
     if (count > in->results_cap) {
         result_t *res = realloc(in->results, count * sizeof *res);
         if (!res) {
-            finish_group(group, NULL, GRADING_ENOMEM);
+            grading_ingest_finish_group(group, NULL, GRADING_ENOMEM);
             return;
         }
         in->results = res;
@@ -587,24 +495,25 @@ static void run_group(grading_ingest_t *in, grading_ingest_batch_t *group, size_
     }
     bool derive_failed = false;
     for (;;) {
-        grading_err_t err = try_group(in, group, in->results, &derive_failed);
+        grading_commit_info_t ci = {0};
+        grading_err_t err = try_group(in, group, in->results, &derive_failed, &ci);
         if (derive_failed) break;   /* one by one: a batch's own derive fails it alone */
         if (err != GRADING_EFULL) {
             if (err)
-                finish_group(group, in->results, err);
+                grading_ingest_finish_group(group, in->results, err);
             else
-                hand_to_syncer(in, group, in->results, count);
+                grading_syncer_hand_over(in->syncer, group, in->results, count, &ci);
             return;
         }
         err = grading_store_grow(in->st);
         if (err == GRADING_EFULL) break;   /* at the maximum: see what still fits */
         if (err) {
-            finish_group(group, NULL, err);
+            grading_ingest_finish_group(group, NULL, err);
             return;
         }
     }
     if (count == 1 && !derive_failed) {   /* it was alone already */
-        finish_group(group, NULL, GRADING_EFULL);
+        grading_ingest_finish_group(group, NULL, GRADING_EFULL);
         return;
     }
     for (grading_ingest_batch_t *b = group, *next; b; b = next) {
@@ -636,7 +545,13 @@ static void *writer_main(void *arg)
     grading_ingest_t *in = arg;
     for (;;) {
         pthread_mutex_lock(&in->mu);
-        while (!in->head && !in->stopping) pthread_cond_wait(&in->cv, &in->mu);
+        if (!in->head && !in->stopping) {
+            /* nothing will carry the last group's meta page: the syncer should */
+            pthread_mutex_unlock(&in->mu);
+            grading_syncer_writer_busy(in->syncer, false);
+            pthread_mutex_lock(&in->mu);
+            while (!in->head && !in->stopping) pthread_cond_wait(&in->cv, &in->mu);
+        }
         if (!in->head) {   /* stopping, and everything queued is done */
             pthread_mutex_unlock(&in->mu);
             break;
@@ -645,29 +560,21 @@ static void *writer_main(void *arg)
         grading_ingest_batch_t *group = take_group(in, &count);
         in->queued -= count;
         pthread_mutex_unlock(&in->mu);
+        grading_syncer_writer_busy(in->syncer, true);
         uint64_t events = 0;
         for (grading_ingest_batch_t *b = group; b; b = b->next_) events += b->n;
         if (events) grading_metrics_ingest_batch(events);   /* not the health probe's */
         run_group(in, group, count);
     }
+    grading_syncer_writer_busy(in->syncer, false);
     return NULL;
-}
-
-/* Lets the syncer answer what is left, then joins it. */
-static void stop_syncer(grading_ingest_t *in)
-{
-    pthread_mutex_lock(&in->sync_mu);
-    in->sync_stopping = true;
-    pthread_cond_signal(&in->sync_cv);
-    pthread_mutex_unlock(&in->sync_mu);
-    pthread_join(in->syncer, NULL);
 }
 
 grading_err_t grading_ingest_start(grading_store_t *st, int64_t (*now_ms)(void *), void *clock_ctx,
                                    grading_ingest_t **out)
 {
     grading_err_t err;
-    bool mu_ready = false, cv_ready = false, sync_mu_ready = false, sync_cv_ready = false;
+    bool mu_ready = false, cv_ready = false;
     if (!st || !now_ms) return GRADING_EINVAL;
     grading_ingest_t *in = calloc(1, sizeof *in);
     if (!in) return GRADING_ENOMEM;
@@ -684,30 +591,15 @@ grading_err_t grading_ingest_start(grading_store_t *st, int64_t (*now_ms)(void *
         goto fail;
     }
     cv_ready = true;
-    if (pthread_mutex_init(&in->sync_mu, NULL)) {
-        err = GRADING_ENOMEM;
-        goto fail;
-    }
-    sync_mu_ready = true;
-    if (pthread_cond_init(&in->sync_cv, NULL)) {
-        err = GRADING_ENOMEM;
-        goto fail;
-    }
-    sync_cv_ready = true;
-    if (pthread_create(&in->syncer, NULL, syncer_main, in)) {
-        err = GRADING_EIO;
-        goto fail;
-    }
+    if ((err = grading_syncer_start(st, &in->syncer))) goto fail;
     if (pthread_create(&in->thread, NULL, writer_main, in)) {
-        stop_syncer(in);
+        grading_syncer_stop(in->syncer);
         err = GRADING_EIO;
         goto fail;
     }
     *out = in;
     return GRADING_OK;
 fail:
-    if (sync_cv_ready) pthread_cond_destroy(&in->sync_cv);
-    if (sync_mu_ready) pthread_mutex_destroy(&in->sync_mu);
     if (cv_ready) pthread_cond_destroy(&in->cv);
     if (mu_ready) pthread_mutex_destroy(&in->mu);
     free(in);
@@ -757,9 +649,7 @@ void grading_ingest_stop(grading_ingest_t *in)
     pthread_cond_signal(&in->cv);
     pthread_mutex_unlock(&in->mu);
     pthread_join(in->thread, NULL);
-    stop_syncer(in);   /* after the writer: it hands over its last groups */
-    pthread_cond_destroy(&in->sync_cv);
-    pthread_mutex_destroy(&in->sync_mu);
+    grading_syncer_stop(in->syncer);   /* after the writer: it hands over its last groups */
     pthread_cond_destroy(&in->cv);
     pthread_mutex_destroy(&in->mu);
     free(in->results);

@@ -3,6 +3,8 @@
 #define GRADING_INGEST_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "grading/ingest.h"
 
@@ -41,5 +43,34 @@ void grading_ingest_refset_free(grading_ingest_refset_t *s);
 grading_err_t grading_ingest_apply_deferred(grading_txn_t *txn, const grading_ingest_batch_t *b, int64_t stored_ms,
                                             grading_ingest_refset_t *later, uint32_t *accepted,
                                             uint32_t *duplicates);
+
+/* ---- answering committed groups (syncer.c) ---- */
+
+/* One batch's fate in its group. */
+typedef struct {
+    grading_err_t err;
+    uint32_t accepted, duplicates;
+} grading_ingest_result_t;
+
+/* Calls every done callback of a group, in order: res[i] for the i-th
+ * batch, or all (when not OK) for every one. */
+void grading_ingest_finish_group(grading_ingest_batch_t *group, const grading_ingest_result_t *res,
+                                 grading_err_t all);
+
+typedef struct grading_syncer grading_syncer_t;
+
+/* Starts the syncer's thread. Errors: GRADING_ENOMEM, GRADING_EIO. */
+grading_err_t grading_syncer_start(grading_store_t *st, grading_syncer_t **out);
+/* The writer took a group (busy) or waits for one (idle). */
+void grading_syncer_writer_busy(grading_syncer_t *s, bool busy);
+/* A group committed with grading_txn_commit_unsynced (ci from it): the
+ * syncer answers it once it is on disk. Copies res (count entries). */
+void grading_syncer_hand_over(grading_syncer_t *s, grading_ingest_batch_t *group,
+                              const grading_ingest_result_t *res, size_t count,
+                              const grading_commit_info_t *ci);
+/* A synced commit returned: every transaction up to txnid is on disk. */
+void grading_syncer_synced(grading_syncer_t *s, uint64_t txnid);
+/* Answers every group handed over, then stops and frees s. */
+void grading_syncer_stop(grading_syncer_t *s);
 
 #endif

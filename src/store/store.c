@@ -370,13 +370,21 @@ fail:
  * data pages, then writes the meta page without an fsync. A synced commit
  * adds that fsync; an unsynced one leaves it to grading_store_sync, so the
  * ingest writer can begin its next group while another thread syncs. */
-static grading_err_t txn_commit(grading_txn_t *t, bool sync)
+static grading_err_t txn_commit(grading_txn_t *t, bool sync, grading_commit_info_t *ci)
 {
     if (t->reader) {   /* a snapshot has nothing to commit */
         grading_store_read_end(t->reader);
         return GRADING_OK;
     }
+    size_t id = mdb_txn_id(t->txn);   /* the id it commits as, if it writes */
     int rc = mdb_txn_commit(t->txn);   /* frees the MDB_txn, even on error */
+    if (ci && !t->parent) {
+        /* still under write_mu: no other commit can slip in between */
+        MDB_envinfo info;
+        mdb_env_info(t->st->env, &info);
+        ci->txnid = info.me_last_txnid;
+        ci->wrote = !rc && info.me_last_txnid == id;
+    }
     /* committed but not synced: still published below, reported as EIO */
     int sync_rc = !rc && sync && !t->parent ? mdb_env_sync(t->st->env, 1) : MDB_SUCCESS;
     grading_err_t err = store_from_mdb(rc);
@@ -397,12 +405,21 @@ static grading_err_t txn_commit(grading_txn_t *t, bool sync)
 
 grading_err_t grading_txn_commit(grading_txn_t *t)
 {
-    return txn_commit(t, true);
+    return txn_commit(t, true, NULL);
 }
 
-grading_err_t grading_txn_commit_unsynced(grading_txn_t *t)
+grading_err_t grading_txn_commit_unsynced(grading_txn_t *t, grading_commit_info_t *ci)
 {
-    return txn_commit(t, false);
+    return txn_commit(t, false, ci);
+}
+
+uint64_t grading_store_last_txnid(grading_store_t *st)
+{
+    MDB_envinfo info;
+    pthread_rwlock_rdlock(&st->map_lock);
+    mdb_env_info(st->env, &info);
+    pthread_rwlock_unlock(&st->map_lock);
+    return info.me_last_txnid;
 }
 
 grading_err_t grading_store_sync(grading_store_t *st)

@@ -653,8 +653,22 @@ static void test_unsynced_commit_is_visible_and_stands_after_sync(void **state)
     assert_int_equal(grading_store_event_put(t, "ev-u1", 1700000000000), GRADING_OK);
     assert_int_equal(grading_store_write_begin(st, t, &child), GRADING_OK);
     assert_int_equal(grading_store_event_put(child, "ev-u2", 1700000000000), GRADING_OK);
-    assert_int_equal(grading_txn_commit_unsynced(child), GRADING_OK);   /* nested: joins t */
-    assert_int_equal(grading_txn_commit_unsynced(t), GRADING_OK);
+    uint64_t before = grading_store_last_txnid(st);
+    grading_commit_info_t ci = {0};
+    assert_int_equal(grading_txn_commit_unsynced(child, NULL), GRADING_OK);   /* nested: joins t */
+    assert_int_equal(grading_txn_commit_unsynced(t, &ci), GRADING_OK);
+    /* it wrote: its own id is the last, one past the one before */
+    assert_true(ci.wrote);
+    assert_int_equal(ci.txnid, before + 1);
+    assert_int_equal(grading_store_last_txnid(st), before + 1);
+
+    /* a commit that changed nothing writes no meta page and syncs nothing:
+     * it must not be taken to carry the one before to disk */
+    assert_int_equal(grading_store_write_begin(st, NULL, &t), GRADING_OK);
+    ci = (grading_commit_info_t){.txnid = 0, .wrote = true};
+    assert_int_equal(grading_txn_commit_unsynced(t, &ci), GRADING_OK);
+    assert_false(ci.wrote);
+    assert_int_equal(ci.txnid, before + 1);
 
     grading_store_reader_t *r;
     bool seen = false;
