@@ -269,7 +269,11 @@ grading_err_t grading_evidence_list(grading_store_reader_t *rd, const grading_ma
         goto fail;
     }
     reading = true;
-    if ((err = grading_retention_check(txn, mp, q->as_of_ms, e))) goto fail;
+    /* a window reaching past retention would count records without their days */
+    if ((err = grading_retention_check(txn, mp, q->as_of_ms, e)) ||
+        (err = grading_retention_check_day(txn, mp, ev->first_day, q->window && q->window[0] ? "window" : "as_of",
+                                           e)))
+        goto fail;
     int32_t first_stored;
     bool found = false;
     if ((err = grading_store_first_day(txn, mp->name, q->seller, &first_stored, &found))) {

@@ -266,12 +266,38 @@ static void test_bad_queries(void **state)
     grading_evidence_free(ev);
 }
 
+/* A window reaching back past what retention kept is refused, naming it
+ * (the records might outlive their days). Restores the bound it sets. */
+static void test_window_before_retention(void **state)
+{
+    fx_t *fx = *state;
+    grading_evidence_t *ev;
+    grading_error_t e;
+    grading_txn_t *txn;
+    char oldest[16];
+    snprintf(oldest, sizeof oldest, "%d", TODAY - 400);
+    assert_int_equal(grading_store_write_begin(fx->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_store_meta_put(txn, "oldest_day:m", oldest), GRADING_OK);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    assert_int_equal(ask(fx, (grading_evidence_query_t){.metric = "orders", .window = "800d"}, &ev, &e),
+                     GRADING_ESTATE);
+    assert_string_equal(e.field, "window");
+    assert_non_null(strstr(e.message, "before retention"));
+    assert_int_equal(ask(fx, (grading_evidence_query_t){.metric = "orders", .window = "365d"}, &ev, &e), GRADING_OK);
+    assert_int_equal(ev->nentries, 5);
+    grading_evidence_free(ev);
+    snprintf(oldest, sizeof oldest, "%d", TODAY - 1000);
+    assert_int_equal(grading_store_write_begin(fx->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_store_meta_put(txn, "oldest_day:m", oldest), GRADING_OK);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metric_over_metrics),  cmocka_unit_test(test_several_windows_need_one),
         cmocka_unit_test(test_custom_counters_are_unlisted), cmocka_unit_test(test_pages_and_tokens),
-        cmocka_unit_test(test_bad_queries),
+        cmocka_unit_test(test_bad_queries),          cmocka_unit_test(test_window_before_retention),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
