@@ -347,8 +347,8 @@ enum {
  * mask. Errors: GRADING_ENOTFOUND (no such metric or counter; *mask 0). */
 grading_err_t grading_rules_metric_counters(const grading_rules_t *r, const char *metric, uint64_t *mask);
 
-/* The same, with the custom counters and the windows the counters are
- * read over (for evidence: what a metric's value is made of). */
+/* The same, with the custom counters and the windows of the metric and of
+ * the metrics it names (for evidence: what a metric's value is made of). */
 typedef struct {
     uint64_t counters;                          /* bit c: base counter c */
     bool custom[GRADING_RULES_MAX_METRICS];     /* r->custom[i] is read */

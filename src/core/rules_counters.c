@@ -7,8 +7,8 @@
 _Static_assert(GRADING_C_COUNT <= 64, "a counter mask is a uint64_t");
 
 /* Marks what one expression names; metrics not yet seen go on the stack. */
-static void note_names(const grading_expr_t *ex, int window, grading_metric_reads_t *out, bool *seen,
-                       size_t *stack, size_t *top)
+static void note_names(const grading_expr_t *ex, grading_metric_reads_t *out, bool *seen, size_t *stack,
+                       size_t *top)
 {
     if (!ex) return;
     size_t n = 0;
@@ -18,11 +18,9 @@ static void note_names(const grading_expr_t *ex, int window, grading_metric_read
         switch (GRADING_SYM_KIND(refs[i].id)) {
         case GRADING_SYM_COUNTER:
             out->counters |= UINT64_C(1) << idx;
-            if (window >= 0) out->windows |= UINT32_C(1) << window;
             break;
         case GRADING_SYM_CUSTOM:
             if (idx < GRADING_RULES_MAX_METRICS) out->custom[idx] = true;
-            if (window >= 0) out->windows |= UINT32_C(1) << window;
             break;
         case GRADING_SYM_METRIC:
             if (idx < GRADING_RULES_MAX_METRICS && !seen[idx]) {
@@ -55,10 +53,11 @@ grading_err_t grading_rules_metric_reads(const grading_rules_t *r, const char *m
     if (top == 0) return GRADING_ENOTFOUND;
     while (top > 0) {
         const grading_metric_def_t *m = &r->metrics[stack[--top]];
-        note_names(m->value, m->window, out, seen, stack, &top);
-        note_names(m->numerator, m->window, out, seen, stack, &top);
-        note_names(m->denominator, m->window, out, seen, stack, &top);
-        note_names(m->volume, m->window, out, seen, stack, &top);
+        if (m->window >= 0) out->windows |= UINT32_C(1) << m->window;
+        note_names(m->value, out, seen, stack, &top);
+        note_names(m->numerator, out, seen, stack, &top);
+        note_names(m->denominator, out, seen, stack, &top);
+        note_names(m->volume, out, seen, stack, &top);
     }
     return GRADING_OK;
 }

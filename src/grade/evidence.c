@@ -184,7 +184,7 @@ static grading_err_t pick_window(const grading_rules_t *r, const grading_evidenc
         if (!(reads->windows >> i & 1)) continue;
         if (only >= 0)
             return grading_error_set(e, GRADING_EINVAL, "window",
-                                     "metric %s reads counters over %s and %s: name the window", q->metric,
+                                     "metric %s reads metrics over %s and %s: name the window", q->metric,
                                      r->windows[only].name, r->windows[i].name);
         only = (int)i;
     }
@@ -203,17 +203,25 @@ static grading_err_t check_query(const grading_evidence_query_t *q, scan_t *sc, 
     return GRADING_OK;
 }
 
+/* The base counter named `name`, or -1. */
+static int counter_named(const char *name)
+{
+    for (int c = 0; c < GRADING_C_COUNT; c++)
+        if (strcmp(name, grading_counter_name((grading_counter_t)c)) == 0) return c;
+    return -1;
+}
+
 /* The metric's value over the window: every window of the rules reads the
  * evidence window's sums, so the metric and those it names agree with the
  * records listed (for a metric over its own window, its live value). */
 static grading_err_t metric_value(const grading_rules_t *r, const char *metric, const grading_day_counters_t *sum,
                                   grading_metric_val_t *out, grading_error_t *e)
 {
-    for (int c = 0; c < GRADING_C_COUNT; c++)
-        if (strcmp(metric, grading_counter_name((grading_counter_t)c)) == 0) {
-            *out = (grading_metric_val_t){true, (double)sum->c[c], (double)sum->c[c], 1};
-            return GRADING_OK;
-        }
+    int c = counter_named(metric);
+    if (c >= 0) {
+        *out = (grading_metric_val_t){true, (double)sum->c[c], (double)sum->c[c], 1};
+        return GRADING_OK;
+    }
     grading_err_t err = GRADING_ENOMEM;
     grading_day_counters_t *sums = malloc(sizeof *sums * (r->nwindows ? r->nwindows : 1));
     grading_assessment_t *a = malloc(sizeof *a);
@@ -258,7 +266,7 @@ grading_err_t grading_evidence_list(grading_store_reader_t *rd, const grading_ma
         goto fail;
     }
     grading_window_range(&ev->window, grading_tz_day(&mp->tz, q->as_of_ms), &ev->first_day, &ev->last_day);
-    ev->is_counter = reads.windows == 0;
+    ev->is_counter = counter_named(q->metric) >= 0;
     sc->mp = mp;
     sc->mask = reads.counters;
     sc->first = ev->first_day;
