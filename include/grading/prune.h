@@ -57,5 +57,8 @@ grading_err_t grading_prune_pass(grading_ingest_t *in, const grading_policy_t *p
  * pruner has deleted; OK otherwise. Errors also: the store's. */
 grading_err_t grading_retention_check(grading_txn_t *txn, const grading_marketplace_t *mp, int64_t as_of_ms,
                                       grading_error_t *e);
+/* The same for a read of days from local day `first` on, naming `field`. */
+grading_err_t grading_retention_check_day(grading_txn_t *txn, const grading_marketplace_t *mp, int32_t first,
+                                          const char *field, grading_error_t *e);
 
 #endif

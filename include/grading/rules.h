@@ -341,6 +341,21 @@ enum {
 #define GRADING_SYM_KIND(id) ((grading_sym_kind_t)((id) >> 24))
 #define GRADING_SYM_INDEX(id) ((size_t)((id) & 0xffffffu))
 
+/* Which base counters a metric reads: bit c of *mask for counter c, through
+ * the other metrics it names (each over its own window). A base counter's
+ * name gives its own bit. Custom counters (`custom.NAME`) are not in the
+ * mask. Errors: GRADING_ENOTFOUND (no such metric or counter; *mask 0). */
+grading_err_t grading_rules_metric_counters(const grading_rules_t *r, const char *metric, uint64_t *mask);
+
+/* The same, with the custom counters and the windows of the metric and of
+ * the metrics it names (for evidence: what a metric's value is made of). */
+typedef struct {
+    uint64_t counters;                          /* bit c: base counter c */
+    bool custom[GRADING_RULES_MAX_METRICS];     /* r->custom[i] is read */
+    uint32_t windows;                           /* bit w: r->windows[w]; 0 for a base counter */
+} grading_metric_reads_t;
+grading_err_t grading_rules_metric_reads(const grading_rules_t *r, const char *metric, grading_metric_reads_t *out);
+
 /* The label of a programme's level; "" for a level it does not have. */
 const char *grading_rules_label(const grading_program_def_t *p, int32_t level);
 

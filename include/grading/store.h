@@ -137,6 +137,12 @@ grading_err_t grading_store_inquiry_get(grading_txn_t *txn, const char *mp, cons
 grading_err_t grading_store_inquiry_put(grading_txn_t *txn, const char *mp, const char *seller,
                                         const char *inquiry_id, const grading_inquiry_t *q);
 
+/* The same for the seller's inquiries, in inquiry-id order. */
+typedef grading_err_t (*grading_store_inquiry_cb)(void *ctx, const char *inquiry_id,
+                                                  const grading_inquiry_t *q);
+grading_err_t grading_store_inquiries_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                              grading_store_inquiry_cb cb, void *ctx);
+
 grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const char *seller,
                                     int32_t day, grading_day_counters_t *out, bool *found);
 grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const char *seller,

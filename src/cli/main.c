@@ -28,6 +28,7 @@ static const cli_command_t *const commands[] = {
     &cli_cmd_health,
     &cli_cmd_audit,
     &cli_cmd_watch,
+    &cli_cmd_evidence,
     &cli_cmd_backup,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

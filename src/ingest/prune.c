@@ -225,23 +225,28 @@ done:
     return err;
 }
 
-grading_err_t grading_retention_check(grading_txn_t *txn, const grading_marketplace_t *mp, int64_t as_of_ms,
-                                      grading_error_t *e)
+grading_err_t grading_retention_check_day(grading_txn_t *txn, const grading_marketplace_t *mp, int32_t first,
+                                          const char *field, grading_error_t *e)
 {
     int32_t oldest;
     bool found;
     grading_err_t err = oldest_get(txn, mp->name, &oldest, &found);
     if (err) return grading_error_set(e, err, "", "cannot read the retention bound");
-    if (!found) return GRADING_OK;
-    int32_t first = grading_retention_first_day(mp->rules, grading_tz_day(&mp->tz, as_of_ms));
-    if (first >= oldest) return GRADING_OK;
+    if (!found || first >= oldest) return GRADING_OK;
     char day[16];
     int32_t y;
     uint32_t m, d;
     grading_civil_from_days(oldest, &y, &m, &d);
     snprintf(day, sizeof day, "%04d-%02u-%02u", (int)y, m, d);
-    return grading_error_set(e, GRADING_ESTATE, "as_of",
+    return grading_error_set(e, GRADING_ESTATE, field,
                              "reaches back before retention: marketplace %s keeps days from %s on "
                              "(the policy's longest look-back plus the margin)",
                              mp->name[0] ? mp->name : "(default)", day);
+}
+
+grading_err_t grading_retention_check(grading_txn_t *txn, const grading_marketplace_t *mp, int64_t as_of_ms,
+                                      grading_error_t *e)
+{
+    int32_t first = grading_retention_first_day(mp->rules, grading_tz_day(&mp->tz, as_of_ms));
+    return grading_retention_check_day(txn, mp, first, "as_of", e);
 }

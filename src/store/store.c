@@ -593,17 +593,21 @@ grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const 
     return grading_codec_order_decode(v.mv_data, v.mv_size, out);
 }
 
-grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, const char *seller,
-                                           grading_store_order_cb cb, void *ctx)
+/* Calls cb with each key id and value of the seller's records in db
+ * (orders or inquiries: keys marketplace|seller|id), in id order, with one
+ * range scan. A non-zero return from cb stops the scan and is returned. */
+typedef grading_err_t (*record_raw_cb)(void *ctx, const char *id, const MDB_val *v);
+
+static grading_err_t records_foreach(grading_txn_t *txn, int db, const char *mp, const char *seller,
+                                     record_raw_cb cb, void *ctx)
 {
     uint8_t prefix[GRADING_KEY_MAX];
     size_t plen;
-    grading_order_t o;
     char id[GRADING_MAX_ID_LEN + 1];
     grading_err_t err = grading_key_seller(prefix, mp, seller, &plen);
     if (err) return err;
     MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_ORDERS], &cur);
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[db], &cur);
     if (rc) return store_from_mdb(rc);
     MDB_val k = {plen, prefix}, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -617,13 +621,52 @@ grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, c
         }
         memcpy(id, (const uint8_t *)k.mv_data + plen, idlen);
         id[idlen] = 0;
-        if ((err = grading_codec_order_decode(v.mv_data, v.mv_size, &o))) break;
-        if ((err = cb(ctx, id, &o))) break;
+        if ((err = cb(ctx, id, &v))) break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (!err && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) err = store_from_mdb(rc);
     mdb_cursor_close(cur);
     return err;
+}
+
+typedef struct {
+    grading_store_order_cb cb;
+    void *ctx;
+} orders_scan_t;
+
+static grading_err_t order_raw(void *ctx, const char *id, const MDB_val *v)
+{
+    orders_scan_t *sc = ctx;
+    grading_order_t o;
+    grading_err_t err = grading_codec_order_decode(v->mv_data, v->mv_size, &o);
+    return err ? err : sc->cb(sc->ctx, id, &o);
+}
+
+grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                           grading_store_order_cb cb, void *ctx)
+{
+    orders_scan_t sc = {cb, ctx};
+    return records_foreach(txn, DB_ORDERS, mp, seller, order_raw, &sc);
+}
+
+typedef struct {
+    grading_store_inquiry_cb cb;
+    void *ctx;
+} inquiries_scan_t;
+
+static grading_err_t inquiry_raw(void *ctx, const char *id, const MDB_val *v)
+{
+    inquiries_scan_t *sc = ctx;
+    grading_inquiry_t q;
+    grading_err_t err = grading_codec_inquiry_decode(v->mv_data, v->mv_size, &q);
+    return err ? err : sc->cb(sc->ctx, id, &q);
+}
+
+grading_err_t grading_store_inquiries_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                              grading_store_inquiry_cb cb, void *ctx)
+{
+    inquiries_scan_t sc = {cb, ctx};
+    return records_foreach(txn, DB_INQUIRIES, mp, seller, inquiry_raw, &sc);
 }
 
 grading_err_t grading_store_order_del(grading_txn_t *txn, const char *mp, const char *seller,

@@ -107,7 +107,8 @@ typedef enum {
     SCN_X_POINTS,           /* index: GRADING_PT_* rule, GRADING_PT_COUNT = the total;
                                span: which months */
     SCN_X_ORDER_ALERTS,     /* alerts[stage]: open late orders at exactly that stage */
-    SCN_X_STOPPED           /* products[]: exactly the stopped products */
+    SCN_X_STOPPED,          /* products[]: exactly the stopped products */
+    SCN_X_EVIDENCE          /* text: a metric or base counter; the evidence of it (scenario_evidence.c) */
 } scn_expect_kind_t;
 
 /* The months a `points` expectation reads (grading_order_facts_t). */
@@ -130,6 +131,10 @@ typedef struct {
     uint32_t alerts[GRADING_DEADLINE_MAX_STAGES];     /* SCN_X_ORDER_ALERTS, by stage index */
     size_t nproducts;                                 /* SCN_X_STOPPED */
     char (*products)[GRADING_MAX_ID_LEN + 1];         /* owned; freed by scn_file_destroy */
+    char window[16];                                  /* SCN_X_EVIDENCE: "" = the metric's own */
+    bool has_entries, has_unlisted;                   /* SCN_X_EVIDENCE: which are expected */
+    uint32_t entries;                                 /* records listed */
+    int64_t unlisted;                                 /* every counter's unlisted part */
 } scn_expect_t;
 
 /* The generators of one batch of events: a case's own, or those a close
@@ -217,5 +222,13 @@ bool scn_case_close(grading_store_t *st, const scn_file_t *f, size_t ci, char *m
  * failure to assess at all is a mismatch too (msg says why). */
 bool scn_case_check(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg,
                     size_t msglen);
+
+/* Checks an `evidence` expectation x of case c: grading_evidence_list read
+ * through rd (no read transaction of rd open) in small pages. metric_val is
+ * the assessed value of x's metric when it is a policy metric read over its
+ * own window, else NULL. Returns true when all holds; else msg says what
+ * differed (scenario_evidence.c). */
+bool scn_evidence_check(grading_store_reader_t *rd, const scn_case_t *c, const scn_expect_t *x,
+                        const grading_metric_val_t *metric_val, char *msg, size_t msglen);
 
 #endif

@@ -363,7 +363,22 @@ static void check_one(report_t *r, const grading_rules_t *rules, const grading_a
         else if (x->kind == SCN_X_ORDER_ALERTS) check_alerts(r, &rules->deadlines, ax->hist.orders, x);
         else check_stopped(r, ax->hist.orders, x);
         break;
+    case SCN_X_EVIDENCE:
+        break;   /* after the read transaction: check_evidence */
     }
+}
+
+/* An evidence expectation (scenario_evidence.c), its value compared with
+ * the assessment's when the metric is read over its own window. */
+static void check_evidence(report_t *r, grading_store_reader_t *rd, const scn_case_t *c, const grading_assess_t *ax,
+                           const scn_expect_t *x)
+{
+    const grading_rules_t *rules = c->mp->rules;
+    const grading_metric_val_t *val = NULL;
+    char buf[SCN_MSG_LEN];
+    for (size_t i = 0; !x->window[0] && i < rules->nmetrics; i++)
+        if (strcmp(rules->metrics[i].name, x->text) == 0) val = &ax->a.metrics[i];
+    if (!scn_evidence_check(rd, c, x, val, buf, sizeof buf)) differ(r, "evidence %s: %s", x->text, buf);
 }
 
 bool scn_case_check(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg, size_t msglen)
@@ -402,6 +417,10 @@ bool scn_case_check(grading_store_t *st, const scn_file_t *f, size_t ci, char *m
                (long long)c->as_of_ms);
     for (size_t i = 0; i < c->nexpect; i++)
         check_one(&r, c->mp->rules, x, &c->expect[i], found, &stored);
+    grading_store_read_end(reader);
+    txn = NULL;
+    for (size_t i = 0; i < c->nexpect; i++)
+        if (c->expect[i].kind == SCN_X_EVIDENCE) check_evidence(&r, reader, c, x, &c->expect[i]);
 out:
     if (txn) grading_store_read_end(reader);
     grading_store_reader_free(reader);

@@ -657,6 +657,35 @@ static bool number_or(px_t *p, yaml_node_t *n, const char *what, const char *wor
     return number_of(p, n, what, &x->number);
 }
 
+/* evidence: {METRIC: {window: W, entries: N, unlisted: N}}: what
+ * ListMetricEvents lists for a policy metric or a base counter. */
+static bool x_evidence(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, const char *s)
+{
+    static const char *const keys[] = {"window", "entries", "unlisted", NULL};
+    uint64_t mask;
+    grading_window_t w;
+    yaml_node_t *n;
+    scn_expect_t *x;
+    (void)s;
+    if (!scalar(k) || grading_rules_metric_counters(c->mp->rules, scalar(k), &mask))
+        return fail_at(p, k, "the policy has no metric or base counter named \"%s\"", scalar(k) ? scalar(k) : "");
+    if (!want_map(p, v, "an evidence item") || !check_keys(p, v, "evidence", keys) ||
+        !(x = expect_add(p, c, k, SCN_X_EVIDENCE, 0)) || !text_of(p, k, "evidence", x->text, sizeof x->text))
+        return false;
+    if ((n = get(p, v, "window")) &&
+        (!text_of(p, n, "evidence.window", x->window, sizeof x->window) || grading_window_parse(x->window, &w)))
+        return fail_at(p, n, "evidence.window: not a window (30d, month, prev_quarter, ...)");
+    if ((n = get(p, v, "entries")) &&
+        !(x->has_entries = u32_of(p, n, "evidence.entries", 0, SCN_MAX_CASE_ITEMS, &x->entries)))
+        return false;
+    if ((n = get(p, v, "unlisted")) &&
+        !(x->has_unlisted = int_of(p, n, "evidence.unlisted", INT32_MIN, INT32_MAX, &x->unlisted)))
+        return false;
+    if (!x->has_entries && !x->has_unlisted)
+        return fail_at(p, v, "evidence: say entries, unlisted or both (the sums are always checked)");
+    return true;
+}
+
 /* Calls fn for each (key, value) of the mapping expect.<section>. */
 static bool each_pair(px_t *p, yaml_node_t *m, const char *section,
                       bool (*fn)(px_t *, scn_case_t *, yaml_node_t *, yaml_node_t *, const char *),
@@ -961,7 +990,7 @@ static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
         "not_reasons", "published", "published_period", "history", "penalties", "restrictions",
         "suspended",
         "withdrawals_held", "boost", "grants", "tier", "convertible_points", "points",
-        "order_alerts", "stopped_products", NULL};
+        "order_alerts", "stopped_products", "evidence", NULL};
     static const char *const program_sections[] = {"grades", "labels", "new_seller",
                                                    "grade_scores", "reasons", "not_reasons",
                                                    "published", "published_period", NULL};
@@ -990,6 +1019,7 @@ static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
     if ((n = get(p, m, "points")) && !each_pair(p, n, "points", x_points, c)) return false;
     if ((n = get(p, m, "order_alerts")) && !x_order_alerts(p, c, n)) return false;
     if ((n = get(p, m, "stopped_products")) && !x_stopped(p, c, n)) return false;
+    if ((n = get(p, m, "evidence")) && !each_pair(p, n, "evidence", x_evidence, c)) return false;
     if ((n = get(p, m, "convertible_points")) &&
         (!(x = expect_add(p, c, n, SCN_X_CONVERTIBLE, 0)) ||
          !number_of(p, n, "convertible_points", &x->number)))
