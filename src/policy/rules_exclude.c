@@ -91,11 +91,14 @@ static uint64_t cell_counters(const grading_expr_t *e)
     return read;
 }
 
+/* Room for one counter name and " + " (names are well under 60 characters). */
+#define NAME_ROOM 64
+
 typedef struct {
     grading_rules_t *r;
     grading_scope_t scope;
     grading_exclusion_t ex;
-    char sum[GRADING_C_COUNT * (GRADING_MAX_CUSTOM_NAME_LEN + 4) + 4];   /* the last replacement */
+    char sum[GRADING_C_COUNT * NAME_ROOM + 4];   /* the last replacement; a cut one fails to compile */
 } subst_ctx_t;
 
 static bool resolve(void *vctx, const char *name, grading_expr_symbol_t *out)
