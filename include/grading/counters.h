@@ -60,8 +60,42 @@ typedef enum {
     GRADING_C_ORPHANS_PENDING,
     /* Such orders dropped after --orphan-max-age, on the day of the drop. */
     GRADING_C_ORPHANS_DROPPED,
+    /* Cancellations by fault x reason, one cell per cancel (fault-major,
+     * in grading_fault_t x grading_cancel_reason_t order), so a metric's
+     * `exclude` sums any union of faults and reasons from cells. */
+    GRADING_C_CANCELS_UNSPECIFIED_FAULT_UNSPECIFIED,
+    GRADING_C_CANCELS_UNSPECIFIED_FAULT_OUT_OF_STOCK,
+    GRADING_C_CANCELS_UNSPECIFIED_FAULT_SHIPPING_DELAY,
+    GRADING_C_CANCELS_UNSPECIFIED_FAULT_BUYER_REQUEST,
+    GRADING_C_CANCELS_UNSPECIFIED_FAULT_OTHER,
+    GRADING_C_CANCELS_SELLER_FAULT_UNSPECIFIED,
+    GRADING_C_CANCELS_SELLER_FAULT_OUT_OF_STOCK,
+    GRADING_C_CANCELS_SELLER_FAULT_SHIPPING_DELAY,
+    GRADING_C_CANCELS_SELLER_FAULT_BUYER_REQUEST,
+    GRADING_C_CANCELS_SELLER_FAULT_OTHER,
+    GRADING_C_CANCELS_BUYER_FAULT_UNSPECIFIED,
+    GRADING_C_CANCELS_BUYER_FAULT_OUT_OF_STOCK,
+    GRADING_C_CANCELS_BUYER_FAULT_SHIPPING_DELAY,
+    GRADING_C_CANCELS_BUYER_FAULT_BUYER_REQUEST,
+    GRADING_C_CANCELS_BUYER_FAULT_OTHER,
+    GRADING_C_CANCELS_PLATFORM_FAULT_UNSPECIFIED,
+    GRADING_C_CANCELS_PLATFORM_FAULT_OUT_OF_STOCK,
+    GRADING_C_CANCELS_PLATFORM_FAULT_SHIPPING_DELAY,
+    GRADING_C_CANCELS_PLATFORM_FAULT_BUYER_REQUEST,
+    GRADING_C_CANCELS_PLATFORM_FAULT_OTHER,
+    /* Returns and exchanges by the faults the marginals above lack (with
+     * *_SELLER_FAULT they are the cells of `returns` / `exchanges`). */
+    GRADING_C_RETURNS_BUYER_FAULT,
+    GRADING_C_RETURNS_PLATFORM_FAULT,
+    GRADING_C_RETURNS_UNSPECIFIED_FAULT,
+    GRADING_C_EXCHANGES_BUYER_FAULT,
+    GRADING_C_EXCHANGES_PLATFORM_FAULT,
+    GRADING_C_EXCHANGES_UNSPECIFIED_FAULT,
     GRADING_C_COUNT
 } grading_counter_t;
+
+/* Exclusions are uint64_t masks over the base counters. */
+_Static_assert(GRADING_C_COUNT <= 64, "a uint64_t mask must cover every base counter");
 
 #define GRADING_MAX_CUSTOM_PER_DAY 32
 
@@ -136,6 +170,15 @@ bool grading_order_shipped_on_time(const grading_order_t *o, const grading_tz_t 
 grading_err_t grading_order_contribs(const grading_order_t *o, const grading_tz_t *tz, int sign,
                                      grading_contrib_t *out, size_t cap, size_t *n);
 
+/* Only the cell contributions of an order record (its cancel's fault x
+ * reason cell, its return's and exchange's fault cells; part of
+ * grading_order_contribs): what rebuilds the cells of days stored before
+ * they existed. Counters from GRADING_C_CELLS_ADDED on are the ones such
+ * days lack; the seller cells of returns and exchanges are older. */
+grading_err_t grading_order_cell_contribs(const grading_order_t *o, const grading_tz_t *tz, int sign,
+                                          grading_contrib_t *out, size_t cap, size_t *n);
+#define GRADING_C_CELLS_ADDED GRADING_C_CANCELS_UNSPECIFIED_FAULT_UNSPECIFIED
+
 /* The same for an inquiry record. */
 grading_err_t grading_inquiry_contribs(const grading_inquiry_t *q, const grading_tz_t *tz,
                                        int sign, grading_contrib_t *out, size_t cap, size_t *n);
@@ -144,5 +187,37 @@ grading_err_t grading_inquiry_contribs(const grading_inquiry_t *q, const grading
  * satisfaction, platform revenue, custom). Others append nothing. */
 grading_err_t grading_event_contribs(const grading_event_t *ev, const grading_tz_t *tz,
                                      grading_contrib_t *out, size_t cap, size_t *n);
+
+/* ---- cells: the joint counters behind cancels, returns, exchanges ---- */
+
+#define GRADING_NFAULTS 4    /* grading_fault_t values, unspecified included */
+#define GRADING_NREASONS 5   /* grading_cancel_reason_t values */
+
+/* The cancel cell of (fault, reason); a value out of range counts as
+ * unspecified. Every cancel adds to exactly one. */
+grading_counter_t grading_cancel_cell(int32_t fault, int32_t reason);
+/* The return (exchange) cell of a fault; the seller one is
+ * GRADING_C_RETURNS_SELLER_FAULT (GRADING_C_EXCHANGES_SELLER_FAULT). */
+grading_counter_t grading_return_cell(int32_t fault);
+grading_counter_t grading_exchange_cell(int32_t fault);
+
+/* "seller", "buyer_request", ... as in policy files; NULL out of range. */
+const char *grading_fault_name(int32_t f);
+const char *grading_reason_name(int32_t r);
+/* The value named s; -1 if none. */
+int32_t grading_fault_parse(const char *s);
+int32_t grading_reason_parse(const char *s);
+
+/* What a metric's `exclude` drops: an event whose fault f has bit f of
+ * faults set, or (cancels) whose reason r has bit r of reasons set. */
+typedef struct {
+    uint32_t faults, reasons;
+} grading_exclusion_t;
+
+/* The cells that sum to base counter c once ex's events are dropped, as a
+ * mask of counter bits (c's own cells when ex drops nothing). Returns
+ * false, *mask untouched, for a counter not made of cells (not a cancel,
+ * return or exchange counter). */
+bool grading_counter_cells(grading_counter_t c, const grading_exclusion_t *ex, uint64_t *mask);
 
 #endif

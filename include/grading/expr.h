@@ -199,6 +199,19 @@ grading_err_t grading_expr_eval_condition(const grading_expr_t *e,
  * GRADING_EXPR_MAX_LEN when the source was dense). */
 size_t grading_expr_print(const grading_expr_t *e, char *buf, size_t size);
 
+/* Substitution: returns the text that replaces `name` (NUL-terminated),
+ * or NULL to keep it. */
+typedef const char *(*grading_expr_subst_cb)(void *ctx, const char *name);
+
+/* A new copy of `len` bytes of `text` in which every name token (not one
+ * inside a string, not a segment of a dotted name) is replaced by what
+ * subst returns for it; the caller frees *out (NUL-terminated, *out_len
+ * bytes). The result is text to compile, not checked here.
+ * Errors: GRADING_EINVAL when the text does not lex (or is longer than
+ * GRADING_EXPR_MAX_LEN), GRADING_ENOMEM. */
+grading_err_t grading_expr_substitute_new(const char *text, size_t len, grading_expr_subst_cb subst, void *ctx,
+                                          char **out, size_t *out_len);
+
 /* "number", "bool", "string"; "?" for anything else. */
 const char *grading_expr_type_name(grading_expr_type_t t);
 

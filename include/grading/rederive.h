@@ -21,6 +21,15 @@
 size_t grading_rederive_marketplace(grading_store_reader_t *rd, grading_ingest_t *in, const grading_policy_t *p,
                                     const char *mp, bool (*stop)(void *), void *stop_ctx);
 
+/* The same walk with another per-seller step (called in the page's write
+ * transaction, as grading_ingest_batch_t.derive). *out_err gets the error
+ * that ended the walk early (GRADING_OK is left alone). */
+typedef grading_err_t (*grading_rederive_cb)(void *ctx, grading_txn_t *txn, const char *mp, const char *seller,
+                                             int64_t now_ms);
+size_t grading_rederive_marketplace_with(grading_store_reader_t *rd, grading_ingest_t *in, const char *mp,
+                                         grading_rederive_cb derive, void *derive_ctx, bool (*stop)(void *),
+                                         void *stop_ctx, grading_err_t *out_err);
+
 /* True when the store's last complete walk used p's version (the stored
  * answers are current). */
 bool grading_rederive_is_current(grading_store_reader_t *rd, const grading_policy_t *p);

@@ -124,6 +124,8 @@ typedef struct {
     double min_volume;          /* below it: not enough data */
     double lo, hi;              /* the range the value can take (advice searches in it) */
     int better;                 /* +1 higher is better, -1 lower is, 0 unknown */
+    grading_exclusion_t exclude;/* `exclude:` the events this metric's cancel, return and exchange
+                                 * counters leave out (the loader rewrote them into cell sums) */
 } grading_metric_def_t;
 
 typedef struct {

@@ -16,6 +16,7 @@
 #include "flags.h"
 #include "grading/access_log.h"
 #include "grading/admin.h"
+#include "grading/cells_upgrade.h"
 #include "grading/ingest.h"
 #include "grading/log.h"
 #include "grading/metrics.h"
@@ -212,6 +213,23 @@ static void on_sweep_timer(uv_timer_t *t)
     grading_policy_unref(p);
 }
 
+/* Days stored by a build without the cancel / return / exchange cells get
+ * them from their orders, once per store, before anything is served (a
+ * metric's `exclude` reads them). */
+static grading_err_t count_cells_once(grading_store_t *st, grading_ingest_t *in, const grading_policy_t *p)
+{
+    grading_store_reader_t *rd = NULL;
+    grading_err_t err = grading_store_reader_new(st, &rd);
+    if (err || grading_cells_counted(rd)) goto done;
+    size_t n = 0;
+    err = grading_cells_upgrade(rd, in, p, &n);
+    if (err) fprintf(stderr, "gradingd: counting cells from the orders failed: %s\n", grading_err_name(err));
+    else if (n) fprintf(stderr, "gradingd: counted the cancel, return and exchange cells of %zu sellers\n", n);
+done:
+    grading_store_reader_free(rd);
+    return err;
+}
+
 static void on_refresh_timer(uv_timer_t *t)
 {
     app_t *a = t->data;
@@ -282,6 +300,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "gradingd: cannot start the writer thread\n");
         goto fail;
     }
+    if (count_cells_once(a.store, a.ingest, policy)) goto fail;
     if (app_refresh_start(a.store, a.ingest, app_now_ms, &a, &a.refresh)) {
         fprintf(stderr, "gradingd: cannot start the refresh thread\n");
         goto fail;

@@ -56,6 +56,32 @@ static const char *const counter_names[GRADING_C_COUNT] = {
     [GRADING_C_INQUIRY_RATING_SUM] = "inquiry_rating_sum",
     [GRADING_C_ORPHANS_PENDING] = "orphans_pending",
     [GRADING_C_ORPHANS_DROPPED] = "orphans_dropped",
+    [GRADING_C_CANCELS_UNSPECIFIED_FAULT_UNSPECIFIED] = "cancels_unspecified_fault_unspecified",
+    [GRADING_C_CANCELS_UNSPECIFIED_FAULT_OUT_OF_STOCK] = "cancels_unspecified_fault_out_of_stock",
+    [GRADING_C_CANCELS_UNSPECIFIED_FAULT_SHIPPING_DELAY] = "cancels_unspecified_fault_shipping_delay",
+    [GRADING_C_CANCELS_UNSPECIFIED_FAULT_BUYER_REQUEST] = "cancels_unspecified_fault_buyer_request",
+    [GRADING_C_CANCELS_UNSPECIFIED_FAULT_OTHER] = "cancels_unspecified_fault_other",
+    [GRADING_C_CANCELS_SELLER_FAULT_UNSPECIFIED] = "cancels_seller_fault_unspecified",
+    [GRADING_C_CANCELS_SELLER_FAULT_OUT_OF_STOCK] = "cancels_seller_fault_out_of_stock",
+    [GRADING_C_CANCELS_SELLER_FAULT_SHIPPING_DELAY] = "cancels_seller_fault_shipping_delay",
+    [GRADING_C_CANCELS_SELLER_FAULT_BUYER_REQUEST] = "cancels_seller_fault_buyer_request",
+    [GRADING_C_CANCELS_SELLER_FAULT_OTHER] = "cancels_seller_fault_other",
+    [GRADING_C_CANCELS_BUYER_FAULT_UNSPECIFIED] = "cancels_buyer_fault_unspecified",
+    [GRADING_C_CANCELS_BUYER_FAULT_OUT_OF_STOCK] = "cancels_buyer_fault_out_of_stock",
+    [GRADING_C_CANCELS_BUYER_FAULT_SHIPPING_DELAY] = "cancels_buyer_fault_shipping_delay",
+    [GRADING_C_CANCELS_BUYER_FAULT_BUYER_REQUEST] = "cancels_buyer_fault_buyer_request",
+    [GRADING_C_CANCELS_BUYER_FAULT_OTHER] = "cancels_buyer_fault_other",
+    [GRADING_C_CANCELS_PLATFORM_FAULT_UNSPECIFIED] = "cancels_platform_fault_unspecified",
+    [GRADING_C_CANCELS_PLATFORM_FAULT_OUT_OF_STOCK] = "cancels_platform_fault_out_of_stock",
+    [GRADING_C_CANCELS_PLATFORM_FAULT_SHIPPING_DELAY] = "cancels_platform_fault_shipping_delay",
+    [GRADING_C_CANCELS_PLATFORM_FAULT_BUYER_REQUEST] = "cancels_platform_fault_buyer_request",
+    [GRADING_C_CANCELS_PLATFORM_FAULT_OTHER] = "cancels_platform_fault_other",
+    [GRADING_C_RETURNS_BUYER_FAULT] = "returns_buyer_fault",
+    [GRADING_C_RETURNS_PLATFORM_FAULT] = "returns_platform_fault",
+    [GRADING_C_RETURNS_UNSPECIFIED_FAULT] = "returns_unspecified_fault",
+    [GRADING_C_EXCHANGES_BUYER_FAULT] = "exchanges_buyer_fault",
+    [GRADING_C_EXCHANGES_PLATFORM_FAULT] = "exchanges_platform_fault",
+    [GRADING_C_EXCHANGES_UNSPECIFIED_FAULT] = "exchanges_unspecified_fault",
 };
 
 const char *grading_counter_name(grading_counter_t c)
@@ -212,6 +238,20 @@ static void held_contribs(sink_t *s, const grading_order_t *o, const grading_tz_
     }
 }
 
+grading_err_t grading_order_cell_contribs(const grading_order_t *o, const grading_tz_t *tz, int sign,
+                                          grading_contrib_t *out, size_t cap, size_t *n)
+{
+    sink_t s = {out, cap, n, false};
+    if (grading_order_is_orphan(o)) return GRADING_OK;   /* held: counts nowhere yet */
+    if (o->cancelled_ms)
+        emit(&s, grading_tz_day(tz, o->cancelled_ms), grading_cancel_cell(o->cancel_fault, o->cancel_reason),
+             sign);
+    if (o->returned_ms) emit(&s, grading_tz_day(tz, o->returned_ms), grading_return_cell(o->return_fault), sign);
+    if (o->exchanged_ms)
+        emit(&s, grading_tz_day(tz, o->exchanged_ms), grading_exchange_cell(o->exchange_fault), sign);
+    return s.overflow ? GRADING_EFULL : GRADING_OK;
+}
+
 grading_err_t grading_order_contribs(const grading_order_t *o, const grading_tz_t *tz, int sign,
                                      grading_contrib_t *out, size_t cap, size_t *n)
 {
@@ -248,18 +288,9 @@ grading_err_t grading_order_contribs(const grading_order_t *o, const grading_tz_
         grading_counter_t r = reason_counter(o->cancel_reason);
         if (r != GRADING_C_COUNT) emit(&s, day, r, sign);
     }
-    if (o->returned_ms) {
-        int32_t day = grading_tz_day(tz, o->returned_ms);
-        emit(&s, day, GRADING_C_RETURNS, sign);
-        if (o->return_fault == GRADING_FAULT_SELLER)
-            emit(&s, day, GRADING_C_RETURNS_SELLER_FAULT, sign);
-    }
-    if (o->exchanged_ms) {
-        int32_t day = grading_tz_day(tz, o->exchanged_ms);
-        emit(&s, day, GRADING_C_EXCHANGES, sign);
-        if (o->exchange_fault == GRADING_FAULT_SELLER)
-            emit(&s, day, GRADING_C_EXCHANGES_SELLER_FAULT, sign);
-    }
+    if (o->returned_ms) emit(&s, grading_tz_day(tz, o->returned_ms), GRADING_C_RETURNS, sign);
+    if (o->exchanged_ms) emit(&s, grading_tz_day(tz, o->exchanged_ms), GRADING_C_EXCHANGES, sign);
+    if (grading_order_cell_contribs(o, tz, sign, out, cap, n)) s.overflow = true;
     if (o->non_receipt_ms) emit(&s, grading_tz_day(tz, o->non_receipt_ms), GRADING_C_NON_RECEIPTS, sign);
     if (o->paid_ms) held_contribs(&s, o, tz, sign);
     return s.overflow ? GRADING_EFULL : GRADING_OK;

@@ -59,4 +59,14 @@ typedef struct {
 
 void rules_load(loader_t *l, build_t *b, const rules_nodes_t *n, grading_rules_t *r);
 
+/* The nodes of a metric's expressions (any may be NULL). */
+typedef struct {
+    yaml_node_t *value, *numerator, *denominator, *volume;
+} rules_metric_nodes_t;
+
+/* Applies a metric's `exclude:` node xn to m, whose expressions are
+ * compiled from mn in scope (rules_exclude.c). Problems go to l. */
+void rules_exclude(loader_t *l, yaml_node_t *xn, grading_rules_t *r, grading_scope_t scope,
+                   grading_metric_def_t *m, const rules_metric_nodes_t *mn);
+
 #endif

@@ -267,11 +267,12 @@ static int window_index(rl_t *x, yaml_node_t *n)
 }
 
 static const char *const metric_keys[] = {"description", "window", "value", "numerator", "denominator",
-                                          "min_volume", "volume", "better", "min", "max", NULL};
+                                          "min_volume", "volume", "better", "min", "max", "exclude", NULL};
 
 static void load_metric(rl_t *x, const decl_t *d, grading_metric_def_t *m)
 {
     loader_t *l = x->l;
+    size_t before = l->diags->count;
     if (!keys_ok(x, d->val, metric_keys, "a metric")) return;
     yaml_node_t *n;
     if ((n = get(l, d->val, "description"))) m->description = string_of(x, n, "description");
@@ -313,6 +314,9 @@ static void load_metric(rl_t *x, const decl_t *d, grading_metric_def_t *m)
         else if (s && strcmp(s, "lower") == 0) m->better = -1;
         else diag(l, n, "better must be \"higher\" or \"lower\"");
     }
+    /* on an expression that compiled as written */
+    if ((n = get(l, d->val, "exclude")) && l->diags->count == before)
+        rules_exclude(l, n, x->r, scope, m, &(rules_metric_nodes_t){vn, nn, dn, vol});
 }
 
 /* ---- scores ---- */

@@ -424,6 +424,39 @@ static void test_check_exits_0_on_a_good_file_and_1_on_a_bad_one(void **state)
     assert_int_equal(run_quietly(false, 3, missing), CLI_EXIT_FAIL);
 }
 
+/* `exclude` (issue 15 §3): accepted on a metric that reads cancels,
+ * refused with its place for an unknown value or no such counter. */
+static void test_check_exclude(void **state)
+{
+    (void)state;
+    static const char *const head = "version: 1\ndefault_marketplace: m\nmarketplaces:\n  m:\n"
+                                    "    time_zone: UTC\n    currency: USD\n    metrics:\n";
+    static const char *const bodies[3] = {
+        "      r: {window: 30d, numerator: cancels, denominator: orders, exclude: {reason: [buyer_request]}}\n",
+        "      r: {window: 30d, numerator: cancels, denominator: orders, exclude: {reason: [buyer_remorse]}}\n",
+        "      r: {window: 30d, numerator: shipped_on_time, denominator: shipped, exclude: {fault: [buyer]}}\n"};
+    static const char *const want[3] = {NULL, "x.yaml:8:84: exclude.reason: unknown value \"buyer_remorse\"",
+                                        "x.yaml:8:83: metric \"r\": exclude applies to cancels, returns and exchanges"};
+    char path[320], text[512];
+    snprintf(path, sizeof path, "%s/x.yaml", g_tmp);
+    for (int i = 0; i < 3; i++) {
+        snprintf(text, sizeof text, "%s%s", head, bodies[i]);
+        assert_int_equal(write_file(path, text), 0);
+        char *argv[] = {"policy", "check", path};
+        assert_int_equal(run_quietly(false, 3, argv), want[i] ? CLI_EXIT_FAIL : CLI_EXIT_OK);
+        if (!want[i]) continue;
+        grading_policy_diags_t *d = load_bad(text, "x.yaml");
+        capture_t c;
+        capture_begin(&c);
+        policy_problems_print(d, "x.yaml", false, c.f);
+        char *out = capture_end(&c);
+        assert_non_null(strstr(out, want[i]));
+        free(out);
+        free(d);
+    }
+    unlink(path);
+}
+
 static void test_check_usage_errors_exit_2(void **state)
 {
     (void)state;
@@ -451,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_problems_beyond_the_kept_ones_are_counted),
         cmocka_unit_test(test_check_exits_0_on_a_good_file_and_1_on_a_bad_one),
         cmocka_unit_test(test_check_usage_errors_exit_2),
+        cmocka_unit_test(test_check_exclude),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
