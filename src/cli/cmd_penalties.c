@@ -148,6 +148,8 @@ const cli_command_t cli_cmd_penalties = {
             "reached, its name and its restrictions as policy files spell them (warning,\n"
             "promotion_ban, listing_cap N, product_sales_stopped, new_deals_blocked,\n"
             "sales_suspended, withdrawals_held, contract_termination), or \"no penalties\".\n"
+            "A stage that lasts N days (policy `lasts`) also shows since (the first day of\n"
+            "the run of days its condition held) and until (the local midnight it lapses).\n"
             "Strikes and late-order alerts follow when there are any. With --json, the\n"
             "PenaltyState reply as JSON.\n",
     .run = run_penalties,
