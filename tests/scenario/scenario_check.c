@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "grading/assess.h"
+#include "grading/rfc3339.h"
+
 #include "scenario.h"
 
 #define REL_TOL 1e-9
@@ -217,7 +219,10 @@ static void check_next_due(report_t *r, const grading_seller_state_t *stored, bo
 {
     int64_t want = strcmp(x->text, "none") == 0 ? 0 : (int64_t)x->number;
     int64_t got = found ? stored->next_due_ms : 0;
-    if (want != got) differ(r, "next_due (expected %s, got %lld ms)", x->text, (long long)got);
+    char text[64] = "none";
+    if (got && grading_rfc3339_format(got / 1000, (int32_t)(got % 1000) * 1000000, text, sizeof text))
+        snprintf(text, sizeof text, "%lld ms", (long long)got);
+    if (want != got) differ(r, "next_due (expected %s, got %s)", x->text, text);
 }
 
 /* "{caution: 1, warning: 0, restriction: 1}" */
