@@ -638,12 +638,13 @@ static void load_ladder(rl_t *x, yaml_node_t *kn, yaml_node_t *vn, grading_ladde
             diag(l, num, "stages must be listed in increasing order without repeats");
             continue;
         }
+        /* before the condition is compiled: a stage not counted owns no expression */
+        st->lasts_days = 0;
+        if (ls && !days_of(x, ls, "lasts", GRADING_STAGE_MAX_LASTS_DAYS, &st->lasts_days)) continue;
         st->name = string_of(x, nm, "name");
         st->text = arena_dup(x->b, scalar(w) ? scalar(w) : "");
         st->when = expr_of(x, w, GRADING_SCOPE_PENALTY, GRADING_EXPR_BOOL, "when");
         if (rs && is_seq(x, rs, "restrictions")) SEQ_EACH(l, rs, rt) load_restriction(x, node_at(l, *rt), st);
-        st->lasts_days = 0;
-        if (ls && !days_of(x, ls, "lasts", GRADING_STAGE_MAX_LASTS_DAYS, &st->lasts_days)) continue;
         if (st->when && st->name) ld->nstages++;
     }
 }
