@@ -61,9 +61,10 @@ grading_err_t grading_assess_once(grading_txn_t *txn, const grading_marketplace_
                                   int64_t as_of_ms, grading_assess_t *x, grading_error_t *e);
 
 /* After grading_assess_once: for each stage with `lasts` whose condition
- * holds, its run (x->runs), assessing the seller as of the end of each of
- * up to N earlier days with `scratch` (only then); stages that lapsed go
- * into x->hist.lapsed and the rules are evaluated again. */
+ * holds, its run (x->runs), found by assessing the seller as of the end of
+ * each of up to N earlier days (only then; one scratch assessment is
+ * allocated for it); stages that lapsed go into x->hist.lapsed and the
+ * rules are evaluated again. Errors: the store's, GRADING_ENOMEM. */
 grading_err_t grading_assess_lasts(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
                                    grading_assess_t *x, grading_error_t *e);
 
