@@ -6,7 +6,8 @@
  * stored boost (the hot path) is 0. With no other event, on 2026-10-15 the
  * stage lapses: the sweep re-derives the seller on that day (the stored
  * record's due time) and the stored boost becomes 0.88 (stage 1 applies,
- * the 12 points stay); GetPenaltyState shows each stage's until. */
+ * the 12 points stay); GetPenaltyState shows each stage's until, and
+ * gradectl penalties prints since and until. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -127,6 +128,21 @@ static void test_stage_lapses_without_traffic(void **state)
     while ((stage = stage_now(c, &until)) != 0 && e2e_now_ms() < end) e2e_sleep_ms(50);
     assert_int_equal(stage, 0);
     assert_true(boost_of(c, "lasting") > 0.88 - 1e-9 && boost_of(c, "lasting") < 0.88 + 1e-9);
+
+    /* gradectl penalties as of a day inside stage 2's run: since and until */
+    e2e_run_t r;
+    e2e_gradectl(s, &r, "penalties", "lasting", "--marketplace", MP, "--as-of", "2026-10-10T12:00:00+09:00", NULL);
+    assert_true(r.exited && r.code == 0);
+    e2e_assert_contains(r.out, "until");
+    e2e_assert_contains(r.out, "2026-09-30T15:00:00Z");   /* since: 10-01 00:00 JST */
+    e2e_assert_contains(r.out, "2026-10-14T15:00:00Z");   /* until: 10-15 00:00 JST */
+    e2e_assert_contains(r.out, "sales_suspended");
+    e2e_run_destroy(&r);
+    e2e_gradectl(s, &r, "--json", "penalties", "lasting", "--marketplace", MP, "--as-of", "2026-10-10T12:00:00+09:00",
+                 NULL);
+    assert_true(r.exited && r.code == 0);
+    e2e_assert_contains(r.out, "\"until\": \"2026-10-14T15:00:00Z\"");
+    e2e_run_destroy(&r);
 }
 
 int main(void)
