@@ -13,6 +13,17 @@
 #include "grading/rules.h"
 #include "grading/store.h"
 
+/* The current run of a stage with `lasts` whose condition holds as of
+ * as_of (src/grade/assess_lasts.c): the run is the consecutive local days
+ * up to as_of's on which the condition held (an earlier day judged as of
+ * its last millisecond). */
+typedef struct {
+    bool known;                    /* the stage lasts N days and its condition holds now */
+    bool lapsed;                   /* held on each of the N days before today: it has lapsed */
+    int32_t since;                 /* !lapsed: the run's first day */
+    int32_t until;                 /* !lapsed: since + N, the day it lapses */
+} grading_stage_run_t;
+
 /* Window sums and the assessment of one seller, heap-allocated (they are
  * large): grading_assess_new / grading_assess_free. */
 typedef struct {
@@ -26,6 +37,7 @@ typedef struct {
     grading_published_t published[GRADING_RULES_MAX_PROGRAMS];
     char published_period[GRADING_RULES_MAX_PROGRAMS][GRADING_STORE_PERIOD_MAX];
     grading_assessment_t a;
+    grading_stage_run_t runs[GRADING_RULES_MAX_LADDERS][GRADING_RULES_MAX_STAGES];
 } grading_assess_t;
 
 grading_assess_t *grading_assess_new(void);
@@ -36,11 +48,30 @@ void grading_assess_free(grading_assess_t *x);
 grading_err_t grading_assess_history(grading_txn_t *txn, const grading_marketplace_t *mp,
                                      const char *seller, int64_t as_of_ms, grading_assess_t *x);
 
-/* Reads and evaluates. Errors: the store's; GRADING_EINVAL from the rules
- * (*e says which). */
+/* Reads and evaluates, stage runs included (stages with `lasts`). Errors:
+ * the store's; GRADING_EINVAL from the rules (*e says which). */
 grading_err_t grading_assess_seller(grading_txn_t *txn, const grading_marketplace_t *mp,
                                     const char *seller, int64_t as_of_ms, grading_assess_t *x,
                                     grading_error_t *e);
+
+/* Reads and evaluates as of as_of_ms without stage runs: every stage
+ * whose condition holds applies (what assess_lasts.c judges the earlier
+ * days with). */
+grading_err_t grading_assess_once(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                  int64_t as_of_ms, grading_assess_t *x, grading_error_t *e);
+
+/* After grading_assess_once: for each stage with `lasts` whose condition
+ * holds, its run (x->runs), found by assessing the seller as of the end of
+ * each of up to N earlier days (only then; one scratch assessment is
+ * allocated for it); stages that lapsed go into x->hist.lapsed and the
+ * rules are evaluated again. Errors: the store's, GRADING_ENOMEM. */
+grading_err_t grading_assess_lasts(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                   grading_assess_t *x, grading_error_t *e);
+
+/* When the stored answer must be derived again without a new event: the
+ * next deadline stage of an open order, or the day a stage lapses
+ * (Unix ms; 0: never). */
+int64_t grading_assess_next_due_ms(const grading_marketplace_t *mp, const grading_assess_t *x);
 
 /* Assesses as of now_ms and stores the hot-path record (boost, suspension)
  * with the policy's version, in the write transaction txn. */

@@ -27,6 +27,10 @@
  *                        `points.month`, `points.prev_month`, `points.year`,
  *                        `points.last_month` (the last completed month's:
  *                        its close's published value, else its live total),
+ *                        `points.active` (with service_points.expire_after
+ *                        N days: the points earned on the last N local days,
+ *                        as_of's day included; a point earned on day d
+ *                        counts through day d+N-1 and is gone on day d+N),
  *                        `orders.caution|warning|restriction`,
  *                        `products.stopped`
  *   benefits             all of the above and `penalty.LADDER.stage`,
@@ -84,6 +88,9 @@ typedef struct {
 
 #define GRADING_WINDOW_MAX_DAYS 800
 #define GRADING_WINDOW_MAX_MONTHS 24
+/* `lasts` at most: finding a stage's run assesses the seller as of up to
+ * this many earlier days */
+#define GRADING_STAGE_MAX_LASTS_DAYS 180
 
 /* Parses "30d", "month", "prev_month", "quarter", "prev_quarter", "year",
  * "prev_year", "prev_12m" (the 12 whole months before this one: what a
@@ -206,6 +213,9 @@ typedef struct {
     const char *text;
     size_t nrestrictions;
     grading_restriction_def_t restrictions[GRADING_RULES_MAX_RESTRICTIONS];
+    int32_t lasts_days;         /* `lasts: Nd`: the stage applies on the first N days of a run of
+                                 * days its condition held (through day start+N-1), then lapses
+                                 * while the condition still holds; 0: as long as it holds */
 } grading_stage_def_t;
 
 typedef struct {
@@ -267,6 +277,7 @@ typedef struct {
     size_t ndelivery[3];                                        /* normal, reserved, overseas */
     grading_points_band_t delivery[3][GRADING_POINTS_MAX_BANDS];/* days from payment to delivery */
     double per_event[GRADING_PT_COUNT];   /* auto_completed, seller claims, non-receipt, reviews */
+    int32_t expire_after_days;  /* `expire_after: Nd`: points.active reads the last N days; 0: none */
 } grading_points_def_t;
 
 /* "dispatch", "delivery", ... */
@@ -337,6 +348,7 @@ enum {
     GRADING_OF_POINTS_LAST_MONTH,   /* points.last_month: the last completed month's points, as its
                                      * close published them (grading_history_t.month_points), else
                                      * what its orders earned (= points.prev_month) */
+    GRADING_OF_POINTS_ACTIVE,       /* points.active: earned on the last expire_after days */
     GRADING_OF_COUNT
 };
 #define GRADING_SYM_ID(kind, idx) ((uint32_t)(kind) << 24 | (uint32_t)(idx))
@@ -385,7 +397,9 @@ typedef struct {
 typedef struct {
     int32_t stage;              /* 0: none */
     const grading_stage_def_t *def;
+    uint8_t held;               /* bit k: stages[k]'s condition is true (lapsed or not) */
 } grading_ladder_val_t;
+_Static_assert(GRADING_RULES_MAX_STAGES <= 8, "a ladder's stages are bits of a uint8_t");
 
 typedef struct {
     grading_metric_val_t metrics[GRADING_RULES_MAX_METRICS];
@@ -416,8 +430,9 @@ typedef struct {
     size_t nstopped;
     char stopped[GRADING_MAX_STOPPED_PRODUCTS][GRADING_MAX_ID_LEN + 1];
     int64_t next_due_ms;        /* the next stage an open order reaches; 0: none */
-    /* internal: the days of this month, last month, the 12 months */
-    int32_t month_first, prev_first, prev_last, year_first, today;
+    /* internal: the days of this month, last month, the 12 months, and the
+     * first day whose points are still active (INT32_MAX: no expiry) */
+    int32_t month_first, prev_first, prev_last, year_first, today, active_first;
 } grading_order_facts_t;
 
 /* What closed periods (and the orders) say about a seller. */
@@ -428,6 +443,9 @@ typedef struct {
     const grading_order_facts_t *orders;             /* NULL: no per-order rules */
     bool has_month_points;                           /* the last completed month is closed ... */
     double month_points;                             /* ... and published these service points */
+    uint8_t lapsed[GRADING_RULES_MAX_LADDERS];       /* bit k: ladder's stages[k] has lasted its
+                                                      * `lasts` days: it does not apply (the grade
+                                                      * layer finds them, src/grade/assess_lasts.c) */
 } grading_history_t;
 
 /* points.last_month: the last completed month's points as its close
@@ -437,6 +455,14 @@ double grading_history_last_month_points(const grading_history_t *h);
 
 /* Starts facts for as_of (local day `today` in tz). */
 void grading_order_facts_init(grading_order_facts_t *f, int32_t today);
+
+/* Points expire expire_after_days after the day they were earned (r's
+ * service_points; nothing when it has none): call after _init. */
+void grading_order_facts_expiry(const grading_rules_t *r, grading_order_facts_t *f);
+
+/* The first local day the facts need the seller's daily counters from
+ * (review points): the 12 months, or the expiry window if it is longer. */
+int32_t grading_order_facts_first_day(const grading_order_facts_t *f);
 
 /* Adds one order (pass 1): points, stage, alerts, next due time. */
 void grading_order_facts_add(const grading_rules_t *r, const grading_tz_t *tz, int64_t as_of_ms,

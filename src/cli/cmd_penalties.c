@@ -56,30 +56,38 @@ static int print_penalties(const ProtobufCMessage *reply, const void *arg)
     const Grading__V1__PenaltyState *s = (const Grading__V1__PenaltyState *)reply;
     const cli_seller_query_t *q = arg;
     cli_table_t *t = NULL;
-    bool since = false;
+    bool since = false, until = false;
 
     cli_print_subject(q->seller, q->marketplace, q->as_of, s->policy_version);
     if (s->n_penalties == 0) {
         printf("no penalties\n");
     } else {
-        for (size_t i = 0; i < s->n_penalties; i++)
+        for (size_t i = 0; i < s->n_penalties; i++) {
             if (s->penalties[i]->since) since = true;
-        /* since, when known, sits before the long restrictions column */
-        const char *head_since[] = {"ladder", "stage", "name", "since", "restrictions"};
-        const char *head[] = {"ladder", "stage", "name", "restrictions"};
-        if (!(t = cli_table_new_with_head(since ? 5 : 4, since ? "lrlll" : "lrll", since ? head_since : head)))
-            goto fail;
+            if (s->penalties[i]->until) until = true;
+        }
+        /* since and until (a stage that lasts N days), when known, sit
+         * before the long restrictions column */
+        const char *head[6] = {"ladder", "stage", "name"}, *align = since && until ? "lrllll" : since || until ? "lrlll" : "lrll";
+        size_t ncol = 3;
+        if (since) head[ncol++] = "since";
+        if (until) head[ncol++] = "until";
+        head[ncol++] = "restrictions";
+        if (!(t = cli_table_new_with_head(ncol, align, head))) goto fail;
         for (size_t i = 0; i < s->n_penalties; i++) {
             const Grading__V1__Penalty *p = s->penalties[i];
-            char stage[16], when[GRADING_PBJSON_TIMESTAMP_MAX] = "-", restr[1024];
+            char stage[16], from[GRADING_PBJSON_TIMESTAMP_MAX] = "-", to[GRADING_PBJSON_TIMESTAMP_MAX] = "-",
+                                                          restr[1024];
             snprintf(stage, sizeof stage, "%d", (int)p->stage);
-            if (p->since) grading_pbjson_timestamp_format(p->since->seconds, p->since->nanos, when, sizeof when);
+            if (p->since) grading_pbjson_timestamp_format(p->since->seconds, p->since->nanos, from, sizeof from);
+            if (p->until) grading_pbjson_timestamp_format(p->until->seconds, p->until->nanos, to, sizeof to);
             format_restrictions(p, restr, sizeof restr);
-            const char *name = p->name && *p->name ? p->name : NULL;
-            const char *restrictions = restr[0] ? restr : NULL;
-            const char *row_since[] = {p->ladder, stage, name, when, restrictions};
-            const char *row[] = {p->ladder, stage, name, restrictions};
-            if (cli_table_add_row(t, since ? row_since : row)) goto fail;
+            const char *row[6] = {p->ladder, stage, p->name && *p->name ? p->name : NULL};
+            size_t c = 3;
+            if (since) row[c++] = from;
+            if (until) row[c++] = to;
+            row[c++] = restr[0] ? restr : NULL;
+            if (cli_table_add_row(t, row)) goto fail;
         }
         cli_table_print(t, stdout);
         cli_table_free(t);
@@ -140,6 +148,8 @@ const cli_command_t cli_cmd_penalties = {
             "reached, its name and its restrictions as policy files spell them (warning,\n"
             "promotion_ban, listing_cap N, product_sales_stopped, new_deals_blocked,\n"
             "sales_suspended, withdrawals_held, contract_termination), or \"no penalties\".\n"
+            "A stage that lasts N days (policy `lasts`) also shows since (the first day of\n"
+            "the run of days its condition held) and until (the local midnight it lapses).\n"
             "Strikes and late-order alerts follow when there are any. With --json, the\n"
             "PenaltyState reply as JSON.\n",
     .run = run_penalties,

@@ -26,8 +26,12 @@
  *    a normal order within its promised business days from the clock's
  *    start, a reserved one by its reservation day.
  *  - Points count in the month of what earned them: shipping, delivery,
- *    the cancel, return or report, the review, the stage reached. */
+ *    the cancel, return or report, the review, the stage reached.
+ *  - With expire_after N days, points.active sums the points earned on
+ *    days [today-N+1, today]: a window over the same earning days, no
+ *    stored state (a point earned on day d is gone on day d+N). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,6 +64,18 @@ void grading_order_facts_init(grading_order_facts_t *f, int32_t today)
     int32_t first = f->month_first;
     for (int i = 0; i < 11; i++) first = grading_month_first_day(first - 1);
     f->year_first = first;
+    f->active_first = INT32_MAX;
+}
+
+void grading_order_facts_expiry(const grading_rules_t *r, grading_order_facts_t *f)
+{
+    int32_t n = r->points.enabled ? r->points.expire_after_days : 0;
+    f->active_first = n > 0 ? f->today - n + 1 : INT32_MAX;
+}
+
+int32_t grading_order_facts_first_day(const grading_order_facts_t *f)
+{
+    return f->active_first < f->year_first ? f->active_first : f->year_first;
 }
 
 /* Adds points earned on `day` (a local day on or before today). */
@@ -69,6 +85,7 @@ static void earn(grading_order_facts_t *f, int rule, int32_t day, double points)
     if (day >= f->month_first) f->month[rule] += points;
     else if (day >= f->prev_first) f->prev_month[rule] += points;
     if (day >= f->year_first) f->year[rule] += points;
+    if (day >= f->active_first) f->value[GRADING_OF_POINTS_ACTIVE] += points;
 }
 
 static double band(const grading_points_band_t *b, size_t n, int32_t v)
@@ -247,5 +264,6 @@ void grading_order_facts_finish(const grading_rules_t *r, grading_order_facts_t 
     f->value[GRADING_OF_POINTS_PREV_MONTH] = round(p * 1e6) / 1e6;
     f->value[GRADING_OF_POINTS_YEAR] = round(y * 1e6) / 1e6;
     f->value[GRADING_OF_POINTS_LAST_MONTH] = f->value[GRADING_OF_POINTS_PREV_MONTH];
+    f->value[GRADING_OF_POINTS_ACTIVE] = round(f->value[GRADING_OF_POINTS_ACTIVE] * 1e6) / 1e6;
     f->value[GRADING_OF_STOPPED_PRODUCTS] = (double)f->nstopped;
 }

@@ -193,11 +193,14 @@ bool grading_rules_resolve(grading_rules_t *r, grading_scope_t scope, const char
     if (scope <= GRADING_SCOPE_METRIC_DERIVED) return false;
     static const char *const order_names[GRADING_OF_COUNT] = {
         "points.month", "points.prev_month", "points.year", "orders.caution",
-        "orders.warning", "orders.restriction", "products.stopped", "points.last_month"};
+        "orders.warning", "orders.restriction", "products.stopped", "points.last_month", "points.active"};
     for (int i = 0; i < GRADING_OF_COUNT; i++)
         if (strcmp(name, order_names[i]) == 0) {
-            bool points = i <= GRADING_OF_POINTS_YEAR || i == GRADING_OF_POINTS_LAST_MONTH;
+            bool points = i <= GRADING_OF_POINTS_YEAR || i == GRADING_OF_POINTS_LAST_MONTH ||
+                          i == GRADING_OF_POINTS_ACTIVE;
             if (points ? !r->points.enabled : r->deadlines.nstages == 0) return false;
+            /* points.active exists only where points expire */
+            if (i == GRADING_OF_POINTS_ACTIVE && r->points.expire_after_days <= 0) return false;
             return set_sym(out, GRADING_SYM_ORDERS, (size_t)i, GRADING_EXPR_NUMBER);
         }
     for (size_t i = 0; i < r->nscores; i++)

@@ -230,11 +230,18 @@ static grading_err_t eval_ladders(eval_t *x)
         const grading_ladder_def_t *ld = &r->ladders[l];
         a->ladders[l].stage = 0;
         a->ladders[l].def = NULL;
-        for (size_t k = ld->nstages; k-- > 0;) {
+        a->ladders[l].held = 0;
+        /* every condition, for the stage runs of stages that last N days */
+        for (size_t k = 0; k < ld->nstages; k++) {
             grading_expr_truth_t t;
             grading_err_t err = eval_truth(x, ld->stages[k].when, &t);
             if (err) return err;
-            if (t != GRADING_EXPR_TRUE) continue;
+            if (t == GRADING_EXPR_TRUE) a->ladders[l].held |= (uint8_t)(1u << k);
+        }
+        uint8_t lapsed = x->hist ? x->hist->lapsed[l] : 0;
+        for (size_t k = ld->nstages; k-- > 0;) {
+            /* the highest true stage that has not lapsed applies */
+            if (!(a->ladders[l].held & ~lapsed & (1u << k))) continue;
             a->ladders[l].stage = ld->stages[k].stage;
             a->ladders[l].def = &ld->stages[k];
             for (size_t q = 0; q < ld->stages[k].nrestrictions; q++) {

@@ -180,9 +180,11 @@ static grading_err_t assess_orders(grading_txn_t *txn, const grading_marketplace
     orders_scan_t s = {r, &mp->tz, x};
     grading_err_t err;
     grading_order_facts_init(&x->facts, x->today);
+    grading_order_facts_expiry(r, &x->facts);
     if ((err = grading_store_orders_foreach(txn, mp->name, seller, add_order, &s))) return err;
     if (r->points.enabled &&
-        (err = grading_store_days_foreach(txn, mp->name, seller, x->facts.year_first, x->today, add_review_day, &s)))
+        (err = grading_store_days_foreach(txn, mp->name, seller, grading_order_facts_first_day(&x->facts), x->today,
+                                          add_review_day, &s)))
         return err;
     bool rates = grading_order_facts_needs_rates(r, &x->facts);
     if (rates) {
@@ -197,6 +199,13 @@ static grading_err_t assess_orders(grading_txn_t *txn, const grading_marketplace
 grading_err_t grading_assess_seller(grading_txn_t *txn, const grading_marketplace_t *mp,
                                     const char *seller, int64_t as_of_ms, grading_assess_t *x,
                                     grading_error_t *e)
+{
+    grading_err_t err = grading_assess_once(txn, mp, seller, as_of_ms, x, e);
+    return err ? err : grading_assess_lasts(txn, mp, seller, x, e);
+}
+
+grading_err_t grading_assess_once(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                  int64_t as_of_ms, grading_assess_t *x, grading_error_t *e)
 {
     const grading_rules_t *r = mp->rules;
     x->as_of_ms = as_of_ms;
@@ -264,7 +273,7 @@ grading_err_t grading_assess_derive(grading_txn_t *txn, const grading_policy_t *
                                      .suspended = x->a.suspended,
                                      .withdrawals_held = x->a.withdrawals_held,
                                      .computed_ms = now_ms,
-                                     .next_due_ms = x->hist.orders ? x->facts.next_due_ms : 0};
+                                     .next_due_ms = grading_assess_next_due_ms(mp, x)};
         strncpy(st.policy_version, grading_policy_version(p), GRADING_SELLER_VERSION_LEN);
         /* move the seller in the due index */
         grading_seller_state_t old;

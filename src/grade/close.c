@@ -216,7 +216,8 @@ grading_err_t grading_close_period_as(grading_store_t *st, grading_ingest_t *in,
             bool seen;
             if ((err = grading_store_first_day(txn, mp->name, pg.ids[i], &first_day, &seen))) break;
             if (!seen || first_day > last) continue;
-            if ((err = grading_assess_seller(txn, mp, pg.ids[i], as_of, x, e))) break;
+            /* grades and points only: no stage runs */
+            if ((err = grading_assess_once(txn, mp, pg.ids[i], as_of, x, e))) break;
             if (kept != i) memcpy(pg.ids[kept], pg.ids[i], sizeof pg.ids[kept]);
             grading_period_rec_t *rec = &pg.recs[kept++];
             rec->n = (uint32_t)r->nprograms;

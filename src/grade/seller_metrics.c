@@ -64,8 +64,9 @@ grading_err_t grading_seller_metrics_new(grading_store_reader_t *rd, const gradi
         grading_error_set(e, err, "seller_id", "cannot read the seller's counters");
         goto fail;
     }
-    /* the policy's metrics, in the same read transaction */
-    if ((err = grading_assess_seller(txn, mp, seller, as_of_ms, m->x, e))) goto fail;
+    /* the policy's metrics, in the same read transaction; no stage runs
+     * (they read earlier days, and metrics do not depend on them) */
+    if ((err = grading_assess_once(txn, mp, seller, as_of_ms, m->x, e))) goto fail;
     grading_store_read_end(rd);
     m->pending_orphans = orphan_count(m->sums[ORPHAN_WINDOW].c[GRADING_C_ORPHANS_PENDING]);
     m->dropped_orphans = orphan_count(m->sums[ORPHAN_WINDOW].c[GRADING_C_ORPHANS_DROPPED]);

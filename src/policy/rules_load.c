@@ -68,6 +68,21 @@ static bool level_of(rl_t *x, yaml_node_t *n, const char *what, int32_t *out)
     return true;
 }
 
+/* A number of days written Nd (1 <= N <= max): product_window,
+ * expire_after, lasts. */
+static bool days_of(rl_t *x, yaml_node_t *n, const char *what, int32_t max, int32_t *out)
+{
+    grading_window_t w;
+    const char *s = scalar(n);
+    if (!s || grading_window_parse(s, &w) || w.kind != GRADING_WIN_DAYS || w.days > max) {
+        diag(x->l, n, "%s must be Nd with N from 1 to %d, like 28d, got \"%s\"", what, (int)max,
+             s ? s : "(not a scalar)");
+        return false;
+    }
+    *out = w.days;
+    return true;
+}
+
 static const char *string_of(rl_t *x, yaml_node_t *n, const char *what)
 {
     const char *s = scalar(n);
@@ -552,7 +567,7 @@ static void load_program(rl_t *x, const decl_t *d, grading_program_def_t *p)
 
 /* ---- penalties ---- */
 
-static const char *const stage_keys[] = {"stage", "name", "when", "restrictions", NULL};
+static const char *const stage_keys[] = {"stage", "name", "when", "restrictions", "lasts", NULL};
 static const char *const restriction_keys[] = {"kind", "limit", NULL};
 
 static void load_restriction(rl_t *x, yaml_node_t *n, grading_stage_def_t *st)
@@ -612,7 +627,12 @@ static void load_ladder(rl_t *x, yaml_node_t *kn, yaml_node_t *vn, grading_ladde
         }
         grading_stage_def_t *st = &ld->stages[ld->nstages];
         yaml_node_t *num = get(l, sn, "stage"), *w = get(l, sn, "when"), *nm = get(l, sn, "name"),
-                    *rs = get(l, sn, "restrictions");
+                    *rs = get(l, sn, "restrictions"), *ls = get(l, sn, "lasts");
+        if (ls && !w) {
+            /* a stage's run is the days its condition held: no condition, no run */
+            diag(l, ls, "lasts needs the stage's condition (when): it counts the days it held");
+            continue;
+        }
         if (!num || !w || !nm) {
             diag(l, sn, "a stage needs stage (its number), name and when");
             continue;
@@ -622,6 +642,9 @@ static void load_ladder(rl_t *x, yaml_node_t *kn, yaml_node_t *vn, grading_ladde
             diag(l, num, "stages must be listed in increasing order without repeats");
             continue;
         }
+        /* before the condition is compiled: a stage not counted owns no expression */
+        st->lasts_days = 0;
+        if (ls && !days_of(x, ls, "lasts", GRADING_STAGE_MAX_LASTS_DAYS, &st->lasts_days)) continue;
         st->name = string_of(x, nm, "name");
         st->text = arena_dup(x->b, scalar(w) ? scalar(w) : "");
         st->when = expr_of(x, w, GRADING_SCOPE_PENALTY, GRADING_EXPR_BOOL, "when");
@@ -900,12 +923,8 @@ static void load_deadlines(rl_t *x, yaml_node_t *n)
     if ((v = get(l, n, "product_rate")) && fraction_of(x, v, "product_rate", &dl->product_rate) &&
         (dl->product_rate < 0 || dl->product_rate > 1))
         diag(l, v, "product_rate must be between 0%% and 100%%");
-    if ((v = get(l, n, "product_window"))) {
-        grading_window_t w;
-        if (!scalar(v) || grading_window_parse(scalar(v), &w) || w.kind != GRADING_WIN_DAYS)
-            diag(l, v, "product_window must be Nd, like 90d");
-        else dl->product_window_days = w.days;
-    }
+    if ((v = get(l, n, "product_window")))
+        days_of(x, v, "product_window", GRADING_WINDOW_MAX_DAYS, &dl->product_window_days);
     yaml_node_t *st = get(l, n, "stages");
     if (!st) {
         diag(l, n, "deadlines need stages");
@@ -951,7 +970,8 @@ static void load_deadlines(rl_t *x, yaml_node_t *n)
 }
 
 static const char *const points_keys[] = {"dispatch", "delivery", "auto_completed", "seller_fault_claim",
-                                          "non_receipt", "strongly_recommend", "not_recommended", NULL};
+                                          "non_receipt", "strongly_recommend", "not_recommended",
+                                          "expire_after", NULL};
 static const char *const delivery_keys[] = {"normal", "reserved", "overseas", NULL};
 
 static void load_bands(rl_t *x, yaml_node_t *n, const char *unit, grading_points_band_t *out, size_t *count)
@@ -1026,6 +1046,8 @@ static void load_points(rl_t *x, yaml_node_t *n)
                {"not_recommended", GRADING_PT_NOT_RECOMMENDED}};
     for (size_t i = 0; i < sizeof per / sizeof per[0]; i++)
         if ((v = get(l, n, per[i].key))) number_of(x, v, per[i].key, &pd->per_event[per[i].rule]);
+    if ((v = get(l, n, "expire_after")))
+        days_of(x, v, "expire_after", GRADING_WINDOW_MAX_DAYS, &pd->expire_after_days);
 }
 
 /* ---- cycles ---- */

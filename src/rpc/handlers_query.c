@@ -215,6 +215,7 @@ void rpc_handle_get_penalty_state(call_slot_t *s, const ProtobufCMessage *msg)
     Grading__V1__Penalty pens[GRADING_RULES_MAX_LADDERS], *pp[GRADING_RULES_MAX_LADDERS];
     Grading__V1__Restriction rs[GRADING_RULES_MAX_LADDERS][GRADING_RULES_MAX_RESTRICTIONS];
     Grading__V1__Restriction *rp[GRADING_RULES_MAX_LADDERS][GRADING_RULES_MAX_RESTRICTIONS];
+    Google__Protobuf__Timestamp since[GRADING_RULES_MAX_LADDERS], until[GRADING_RULES_MAX_LADDERS];
     size_t n = 0;
     for (size_t l = 0; l < r->nladders; l++) {
         const grading_ladder_val_t *lv = &q.x->a.ladders[l];
@@ -231,6 +232,14 @@ void rpc_handle_get_penalty_state(call_slot_t *s, const ProtobufCMessage *msg)
         }
         pens[n].n_restrictions = lv->def->nrestrictions;
         pens[n].restrictions = rp[n];
+        /* a stage that lasts N days: its run's first day and the day it lapses */
+        const grading_stage_run_t *run = &q.x->runs[l][lv->def - r->ladders[l].stages];
+        if (run->known && !run->lapsed) {
+            rpc_timestamp_set(&since[n], grading_tz_day_start_ms(&q.mp->tz, run->since));
+            rpc_timestamp_set(&until[n], grading_tz_day_start_ms(&q.mp->tz, run->until));
+            pens[n].since = &since[n];
+            pens[n].until = &until[n];
+        }
         pp[n] = &pens[n];
         n++;
     }

@@ -108,11 +108,14 @@ typedef enum {
                                span: which months */
     SCN_X_ORDER_ALERTS,     /* alerts[stage]: open late orders at exactly that stage */
     SCN_X_STOPPED,          /* products[]: exactly the stopped products */
-    SCN_X_EVIDENCE          /* text: a metric or base counter; the evidence of it (scenario_evidence.c) */
+    SCN_X_EVIDENCE,         /* text: a metric or base counter; the evidence of it (scenario_evidence.c) */
+    SCN_X_STAGE_SINCE,      /* index: ladder; text: the applied stage's run's first day or "none" */
+    SCN_X_STAGE_UNTIL,      /* index: ladder; text: the day the applied stage lapses, or "none" */
+    SCN_X_NEXT_DUE          /* text: the stored record's next due time (RFC 3339), or "none" */
 } scn_expect_kind_t;
 
 /* The months a `points` expectation reads (grading_order_facts_t). */
-typedef enum { SCN_SPAN_MONTH = 0, SCN_SPAN_PREV_MONTH, SCN_SPAN_YEAR } scn_span_t;
+typedef enum { SCN_SPAN_MONTH = 0, SCN_SPAN_PREV_MONTH, SCN_SPAN_YEAR, SCN_SPAN_ACTIVE } scn_span_t;
 
 typedef struct {
     scn_expect_kind_t kind;

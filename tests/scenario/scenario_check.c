@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "grading/assess.h"
+#include "grading/rfc3339.h"
+
 #include "scenario.h"
 
 #define REL_TOL 1e-9
@@ -165,7 +167,7 @@ static void check_restrictions(report_t *r, const grading_rules_t *rules,
 
 /* ---- per-order facts (grading_order_facts_t) ---- */
 
-static const char *const span_names[] = {"month", "prev_month", "year"};
+static const char *const span_names[] = {"month", "prev_month", "year", "active"};
 
 /* A total (x->index == GRADING_PT_COUNT: the rounded sum the policy's
  * points.month / prev_month / year read) or one rule's share. */
@@ -175,7 +177,8 @@ static void check_points(report_t *r, const grading_order_facts_t *f, const scn_
     double got;
     if (x->index == GRADING_PT_COUNT) {
         snprintf(what, sizeof what, "points %s", span_names[x->span]);
-        got = f->value[GRADING_OF_POINTS_MONTH + x->span];
+        got = x->span == SCN_SPAN_ACTIVE ? f->value[GRADING_OF_POINTS_ACTIVE]
+                                         : f->value[GRADING_OF_POINTS_MONTH + x->span];
     } else {
         snprintf(what, sizeof what, "points %s.%s", span_names[x->span],
                  grading_points_rule_name((int)x->index));
@@ -184,6 +187,42 @@ static void check_points(report_t *r, const grading_order_facts_t *f, const scn_
                                              : f->year[x->index];
     }
     check_number(r, what, x, true, got, "");
+}
+
+/* ---- stage runs and the due time (issue 15 §4) ---- */
+
+static void day_text(int32_t day, char *buf, size_t len)
+{
+    int32_t y;
+    uint32_t m, d;
+    grading_civil_from_days(day, &y, &m, &d);
+    snprintf(buf, len, "%04d-%02u-%02u", (int)y, m, d);
+}
+
+/* The run (since or until) of the stage that applies in ladder x->index. */
+static void check_stage_run(report_t *r, const grading_rules_t *rules, const grading_assess_t *ax,
+                            const scn_expect_t *x)
+{
+    const grading_ladder_val_t *lv = &ax->a.ladders[x->index];
+    char got[16] = "none";
+    if (lv->def) {
+        const grading_stage_run_t *run = &ax->runs[x->index][lv->def - rules->ladders[x->index].stages];
+        if (run->known && !run->lapsed)
+            day_text(x->kind == SCN_X_STAGE_SINCE ? run->since : run->until, got, sizeof got);
+    }
+    if (strcmp(got, x->text) != 0)
+        differ(r, "%s %s (expected %s, got %s)", x->kind == SCN_X_STAGE_SINCE ? "stage_since" : "stage_until",
+               rules->ladders[x->index].name, x->text, got);
+}
+
+static void check_next_due(report_t *r, const grading_seller_state_t *stored, bool found, const scn_expect_t *x)
+{
+    int64_t want = strcmp(x->text, "none") == 0 ? 0 : (int64_t)x->number;
+    int64_t got = found ? stored->next_due_ms : 0;
+    char text[64] = "none";
+    if (got && grading_rfc3339_format(got / 1000, (int32_t)(got % 1000) * 1000000, text, sizeof text))
+        snprintf(text, sizeof text, "%lld ms", (long long)got);
+    if (want != got) differ(r, "next_due (expected %s, got %s)", x->text, text);
 }
 
 /* "{caution: 1, warning: 0, restriction: 1}" */
@@ -350,6 +389,13 @@ static void check_one(report_t *r, const grading_rules_t *rules, const grading_a
     case SCN_X_HISTORY:
         snprintf(what, sizeof what, "history %s", rules->history[x->index].name);
         check_number(r, what, x, ax->hist.has[x->index], ax->hist.value[x->index], "none");
+        break;
+    case SCN_X_STAGE_SINCE:
+    case SCN_X_STAGE_UNTIL:
+        check_stage_run(r, rules, ax, x);
+        break;
+    case SCN_X_NEXT_DUE:
+        check_next_due(r, stored, stored_found, x);
         break;
     case SCN_X_POINTS:
     case SCN_X_ORDER_ALERTS:

@@ -874,6 +874,54 @@ static bool per_order(px_t *p, const scn_case_t *c, yaml_node_t *n, const char *
                              : "per-order rules (deadlines or service_points)");
 }
 
+/* ---- points that expire, stages that last N days (issue 15 §4) ---- */
+
+/* `points: {active: 3}`: points.active, the points of the last
+ * service_points.expire_after days (a total only). */
+static bool x_points_active(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v)
+{
+    scn_expect_t *x;
+    if (c->mp->rules->points.expire_after_days <= 0)
+        return fail_at(p, k, "points: active: marketplace %s has no service_points.expire_after", c->mp->name);
+    if (!(x = expect_add(p, c, k, SCN_X_POINTS, GRADING_PT_COUNT))) return false;
+    x->span = SCN_SPAN_ACTIVE;
+    return number_of(p, v, "active", &x->number);
+}
+
+/* `stage_since` / `stage_until: {LADDER: 2026-12-29}`: the run of the
+ * stage that applies (a stage with `lasts`): its first local day, and the
+ * day it lapses; `none` when the applying stage has no run (no stage, or
+ * one without `lasts`). */
+static bool x_stage_run(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, const char *s)
+{
+    size_t i;
+    scn_expect_t *x;
+    int y, m, d, used = 0;
+    scn_expect_kind_t kind = strcmp(s, "stage_since") == 0 ? SCN_X_STAGE_SINCE : SCN_X_STAGE_UNTIL;
+    if (!find_name(p, c->mp->rules, NAMES_LADDERS, k, &i) || !(x = expect_add(p, c, k, kind, i)) ||
+        !text_of(p, v, s, x->text, sizeof x->text))
+        return false;
+    if (strcmp(x->text, "none") != 0 &&
+        (sscanf(x->text, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || x->text[used] || used != 10))
+        return fail_at(p, v, "%s: a local date YYYY-MM-DD or none, got \"%s\"", s, x->text);
+    return true;
+}
+
+/* `next_due: 2026-12-29T00:00:00+09:00`: the stored record's next due
+ * time (the sweep re-derives the seller then: a deadline stage or a stage
+ * lapsing), or `none`. */
+static bool x_next_due(px_t *p, scn_case_t *c, yaml_node_t *n)
+{
+    scn_expect_t *x;
+    int64_t ms;
+    if (!(x = expect_add(p, c, n, SCN_X_NEXT_DUE, 0)) || !text_of(p, n, "next_due", x->text, sizeof x->text))
+        return false;
+    if (strcmp(x->text, "none") == 0) return true;
+    if (!scn_parse_time(x->text, &ms)) return fail_at(p, n, "next_due: an RFC 3339 time or none");
+    x->number = (double)ms;
+    return true;
+}
+
 /* `points: {month: -2, dispatch: 1, prev_month.delay: -2}`: a total
  * (month, prev_month, year) or one rule's share (grading_points_rule_name)
  * of this month, or of the month before / the 12 months with a prefix. */
@@ -885,6 +933,7 @@ static bool x_points(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, con
     scn_expect_t *x;
     (void)s;
     if (!per_order(p, c, k, "points", false)) return false;
+    if (strcmp(key, "active") == 0) return x_points_active(p, c, k, v);
     const char *dot = strchr(key, '.');
     for (int i = 0; i < 3; i++) {
         size_t len = strlen(span_words[i]);
@@ -990,7 +1039,7 @@ static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
         "not_reasons", "published", "published_period", "history", "penalties", "restrictions",
         "suspended",
         "withdrawals_held", "boost", "grants", "tier", "convertible_points", "points",
-        "order_alerts", "stopped_products", "evidence", NULL};
+        "order_alerts", "stopped_products", "stage_since", "stage_until", "next_due", "evidence", NULL};
     static const char *const program_sections[] = {"grades", "labels", "new_seller",
                                                    "grade_scores", "reasons", "not_reasons",
                                                    "published", "published_period", NULL};
@@ -1020,6 +1069,9 @@ static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
     if ((n = get(p, m, "order_alerts")) && !x_order_alerts(p, c, n)) return false;
     if ((n = get(p, m, "stopped_products")) && !x_stopped(p, c, n)) return false;
     if ((n = get(p, m, "evidence")) && !each_pair(p, n, "evidence", x_evidence, c)) return false;
+    if ((n = get(p, m, "stage_since")) && !each_pair(p, n, "stage_since", x_stage_run, c)) return false;
+    if ((n = get(p, m, "stage_until")) && !each_pair(p, n, "stage_until", x_stage_run, c)) return false;
+    if ((n = get(p, m, "next_due")) && !x_next_due(p, c, n)) return false;
     if ((n = get(p, m, "convertible_points")) &&
         (!(x = expect_add(p, c, n, SCN_X_CONVERTIBLE, 0)) ||
          !number_of(p, n, "convertible_points", &x->number)))

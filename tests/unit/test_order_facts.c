@@ -421,6 +421,48 @@ static void test_boost_follows_points(void **state)
     }
 }
 
+/* points.active (service_points.expire_after N): a point earned on day d
+ * counts through day d+N-1 and is gone on day d+N, whatever the calendar
+ * months; the review days are read from the earlier of the 12 months and
+ * the expiry window. Without expiry nothing is active. */
+static void test_points_expire_after_n_days(void **state)
+{
+    (void)state;
+    static grading_rules_t r;
+    memset(&r, 0, sizeof r);
+    r.points.enabled = true;
+    r.points.per_event[GRADING_PT_STRONGLY_RECOMMEND] = 1;
+    r.points.per_event[GRADING_PT_NOT_RECOMMENDED] = -1;
+    grading_day_counters_t one_good, one_bad;
+    grading_day_counters_init(&one_good);
+    grading_day_counters_init(&one_bad);
+    one_good.c[GRADING_C_STRONGLY_RECOMMEND] = 1;
+    one_bad.c[GRADING_C_NOT_RECOMMENDED] = 1;
+    int32_t today = day_of(2026, 11, 20);
+    const int32_t ns[] = {1, 90, 400};   /* 400: longer than the 12 months */
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        int32_t n = ns[i];
+        r.points.expire_after_days = n;
+        grading_order_facts_t f;
+        grading_order_facts_init(&f, today);
+        grading_order_facts_expiry(&r, &f);
+        assert_int_equal(grading_order_facts_first_day(&f), n > 365 ? today - n + 1 : f.year_first);
+        grading_order_facts_add_day(&r, today - n + 1, &one_good, &f);   /* its last day: counts */
+        grading_order_facts_add_day(&r, today - n, &one_bad, &f);        /* gone today */
+        grading_order_facts_finish(&r, &f, NULL);
+        if (f.value[GRADING_OF_POINTS_ACTIVE] != 1) fail_msg("expire_after %dd: active %g", (int)n, f.value[GRADING_OF_POINTS_ACTIVE]);
+    }
+    r.points.expire_after_days = 0;
+    grading_order_facts_t f;
+    grading_order_facts_init(&f, today);
+    grading_order_facts_expiry(&r, &f);
+    assert_int_equal(grading_order_facts_first_day(&f), f.year_first);
+    grading_order_facts_add_day(&r, today, &one_good, &f);
+    grading_order_facts_finish(&r, &f, NULL);
+    assert_true(f.value[GRADING_OF_POINTS_ACTIVE] == 0);
+    assert_true(f.value[GRADING_OF_POINTS_MONTH] == 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_reserved_delivery_points),
         cmocka_unit_test(test_power_seller_reads_last_month),
         cmocka_unit_test(test_boost_follows_points),
+        cmocka_unit_test(test_points_expire_after_n_days),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -556,6 +556,127 @@ static void test_bad_mixed_bands_and_keys(void **state)
                1, "t.yaml:13:13", "every band gives points");
 }
 
+/* ---- points that expire, stages that last N days (issue 15 §4) ---- */
+
+/* expire_after: whole days 1..800 written Nd; anything else is refused
+ * where it is written. */
+static void test_bad_expire_after(void **state)
+{
+    (void)state;
+    expect_bad("    service_points:\n"
+               "      expire_after: 0d\n",
+               1, "t.yaml:8:21", "expire_after must be Nd with N from 1 to 800");
+    expect_bad("    service_points:\n"
+               "      expire_after: -90d\n",
+               1, "t.yaml:8:21", "got \"-90d\"");
+    expect_bad("    service_points:\n"
+               "      expire_after: 90\n",
+               1, "t.yaml:8:21", "like 28d");
+    expect_bad("    service_points:\n"
+               "      expire_after: month\n",
+               1, "t.yaml:8:21", "expire_after must be Nd");
+    expect_bad("    service_points:\n"
+               "      expire_after: 801d\n",
+               1, "t.yaml:8:21", "from 1 to 800");
+    /* points.active exists only where points expire */
+    expect_bad("    service_points: {seller_fault_claim: -3}\n"
+               "    programs:\n"
+               "      p:\n"
+               "        levels: [A, B]\n"
+               "        grade:\n"
+               "          - {level: 1, when: \"points.active >= 0\"}\n"
+               "        otherwise: 2\n"
+               "        new_seller: 1\n",
+               1, "t.yaml:12:31", "unknown name 'points.active'");
+}
+
+/* lasts: whole days 1..180 written Nd, on a stage with a condition. */
+static void test_bad_lasts(void **state)
+{
+    (void)state;
+    expect_bad("    metrics:\n"
+               "      r: {window: 30d, value: orders}\n"
+               "    penalties:\n"
+               "      l:\n"
+               "        - {stage: 1, name: a, when: \"r > 1\", lasts: 0d}\n",
+               1, "t.yaml:11:53", "lasts must be Nd with N from 1 to 180");
+    expect_bad("    metrics:\n"
+               "      r: {window: 30d, value: orders}\n"
+               "    penalties:\n"
+               "      l:\n"
+               "        - {stage: 1, name: a, when: \"r > 1\", lasts: -28d}\n",
+               1, "t.yaml:11:53", "got \"-28d\"");
+    expect_bad("    metrics:\n"
+               "      r: {window: 30d, value: orders}\n"
+               "    penalties:\n"
+               "      l:\n"
+               "        - {stage: 1, name: a, when: \"r > 1\", lasts: 181d}\n",
+               1, "t.yaml:11:53", "from 1 to 180");
+    expect_bad("    metrics:\n"
+               "      r: {window: 30d, value: orders}\n"
+               "    penalties:\n"
+               "      l:\n"
+               "        - {stage: 1, name: a, when: \"r > 1\", lasts: 4 weeks}\n",
+               1, "t.yaml:11:53", "like 28d");
+    expect_bad("    penalties:\n"
+               "      l:\n"
+               "        - {stage: 1, name: a, lasts: 28d}\n",
+               1, "t.yaml:9:38", "lasts needs the stage's condition (when)");
+}
+
+/* The core half of a lasting stage: every true condition is reported
+ * (held), a lapsed stage does not apply, the next lower true one does,
+ * and the benefits follow what applies. */
+static void test_lapsed_stage_applies_the_lower(void **state)
+{
+    fx_t *fx = *state;
+    grading_history_t h;
+    grading_error_t e = {0};
+    memset(&h, 0, sizeof h);
+    healthy(fx, 480, 100, 31, 100);   /* stages 1, 2 and 3 all true */
+    assert_int_equal(grading_rules_assess_with(fx->r, fx->sums, &h, &fx->a, &e), GRADING_OK);
+    assert_int_equal(fx->a.ladders[0].stage, 3);
+    assert_int_equal(fx->a.ladders[0].held, 0x7);
+    assert_true(fx->a.suspended);
+    h.lapsed[0] = 0x4;                /* stage 3 lapsed */
+    assert_int_equal(grading_rules_assess_with(fx->r, fx->sums, &h, &fx->a, &e), GRADING_OK);
+    assert_int_equal(fx->a.ladders[0].stage, 2);
+    assert_int_equal(fx->a.ladders[0].held, 0x7);
+    assert_false(fx->a.suspended);
+    assert_false(fx->a.withdrawals_held);
+    assert_true(fx->a.boost > 0);
+    h.lapsed[0] = 0x7;                /* all lapsed: no stage, the fast tier back */
+    assert_int_equal(grading_rules_assess_with(fx->r, fx->sums, &h, &fx->a, &e), GRADING_OK);
+    assert_int_equal(fx->a.ladders[0].stage, 0);
+    assert_null(fx->a.ladders[0].def);
+    h.lapsed[0] = 0x2;                /* a lapsed stage below the one that applies changes nothing */
+    assert_int_equal(grading_rules_assess_with(fx->r, fx->sums, &h, &fx->a, &e), GRADING_OK);
+    assert_int_equal(fx->a.ladders[0].stage, 3);
+}
+
+/* A lasting stage and expiring points load, with their numbers. */
+static void test_lasts_and_expiry_load(void **state)
+{
+    (void)state;
+    static char text[8192];
+    static grading_policy_diags_t d;
+    snprintf(text, sizeof text, "%s%s", HEAD,
+             "    service_points: {seller_fault_claim: -3, expire_after: 90d}\n"
+             "    penalties:\n"
+             "      l:\n"
+             "        - {stage: 1, name: a, when: \"points.active <= -6\", lasts: 28d}\n"
+             "        - {stage: 2, name: b, when: \"points.active <= -12\"}\n");
+    grading_policy_t *p = load(text, &d);
+    for (size_t i = 0; i < d.count && i < GRADING_POLICY_MAX_DIAGS; i++)
+        fprintf(stderr, "%s: %s\n", d.diags[i].where, d.diags[i].message);
+    assert_non_null(p);
+    const grading_rules_t *r = rules_of(p);
+    assert_int_equal(r->points.expire_after_days, 90);
+    assert_int_equal(r->ladders[0].stages[0].lasts_days, 28);
+    assert_int_equal(r->ladders[0].stages[1].lasts_days, 0);
+    grading_policy_unref(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +698,10 @@ int main(void)
         cmocka_unit_test(test_bad_reserved_plus_points),
         cmocka_unit_test(test_history_calendar_year),
         cmocka_unit_test(test_bad_mixed_bands_and_keys),
+        cmocka_unit_test(test_bad_expire_after),
+        cmocka_unit_test(test_bad_lasts),
+        cmocka_unit_test_setup_teardown(test_lapsed_stage_applies_the_lower, setup, teardown),
+        cmocka_unit_test(test_lasts_and_expiry_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
