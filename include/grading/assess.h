@@ -42,6 +42,12 @@ grading_err_t grading_assess_seller(grading_txn_t *txn, const grading_marketplac
                                     const char *seller, int64_t as_of_ms, grading_assess_t *x,
                                     grading_error_t *e);
 
+/* The rest of grading_assess_seller once x->today, x->as_of_ms and
+ * x->sums are set (the forecast sums its days in memory): the closed
+ * periods, the orders, the evaluation. Errors: as grading_assess_seller. */
+grading_err_t grading_assess_finish(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                    grading_assess_t *x, grading_error_t *e);
+
 /* Assesses as of now_ms and stores the hot-path record (boost, suspension)
  * with the policy's version, in the write transaction txn. */
 grading_err_t grading_assess_derive(grading_txn_t *txn, const grading_policy_t *p,

@@ -209,7 +209,15 @@ grading_err_t grading_assess_seller(grading_txn_t *txn, const grading_marketplac
                             ? grading_store_days_foreach(txn, mp->name, seller, first, last, add_day, &s)
                             : GRADING_OK;
     if (err) return grading_error_set(e, err, "seller_id", "cannot read the seller's counters");
-    if ((err = grading_assess_history(txn, mp, seller, as_of_ms, x)))
+    return grading_assess_finish(txn, mp, seller, x, e);
+}
+
+grading_err_t grading_assess_finish(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                    grading_assess_t *x, grading_error_t *e)
+{
+    const grading_rules_t *r = mp->rules;
+    grading_err_t err;
+    if ((err = grading_assess_history(txn, mp, seller, x->as_of_ms, x)))
         return grading_error_set(e, err, "seller_id", "cannot read the seller's closed periods");
     if ((r->deadlines.nstages || r->points.enabled) && (err = assess_orders(txn, mp, seller, x)))
         return grading_error_set(e, err, "seller_id", "cannot read the seller's orders");

@@ -299,5 +299,7 @@ const rpc_method_t grading_rpc_methods[] = {
     {SVC "WatchGradeChanges", &grading__v1__watch_grade_changes_request__descriptor,
      rpc_handle_watch_grade_changes, 4},
     {SVC "EvaluatePolicy", &grading__v1__evaluate_policy_request__descriptor, rpc_handle_evaluate_policy, 1},
+    {SVC "GetGradeForecast", &grading__v1__get_grade_forecast_request__descriptor,
+     rpc_handle_get_grade_forecast, 2},
 };
 const int grading_rpc_method_count = sizeof grading_rpc_methods / sizeof grading_rpc_methods[0];
