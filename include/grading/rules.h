@@ -476,11 +476,13 @@ grading_err_t grading_rules_add_day(const grading_rules_t *r, int32_t today, int
                                     const grading_day_counters_t *d, grading_day_counters_t *sums);
 
 /* The level of programme p in *level when metric m's value is *mv and the
- * other metrics are as in base (scores and the programme recomputed; hist
- * may be NULL). scratch is overwritten. Errors: as grading_rules_assess. */
+ * other metrics are as in base (scores and the programme recomputed; with
+ * rederive also the metrics without a window, which read only other
+ * metrics; hist may be NULL). scratch is overwritten.
+ * Errors: as grading_rules_assess. */
 grading_err_t grading_rules_level_with(const grading_rules_t *r, size_t p, const grading_assessment_t *base,
                                        const grading_history_t *hist, size_t m, const grading_metric_val_t *mv,
-                                       grading_assessment_t *scratch, int32_t *level);
+                                       bool rederive, grading_assessment_t *scratch, int32_t *level);
 
 /* Which base counters metric `metric` reads, transitively through the
  * metrics it names (each in its own window), as bits (1 << counter) in

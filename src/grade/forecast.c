@@ -63,14 +63,18 @@ static int cause_metric(const grading_rules_t *r, size_t p, const grading_assess
                         grading_assessment_t *scratch)
 {
     int moved = -1;
-    for (size_t m = 0; m < r->nmetrics; m++) {
-        const grading_metric_val_t *a = &prev->metrics[m], *b = &cur->metrics[m];
-        if (a->available == b->available && a->value == b->value) continue;
-        int32_t lv;
-        if (grading_rules_level_with(r, p, prev, hist, m, b, scratch, &lv)) continue;
-        if (lv == cur->grades[p].level) return (int)m;
-        if (moved < 0 && lv != prev->grades[p].level) moved = (int)m;
-    }
+    /* windowed metrics first (they name the counters that moved), the
+     * metrics derived from them recomputed; then the derived ones alone */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t m = 0; m < r->nmetrics; m++) {
+            const grading_metric_val_t *a = &prev->metrics[m], *b = &cur->metrics[m];
+            if ((r->metrics[m].window >= 0) != (pass == 0)) continue;
+            if (a->available == b->available && a->value == b->value) continue;
+            int32_t lv;
+            if (grading_rules_level_with(r, p, prev, hist, m, b, true, scratch, &lv)) continue;
+            if (lv == cur->grades[p].level) return (int)m;
+            if (moved < 0 && lv != prev->grades[p].level) moved = (int)m;
+        }
     return moved;
 }
 

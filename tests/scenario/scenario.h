@@ -107,8 +107,26 @@ typedef enum {
     SCN_X_POINTS,           /* index: GRADING_PT_* rule, GRADING_PT_COUNT = the total;
                                span: which months */
     SCN_X_ORDER_ALERTS,     /* alerts[stage]: open late orders at exactly that stage */
-    SCN_X_STOPPED           /* products[]: exactly the stopped products */
+    SCN_X_STOPPED,          /* products[]: exactly the stopped products */
+    SCN_X_FORECAST          /* index: programme; forecast (scenario_forecast.c) */
 } scn_expect_kind_t;
+
+/* A `forecast:` expectation of one programme (GetGradeForecast's answer). */
+#define SCN_FORECAST_MAX_THRESHOLDS 16
+typedef struct {
+    uint32_t days;                      /* the span asked; 0: the default */
+    bool changes;                       /* false: `date: none`, the level holds */
+    int32_t day;                        /* the first change's local day */
+    bool has_level, has_cause;
+    int32_t level;
+    char cause[64];                     /* a metric, or "none" */
+    char says[SCN_TEXT_LEN];            /* text the change's sentence holds; "" unchecked */
+    size_t nthresholds;
+    struct {
+        size_t kind;                    /* index into grading_forecast_kinds */
+        uint32_t events;                /* 0: none within the bound */
+    } thresholds[SCN_FORECAST_MAX_THRESHOLDS];
+} scn_forecast_t;
 
 /* The months a `points` expectation reads (grading_order_facts_t). */
 typedef enum { SCN_SPAN_MONTH = 0, SCN_SPAN_PREV_MONTH, SCN_SPAN_YEAR } scn_span_t;
@@ -130,6 +148,7 @@ typedef struct {
     uint32_t alerts[GRADING_DEADLINE_MAX_STAGES];     /* SCN_X_ORDER_ALERTS, by stage index */
     size_t nproducts;                                 /* SCN_X_STOPPED */
     char (*products)[GRADING_MAX_ID_LEN + 1];         /* owned; freed by scn_file_destroy */
+    scn_forecast_t forecast;                          /* SCN_X_FORECAST */
 } scn_expect_t;
 
 /* The generators of one batch of events: a case's own, or those a close
@@ -217,5 +236,14 @@ bool scn_case_close(grading_store_t *st, const scn_file_t *f, size_t ci, char *m
  * failure to assess at all is a mismatch too (msg says why). */
 bool scn_case_check(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg,
                     size_t msglen);
+
+/* A forecast expectation: GetGradeForecast's grade-layer answer as of the
+ * case's as_of, its first change (date, level, cause) and thresholds,
+ * then the seller assessed as of the end of the change day (must show the
+ * new level) and of the day before (must not). Writes what differed into
+ * msg ("; "-separated, a leading "; " when `after` says msg follows other
+ * differences); returns false if anything did. */
+bool scn_forecast_check(grading_store_t *st, const scn_case_t *c, const scn_expect_t *x, char *msg, size_t msglen,
+                        bool after);
 
 #endif

@@ -363,6 +363,8 @@ static void check_one(report_t *r, const grading_rules_t *rules, const grading_a
         else if (x->kind == SCN_X_ORDER_ALERTS) check_alerts(r, &rules->deadlines, ax->hist.orders, x);
         else check_stopped(r, ax->hist.orders, x);
         break;
+    case SCN_X_FORECAST:
+        break;   /* after the assessment's transaction: scn_forecast_check */
     }
 }
 
@@ -406,5 +408,11 @@ out:
     if (txn) grading_store_read_end(reader);
     grading_store_reader_free(reader);
     grading_assess_free(x);
+    for (size_t i = 0; i < c->nexpect; i++)
+        if (c->expect[i].kind == SCN_X_FORECAST && !scn_forecast_check(st, c, &c->expect[i], r.msg + r.len,
+                                                                       r.cap - r.len, !r.ok)) {
+            r.len += strlen(r.msg + r.len);
+            r.ok = false;
+        }
     return r.ok;
 }
