@@ -32,7 +32,8 @@
  * the others for a worse one. */
 typedef struct {
     const char *name;          /* "late_shipment" */
-    const char *plural;        /* "late shipments", for sentences */
+    const char *singular;      /* "late shipment", for sentences */
+    const char *plural;        /* "late shipments" */
     bool good;
     size_t ndeltas;
     struct {

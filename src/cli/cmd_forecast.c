@@ -62,7 +62,7 @@ static int forecast_print(const ProtobufCMessage *reply, const void *arg)
 {
     (void)arg;
     const Grading__V1__GradeForecast *f = (const void *)reply;
-    printf("forecast of %s (%s) for %u days after %s, if no new events arrive; level per day, 1 is best\n",
+    printf("forecast of %s (%s) for the %u days from %s if no new events arrive; level per day, 1 is best\n",
            f->seller_id, f->marketplace, f->days, f->programs && f->n_programs && f->programs[0]->n_days
                                                       ? f->programs[0]->days[0]->date
                                                       : "-");

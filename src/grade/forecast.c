@@ -240,5 +240,5 @@ void grading_forecast_threshold_text(const grading_rules_t *r, size_t p, const g
     const grading_forecast_kind_t *k = &grading_forecast_kinds(&n)[t->kind];
     char to[96];
     level_name(&r->programs[p], t->level, to, sizeof to);
-    snprintf(buf, len, "%u more %s today -> %s", t->events, k->plural, to);
+    snprintf(buf, len, "%u more %s today -> %s", t->events, t->events == 1 ? k->singular : k->plural, to);
 }

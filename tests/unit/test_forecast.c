@@ -202,6 +202,9 @@ static void test_sentences(void **state)
     grading_forecast_threshold_t t = {0, 2, 2};
     grading_forecast_threshold_text(fx->r, 0, &t, buf, sizeof buf);
     assert_string_equal(buf, "2 more late shipments today -> Warning (level 2)");
+    t.events = 1;
+    grading_forecast_threshold_text(fx->r, 0, &t, buf, sizeof buf);
+    assert_string_equal(buf, "1 more late shipment today -> Warning (level 2)");
     free(f);
 }
 
