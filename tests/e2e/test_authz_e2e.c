@@ -162,9 +162,10 @@ static void test_roles(void **state)
     dash.conn.bearer_token = DASH_TOKEN;
     grading_client_t *c = e2e_client_with(s->addr, &dash.conn);
     char details[512];
-    static const char *const reads[] = {"GetSellerMetrics", "GetGrade", "GetPenaltyState", "GetRankingBoosts",
-                                        "GetAdCreditEligibility", "GetSettlementTerms", "GetGradeHistory"};
-    for (size_t i = 0; i < 7; i++)
+    static const char *const reads[] = {"GetSellerMetrics",   "GetGrade",           "GetPenaltyState",
+                                        "GetRankingBoosts",   "GetAdCreditEligibility", "GetSettlementTerms",
+                                        "GetGradeHistory",    "GetGradeForecast"};
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++)
         if (e2e_call_method(c, reads[i], "", details, sizeof details) != GRPC_STATUS_OK)
             fail_msg("dashboard %s: %s", reads[i], details);
     assert_int_equal(e2e_call_method(c, "ClosePeriod", "", details, sizeof details), GRPC_STATUS_PERMISSION_DENIED);

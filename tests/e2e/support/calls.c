@@ -16,7 +16,7 @@
 const char *const e2e_methods[] = {"RecordEvents",    "GetSellerMetrics",       "GetGrade",
                                    "GetPenaltyState", "GetRankingBoosts",       "GetAdCreditEligibility",
                                    "GetSettlementTerms", "ClosePeriod",         "GetGradeHistory",
-                                   "ListAudit"};
+                                   "ListAudit",       "GetGradeForecast"};
 const size_t e2e_method_count = sizeof e2e_methods / sizeof e2e_methods[0];
 
 grading_client_t *e2e_client_with(const char *addr, const grading_client_options_t *o)
@@ -48,6 +48,7 @@ grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const 
     Grading__V1__ClosePeriodRequest clo = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
     Grading__V1__GetGradeHistoryRequest his = GRADING__V1__GET_GRADE_HISTORY_REQUEST__INIT;
     Grading__V1__ListAuditRequest aud = GRADING__V1__LIST_AUDIT_REQUEST__INIT;
+    Grading__V1__GetGradeForecastRequest fc = GRADING__V1__GET_GRADE_FORECAST_REQUEST__INIT;
     char *m = (char *)mp;
 
     if (strcmp(method, "RecordEvents") == 0) {
@@ -85,6 +86,9 @@ grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const 
         req = &his.base, resp = &grading__v1__grade_history__descriptor;
     } else if (strcmp(method, "ListAudit") == 0) {
         req = &aud.base, resp = &grading__v1__list_audit_response__descriptor;
+    } else if (strcmp(method, "GetGradeForecast") == 0) {
+        fc.marketplace = m, fc.seller_id = seller, fc.days = 3;
+        req = &fc.base, resp = &grading__v1__grade_forecast__descriptor;
     } else {
         snprintf(details, len, "no such method in the test: %s", method);
         return GRPC_STATUS_UNKNOWN;
