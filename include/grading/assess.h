@@ -26,6 +26,11 @@ typedef struct {
     grading_published_t published[GRADING_RULES_MAX_PROGRAMS];
     char published_period[GRADING_RULES_MAX_PROGRAMS][GRADING_STORE_PERIOD_MAX];
     grading_assessment_t a;
+    /* Optional (NULL: the store): where the per-order facts read the
+     * seller's days [first, last] for review points. The forecast serves
+     * them from the rows it holds in memory. */
+    grading_err_t (*days)(void *ctx, int32_t first, int32_t last, grading_store_day_cb cb, void *cb_ctx);
+    void *days_ctx;
 } grading_assess_t;
 
 grading_assess_t *grading_assess_new(void);

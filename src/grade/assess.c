@@ -182,7 +182,9 @@ static grading_err_t assess_orders(grading_txn_t *txn, const grading_marketplace
     grading_order_facts_init(&x->facts, x->today);
     if ((err = grading_store_orders_foreach(txn, mp->name, seller, add_order, &s))) return err;
     if (r->points.enabled &&
-        (err = grading_store_days_foreach(txn, mp->name, seller, x->facts.year_first, x->today, add_review_day, &s)))
+        (err = x->days ? x->days(x->days_ctx, x->facts.year_first, x->today, add_review_day, &s)
+                       : grading_store_days_foreach(txn, mp->name, seller, x->facts.year_first, x->today,
+                                                    add_review_day, &s)))
         return err;
     bool rates = grading_order_facts_needs_rates(r, &x->facts);
     if (rates) {

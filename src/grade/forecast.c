@@ -39,6 +39,18 @@ static grading_err_t keep_row(void *ctx, int32_t day, const grading_day_counters
     return GRADING_OK;
 }
 
+/* The rows in [first, last] to cb, for the per-order facts (assess.h). */
+static grading_err_t rows_foreach(void *ctx, int32_t first, int32_t last, grading_store_day_cb cb, void *cb_ctx)
+{
+    const rows_t *rs = ctx;
+    for (size_t i = 0; i < rs->n; i++) {
+        if (rs->rows[i].day < first || rs->rows[i].day > last) continue;
+        grading_err_t err = cb(cb_ctx, rs->rows[i].day, &rs->rows[i].c);
+        if (err) return err;
+    }
+    return GRADING_OK;
+}
+
 /* x assessed as of as_of_ms (local day `day`) from the rows in memory. */
 static grading_err_t assess_day(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
                                 const rows_t *rs, int32_t day, int64_t as_of_ms, grading_assess_t *x,
@@ -47,8 +59,13 @@ static grading_err_t assess_day(grading_txn_t *txn, const grading_marketplace_t 
     const grading_rules_t *r = mp->rules;
     x->as_of_ms = as_of_ms;
     x->today = day;
+    x->days = rows_foreach;
+    x->days_ctx = (void *)rs;
     for (size_t w = 0; w < r->nwindows; w++) grading_day_counters_init(&x->sums[w]);
+    int32_t first, last;
+    grading_rules_span(r, day, &first, &last);
     for (size_t i = 0; i < rs->n; i++) {
+        if (rs->rows[i].day < first) continue;   /* read for the year's review points only */
         grading_err_t err = grading_rules_add_day(r, day, rs->rows[i].day, &rs->rows[i].c, x->sums);
         if (err) return grading_error_set(e, err, "seller_id", "cannot sum the seller's counters");
     }
@@ -115,7 +132,14 @@ static grading_err_t forecast_txn(grading_txn_t *txn, const grading_marketplace_
     rows_t rs = {0};
     int32_t first, last;
     grading_rules_span(r, f->today, &first, &last);
-    if (r->nwindows && (err = grading_store_days_foreach(txn, mp->name, seller, first, f->today, keep_row, &rs))) {
+    if (r->points.enabled) {
+        /* the review points read the year's days too (assess_orders) */
+        grading_order_facts_t *facts = &x->facts;
+        grading_order_facts_init(facts, f->today);
+        if (facts->year_first < first) first = facts->year_first;
+    }
+    if ((r->nwindows || r->points.enabled) &&
+        (err = grading_store_days_foreach(txn, mp->name, seller, first, f->today, keep_row, &rs))) {
         grading_error_set(e, err, "seller_id", "cannot read the seller's counters");
         goto done;
     }

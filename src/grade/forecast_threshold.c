@@ -77,7 +77,7 @@ static grading_err_t search_kind(const grading_rules_t *r, const grading_day_cou
     size_t left = r->nprograms;
     for (size_t p = 0; p < r->nprograms; p++) open[p] = true;
     for (uint32_t n = 1; n <= bound && left; n++) {
-        memcpy(s->sums, sums, sizeof s->sums);
+        memcpy(s->sums, sums, r->nwindows * sizeof s->sums[0]);
         grading_day_counters_init(&s->extra);
         for (size_t i = 0; i < k->ndeltas; i++) s->extra.c[k->deltas[i].counter] = k->deltas[i].delta * (int64_t)n;
         grading_err_t err = grading_rules_add_day(r, today, today, &s->extra, s->sums);
