@@ -22,6 +22,12 @@ static char level_char(int32_t level)
     return '?';
 }
 
+/* "11-03" of "2026-11-03". */
+static const char *month_day(const char *date)
+{
+    return strlen(date) == 10 ? date + 5 : date;
+}
+
 static size_t name_width(const Grading__V1__GradeForecast *f)
 {
     size_t w = 7;   /* "program" */
@@ -34,7 +40,7 @@ static size_t name_width(const Grading__V1__GradeForecast *f)
 static void print_block(const Grading__V1__GradeForecast *f, size_t from, size_t to, size_t w)
 {
     const Grading__V1__ProgramForecast *p0 = f->programs[0];
-    printf("%-*s  now  %s .. %s\n", (int)w, "", p0->days[from]->date + 5, p0->days[to - 1]->date + 5);
+    printf("%-*s  now  %s .. %s\n", (int)w, "", month_day(p0->days[from]->date), month_day(p0->days[to - 1]->date));
     for (size_t p = 0; p < f->n_programs; p++) {
         const Grading__V1__ProgramForecast *pf = f->programs[p];
         printf("%-*s  %c    ", (int)w, pf->program, level_char(pf->level));
@@ -49,13 +55,12 @@ static void print_block(const Grading__V1__GradeForecast *f, size_t from, size_t
     }
 }
 
-static void print_legend(const Grading__V1__ProgramForecast *pf, int32_t level, const char *label, char *seen,
-                         size_t len)
+/* " 2=Silver" the first time a level shows. */
+static void print_legend(int32_t level, const char *label, char *seen, size_t len)
 {
     if (level < 0 || (size_t)level >= len || seen[level] || !label || !label[0]) return;
     seen[level] = 1;
     printf(" %c=%s", level_char(level), label);
-    (void)pf;
 }
 
 static int forecast_print(const ProtobufCMessage *reply, const void *arg)
@@ -77,10 +82,10 @@ static int forecast_print(const ProtobufCMessage *reply, const void *arg)
         const Grading__V1__ProgramForecast *pf = f->programs[p];
         char seen[64] = {0};
         printf("%s:", pf->program);
-        print_legend(pf, pf->level, pf->label, seen, sizeof seen);
-        for (size_t i = 0; i < pf->n_days; i++) print_legend(pf, pf->days[i]->level, pf->days[i]->label, seen, sizeof seen);
+        print_legend(pf->level, pf->label, seen, sizeof seen);
+        for (size_t i = 0; i < pf->n_days; i++) print_legend(pf->days[i]->level, pf->days[i]->label, seen, sizeof seen);
         for (size_t i = 0; i < pf->n_thresholds; i++)
-            print_legend(pf, pf->thresholds[i]->level, pf->thresholds[i]->label, seen, sizeof seen);
+            print_legend(pf->thresholds[i]->level, pf->thresholds[i]->label, seen, sizeof seen);
         printf("\n  %s\n", pf->message);
         for (size_t i = 0; i < pf->n_thresholds; i++) printf("  %s\n", pf->thresholds[i]->message);
         if (!pf->n_thresholds) printf("  no %u events of one kind today move it\n", f->max_events);
