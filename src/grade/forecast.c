@@ -12,7 +12,6 @@
 #include "grading/assess.h"
 #include "grading/prune.h"
 
-#define DAY_MS INT64_C(86400000)
 
 typedef struct {
     int32_t day;

@@ -1,4 +1,4 @@
-/* gradectl close and history (src/cli/cmd_close.c, src/cli/cmd_history.c):
+/* gradectl close, history and forecast (src/cli/cmd_close.c, cmd_history.c, cmd_forecast.c):
  * the bar chart, the share column, the period check, the sparkline, the
  * locale test and the trend word as pure functions; the whole human
  * output of both commands from replies built here; the commands' usage
@@ -25,6 +25,7 @@
 #include "../../src/cli/query.c"
 #include "../../src/cli/cmd_close.c"
 #include "../../src/cli/cmd_history.c"
+#include "../../src/cli/cmd_forecast.c"
 
 /* ---- capturing a FILE ---- */
 
@@ -507,6 +508,23 @@ static void test_history_usage_errors_exit_2_naming_the_argument(void **state)
     expect_usage(&cli_cmd_history, 3, two, "\"s2\"");
 }
 
+static void test_forecast_usage_errors_exit_2_naming_the_argument(void **state)
+{
+    (void)state;
+    char *none[] = {"forecast"};
+    char *zero[] = {"forecast", "s1", "--days", "0"};
+    char *many[] = {"forecast", "s1", "--days=401"};
+    char *word[] = {"forecast", "s1", "--days", "ten"};
+    char *as_of[] = {"forecast", "s1", "--as-of", "tomorrow"};
+    char *two[] = {"forecast", "s1", "s2"};
+    expect_usage(&cli_cmd_forecast, 1, none, "missing SELLER");
+    expect_usage(&cli_cmd_forecast, 4, zero, "--days \"0\" is not a whole number from 1 to 400");
+    expect_usage(&cli_cmd_forecast, 3, many, "--days \"401\"");
+    expect_usage(&cli_cmd_forecast, 4, word, "--days \"ten\"");
+    expect_usage(&cli_cmd_forecast, 4, as_of, "--as-of");
+    expect_usage(&cli_cmd_forecast, 3, two, "\"s2\"");
+}
+
 /* A call to a closed loopback port fails at once: exit 3 ("could not
  * reach the server", not 1 "the server said no") with the status.
  * close waits 30 minutes by default and keeps a --timeout-ms given. */
@@ -557,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_history_of_one_period_or_none),
         cmocka_unit_test(test_close_usage_errors_exit_2_naming_the_argument),
         cmocka_unit_test(test_history_usage_errors_exit_2_naming_the_argument),
+        cmocka_unit_test(test_forecast_usage_errors_exit_2_naming_the_argument),
         cmocka_unit_test(test_unreachable_calls_exit_3_and_close_takes_a_long_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
