@@ -8,7 +8,9 @@
  * millisecond of local day d with the store as it is now: windows slide,
  * defects age out, and the per-order clocks keep running (an open order
  * that reaches a deadline stage during day d counts on day d). Day 0 is
- * as_of itself. Events dated after as_of's day are not read (none arrive). */
+ * as_of itself; a change later on as_of's own day (a clock running out this
+ * evening) is dated that day. Events dated after as_of's day are not read
+ * (none arrive). */
 #ifndef GRADING_FORECAST_H
 #define GRADING_FORECAST_H
 

@@ -94,12 +94,14 @@ static int cause_metric(const grading_rules_t *r, size_t p, const grading_assess
     return moved;
 }
 
-static void note_changes(const grading_rules_t *r, int32_t day, uint32_t i, const grading_assessment_t *prev,
+/* Day `day` (index i of the levels; -1: the rest of as_of's day, not
+ * stored) against the one before. */
+static void note_changes(const grading_rules_t *r, int32_t day, int i, const grading_assessment_t *prev,
                          const grading_assess_t *x, grading_assessment_t *scratch, grading_forecast_t *f)
 {
     for (size_t p = 0; p < r->nprograms; p++) {
         grading_forecast_program_t *fp = &f->programs[p];
-        fp->levels[i] = x->a.grades[p].level;
+        if (i >= 0) fp->levels[i] = x->a.grades[p].level;
         if (fp->change.found || x->a.grades[p].level == prev->grades[p].level) continue;
         grading_forecast_change_t *c = &fp->change;
         c->found = true;
@@ -148,8 +150,9 @@ static grading_err_t forecast_txn(grading_txn_t *txn, const grading_marketplace_
     if ((err = grading_forecast_thresholds(r, x->sums, &x->hist, f->today, &x->a, GRADING_FORECAST_MAX_EVENTS,
                                            f->programs, e)))
         goto done;
-    for (uint32_t i = 0; i < f->days; i++) {
-        int32_t day = f->today + 1 + (int32_t)i;
+    /* i = -1: the end of as_of's own day (a clock may run out later today) */
+    for (int i = -1; i < (int)f->days; i++) {
+        int32_t day = f->today + 1 + i;
         memcpy(prev, &x->a, sizeof *prev);
         /* the day's last millisecond: what it has reached by its end */
         int64_t end = grading_tz_day_start_ms(&mp->tz, day + 1) - 1;
