@@ -37,59 +37,64 @@ static size_t name_width(const Grading__V1__GradeForecast *f)
 }
 
 /* Days [from, to) of every programme, the change marked with '^'. */
-static void print_block(const Grading__V1__GradeForecast *f, size_t from, size_t to, size_t w)
+static void print_block(const Grading__V1__GradeForecast *f, size_t from, size_t to, size_t w, FILE *out)
 {
     const Grading__V1__ProgramForecast *p0 = f->programs[0];
-    printf("%-*s  now  %s .. %s\n", (int)w, "", month_day(p0->days[from]->date), month_day(p0->days[to - 1]->date));
+    fprintf(out, "%-*s  now  %s .. %s\n", (int)w, "", month_day(p0->days[from]->date),
+            month_day(p0->days[to - 1]->date));
     for (size_t p = 0; p < f->n_programs; p++) {
         const Grading__V1__ProgramForecast *pf = f->programs[p];
-        printf("%-*s  %c    ", (int)w, pf->program, level_char(pf->level));
+        fprintf(out, "%-*s  %c    ", (int)w, pf->program, level_char(pf->level));
         size_t mark = to;
         for (size_t i = from; i < to && i < pf->n_days; i++) {
-            putchar(level_char(pf->days[i]->level));
+            fputc(level_char(pf->days[i]->level), out);
             if (pf->change && strcmp(pf->change->date, pf->days[i]->date) == 0) mark = i;
         }
-        putchar('\n');
-        if (mark < to)
-            printf("%-*s       %*s^ %s\n", (int)w, "", (int)(mark - from), "", pf->change->date);
+        fputc('\n', out);
+        if (mark < to) fprintf(out, "%-*s       %*s^ %s\n", (int)w, "", (int)(mark - from), "", pf->change->date);
     }
 }
 
 /* " 2=Silver" the first time a level shows. */
-static void print_legend(int32_t level, const char *label, char *seen, size_t len)
+static void print_legend(int32_t level, const char *label, char *seen, size_t len, FILE *out)
 {
     if (level < 0 || (size_t)level >= len || seen[level] || !label || !label[0]) return;
     seen[level] = 1;
-    printf(" %c=%s", level_char(level), label);
+    fprintf(out, " %c=%s", level_char(level), label);
+}
+
+/* The chart, the legend and the sentences of f on out. */
+static void forecast_write(const Grading__V1__GradeForecast *f, FILE *out)
+{
+    fprintf(out, "forecast of %s (%s) for the %u days from %s if no new events arrive; level per day, 1 is best\n",
+            f->seller_id, f->marketplace, f->days,
+            f->n_programs && f->programs[0]->n_days ? f->programs[0]->days[0]->date : "-");
+    if (!f->n_programs) {
+        fprintf(out, "no programmes\n");
+        return;
+    }
+    size_t w = name_width(f), ndays = f->programs[0]->n_days;
+    for (size_t from = 0; from < ndays; from += CHART_WIDTH)
+        print_block(f, from, from + CHART_WIDTH < ndays ? from + CHART_WIDTH : ndays, w, out);
+    for (size_t p = 0; p < f->n_programs; p++) {
+        const Grading__V1__ProgramForecast *pf = f->programs[p];
+        char seen[64] = {0};
+        fprintf(out, "%s:", pf->program);
+        print_legend(pf->level, pf->label, seen, sizeof seen, out);
+        for (size_t i = 0; i < pf->n_days; i++)
+            print_legend(pf->days[i]->level, pf->days[i]->label, seen, sizeof seen, out);
+        for (size_t i = 0; i < pf->n_thresholds; i++)
+            print_legend(pf->thresholds[i]->level, pf->thresholds[i]->label, seen, sizeof seen, out);
+        fprintf(out, "\n  %s\n", pf->message);
+        for (size_t i = 0; i < pf->n_thresholds; i++) fprintf(out, "  %s\n", pf->thresholds[i]->message);
+        if (!pf->n_thresholds) fprintf(out, "  no %u events of one kind today move it\n", f->max_events);
+    }
 }
 
 static int forecast_print(const ProtobufCMessage *reply, const void *arg)
 {
     (void)arg;
-    const Grading__V1__GradeForecast *f = (const void *)reply;
-    printf("forecast of %s (%s) for the %u days from %s if no new events arrive; level per day, 1 is best\n",
-           f->seller_id, f->marketplace, f->days, f->programs && f->n_programs && f->programs[0]->n_days
-                                                      ? f->programs[0]->days[0]->date
-                                                      : "-");
-    if (!f->n_programs) {
-        printf("no programmes\n");
-        return CLI_EXIT_OK;
-    }
-    size_t w = name_width(f), ndays = f->programs[0]->n_days;
-    for (size_t from = 0; from < ndays; from += CHART_WIDTH)
-        print_block(f, from, from + CHART_WIDTH < ndays ? from + CHART_WIDTH : ndays, w);
-    for (size_t p = 0; p < f->n_programs; p++) {
-        const Grading__V1__ProgramForecast *pf = f->programs[p];
-        char seen[64] = {0};
-        printf("%s:", pf->program);
-        print_legend(pf->level, pf->label, seen, sizeof seen);
-        for (size_t i = 0; i < pf->n_days; i++) print_legend(pf->days[i]->level, pf->days[i]->label, seen, sizeof seen);
-        for (size_t i = 0; i < pf->n_thresholds; i++)
-            print_legend(pf->thresholds[i]->level, pf->thresholds[i]->label, seen, sizeof seen);
-        printf("\n  %s\n", pf->message);
-        for (size_t i = 0; i < pf->n_thresholds; i++) printf("  %s\n", pf->thresholds[i]->message);
-        if (!pf->n_thresholds) printf("  no %u events of one kind today move it\n", f->max_events);
-    }
+    forecast_write((const void *)reply, stdout);
     return CLI_EXIT_OK;
 }
 

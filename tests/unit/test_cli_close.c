@@ -508,6 +508,98 @@ static void test_history_usage_errors_exit_2_naming_the_argument(void **state)
     expect_usage(&cli_cmd_history, 3, two, "\"s2\"");
 }
 
+/* A forecast reply of 62 days: two blocks of the chart; "service" changes
+ * on the last day (the second block), "sales" holds. */
+#define FC_DAYS 62
+typedef struct {
+    Grading__V1__GradeForecast f;
+    Grading__V1__ProgramForecast pf[2], *pfs[2];
+    Grading__V1__ForecastDay d[2][FC_DAYS], *dp[2][FC_DAYS];
+    char dates[FC_DAYS][11];
+    Grading__V1__ForecastChange change;
+    Grading__V1__ForecastThreshold th, *ths[1];
+} forecast_reply_t;
+
+static void forecast_reply(forecast_reply_t *x)
+{
+    memset(x, 0, sizeof *x);
+    grading__v1__grade_forecast__init(&x->f);
+    x->f.seller_id = "s1";
+    x->f.marketplace = "m";
+    x->f.days = FC_DAYS;
+    x->f.max_events = 100;
+    static const char *const names[] = {"service", "sales"};
+    for (int p = 0; p < 2; p++) {
+        grading__v1__program_forecast__init(&x->pf[p]);
+        x->pf[p].program = (char *)names[p];
+        x->pf[p].level = 2;
+        x->pf[p].label = "Warning";
+        for (int i = 0; i < FC_DAYS; i++) {
+            snprintf(x->dates[i], sizeof x->dates[i], "2026-%02d-%02d", 11 + i / 30, i % 30 + 1);   /* 30-day months */
+            grading__v1__forecast_day__init(&x->d[p][i]);
+            x->d[p][i].date = x->dates[i];
+            x->d[p][i].level = p == 0 && i >= 61 ? 1 : 2;
+            x->d[p][i].label = p == 0 && i >= 61 ? "Good" : "Warning";
+            x->dp[p][i] = &x->d[p][i];
+        }
+        x->pf[p].n_days = FC_DAYS;
+        x->pf[p].days = x->dp[p];
+        x->pf[p].message = p == 0 ? "back to Good (level 1) on X" : "holds at Warning (level 2) for the next 62 days";
+        x->pfs[p] = &x->pf[p];
+    }
+    grading__v1__forecast_change__init(&x->change);
+    x->change.date = x->dates[61];
+    x->pf[0].change = &x->change;
+    grading__v1__forecast_threshold__init(&x->th);
+    x->th.level = 3;
+    x->th.label = "Bad";
+    x->th.message = "2 more late shipments today -> Bad (level 3)";
+    x->ths[0] = &x->th;
+    x->pf[0].thresholds = x->ths;
+    x->pf[0].n_thresholds = 1;
+    x->f.programs = x->pfs;
+    x->f.n_programs = 2;
+}
+
+static void test_forecast_draws_a_row_per_programme_and_marks_the_change(void **state)
+{
+    (void)state;
+    forecast_reply_t *x = malloc(sizeof *x);
+    assert_non_null(x);
+    forecast_reply(x);
+    capture_t c;
+    capture_begin(&c);
+    forecast_write(&x->f, c.f);
+    char *out = capture_end(&c);
+    char twos[61];
+    memset(twos, '2', 60);
+    twos[60] = 0;
+    char want[1024];
+    snprintf(want, sizeof want,
+             "forecast of s1 (m) for the 62 days from 2026-11-01 if no new events arrive; level per day, 1 is best\n"
+             "         now  11-01 .. 12-30\n"
+             "service  2    %s\n"
+             "sales    2    %s\n"
+             "         now  13-01 .. 13-02\n"
+             "service  2    21\n"
+             "               ^ 2026-13-02\n"
+             "sales    2    22\n"
+             "service: 2=Warning 1=Good 3=Bad\n"
+             "  back to Good (level 1) on X\n"
+             "  2 more late shipments today -> Bad (level 3)\n"
+             "sales: 2=Warning\n"
+             "  holds at Warning (level 2) for the next 62 days\n"
+             "  no 100 events of one kind today move it\n",
+             twos, twos);
+    assert_string_equal(out, want);
+    free(out);
+    /* levels from 10 are letters */
+    assert_int_equal(level_char(9), '9');
+    assert_int_equal(level_char(10), 'A');
+    assert_int_equal(level_char(0), '?');
+    free(x);
+}
+
 static void test_forecast_usage_errors_exit_2_naming_the_argument(void **state)
 {
     (void)state;
@@ -575,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_history_of_one_period_or_none),
         cmocka_unit_test(test_close_usage_errors_exit_2_naming_the_argument),
         cmocka_unit_test(test_history_usage_errors_exit_2_naming_the_argument),
+        cmocka_unit_test(test_forecast_draws_a_row_per_programme_and_marks_the_change),
         cmocka_unit_test(test_forecast_usage_errors_exit_2_naming_the_argument),
         cmocka_unit_test(test_unreachable_calls_exit_3_and_close_takes_a_long_deadline),
     };
