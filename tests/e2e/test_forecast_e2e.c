@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calls.h"
 #include "events.h"
 #include "grading/client.h"
 #include "testsrv.h"
@@ -68,22 +69,6 @@ static Grading__V1__GradeForecast *forecast(grading_client_t *c, const char *mp,
     return (Grading__V1__GradeForecast *)out;
 }
 
-static int32_t live_level(grading_client_t *c, const char *seller)
-{
-    Grading__V1__GetGradeRequest req = GRADING__V1__GET_GRADE_REQUEST__INIT;
-    req.seller_id = (char *)seller;
-    ProtobufCMessage *out = NULL;
-    grading_call_result_t res = {0};
-    assert_int_equal(grading_client_call(c, SVC "GetGrade", &req.base, &grading__v1__grade_report__descriptor, 30000,
-                                         &out, &res),
-                     GRADING_OK);
-    assert_int_equal(res.status, GRPC_STATUS_OK);
-    grading_call_result_destroy(&res);
-    int32_t level = ((const Grading__V1__GradeReport *)out)->programs[0]->live->level;
-    protobuf_c_message_free_unpacked(out, NULL);
-    return level;
-}
-
 static const Grading__V1__ForecastThreshold *threshold(const Grading__V1__ProgramForecast *p, const char *kind)
 {
     for (size_t i = 0; i < p->n_thresholds; i++)
@@ -100,7 +85,7 @@ static void test_forecast_names_the_change_and_the_thresholds(void **state)
     s->extra[2] = NULL;
     e2e_server_start(s);
     seed(s->client);
-    assert_int_equal(live_level(s->client, "f"), 1);
+    assert_int_equal(e2e_live_level(s->client, "f"), 1);
 
     Grading__V1__GradeForecast *f = forecast(s->client, NULL, "f", 0, NULL, GRPC_STATUS_OK, NULL, 0);
     assert_string_equal(f->marketplace, "testmart");
@@ -162,7 +147,7 @@ static void test_forecast_names_the_change_and_the_thresholds(void **state)
     assert_null(forecast(s->client, NULL, "f", 0, &ancient, GRPC_STATUS_INVALID_ARGUMENT, details, sizeof details));
     e2e_assert_contains(details, "as_of");
     /* nothing written: still Gold, and no seller "nobody" appeared */
-    assert_int_equal(live_level(s->client, "f"), 1);
+    assert_int_equal(e2e_live_level(s->client, "f"), 1);
     assert_null(forecast(s->client, NULL, "nobody", 0, NULL, GRPC_STATUS_NOT_FOUND, details, sizeof details));
 
     /* gradectl forecast: the chart's row and the sentences */
@@ -195,11 +180,11 @@ static void test_forecast_names_the_change_and_the_thresholds(void **state)
     e2e_server_stop_ok(s);
     s->extra[1] = EVENING_BEFORE;
     e2e_server_restart(s);
-    assert_int_equal(live_level(s->client, "f"), 1);
+    assert_int_equal(e2e_live_level(s->client, "f"), 1);
     e2e_server_stop_ok(s);
     s->extra[1] = CHANGE_DAY;
     e2e_server_restart(s);
-    assert_int_equal(live_level(s->client, "f"), 2);
+    assert_int_equal(e2e_live_level(s->client, "f"), 2);
     e2e_server_stop_ok(s);
     e2e_server_free(s);
 }

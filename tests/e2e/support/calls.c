@@ -104,3 +104,21 @@ grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const 
     e2e_batch_destroy(&b);
     return st;
 }
+
+int32_t e2e_live_level(grading_client_t *c, const char *seller)
+{
+    Grading__V1__GetGradeRequest req = GRADING__V1__GET_GRADE_REQUEST__INIT;
+    req.seller_id = (char *)seller;
+    ProtobufCMessage *out = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(c, "/grading.v1.GradingService/GetGrade", &req.base,
+                                         &grading__v1__grade_report__descriptor, 30000, &out, &res),
+                     GRADING_OK);
+    assert_int_equal(res.status, GRPC_STATUS_OK);
+    grading_call_result_destroy(&res);
+    const Grading__V1__GradeReport *r = (const void *)out;
+    assert_true(r->n_programs >= 1);
+    int32_t level = r->programs[0]->live->level;
+    protobuf_c_message_free_unpacked(out, NULL);
+    return level;
+}
