@@ -38,6 +38,11 @@ typedef struct {
     char published_period[GRADING_RULES_MAX_PROGRAMS][GRADING_STORE_PERIOD_MAX];
     grading_assessment_t a;
     grading_stage_run_t runs[GRADING_RULES_MAX_LADDERS][GRADING_RULES_MAX_STAGES];
+    /* Optional (NULL: the store): where the per-order facts read the
+     * seller's days [first, last] for review points. The forecast serves
+     * them from the rows it holds in memory. */
+    grading_err_t (*days)(void *ctx, int32_t first, int32_t last, grading_store_day_cb cb, void *cb_ctx);
+    void *days_ctx;
 } grading_assess_t;
 
 grading_assess_t *grading_assess_new(void);
@@ -72,6 +77,11 @@ grading_err_t grading_assess_lasts(grading_txn_t *txn, const grading_marketplace
  * next deadline stage of an open order, or the day a stage lapses
  * (Unix ms; 0: never). */
 int64_t grading_assess_next_due_ms(const grading_marketplace_t *mp, const grading_assess_t *x);
+/* The rest of grading_assess_seller once x->today, x->as_of_ms and
+ * x->sums are set (the forecast sums its days in memory): the closed
+ * periods, the orders, the evaluation. Errors: as grading_assess_seller. */
+grading_err_t grading_assess_finish(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                    grading_assess_t *x, grading_error_t *e);
 
 /* Assesses as of now_ms and stores the hot-path record (boost, suspension)
  * with the policy's version, in the write transaction txn. */

@@ -518,6 +518,21 @@ void grading_rules_span(const grading_rules_t *r, int32_t today, int32_t *first,
 grading_err_t grading_rules_add_day(const grading_rules_t *r, int32_t today, int32_t day,
                                     const grading_day_counters_t *d, grading_day_counters_t *sums);
 
+/* The level of programme p in *level when metric m's value is *mv and the
+ * other metrics are as in base (scores and the programme recomputed; with
+ * rederive also the metrics without a window, which read only other
+ * metrics; hist may be NULL). scratch is overwritten.
+ * Errors: as grading_rules_assess. */
+grading_err_t grading_rules_level_with(const grading_rules_t *r, size_t p, const grading_assessment_t *base,
+                                       const grading_history_t *hist, size_t m, const grading_metric_val_t *mv,
+                                       bool rederive, grading_assessment_t *scratch, int32_t *level);
+
+/* Which base counters metric `metric` reads, transitively through the
+ * metrics it names (each in its own window), as bits (1 << counter) in
+ * *mask; a base counter's own name gives its own bit. Custom counters are
+ * not in the mask. Errors: GRADING_ENOTFOUND (no such metric or counter). */
+grading_err_t grading_rules_metric_counters(const grading_rules_t *r, const char *metric, uint64_t *mask);
+
 /* Advice for programme p: for each metric that alone can move the seller
  * one level up, the smallest change that does it. Fills up to cap items.
  * Uses the metric values of a (which is not changed). */

@@ -58,6 +58,7 @@ extern const cli_command_t cli_cmd_settlement;
 extern const cli_command_t cli_cmd_policy;
 extern const cli_command_t cli_cmd_close;
 extern const cli_command_t cli_cmd_history;
+extern const cli_command_t cli_cmd_forecast;
 extern const cli_command_t cli_cmd_audit;
 extern const cli_command_t cli_cmd_watch;
 extern const cli_command_t cli_cmd_evidence;

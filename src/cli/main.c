@@ -24,6 +24,7 @@ static const cli_command_t *const commands[] = {
     &cli_cmd_settlement,
     &cli_cmd_close,
     &cli_cmd_history,
+    &cli_cmd_forecast,
     &cli_cmd_policy,
     &cli_cmd_health,
     &cli_cmd_audit,

@@ -312,21 +312,34 @@ grading_err_t grading_rules_assess_with(const grading_rules_t *r, const grading_
 
 /* ---- advice ---- */
 
-/* The level of programme p when metric m is `value` and the others are as
- * in base. Scores are recomputed; metrics are not. */
-static int32_t level_with(const grading_rules_t *r, size_t p, const grading_assessment_t *base,
-                          grading_assessment_t *scratch, size_t m, double value, bool *ok)
+grading_err_t grading_rules_level_with(const grading_rules_t *r, size_t p, const grading_assessment_t *base,
+                                       const grading_history_t *hist, size_t m, const grading_metric_val_t *mv,
+                                       bool rederive, grading_assessment_t *scratch, int32_t *level)
 {
-    eval_t x = {.r = r, .a = scratch, .window = -1};
+    eval_t x = {.r = r, .hist = hist, .a = scratch, .window = -1};
     grading_error_t e;
     x.e = &e;
     memcpy(scratch->metrics, base->metrics, sizeof scratch->metrics);
     memcpy(scratch->grades, base->grades, sizeof scratch->grades);
-    for (size_t i = 0; i < r->nmetrics; i++) x.metric_done[i] = true;
-    scratch->metrics[m].available = true;
-    scratch->metrics[m].value = value;
-    *ok = eval_program(&x, p) == GRADING_OK;
-    return scratch->grades[p].level;
+    /* a metric without a window reads only other metrics: recomputed
+     * from them when asked (no counters are needed) */
+    for (size_t i = 0; i < r->nmetrics; i++) x.metric_done[i] = i == m || !rederive || r->metrics[i].window >= 0;
+    scratch->metrics[m] = *mv;
+    grading_err_t err = eval_program(&x, p);
+    *level = scratch->grades[p].level;
+    return err;
+}
+
+/* The level of programme p when metric m is `value` (available). */
+static int32_t level_with(const grading_rules_t *r, size_t p, const grading_assessment_t *base,
+                          grading_assessment_t *scratch, size_t m, double value, bool *ok)
+{
+    grading_metric_val_t mv = base->metrics[m];
+    mv.available = true;
+    mv.value = value;
+    int32_t level;
+    *ok = grading_rules_level_with(r, p, base, NULL, m, &mv, false, scratch, &level) == GRADING_OK;
+    return level;
 }
 
 size_t grading_rules_advise(const grading_rules_t *r, size_t p, const grading_assessment_t *a,

@@ -183,8 +183,9 @@ static grading_err_t assess_orders(grading_txn_t *txn, const grading_marketplace
     grading_order_facts_expiry(r, &x->facts);
     if ((err = grading_store_orders_foreach(txn, mp->name, seller, add_order, &s))) return err;
     if (r->points.enabled &&
-        (err = grading_store_days_foreach(txn, mp->name, seller, grading_order_facts_first_day(&x->facts), x->today,
-                                          add_review_day, &s)))
+        (err = x->days ? x->days(x->days_ctx, grading_order_facts_first_day(&x->facts), x->today, add_review_day, &s)
+                       : grading_store_days_foreach(txn, mp->name, seller, grading_order_facts_first_day(&x->facts),
+                                                    x->today, add_review_day, &s)))
         return err;
     bool rates = grading_order_facts_needs_rates(r, &x->facts);
     if (rates) {
@@ -218,7 +219,15 @@ grading_err_t grading_assess_once(grading_txn_t *txn, const grading_marketplace_
                             ? grading_store_days_foreach(txn, mp->name, seller, first, last, add_day, &s)
                             : GRADING_OK;
     if (err) return grading_error_set(e, err, "seller_id", "cannot read the seller's counters");
-    if ((err = grading_assess_history(txn, mp, seller, as_of_ms, x)))
+    return grading_assess_finish(txn, mp, seller, x, e);
+}
+
+grading_err_t grading_assess_finish(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                    grading_assess_t *x, grading_error_t *e)
+{
+    const grading_rules_t *r = mp->rules;
+    grading_err_t err;
+    if ((err = grading_assess_history(txn, mp, seller, x->as_of_ms, x)))
         return grading_error_set(e, err, "seller_id", "cannot read the seller's closed periods");
     if ((r->deadlines.nstages || r->points.enabled) && (err = assess_orders(txn, mp, seller, x)))
         return grading_error_set(e, err, "seller_id", "cannot read the seller's orders");

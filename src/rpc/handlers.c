@@ -305,5 +305,7 @@ const rpc_method_t grading_rpc_methods[] = {
     {SVC "EvaluatePolicy", &grading__v1__evaluate_policy_request__descriptor, rpc_handle_evaluate_policy, 1},
     {SVC "ListMetricEvents", &grading__v1__list_metric_events_request__descriptor,
      rpc_handle_list_metric_events, 2},
+    {SVC "GetGradeForecast", &grading__v1__get_grade_forecast_request__descriptor,
+     rpc_handle_get_grade_forecast, 2},
 };
 const int grading_rpc_method_count = sizeof grading_rpc_methods / sizeof grading_rpc_methods[0];

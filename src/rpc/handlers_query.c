@@ -28,18 +28,26 @@ typedef struct {
 } query_t;
 
 
+bool rpc_query_target(call_slot_t *s, const char *mp_name, const char *seller,
+                      const Google__Protobuf__Timestamp *as_of, const grading_marketplace_t **mp, int64_t *as_of_ms,
+                      grading_error_t *e)
+{
+    if (!rpc_seller_id_ok(seller, "seller_id", e)) return false;
+    if (!(*mp = rpc_resolve_marketplace(s, mp_name, "marketplace", e))) return false;
+    *as_of_ms = as_of ? rpc_timestamp_ms(as_of) : rpc_now_ms(s);
+    if (*as_of_ms < GRADING_MIN_TIME_MS || *as_of_ms >= GRADING_MAX_TIME_MS) {
+        grading_error_set(e, GRADING_EINVAL, "as_of", "must be between 2000-01-01 and 2100-01-01 UTC");
+        return false;
+    }
+    return true;
+}
+
 /* Fills q (q->x owned by the caller after success: grading_assess_free). */
 static bool query_seller(call_slot_t *s, const char *mp_name, const char *seller,
                          const Google__Protobuf__Timestamp *as_of, query_t *q, grading_error_t *e)
 {
     memset(q, 0, sizeof *q);
-    if (!rpc_seller_id_ok(seller, "seller_id", e)) return false;
-    if (!(q->mp = rpc_resolve_marketplace(s, mp_name, "marketplace", e))) return false;
-    q->as_of = as_of ? rpc_timestamp_ms(as_of) : rpc_now_ms(s);
-    if (q->as_of < GRADING_MIN_TIME_MS || q->as_of >= GRADING_MAX_TIME_MS) {
-        grading_error_set(e, GRADING_EINVAL, "as_of", "must be between 2000-01-01 and 2100-01-01 UTC");
-        return false;
-    }
+    if (!rpc_query_target(s, mp_name, seller, as_of, &q->mp, &q->as_of, e)) return false;
     return grading_assess_read_new(rpc_thread_reader(s), q->mp, seller, q->as_of, &q->x, e) == GRADING_OK;
 }
 

@@ -145,6 +145,13 @@ void rpc_handle_list_audit(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_count_events(call_slot_t *s, grading_err_t err);
 
 /* The query handlers (handlers_query.c). */
+/* A query's seller id, marketplace and as_of (unset: now) checked and
+ * resolved; false with *e naming the field otherwise. */
+bool rpc_query_target(call_slot_t *s, const char *mp_name, const char *seller,
+                      const Google__Protobuf__Timestamp *as_of, const grading_marketplace_t **mp, int64_t *as_of_ms,
+                      grading_error_t *e);
+/* GetGradeForecast (handlers_forecast.c). */
+void rpc_handle_get_grade_forecast(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_get_grade(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_get_penalty_state(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_handle_get_ranking_boosts(call_slot_t *s, const ProtobufCMessage *msg);

@@ -164,7 +164,7 @@ static void test_roles(void **state)
     char details[512];
     static const char *const reads[] = {"GetSellerMetrics",       "GetGrade",           "GetPenaltyState",
                                         "GetRankingBoosts",       "GetAdCreditEligibility", "GetSettlementTerms",
-                                        "GetGradeHistory",        "ListMetricEvents"};
+                                        "GetGradeHistory",        "ListMetricEvents",   "GetGradeForecast"};
     for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++)
         if (e2e_call_method(c, reads[i], "", details, sizeof details) != GRPC_STATUS_OK)
             fail_msg("dashboard %s: %s", reads[i], details);

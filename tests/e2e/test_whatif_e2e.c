@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "calls.h"
 #include "events.h"
 #include "grading/client.h"
 #include "testsrv.h"
@@ -125,24 +126,6 @@ static char *log_head(const e2e_server_t *s)
     return token;
 }
 
-static int32_t live_level(grading_client_t *c, const char *seller)
-{
-    Grading__V1__GetGradeRequest req = GRADING__V1__GET_GRADE_REQUEST__INIT;
-    req.seller_id = (char *)seller;
-    ProtobufCMessage *out = NULL;
-    grading_call_result_t res = {0};
-    assert_int_equal(grading_client_call(c, SVC "GetGrade", &req.base, &grading__v1__grade_report__descriptor, 30000,
-                                         &out, &res),
-                     GRADING_OK);
-    assert_int_equal(res.status, GRPC_STATUS_OK);
-    grading_call_result_destroy(&res);
-    const Grading__V1__GradeReport *r = (const void *)out;
-    assert_true(r->n_programs >= 1);
-    int32_t level = r->programs[0]->live->level;
-    protobuf_c_message_free_unpacked(out, NULL);
-    return level;
-}
-
 static uint64_t cell(const Grading__V1__ProgramTransitions *p, int32_t from, int32_t to)
 {
     for (size_t i = 0; i < p->n_transitions; i++)
@@ -155,7 +138,7 @@ static void test_moving_one_threshold_gives_exactly_the_expected_matrix(void **s
     (void)state;
     e2e_server_t *s = e2e_server_start_new((const char *const[]){"--test-clock", CLOCK, NULL});
     seed(s->client);
-    assert_int_equal(live_level(s->client, "b"), 2);
+    assert_int_equal(e2e_live_level(s->client, "b"), 2);
     char *head = log_head(s);
     char *cand = policy_with(GOLD_NOW, GOLD_CANDIDATE);
     Grading__V1__EvaluatePolicyResponse *r = evaluate(s->client, cand, GRPC_STATUS_OK, NULL, 0);
@@ -209,7 +192,7 @@ static void test_moving_one_threshold_gives_exactly_the_expected_matrix(void **s
     /* nothing was written: the log's head and b's grade are as before */
     char *after = log_head(s);
     assert_string_equal(after, head);
-    assert_int_equal(live_level(s->client, "b"), 2);
+    assert_int_equal(e2e_live_level(s->client, "b"), 2);
     free(after);
     free(head);
     free(cand);
@@ -241,7 +224,7 @@ static void test_invalid_candidate_is_invalid_argument_with_file_line_col_and_ch
     e2e_assert_contains(details, "policy");
     char *after = log_head(s);
     assert_string_equal(after, head);
-    assert_int_equal(live_level(s->client, "b"), 2);
+    assert_int_equal(e2e_live_level(s->client, "b"), 2);
     /* gradectl says the same and exits 1 */
     char path[E2E_PATH_MAX];
     e2e_write_file(s->dir, "bad.yaml", bad, path);

@@ -95,6 +95,16 @@
  *                  prev_month.dispatch: 1}   # service points (per-order rules)
  *         order_alerts: {caution: 1, restriction: 1}  # open late orders by stage
  *         stopped_products: [p1]                      # exactly these
+ *         forecast:                  # GetGradeForecast (scenario_forecast.c)
+ *           days: 30                                  # optional, 1..400
+ *           seller_score: {date: 2026-11-09, level: 1, cause: on_time_ship_rate,
+ *                          says: "20 events", thresholds: {late_shipment: 19}}
+ *
+ * A forecast expectation names per programme its first change (`date`, or
+ * none), the level, the metric named as the cause (or none), text of the
+ * sentence and, per event kind, the smallest number added today that moves
+ * the level (or none); then the seller is assessed at the end of the
+ * change day (the new level) and of the day before (not it).
  *
  * Times of an order's stages are hours after `paid`; defaults: shipped 24,
  * cancelled 1, returned / exchanged / non-receipt 168. shipped_at,

@@ -111,8 +111,26 @@ typedef enum {
     SCN_X_EVIDENCE,         /* text: a metric or base counter; the evidence of it (scenario_evidence.c) */
     SCN_X_STAGE_SINCE,      /* index: ladder; text: the applied stage's run's first day or "none" */
     SCN_X_STAGE_UNTIL,      /* index: ladder; text: the day the applied stage lapses, or "none" */
-    SCN_X_NEXT_DUE          /* text: the stored record's next due time (RFC 3339), or "none" */
+    SCN_X_NEXT_DUE,         /* text: the stored record's next due time (RFC 3339), or "none" */
+    SCN_X_FORECAST          /* index: programme; forecast (scenario_forecast.c) */
 } scn_expect_kind_t;
+
+/* A `forecast:` expectation of one programme (GetGradeForecast's answer). */
+#define SCN_FORECAST_MAX_THRESHOLDS 16
+typedef struct {
+    uint32_t days;                      /* the span asked; 0: the default */
+    bool changes;                       /* false: `date: none`, the level holds */
+    int32_t day;                        /* the first change's local day */
+    bool has_level, has_cause;
+    int32_t level;
+    char cause[64];                     /* a metric, or "none" */
+    char says[SCN_TEXT_LEN];            /* text the change's sentence holds; "" unchecked */
+    size_t nthresholds;
+    struct {
+        size_t kind;                    /* index into grading_forecast_kinds */
+        uint32_t events;                /* 0: none within the bound */
+    } thresholds[SCN_FORECAST_MAX_THRESHOLDS];
+} scn_forecast_t;
 
 /* The months a `points` expectation reads (grading_order_facts_t). */
 typedef enum { SCN_SPAN_MONTH = 0, SCN_SPAN_PREV_MONTH, SCN_SPAN_YEAR, SCN_SPAN_ACTIVE } scn_span_t;
@@ -138,6 +156,7 @@ typedef struct {
     bool has_entries, has_unlisted;                   /* SCN_X_EVIDENCE: which are expected */
     uint32_t entries;                                 /* records listed */
     int64_t unlisted;                                 /* every counter's unlisted part */
+    scn_forecast_t forecast;                          /* SCN_X_FORECAST */
 } scn_expect_t;
 
 /* The generators of one batch of events: a case's own, or those a close
@@ -233,5 +252,14 @@ bool scn_case_check(grading_store_t *st, const scn_file_t *f, size_t ci, char *m
  * differed (scenario_evidence.c). */
 bool scn_evidence_check(grading_store_reader_t *rd, const scn_case_t *c, const scn_expect_t *x,
                         const grading_metric_val_t *metric_val, char *msg, size_t msglen);
+
+/* A forecast expectation: GetGradeForecast's grade-layer answer as of the
+ * case's as_of, its first change (date, level, cause) and thresholds,
+ * then the seller assessed as of the end of the change day (must show the
+ * new level) and of the day before (must not). Writes what differed into
+ * msg ("; "-separated, a leading "; " when `after` says msg follows other
+ * differences); returns false if anything did. */
+bool scn_forecast_check(grading_store_t *st, const scn_case_t *c, const scn_expect_t *x, char *msg, size_t msglen,
+                        bool after);
 
 #endif

@@ -411,6 +411,8 @@ static void check_one(report_t *r, const grading_rules_t *rules, const grading_a
         break;
     case SCN_X_EVIDENCE:
         break;   /* after the read transaction: check_evidence */
+    case SCN_X_FORECAST:
+        break;   /* after the assessment's transaction: scn_forecast_check */
     }
 }
 
@@ -471,5 +473,11 @@ out:
     if (txn) grading_store_read_end(reader);
     grading_store_reader_free(reader);
     grading_assess_free(x);
+    for (size_t i = 0; i < c->nexpect; i++)
+        if (c->expect[i].kind == SCN_X_FORECAST && !scn_forecast_check(st, c, &c->expect[i], r.msg + r.len,
+                                                                       r.cap - r.len, !r.ok)) {
+            r.len += strlen(r.msg + r.len);
+            r.ok = false;
+        }
     return r.ok;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "grading/forecast.h"
 #include "scenario.h"
 
 #define HOUR_MS INT64_C(3600000)
@@ -1032,6 +1033,92 @@ static bool x_stopped(px_t *p, scn_case_t *c, yaml_node_t *seq)
     return true;
 }
 
+/* ---- forecast (GetGradeForecast; checked by scenario_forecast.c) ---- */
+
+/* `thresholds: {late_shipment: 2, on_time_shipment: none}`. */
+static bool forecast_thresholds_of(px_t *p, yaml_node_t *m, scn_forecast_t *fc)
+{
+    size_t nkinds;
+    const grading_forecast_kind_t *kinds = grading_forecast_kinds(&nkinds);
+    if (!want_map(p, m, "thresholds") || !check_keys(p, m, "thresholds", NULL)) return false;
+    for (yaml_node_pair_t *a = m->data.mapping.pairs.start; a < m->data.mapping.pairs.top; a++) {
+        yaml_node_t *k = node(p, a->key), *v = node(p, a->value);
+        size_t ki = nkinds;
+        for (size_t i = 0; i < nkinds; i++)
+            if (strcmp(kinds[i].name, scalar(k)) == 0) ki = i;
+        if (ki == nkinds) return fail_at(p, k, "thresholds: no event kind \"%s\"", scalar(k));
+        if (fc->nthresholds >= SCN_FORECAST_MAX_THRESHOLDS) return fail_at(p, k, "thresholds: too many");
+        int64_t n = 0;
+        if (!(scalar(v) && strcmp(scalar(v), "none") == 0) &&
+            !int_of(p, v, "a number of events (or none)", 1, GRADING_FORECAST_MAX_EVENTS, &n))
+            return false;
+        fc->thresholds[fc->nthresholds].kind = ki;
+        fc->thresholds[fc->nthresholds++].events = (uint32_t)n;
+    }
+    return true;
+}
+
+/* One programme's `{date: 2026-12-20, level: 1, cause: late_rate, says: TEXT, thresholds: {...}}`. */
+static bool forecast_program_of(px_t *p, scn_case_t *c, yaml_node_t *k, yaml_node_t *v, uint32_t days)
+{
+    static const char *const keys[] = {"date", "level", "cause", "says", "thresholds", NULL};
+    size_t i;
+    scn_expect_t *x;
+    yaml_node_t *n;
+    if (!find_name(p, c->mp->rules, NAMES_PROGRAMS, k, &i) || !want_map(p, v, "a programme's forecast") ||
+        !check_keys(p, v, "forecast", keys) || !(x = expect_add(p, c, k, SCN_X_FORECAST, i)))
+        return false;
+    scn_forecast_t *fc = &x->forecast;
+    const grading_program_def_t *pd = &c->mp->rules->programs[i];
+    fc->days = days;
+    if (!(n = get(p, v, "date"))) return fail_at(p, v, "forecast %s needs a date (or none)", pd->name);
+    int y;
+    unsigned mo, d;
+    char tail;
+    fc->changes = !(scalar(n) && strcmp(scalar(n), "none") == 0);
+    if (fc->changes) {
+        if (!scalar(n) || sscanf(scalar(n), "%4d-%2u-%2u%c", &y, &mo, &d, &tail) != 3 || mo < 1 || mo > 12 ||
+            d < 1 || d > 31)
+            return fail_at(p, n, "forecast date must be YYYY-MM-DD or none");
+        fc->day = grading_days_from_civil(y, mo, d);
+    }
+    int64_t lv;
+    if ((n = get(p, v, "level"))) {
+        if (!int_of(p, n, "a level", 0, 1000, &lv)) return false;
+        bool known = false;
+        for (size_t l = 0; l < pd->nlevels; l++) known = known || pd->levels[l] == lv;
+        if (!known) return fail_at(p, n, "programme %s has no level %lld", pd->name, (long long)lv);
+        fc->has_level = true;
+        fc->level = (int32_t)lv;
+    }
+    if ((n = get(p, v, "cause"))) {
+        if (!text_of(p, n, "cause", fc->cause, sizeof fc->cause)) return false;
+        size_t m;
+        if (strcmp(fc->cause, "none") != 0 && !find_name(p, c->mp->rules, NAMES_METRICS, n, &m)) return false;
+        fc->has_cause = true;
+    }
+    if ((n = get(p, v, "says")) && !text_of(p, n, "says", fc->says, sizeof fc->says)) return false;
+    if ((n = get(p, v, "thresholds")) && !forecast_thresholds_of(p, n, fc)) return false;
+    return true;
+}
+
+/* `forecast: {days: 60, PROGRAMME: {...}, ...}`. */
+static bool forecast_of(px_t *p, yaml_node_t *m, scn_case_t *c)
+{
+    int64_t days = 0;
+    yaml_node_t *n;
+    if (!want_map(p, m, "forecast") || !check_keys(p, m, "forecast", NULL)) return false;
+    if ((n = get(p, m, "days")) && !int_of(p, n, "days", 1, GRADING_FORECAST_MAX_DAYS, &days)) return false;
+    size_t before = c->nexpect;
+    for (yaml_node_pair_t *a = m->data.mapping.pairs.start; a < m->data.mapping.pairs.top; a++) {
+        yaml_node_t *k = node(p, a->key);
+        if (strcmp(scalar(k), "days") == 0) continue;
+        if (!forecast_program_of(p, c, k, node(p, a->value), (uint32_t)days)) return false;
+    }
+    if (c->nexpect == before) return fail_at(p, m, "forecast names no programme");
+    return true;
+}
+
 static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
 {
     static const char *const keys[] = {
@@ -1039,7 +1126,7 @@ static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
         "not_reasons", "published", "published_period", "history", "penalties", "restrictions",
         "suspended",
         "withdrawals_held", "boost", "grants", "tier", "convertible_points", "points",
-        "order_alerts", "stopped_products", "stage_since", "stage_until", "next_due", "evidence", NULL};
+        "order_alerts", "stopped_products", "stage_since", "stage_until", "next_due", "evidence", "forecast", NULL};
     static const char *const program_sections[] = {"grades", "labels", "new_seller",
                                                    "grade_scores", "reasons", "not_reasons",
                                                    "published", "published_period", NULL};
@@ -1072,6 +1159,7 @@ static bool expect_of(px_t *p, yaml_node_t *m, scn_case_t *c)
     if ((n = get(p, m, "stage_since")) && !each_pair(p, n, "stage_since", x_stage_run, c)) return false;
     if ((n = get(p, m, "stage_until")) && !each_pair(p, n, "stage_until", x_stage_run, c)) return false;
     if ((n = get(p, m, "next_due")) && !x_next_due(p, c, n)) return false;
+    if ((n = get(p, m, "forecast")) && !forecast_of(p, n, c)) return false;
     if ((n = get(p, m, "convertible_points")) &&
         (!(x = expect_add(p, c, n, SCN_X_CONVERTIBLE, 0)) ||
          !number_of(p, n, "convertible_points", &x->number)))

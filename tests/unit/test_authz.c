@@ -152,6 +152,9 @@ static void test_example_file(void **state)
     for (size_t i = 0; i < 7; i++) assert_string_equal(grading_authz_caller_at(a, i)->name, names[i]);
     const grading_authz_caller_t *dash = grading_authz_caller_at(a, 5);
     assert_true(grading_authz_method_allowed(dash, "grading.v1.GradingService/GetSellerMetrics"));
+    assert_true(grading_authz_method_allowed(dash, "grading.v1.GradingService/GetGradeForecast"));
+    assert_true(grading_authz_method_allowed(grading_authz_caller_at(a, 6), "grading.v1.GradingService/GetGradeForecast"));
+    assert_false(grading_authz_method_allowed(grading_authz_caller_at(a, 2), "grading.v1.GradingService/GetGradeForecast"));
     assert_false(grading_authz_method_allowed(dash, "grading.v1.GradingService/ClosePeriod"));
     assert_false(grading_authz_method_allowed(dash, "grading.v1.GradingService/ListAudit"));
     grading_authz_unref(a);

@@ -1,4 +1,4 @@
-/* gradectl close and history (src/cli/cmd_close.c, src/cli/cmd_history.c):
+/* gradectl close, history and forecast (src/cli/cmd_close.c, cmd_history.c, cmd_forecast.c):
  * the bar chart, the share column, the period check, the sparkline, the
  * locale test and the trend word as pure functions; the whole human
  * output of both commands from replies built here; the commands' usage
@@ -25,6 +25,7 @@
 #include "../../src/cli/query.c"
 #include "../../src/cli/cmd_close.c"
 #include "../../src/cli/cmd_history.c"
+#include "../../src/cli/cmd_forecast.c"
 
 /* ---- capturing a FILE ---- */
 
@@ -507,6 +508,115 @@ static void test_history_usage_errors_exit_2_naming_the_argument(void **state)
     expect_usage(&cli_cmd_history, 3, two, "\"s2\"");
 }
 
+/* A forecast reply of 62 days: two blocks of the chart; "service" changes
+ * on the last day (the second block), "sales" holds. */
+#define FC_DAYS 62
+typedef struct {
+    Grading__V1__GradeForecast f;
+    Grading__V1__ProgramForecast pf[2], *pfs[2];
+    Grading__V1__ForecastDay d[2][FC_DAYS], *dp[2][FC_DAYS];
+    char dates[FC_DAYS][11];
+    Grading__V1__ForecastChange change;
+    Grading__V1__ForecastThreshold th, *ths[1];
+} forecast_reply_t;
+
+static void forecast_reply(forecast_reply_t *x)
+{
+    memset(x, 0, sizeof *x);
+    grading__v1__grade_forecast__init(&x->f);
+    x->f.seller_id = "s1";
+    x->f.marketplace = "m";
+    x->f.days = FC_DAYS;
+    x->f.max_events = 100;
+    static const char *const names[] = {"service", "sales"};
+    for (int p = 0; p < 2; p++) {
+        grading__v1__program_forecast__init(&x->pf[p]);
+        x->pf[p].program = (char *)names[p];
+        x->pf[p].level = 2;
+        x->pf[p].label = "Warning";
+        for (int i = 0; i < FC_DAYS; i++) {
+            snprintf(x->dates[i], sizeof x->dates[i], "2026-%02d-%02d", 11 + i / 30, i % 30 + 1);   /* 30-day months */
+            grading__v1__forecast_day__init(&x->d[p][i]);
+            x->d[p][i].date = x->dates[i];
+            x->d[p][i].level = p == 0 && i >= 61 ? 1 : 2;
+            x->d[p][i].label = p == 0 && i >= 61 ? "Good" : "Warning";
+            x->dp[p][i] = &x->d[p][i];
+        }
+        x->pf[p].n_days = FC_DAYS;
+        x->pf[p].days = x->dp[p];
+        x->pf[p].message = p == 0 ? "back to Good (level 1) on X" : "holds at Warning (level 2) for the next 62 days";
+        x->pfs[p] = &x->pf[p];
+    }
+    grading__v1__forecast_change__init(&x->change);
+    x->change.date = x->dates[61];
+    x->pf[0].change = &x->change;
+    grading__v1__forecast_threshold__init(&x->th);
+    x->th.level = 3;
+    x->th.label = "Bad";
+    x->th.message = "2 more late shipments today -> Bad (level 3)";
+    x->ths[0] = &x->th;
+    x->pf[0].thresholds = x->ths;
+    x->pf[0].n_thresholds = 1;
+    x->f.programs = x->pfs;
+    x->f.n_programs = 2;
+}
+
+static void test_forecast_draws_a_row_per_programme_and_marks_the_change(void **state)
+{
+    (void)state;
+    forecast_reply_t *x = malloc(sizeof *x);
+    assert_non_null(x);
+    forecast_reply(x);
+    capture_t c;
+    capture_begin(&c);
+    forecast_write(&x->f, c.f);
+    char *out = capture_end(&c);
+    char twos[61];
+    memset(twos, '2', 60);
+    twos[60] = 0;
+    char want[1024];
+    snprintf(want, sizeof want,
+             "forecast of s1 (m) for the 62 days from 2026-11-01 if no new events arrive; level per day, 1 is best\n"
+             "         now  11-01 .. 12-30\n"
+             "service  2    %s\n"
+             "sales    2    %s\n"
+             "         now  13-01 .. 13-02\n"
+             "service  2    21\n"
+             "               ^ 2026-13-02\n"
+             "sales    2    22\n"
+             "service: 2=Warning 1=Good 3=Bad\n"
+             "  back to Good (level 1) on X\n"
+             "  2 more late shipments today -> Bad (level 3)\n"
+             "sales: 2=Warning\n"
+             "  holds at Warning (level 2) for the next 62 days\n"
+             "  no 100 events of one kind today move it\n",
+             twos, twos);
+    assert_string_equal(out, want);
+    free(out);
+    /* levels from 10 are letters */
+    assert_int_equal(level_char(9), '9');
+    assert_int_equal(level_char(10), 'A');
+    assert_int_equal(level_char(0), '?');
+    free(x);
+}
+
+static void test_forecast_usage_errors_exit_2_naming_the_argument(void **state)
+{
+    (void)state;
+    char *none[] = {"forecast"};
+    char *zero[] = {"forecast", "s1", "--days", "0"};
+    char *many[] = {"forecast", "s1", "--days=401"};
+    char *word[] = {"forecast", "s1", "--days", "ten"};
+    char *as_of[] = {"forecast", "s1", "--as-of", "tomorrow"};
+    char *two[] = {"forecast", "s1", "s2"};
+    expect_usage(&cli_cmd_forecast, 1, none, "missing SELLER");
+    expect_usage(&cli_cmd_forecast, 4, zero, "--days \"0\" is not a whole number from 1 to 400");
+    expect_usage(&cli_cmd_forecast, 3, many, "--days \"401\"");
+    expect_usage(&cli_cmd_forecast, 4, word, "--days \"ten\"");
+    expect_usage(&cli_cmd_forecast, 4, as_of, "--as-of");
+    expect_usage(&cli_cmd_forecast, 3, two, "\"s2\"");
+}
+
 /* A call to a closed loopback port fails at once: exit 3 ("could not
  * reach the server", not 1 "the server said no") with the status.
  * close waits 30 minutes by default and keeps a --timeout-ms given. */
@@ -557,6 +667,8 @@ int main(void)
         cmocka_unit_test(test_history_of_one_period_or_none),
         cmocka_unit_test(test_close_usage_errors_exit_2_naming_the_argument),
         cmocka_unit_test(test_history_usage_errors_exit_2_naming_the_argument),
+        cmocka_unit_test(test_forecast_draws_a_row_per_programme_and_marks_the_change),
+        cmocka_unit_test(test_forecast_usage_errors_exit_2_naming_the_argument),
         cmocka_unit_test(test_unreachable_calls_exit_3_and_close_takes_a_long_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,7 +16,7 @@
 const char *const e2e_methods[] = {"RecordEvents",    "GetSellerMetrics",       "GetGrade",
                                    "GetPenaltyState", "GetRankingBoosts",       "GetAdCreditEligibility",
                                    "GetSettlementTerms", "ClosePeriod",         "GetGradeHistory",
-                                   "ListAudit",       "ListMetricEvents"};
+                                   "ListAudit",       "ListMetricEvents", "GetGradeForecast"};
 const size_t e2e_method_count = sizeof e2e_methods / sizeof e2e_methods[0];
 
 grading_client_t *e2e_client_with(const char *addr, const grading_client_options_t *o)
@@ -49,6 +49,7 @@ grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const 
     Grading__V1__GetGradeHistoryRequest his = GRADING__V1__GET_GRADE_HISTORY_REQUEST__INIT;
     Grading__V1__ListAuditRequest aud = GRADING__V1__LIST_AUDIT_REQUEST__INIT;
     Grading__V1__ListMetricEventsRequest evi = GRADING__V1__LIST_METRIC_EVENTS_REQUEST__INIT;
+    Grading__V1__GetGradeForecastRequest fc = GRADING__V1__GET_GRADE_FORECAST_REQUEST__INIT;
     char *m = (char *)mp;
 
     if (strcmp(method, "RecordEvents") == 0) {
@@ -89,6 +90,9 @@ grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const 
     } else if (strcmp(method, "ListMetricEvents") == 0) {
         evi.marketplace = m, evi.seller_id = seller, evi.metric = "orders";
         req = &evi.base, resp = &grading__v1__list_metric_events_response__descriptor;
+    } else if (strcmp(method, "GetGradeForecast") == 0) {
+        fc.marketplace = m, fc.seller_id = seller, fc.days = 3;
+        req = &fc.base, resp = &grading__v1__grade_forecast__descriptor;
     } else {
         snprintf(details, len, "no such method in the test: %s", method);
         return GRPC_STATUS_UNKNOWN;
@@ -103,4 +107,22 @@ grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const 
     grading_call_result_destroy(&res);
     e2e_batch_destroy(&b);
     return st;
+}
+
+int32_t e2e_live_level(grading_client_t *c, const char *seller)
+{
+    Grading__V1__GetGradeRequest req = GRADING__V1__GET_GRADE_REQUEST__INIT;
+    req.seller_id = (char *)seller;
+    ProtobufCMessage *out = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(c, "/grading.v1.GradingService/GetGrade", &req.base,
+                                         &grading__v1__grade_report__descriptor, 30000, &out, &res),
+                     GRADING_OK);
+    assert_int_equal(res.status, GRPC_STATUS_OK);
+    grading_call_result_destroy(&res);
+    const Grading__V1__GradeReport *r = (const void *)out;
+    assert_true(r->n_programs >= 1);
+    int32_t level = r->programs[0]->live->level;
+    protobuf_c_message_free_unpacked(out, NULL);
+    return level;
 }

@@ -4,6 +4,7 @@
 #define E2E_CALLS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "grading/client.h"
 
@@ -18,6 +19,10 @@ extern const size_t e2e_method_count;
  * call could not be made. No asserts. */
 grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const char *mp, char *details,
                                  size_t len);
+
+/* GetGrade of seller on the default marketplace, now: its first
+ * programme's live level. Fails the test unless the call is OK. */
+int32_t e2e_live_level(grading_client_t *c, const char *seller);
 
 /* A new client for addr with o; fails the test when it cannot be made. */
 grading_client_t *e2e_client_with(const char *addr, const grading_client_options_t *o);
