@@ -527,12 +527,6 @@ grading_err_t grading_rules_level_with(const grading_rules_t *r, size_t p, const
                                        const grading_history_t *hist, size_t m, const grading_metric_val_t *mv,
                                        bool rederive, grading_assessment_t *scratch, int32_t *level);
 
-/* Which base counters metric `metric` reads, transitively through the
- * metrics it names (each in its own window), as bits (1 << counter) in
- * *mask; a base counter's own name gives its own bit. Custom counters are
- * not in the mask. Errors: GRADING_ENOTFOUND (no such metric or counter). */
-grading_err_t grading_rules_metric_counters(const grading_rules_t *r, const char *metric, uint64_t *mask);
-
 /* Advice for programme p: for each metric that alone can move the seller
  * one level up, the smallest change that does it. Fills up to cap items.
  * Uses the metric values of a (which is not changed). */
