@@ -341,6 +341,12 @@ enum {
 #define GRADING_SYM_KIND(id) ((grading_sym_kind_t)((id) >> 24))
 #define GRADING_SYM_INDEX(id) ((size_t)((id) & 0xffffffu))
 
+/* The base counters metric reads (transitively through the metrics it
+ * names), as a bit mask over grading_counter_t; a base counter's name gives
+ * its own bit. Custom counters are not in it. Errors: GRADING_ENOTFOUND (no
+ * such metric or counter), GRADING_EINVAL (a NULL argument). */
+grading_err_t grading_rules_metric_counters(const grading_rules_t *r, const char *metric, uint64_t *mask);
+
 /* The label of a programme's level; "" for a level it does not have. */
 const char *grading_rules_label(const grading_program_def_t *p, int32_t level);
 

@@ -4,7 +4,8 @@
  * daily (marketplace, seller, day -> that day's counters), orders
  * (marketplace, seller, order_id -> timeline), inquiries (marketplace,
  * seller, inquiry_id -> timeline), meta (name -> value; "schema_version"),
- * orphans (first held event's time, marketplace, seller, order -> "").
+ * orphans (first held event's time, marketplace, seller, order -> ""),
+ * xdaily (as daily: the contributions appeals and exemptions excluded).
  *
  * Threads: one writer at a time (the ingest thread); any number of readers,
  * each with its own grading_store_reader_t (LMDB readers never block). The
@@ -132,6 +133,15 @@ grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const ch
 grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const char *seller,
                                      int32_t from_day, int32_t to_day,
                                      grading_day_counters_t *acc);
+
+/* The same over `xdaily`: what appeals and exemptions excluded from the
+ * seller's days (counters.h), keyed and encoded as daily. */
+grading_err_t grading_store_xday_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t day, grading_day_counters_t *out, bool *found);
+grading_err_t grading_store_xday_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t day, const grading_day_counters_t *d);
+grading_err_t grading_store_xdays_sum(grading_txn_t *txn, const char *mp, const char *seller,
+                                      int32_t from_day, int32_t to_day, grading_day_counters_t *acc);
 
 /* The seller's first stored day (their first event's local day). */
 grading_err_t grading_store_first_day(grading_txn_t *txn, const char *mp, const char *seller,

@@ -59,6 +59,7 @@ static const char *const db_names[DB_COUNT] = {
     [DB_AUDIT] = "audit",
     [DB_ORPHANS] = "orphans",
     [DB_CHANGES] = "changes", [DB_LIVE] = "live",
+    [DB_XDAILY] = "xdaily",
 };
 
 
@@ -661,14 +662,14 @@ grading_err_t grading_store_inquiry_put(grading_txn_t *txn, const char *mp, cons
     return store_put_raw(txn, DB_INQUIRIES, key, klen, val, vlen);
 }
 
-grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const char *seller,
-                                    int32_t day, grading_day_counters_t *out, bool *found)
+static grading_err_t day_get_db(grading_txn_t *txn, int db, const char *mp, const char *seller,
+                                int32_t day, grading_day_counters_t *out, bool *found)
 {
     uint8_t key[GRADING_KEY_MAX];
     size_t klen;
     MDB_val v;
     grading_err_t err = grading_key_day(key, mp, seller, day, &klen);
-    if (!err) err = store_get_raw(txn, DB_DAILY, key, klen, &v, found);
+    if (!err) err = store_get_raw(txn, db, key, klen, &v, found);
     if (err) return err;
     if (!*found) {
         grading_day_counters_init(out);
@@ -677,15 +678,39 @@ grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const ch
     return grading_codec_day_decode(v.mv_data, v.mv_size, out);
 }
 
-grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const char *seller,
-                                    int32_t day, const grading_day_counters_t *d)
+static grading_err_t day_put_db(grading_txn_t *txn, int db, const char *mp, const char *seller,
+                                int32_t day, const grading_day_counters_t *d)
 {
     uint8_t key[GRADING_KEY_MAX], val[GRADING_CODEC_DAY_MAX];
     size_t klen, vlen;
     grading_err_t err = grading_key_day(key, mp, seller, day, &klen);
     if (!err) err = grading_codec_day_encode(d, val, &vlen);
     if (err) return err;
-    return store_put_raw(txn, DB_DAILY, key, klen, val, vlen);
+    return store_put_raw(txn, db, key, klen, val, vlen);
+}
+
+grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                    int32_t day, grading_day_counters_t *out, bool *found)
+{
+    return day_get_db(txn, DB_DAILY, mp, seller, day, out, found);
+}
+
+grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                    int32_t day, const grading_day_counters_t *d)
+{
+    return day_put_db(txn, DB_DAILY, mp, seller, day, d);
+}
+
+grading_err_t grading_store_xday_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t day, grading_day_counters_t *out, bool *found)
+{
+    return day_get_db(txn, DB_XDAILY, mp, seller, day, out, found);
+}
+
+grading_err_t grading_store_xday_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t day, const grading_day_counters_t *d)
+{
+    return day_put_db(txn, DB_XDAILY, mp, seller, day, d);
 }
 
 grading_err_t grading_store_first_day(grading_txn_t *txn, const char *mp, const char *seller,
@@ -711,9 +736,8 @@ grading_err_t grading_store_first_day(grading_txn_t *txn, const char *mp, const 
     return err;
 }
 
-grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, const char *seller,
-                                         int32_t from_day, int32_t to_day,
-                                         grading_store_day_cb cb, void *ctx)
+static grading_err_t days_foreach_db(grading_txn_t *txn, int db, const char *mp, const char *seller,
+                                     int32_t from_day, int32_t to_day, grading_store_day_cb cb, void *ctx)
 {
     uint8_t from_key[GRADING_KEY_MAX];
     size_t from_len;
@@ -725,7 +749,7 @@ grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, con
      * that starts with this seller's prefix is one of this seller's days. */
     size_t prefix_len = from_len - 4;
 
-    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_DAILY], &cur);
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[db], &cur);
     if (rc) return store_from_mdb(rc);
     MDB_val k = {from_len, from_key}, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -753,11 +777,24 @@ static grading_err_t sum_day(void *ctx, int32_t day, const grading_day_counters_
     return grading_day_counters_add(ctx, d);
 }
 
+grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                         int32_t from_day, int32_t to_day,
+                                         grading_store_day_cb cb, void *ctx)
+{
+    return days_foreach_db(txn, DB_DAILY, mp, seller, from_day, to_day, cb, ctx);
+}
+
 grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const char *seller,
                                      int32_t from_day, int32_t to_day,
                                      grading_day_counters_t *acc)
 {
-    return grading_store_days_foreach(txn, mp, seller, from_day, to_day, sum_day, acc);
+    return days_foreach_db(txn, DB_DAILY, mp, seller, from_day, to_day, sum_day, acc);
+}
+
+grading_err_t grading_store_xdays_sum(grading_txn_t *txn, const char *mp, const char *seller,
+                                      int32_t from_day, int32_t to_day, grading_day_counters_t *acc)
+{
+    return days_foreach_db(txn, DB_XDAILY, mp, seller, from_day, to_day, sum_day, acc);
 }
 
 /* ---- sellers: the derived answer the hot path reads ----

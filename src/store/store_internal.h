@@ -16,6 +16,7 @@ enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_SELLERS, DB_PERIODS, DB_
        DB_META, DB_AUDIT,
        DB_ORPHANS,   /* unpaid orders holding lifecycle events (issue 9) */
        DB_CHANGES, DB_LIVE,   /* the change log and the live levels it last logged (issue 14) */
+       DB_XDAILY,             /* what appeals and exemptions excluded, as daily (issue 15) */
        DB_COUNT };
 
 struct grading_store {

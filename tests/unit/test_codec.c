@@ -301,7 +301,7 @@ static void test_every_truncation_and_extension_is_corrupt(void **state)
         dbuf[GRADING_CODEC_DAY_MAX + 1];
     size_t olen, qlen, dlen;
     grading_order_t o = sample_order(), ob = sample_order();
-    grading_inquiry_t q = {1, 2}, qb = {77, 88};
+    grading_inquiry_t q = {.received_ms = 1, .answered_ms = 2}, qb = {.received_ms = 77, .answered_ms = 88};
     grading_day_counters_t d = sample_day(), db;
     assert_int_equal(grading_codec_order_encode(&o, obuf, &olen), GRADING_OK);
     assert_int_equal(grading_codec_inquiry_encode(&q, qbuf, &qlen), GRADING_OK);
@@ -335,7 +335,7 @@ static void test_unknown_versions_are_corrupt(void **state)
     uint8_t buf[GRADING_CODEC_DAY_MAX];
     size_t len;
     grading_order_t o = sample_order();
-    grading_inquiry_t q = {1, 2};
+    grading_inquiry_t q = {.received_ms = 1, .answered_ms = 2};
     grading_day_counters_t d = sample_day();
     assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     buf[0] = 2;

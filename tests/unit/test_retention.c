@@ -308,7 +308,8 @@ static void test_finished_orders_older_than_retention_go_open_and_unpaid_stay(vo
 
     /* inquiries: by their last event */
     grading_txn_t *t;
-    grading_inquiry_t old = {long_ago, oldest_ms - 1}, recent = {long_ago, oldest_ms};
+    grading_inquiry_t old = {.received_ms = long_ago, .answered_ms = oldest_ms - 1},
+                      recent = {.received_ms = long_ago, .answered_ms = oldest_ms};
     assert_int_equal(grading_store_write_begin(f->st, NULL, &t), GRADING_OK);
     assert_int_equal(grading_store_inquiry_put(t, "m", "s", "q-old", &old), GRADING_OK);
     assert_int_equal(grading_store_inquiry_put(t, "m", "s", "q-recent", &recent), GRADING_OK);
