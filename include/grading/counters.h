@@ -168,6 +168,17 @@ grading_err_t grading_inquiry_contribs_split(const grading_inquiry_t *q, const g
                                              grading_contrib_t *kept, size_t kcap, size_t *nkept,
                                              grading_contrib_t *excl, size_t xcap, size_t *nexcl);
 
+/* A record's change from old to now, each split by its own mask: old's
+ * negated and now's added, appended to kept / excl (each up to
+ * GRADING_MAX_CONTRIBS). What ingest applies for an event and an appeal or
+ * exemption for a mask change. Errors: GRADING_EFULL. */
+grading_err_t grading_order_change_split(const grading_order_t *old, const grading_order_t *now,
+                                         const grading_tz_t *tz, grading_contrib_t *kept, size_t *nkept,
+                                         grading_contrib_t *excl, size_t *nexcl);
+grading_err_t grading_inquiry_change_split(const grading_inquiry_t *old, const grading_inquiry_t *now,
+                                           const grading_tz_t *tz, grading_contrib_t *kept, size_t *nkept,
+                                           grading_contrib_t *excl, size_t *nexcl);
+
 /* The contributions of an event that keeps no record (review, delivery
  * satisfaction, platform revenue, custom). Others append nothing. */
 grading_err_t grading_event_contribs(const grading_event_t *ev, const grading_tz_t *tz,

@@ -270,6 +270,14 @@ typedef struct {
 /* "dispatch", "delivery", ... */
 const char *grading_points_rule_name(int rule);
 
+/* Appeals (issue 15): ExcludeEvents / RestoreEvents. */
+typedef struct {
+    bool reopen_closed;         /* closed periods an appeal touches are re-published */
+    uint32_t max_per_order;     /* appeals that change one record; 0: unlimited */
+} grading_appeals_def_t;
+
+#define GRADING_APPEALS_MAX_PER_ORDER 1000
+
 typedef struct {
     size_t nwindows;
     grading_window_t windows[GRADING_RULES_MAX_WINDOWS];
@@ -293,6 +301,7 @@ typedef struct {
     grading_calendar_t calendar;
     grading_deadlines_def_t deadlines;
     grading_points_def_t points;
+    grading_appeals_def_t appeals;
     /* custom counters the expressions name, for symbol ids */
     size_t ncustom;
     const char *custom[GRADING_RULES_MAX_METRICS];

@@ -41,3 +41,25 @@ grading_err_t grading_inquiry_contribs_split(const grading_inquiry_t *q, const g
     if (err) return err;
     return grading_contribs_split(ks, n, q->appeal_mask | q->exempt_mask, kept, kcap, nkept, excl, xcap, nexcl);
 }
+
+grading_err_t grading_order_change_split(const grading_order_t *old, const grading_order_t *now,
+                                         const grading_tz_t *tz, grading_contrib_t *kept, size_t *nkept,
+                                         grading_contrib_t *excl, size_t *nexcl)
+{
+    grading_err_t err =
+        grading_order_contribs_split(old, tz, -1, kept, GRADING_MAX_CONTRIBS, nkept, excl, GRADING_MAX_CONTRIBS, nexcl);
+    if (err) return err;
+    return grading_order_contribs_split(now, tz, +1, kept, GRADING_MAX_CONTRIBS, nkept, excl, GRADING_MAX_CONTRIBS,
+                                        nexcl);
+}
+
+grading_err_t grading_inquiry_change_split(const grading_inquiry_t *old, const grading_inquiry_t *now,
+                                           const grading_tz_t *tz, grading_contrib_t *kept, size_t *nkept,
+                                           grading_contrib_t *excl, size_t *nexcl)
+{
+    grading_err_t err = grading_inquiry_contribs_split(old, tz, -1, kept, GRADING_MAX_CONTRIBS, nkept, excl,
+                                                       GRADING_MAX_CONTRIBS, nexcl);
+    if (err) return err;
+    return grading_inquiry_contribs_split(now, tz, +1, kept, GRADING_MAX_CONTRIBS, nkept, excl,
+                                          GRADING_MAX_CONTRIBS, nexcl);
+}

@@ -149,12 +149,6 @@ static grading_err_t apply_contribs(day_cache_t *c, const char *mp, const char *
     return GRADING_OK;
 }
 
-/* A record's change as contributions: before (its mask) negated, after
- * (its mask) added; what a mask excludes goes to xs (counters.h). */
-#define RECORD_CHANGE(kind, old, now, tz, ks, nk, xs, nx)                                                \
-    (grading_##kind##_contribs_split(old, tz, -1, ks, GRADING_MAX_CONTRIBS, nk, xs, GRADING_MAX_CONTRIBS, nx) || \
-     grading_##kind##_contribs_split(now, tz, +1, ks, GRADING_MAX_CONTRIBS, nk, xs, GRADING_MAX_CONTRIBS, nx))
-
 /* The contributions an event makes: a record's change, or the event's own;
  * xs gets what the record's exclusions keep out of daily. */
 static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev, const char *mp,
@@ -173,7 +167,7 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
         old = o;
         if (!grading_order_apply(&o, ev)) return GRADING_OK;
         o.flags |= GRADING_ORDER_HOLDS_UNPAID;
-        if (RECORD_CHANGE(order, &old, &o, tz, ks, nk, xs, nx))
+        if (grading_order_change_split(&old, &o, tz, ks, nk, xs, nx))
             return GRADING_EINVAL;   /* more contributions than any record makes */
         if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
         return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);
@@ -187,7 +181,7 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
             old = o;
             if (!grading_order_hold(&o, ev)) return GRADING_OK;
             o.flags |= GRADING_ORDER_HOLDS_UNPAID;
-            if (RECORD_CHANGE(order, &old, &o, tz, ks, nk, xs, nx)) return GRADING_EINVAL;
+            if (grading_order_change_split(&old, &o, tz, ks, nk, xs, nx)) return GRADING_EINVAL;
             if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
             return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);
         }
@@ -199,11 +193,32 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
         if (!found) grading_inquiry_init(&q);
         old = q;
         if (!grading_inquiry_apply(&q, ev)) return GRADING_OK;
-        if (RECORD_CHANGE(inquiry, &old, &q, tz, ks, nk, xs, nx)) return GRADING_EINVAL;
+        if (grading_inquiry_change_split(&old, &q, tz, ks, nk, xs, nx)) return GRADING_EINVAL;
         return grading_store_inquiry_put(txn, mp, ev->seller_id, ev->ref_id, &q);
     }
     if (grading_event_contribs(ev, tz, ks, GRADING_MAX_CONTRIBS, nk)) return GRADING_EINVAL;
     return GRADING_OK;
+}
+
+grading_err_t grading_ingest_record_change(grading_txn_t *txn, const char *mp, const char *seller,
+                                           grading_contrib_t *ks, size_t nk, grading_contrib_t *xs, size_t nx)
+{
+    day_cache_t cache = {txn, NULL, 0, false}, xcache = {txn, NULL, 0, true};
+    size_t bad = 0;
+    grading_err_t err = GRADING_ENOMEM;
+    cache.slots = calloc(DAY_CACHE_SLOTS, sizeof *cache.slots);
+    xcache.slots = calloc(DAY_CACHE_SLOTS, sizeof *xcache.slots);
+    if (!cache.slots || !xcache.slots) goto done;
+    net_contribs(ks, nk);
+    net_contribs(xs, nx);
+    if ((err = apply_contribs(&cache, mp, seller, ks, nk, &bad)) ||
+        (err = apply_contribs(&xcache, mp, seller, xs, nx, &bad)) || (err = cache_flush(&cache)))
+        goto done;
+    err = cache_flush(&xcache);
+done:
+    free(cache.slots);
+    free(xcache.slots);
+    return err;
 }
 
 /* Sorting accepted events by (marketplace, seller) to derive each once. */

@@ -1089,6 +1089,31 @@ static void check_cycles(rl_t *x, grading_sym_kind_t kind, size_t n, const decl_
         if (color[i] == 0 && on_cycle(x, kind, i, color, path, 0, decls)) return;
 }
 
+/* ---- appeals (issue 15) ---- */
+
+static const char *const appeals_keys[] = {"reopen_closed", "max_per_order", NULL};
+
+static void load_appeals(rl_t *x, yaml_node_t *n)
+{
+    grading_appeals_def_t *a = &x->r->appeals;
+    if (!n || !keys_ok(x, n, appeals_keys, "appeals")) return;
+    yaml_node_t *ro = get(x->l, n, "reopen_closed"), *mx = get(x->l, n, "max_per_order");
+    if (ro) {
+        const char *s = scalar(ro);
+        if (!s || (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
+            diag(x->l, ro, "appeals.reopen_closed must be true or false, got \"%s\"", s ? s : "(not a scalar)");
+        a->reopen_closed = literally_true(ro);
+    }
+    double d;
+    if (mx && number_of(x, mx, "appeals.max_per_order", &d)) {
+        if (d != floor(d) || d < 1 || d > GRADING_APPEALS_MAX_PER_ORDER)
+            diag(x->l, mx, "appeals.max_per_order must be a whole number 1..%d, got %s",
+                 GRADING_APPEALS_MAX_PER_ORDER, scalar(mx));
+        else
+            a->max_per_order = (uint32_t)d;
+    }
+}
+
 /* ---- the marketplace ---- */
 
 void rules_load(loader_t *l, build_t *b, const rules_nodes_t *nodes, grading_rules_t *r)
@@ -1124,6 +1149,7 @@ void rules_load(loader_t *l, build_t *b, const rules_nodes_t *nodes, grading_rul
     load_calendar(&x, nodes->calendar);
     load_deadlines(&x, nodes->deadlines);
     load_points(&x, nodes->service_points);
+    load_appeals(&x, nodes->appeals);
     /* a score's type, from its first band, before any expression names it */
     for (size_t i = 0; i < r->nscores; i++) {
         yaml_node_t *bands = get(l, sd[i].val, "bands");
