@@ -299,5 +299,7 @@ const rpc_method_t grading_rpc_methods[] = {
     {SVC "WatchGradeChanges", &grading__v1__watch_grade_changes_request__descriptor,
      rpc_handle_watch_grade_changes, 4},
     {SVC "EvaluatePolicy", &grading__v1__evaluate_policy_request__descriptor, rpc_handle_evaluate_policy, 1},
+    {SVC "ExcludeEvents", &grading__v1__exclude_events_request__descriptor, rpc_handle_appeal, 1},
+    {SVC "RestoreEvents", &grading__v1__restore_events_request__descriptor, rpc_handle_appeal, 1},
 };
 const int grading_rpc_method_count = sizeof grading_rpc_methods / sizeof grading_rpc_methods[0];

@@ -91,6 +91,9 @@ void rpc_send_status(call_slot_t *s, grpc_op *op, grpc_status_code code, const c
 void rpc_handle_evaluate_policy(call_slot_t *s, const ProtobufCMessage *msg);
 void rpc_whatif_run(call_slot_t *s);
 
+/* ExcludeEvents, RestoreEvents (handlers_appeal.c): queued to the close worker. */
+void rpc_handle_appeal(call_slot_t *s, const ProtobufCMessage *msg);
+
 /* For a call that may last (a watch stream): requests a new call in the
  * slot's place, so the method keeps its calls requested, and marks s to be
  * freed when its call ends. False when no new call could be requested. */
