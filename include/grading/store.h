@@ -134,15 +134,6 @@ grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const c
                                      int32_t from_day, int32_t to_day,
                                      grading_day_counters_t *acc);
 
-/* The same over `xdaily`: what appeals and exemptions excluded from the
- * seller's days (counters.h), keyed and encoded as daily. */
-grading_err_t grading_store_xday_get(grading_txn_t *txn, const char *mp, const char *seller,
-                                     int32_t day, grading_day_counters_t *out, bool *found);
-grading_err_t grading_store_xday_put(grading_txn_t *txn, const char *mp, const char *seller,
-                                     int32_t day, const grading_day_counters_t *d);
-grading_err_t grading_store_xdays_sum(grading_txn_t *txn, const char *mp, const char *seller,
-                                      int32_t from_day, int32_t to_day, grading_day_counters_t *acc);
-
 /* The seller's first stored day (their first event's local day). */
 grading_err_t grading_store_first_day(grading_txn_t *txn, const char *mp, const char *seller,
                                      int32_t *out_day, bool *found);
@@ -155,6 +146,17 @@ typedef grading_err_t (*grading_store_day_cb)(void *ctx, int32_t day,
 grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, const char *seller,
                                          int32_t from_day, int32_t to_day,
                                          grading_store_day_cb cb, void *ctx);
+
+/* The same over `xdaily`: what appeals and exemptions excluded from the
+ * seller's days (counters.h), keyed and encoded as daily. */
+grading_err_t grading_store_xday_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t day, grading_day_counters_t *out, bool *found);
+grading_err_t grading_store_xday_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t day, const grading_day_counters_t *d);
+grading_err_t grading_store_xdays_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                          int32_t from_day, int32_t to_day, grading_store_day_cb cb, void *ctx);
+grading_err_t grading_store_xdays_sum(grading_txn_t *txn, const char *mp, const char *seller,
+                                      int32_t from_day, int32_t to_day, grading_day_counters_t *acc);
 
 /* ---- sellers: the derived answer per seller (what hot reads need) ---- */
 

@@ -150,7 +150,8 @@ typedef struct {
     size_t n, cap;
 } metric_list_t;
 
-static void metric_add(metric_list_t *l, const char *name, const char *window, double value)
+/* A counter-like value; raw: the same with nothing excluded (issue 15). */
+static void metric_add_raw(metric_list_t *l, const char *name, const char *window, double value, double raw)
 {
     if (l->n >= l->cap) return;
     Grading__V1__MetricValue *v = &l->values[l->n];
@@ -160,7 +161,14 @@ static void metric_add(metric_list_t *l, const char *name, const char *window, d
     v->value = value;
     v->numerator = value;
     v->sufficient = true;
+    v->raw_value = v->raw_numerator = raw;
+    v->raw_sufficient = true;
     l->ptrs[l->n++] = v;
+}
+
+static void metric_add(metric_list_t *l, const char *name, const char *window, double value)
+{
+    metric_add_raw(l, name, window, value, value);
 }
 
 static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *msg)
@@ -195,8 +203,8 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     }
     for (int c = 0; c < GRADING_C_COUNT; c++)
         for (size_t w = 0; w < NWINDOWS; w++)
-            metric_add(&l, grading_counter_name((grading_counter_t)c), grading_seller_metrics_windows[w].name,
-                       (double)sums[w].c[c]);
+            metric_add_raw(&l, grading_counter_name((grading_counter_t)c), grading_seller_metrics_windows[w].name,
+                           (double)sums[w].c[c], (double)sums[w].c[c] + (double)sm->xsums[w].c[c]);
     size_t k = 0;
     for (size_t w = 0; w < NWINDOWS; w++)
         for (uint32_t i = 0; i < sums[w].ncustom; i++, k++) {
@@ -215,6 +223,11 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
         v->numerator = mv->numerator;
         v->denominator = mv->denominator;
         v->sufficient = mv->available;
+        const grading_metric_val_t *rv = &sm->raw->a.metrics[m];
+        v->raw_value = rv->value;
+        v->raw_numerator = rv->numerator;
+        v->raw_denominator = rv->denominator;
+        v->raw_sufficient = rv->available;
         l.ptrs[l.n++] = v;
     }
 
@@ -245,6 +258,7 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     resp.metrics = l.ptrs;
     resp.pending_orphans = sm->pending_orphans;
     resp.dropped_orphans = sm->dropped_orphans;
+    resp.excluded_records = sm->excluded_records;
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
     goto done;
 fail:

@@ -791,6 +791,12 @@ grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const c
     return days_foreach_db(txn, DB_DAILY, mp, seller, from_day, to_day, sum_day, acc);
 }
 
+grading_err_t grading_store_xdays_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                          int32_t from_day, int32_t to_day, grading_store_day_cb cb, void *ctx)
+{
+    return days_foreach_db(txn, DB_XDAILY, mp, seller, from_day, to_day, cb, ctx);
+}
+
 grading_err_t grading_store_xdays_sum(grading_txn_t *txn, const char *mp, const char *seller,
                                       int32_t from_day, int32_t to_day, grading_day_counters_t *acc)
 {
