@@ -117,6 +117,12 @@ typedef grading_err_t (*grading_store_order_cb)(void *ctx, const char *order_id,
 grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, const char *seller,
                                            grading_store_order_cb cb, void *ctx);
 
+/* The same for the seller's inquiries. */
+typedef grading_err_t (*grading_store_inquiry_cb)(void *ctx, const char *inquiry_id,
+                                                  const grading_inquiry_t *q);
+grading_err_t grading_store_inquiries_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                              grading_store_inquiry_cb cb, void *ctx);
+
 grading_err_t grading_store_inquiry_get(grading_txn_t *txn, const char *mp, const char *seller,
                                         const char *inquiry_id, grading_inquiry_t *out,
                                         bool *found);

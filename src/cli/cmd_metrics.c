@@ -138,7 +138,7 @@ static int print_table(const ProtobufCMessage *reply, const void *arg)
     cli_table_print(t, stdout);
     if (insufficient) printf("\n* below the policy's minimum volume: not enough data to judge\n");
     if (m->excluded_records)
-        printf("\n%u order(s) with exclusions (appeals, exemptions): values they move show \"raw\" beside them\n",
+        printf("\n%u order(s) or inquiry(ies) with exclusions (appeals, exemptions): values they move show \"raw\" beside them\n",
                m->excluded_records);
     rc = CLI_EXIT_OK;
 fail:

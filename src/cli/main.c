@@ -29,6 +29,7 @@ static const cli_command_t *const commands[] = {
     &cli_cmd_audit,
     &cli_cmd_watch,
     &cli_cmd_backup,
+    &cli_cmd_appeal,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -577,17 +577,20 @@ grading_err_t grading_store_order_get(grading_txn_t *txn, const char *mp, const 
     return grading_codec_order_decode(v.mv_data, v.mv_size, out);
 }
 
-grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, const char *seller,
-                                           grading_store_order_cb cb, void *ctx)
+/* Calls cb with each of the seller's records of db (orders, inquiries:
+ * keyed seller prefix | id), in id order, with one range scan. */
+typedef grading_err_t (*raw_record_cb)(void *ctx, const char *id, const MDB_val *v);
+
+static grading_err_t seller_records_foreach(grading_txn_t *txn, int db, const char *mp, const char *seller,
+                                            raw_record_cb cb, void *ctx)
 {
     uint8_t prefix[GRADING_KEY_MAX];
     size_t plen;
-    grading_order_t o;
     char id[GRADING_MAX_ID_LEN + 1];
     grading_err_t err = grading_key_seller(prefix, mp, seller, &plen);
     if (err) return err;
     MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_ORDERS], &cur);
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[db], &cur);
     if (rc) return store_from_mdb(rc);
     MDB_val k = {plen, prefix}, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -601,13 +604,48 @@ grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, c
         }
         memcpy(id, (const uint8_t *)k.mv_data + plen, idlen);
         id[idlen] = 0;
-        if ((err = grading_codec_order_decode(v.mv_data, v.mv_size, &o))) break;
-        if ((err = cb(ctx, id, &o))) break;
+        if ((err = cb(ctx, id, &v))) break;
         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     if (!err && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) err = store_from_mdb(rc);
     mdb_cursor_close(cur);
     return err;
+}
+
+typedef struct {
+    grading_store_order_cb order_cb;
+    grading_store_inquiry_cb inquiry_cb;
+    void *ctx;
+} record_visit_t;
+
+static grading_err_t visit_order(void *ctx, const char *id, const MDB_val *v)
+{
+    record_visit_t *x = ctx;
+    grading_order_t o;
+    grading_err_t err = grading_codec_order_decode(v->mv_data, v->mv_size, &o);
+    return err ? err : x->order_cb(x->ctx, id, &o);
+}
+
+static grading_err_t visit_inquiry(void *ctx, const char *id, const MDB_val *v)
+{
+    record_visit_t *x = ctx;
+    grading_inquiry_t q;
+    grading_err_t err = grading_codec_inquiry_decode(v->mv_data, v->mv_size, &q);
+    return err ? err : x->inquiry_cb(x->ctx, id, &q);
+}
+
+grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                           grading_store_order_cb cb, void *ctx)
+{
+    record_visit_t x = {.order_cb = cb, .ctx = ctx};
+    return seller_records_foreach(txn, DB_ORDERS, mp, seller, visit_order, &x);
+}
+
+grading_err_t grading_store_inquiries_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                              grading_store_inquiry_cb cb, void *ctx)
+{
+    record_visit_t x = {.inquiry_cb = cb, .ctx = ctx};
+    return seller_records_foreach(txn, DB_INQUIRIES, mp, seller, visit_inquiry, &x);
 }
 
 grading_err_t grading_store_order_del(grading_txn_t *txn, const char *mp, const char *seller,

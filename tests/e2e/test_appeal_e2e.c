@@ -316,8 +316,32 @@ static void test_appeal_lifts_the_grade_restore_drops_it_bad_input_changes_nothi
     protobuf_c_message_free_unpacked(&appeal_ok(c, true, &byrate)->base, NULL);
     refused(c, false, &byrate, GRPC_STATUS_FAILED_PRECONDITION, "order_ids[0]");
 
-    /* a restart keeps the records' exclusions and counts */
     protobuf_c_message_free_unpacked(&appeal_ok(c, true, &q)->base, NULL);
+    /* gradectl: the same through the CLI; metrics shows raw beside adjusted */
+    e2e_run_t run;
+    e2e_gradectl(s, &run, "appeal", "exclude", SELLER, "--inquiry", "q1", "--metric", "inquiries,orders",
+                 "--reason", "cli_test", NULL);
+    assert_int_equal(run.code, 0);
+    e2e_assert_contains(run.out, "q1");
+    e2e_assert_contains(run.out, "inquiries");
+    e2e_assert_contains(run.out, "recomputed");
+    e2e_run_destroy(&run);
+    e2e_gradectl(s, &run, "metrics", SELLER, NULL);
+    assert_int_equal(run.code, 0);
+    e2e_assert_contains(run.out, "raw");
+    e2e_assert_contains(run.out, "with exclusions");
+    e2e_run_destroy(&run);
+    e2e_gradectl(s, &run, "appeal", "exclude", SELLER, "--order", "nope", "--metric", "all", "--reason", "x", NULL);
+    assert_int_equal(run.code, 1);
+    e2e_assert_contains(run.err, "NOT_FOUND");
+    e2e_assert_contains(run.err, "order_ids[0]");
+    e2e_run_destroy(&run);
+    e2e_gradectl(s, &run, "appeal", "restore", SELLER, "--inquiry", "q1", "--metric", "all", "--reason", "cli_test",
+                 NULL);
+    assert_int_equal(run.code, 0);
+    e2e_run_destroy(&run);
+
+    /* a restart keeps the records' exclusions and counts */
     Grading__V1__SellerMetrics *before = e2e_metrics(c, "", SELLER, NULL);
     e2e_server_stop_ok(s);
     e2e_server_restart(s);
