@@ -37,6 +37,7 @@
 
 #include "grading/counters.h"
 #include "grading/metrics.h"
+#include "grading/store_exemptions.h"
 #include "ingest_internal.h"
 
 /* ---- applying one batch ---- */
@@ -167,6 +168,8 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
         old = o;
         if (!grading_order_apply(&o, ev)) return GRADING_OK;
         o.flags |= GRADING_ORDER_HOLDS_UNPAID;
+        /* an order paid in an exemption's range is exempt whenever it arrives */
+        o.exempt_mask = grading_store_exempt_mask(grading_txn_store(txn), mp, &o, tz);
         if (grading_order_change_split(&old, &o, tz, ks, nk, xs, nx))
             return GRADING_EINVAL;   /* more contributions than any record makes */
         if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
@@ -181,6 +184,7 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
             old = o;
             if (!grading_order_hold(&o, ev)) return GRADING_OK;
             o.flags |= GRADING_ORDER_HOLDS_UNPAID;
+            o.exempt_mask = grading_store_exempt_mask(grading_txn_store(txn), mp, &o, tz);
             if (grading_order_change_split(&old, &o, tz, ks, nk, xs, nx)) return GRADING_EINVAL;
             if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
             return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);

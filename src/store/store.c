@@ -59,7 +59,7 @@ static const char *const db_names[DB_COUNT] = {
     [DB_AUDIT] = "audit",
     [DB_ORPHANS] = "orphans",
     [DB_CHANGES] = "changes", [DB_LIVE] = "live",
-    [DB_XDAILY] = "xdaily",
+    [DB_XDAILY] = "xdaily", [DB_EXEMPTIONS] = "exemptions",
 };
 
 
@@ -170,6 +170,8 @@ static void store_free(grading_store_t *st)
     if (!st) return;
     if (st->env) mdb_env_close(st->env);
     store_boosts_free(st->boosts);
+    if (st->exempt_mu_ready) pthread_mutex_destroy(&st->exempt_mu);
+    free(st->exempt);
     if (st->write_mu_ready) pthread_mutex_destroy(&st->write_mu);
     if (st->map_lock_ready) pthread_rwlock_destroy(&st->map_lock);
     if (st->lock_fd >= 0) close(st->lock_fd);   /* drops the flock */
@@ -263,6 +265,16 @@ grading_err_t grading_store_open(const grading_store_options_t *opts, grading_st
         }
     }
     if ((err = check_schema(st, txn, opts->dir, e))) goto fail;
+    if (!(st->exempt = calloc(GRADING_EXEMPTIONS_MAX, sizeof *st->exempt)) ||
+        pthread_mutex_init(&st->exempt_mu, NULL) != 0) {
+        err = grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    st->exempt_mu_ready = true;
+    if ((err = store_exemptions_load(st, txn))) {
+        grading_error_set(e, err, "", "cannot load the exemptions from %s", opts->dir);
+        goto fail;
+    }
     if ((err = load_boosts(st, txn))) {
         grading_error_set(e, err, "", "cannot load the sellers' boosts from %s", opts->dir);
         goto fail;
@@ -990,4 +1002,9 @@ grading_err_t grading_store_sellers_page(grading_txn_t *txn, const char *mp, con
     }
     mdb_cursor_close(cur);
     return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}
+
+grading_store_t *grading_txn_store(grading_txn_t *txn)
+{
+    return txn->st;
 }
