@@ -315,5 +315,8 @@ const rpc_method_t grading_rpc_methods[] = {
     {SVC "EvaluatePolicy", &grading__v1__evaluate_policy_request__descriptor, rpc_handle_evaluate_policy, 1},
     {SVC "ExcludeEvents", &grading__v1__exclude_events_request__descriptor, rpc_handle_appeal, 1},
     {SVC "RestoreEvents", &grading__v1__restore_events_request__descriptor, rpc_handle_appeal, 1},
+    {SVC "DeclareExemption", &grading__v1__declare_exemption_request__descriptor, rpc_handle_exemption, 1},
+    {SVC "RevokeExemption", &grading__v1__revoke_exemption_request__descriptor, rpc_handle_exemption, 1},
+    {SVC "ListExemptions", &grading__v1__list_exemptions_request__descriptor, rpc_handle_exemption, 1},
 };
 const int grading_rpc_method_count = sizeof grading_rpc_methods / sizeof grading_rpc_methods[0];

@@ -32,8 +32,9 @@
 /* The e2e policy with an appeals section for testmart, as GRADING_POLICY. */
 static void use_policy_with_appeals(const char *dir)
 {
-    static char path[E2E_PATH_MAX];
-    FILE *f = fopen(e2e_env("GRADING_POLICY"), "rb");
+    static char path[E2E_PATH_MAX], original[E2E_PATH_MAX];
+    if (!original[0]) snprintf(original, sizeof original, "%s", e2e_env("GRADING_POLICY"));
+    FILE *f = fopen(original, "rb");
     assert_non_null(f);
     char *text = calloc(1, 1 << 20), *out = calloc(1, (1 << 20) + 256);
     assert_non_null(text);
@@ -356,10 +357,190 @@ static void test_appeal_lifts_the_grade_restore_drops_it_bad_input_changes_nothi
     e2e_server_free(s);
 }
 
+/* ---- exemptions ---- */
+
+static void seed_seller(grading_client_t *c, const char *seller, const char *when, int orders, int cancelled,
+                        const char *prefix)
+{
+    e2e_batch_t b;
+    e2e_batch_init(&b);
+    char id[96], oid[64];
+    for (int i = 0; i < orders; i++) {
+        snprintf(oid, sizeof oid, "%s-%s-o%d", prefix, seller, i);
+        snprintf(id, sizeof id, "%s-paid", oid);
+        e2e_add_paid(&b, id, NULL, seller, when, oid, 1000, "KRW", 2);
+        snprintf(id, sizeof id, "%s-next", oid);
+        if (i < cancelled)
+            e2e_add_cancelled(&b, id, NULL, seller, when, oid, GRADING__V1__FAULT__FAULT_SELLER,
+                              GRADING__V1__CANCEL_REASON__CANCEL_REASON_OUT_OF_STOCK);
+        else
+            e2e_add_shipped(&b, id, NULL, seller, when, oid, true);
+    }
+    e2e_record_ok(c, b.ev, b.n, (uint32_t)b.n, 0);
+    e2e_batch_destroy(&b);
+}
+
+static grpc_status_code declare(grading_client_t *c, const char *id, const char *from, const char *to,
+                                const char *metric, Grading__V1__DeclareExemptionResponse **out, char *details,
+                                size_t len)
+{
+    Grading__V1__Exemption x = GRADING__V1__EXEMPTION__INIT;
+    char *metrics[] = {(char *)metric};
+    x.id = (char *)id, x.from = (char *)from, x.to = (char *)to;
+    x.metrics = metrics, x.n_metrics = 1;
+    x.reason = "carrier_strike";
+    Grading__V1__DeclareExemptionRequest req = GRADING__V1__DECLARE_EXEMPTION_REQUEST__INIT;
+    req.exemption = &x;
+    ProtobufCMessage *resp = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(c, SVC "DeclareExemption", &req.base,
+                                         &grading__v1__declare_exemption_response__descriptor, E2E_CALL_TIMEOUT_MS,
+                                         &resp, &res),
+                     GRADING_OK);
+    grpc_status_code st = res.status;
+    snprintf(details, len, "%s", res.details ? res.details : "");
+    grading_call_result_destroy(&res);
+    if (out) *out = (Grading__V1__DeclareExemptionResponse *)resp;
+    else if (resp) protobuf_c_message_free_unpacked(resp, NULL);
+    return st;
+}
+
+static grpc_status_code revoke(grading_client_t *c, const char *id, Grading__V1__RevokeExemptionResponse **out,
+                               char *details, size_t len)
+{
+    Grading__V1__RevokeExemptionRequest req = GRADING__V1__REVOKE_EXEMPTION_REQUEST__INIT;
+    req.id = (char *)id;
+    ProtobufCMessage *resp = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(c, SVC "RevokeExemption", &req.base,
+                                         &grading__v1__revoke_exemption_response__descriptor, E2E_CALL_TIMEOUT_MS,
+                                         &resp, &res),
+                     GRADING_OK);
+    grpc_status_code st = res.status;
+    snprintf(details, len, "%s", res.details ? res.details : "");
+    grading_call_result_destroy(&res);
+    if (out) *out = (Grading__V1__RevokeExemptionResponse *)resp;
+    else if (resp) protobuf_c_message_free_unpacked(resp, NULL);
+    return st;
+}
+
+static size_t list_count(grading_client_t *c)
+{
+    Grading__V1__ListExemptionsRequest req = GRADING__V1__LIST_EXEMPTIONS_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(c, SVC "ListExemptions", &req.base,
+                                         &grading__v1__list_exemptions_response__descriptor, E2E_CALL_TIMEOUT_MS,
+                                         &resp, &res),
+                     GRADING_OK);
+    assert_int_equal(res.status, GRPC_STATUS_OK);
+    grading_call_result_destroy(&res);
+    size_t n = ((Grading__V1__ListExemptionsResponse *)resp)->n_exemptions;
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return n;
+}
+
+static double rate_of(grading_client_t *c, const char *seller, bool raw)
+{
+    Grading__V1__SellerMetrics *m = e2e_metrics(c, "", seller, NULL);
+    double v = -1;
+    for (size_t i = 0; i < m->n_metrics; i++)
+        if (strcmp(m->metrics[i]->name, "cancel_rate") == 0) v = raw ? m->metrics[i]->raw_value : m->metrics[i]->value;
+    e2e_metrics_free(m);
+    assert_true(v >= 0);
+    return v;
+}
+
+static void test_exemption_regrades_exactly_the_sellers_it_touches_and_later_orders(void **state)
+{
+    (void)state;
+    e2e_server_t *s = e2e_server_new((const char *const[]){"--test-clock", CLOCK, NULL});
+    use_policy_with_appeals(s->dir);
+    e2e_server_start(s);
+    grading_client_t *c = s->client;
+    seed_seller(c, "ex1", "2026-10-10T03:00:00Z", 11, 1, "a");   /* paid 10-10 in Seoul: in range */
+    seed_seller(c, "ex2", "2026-10-20T03:00:00Z", 11, 1, "a");   /* outside */
+    Grading__V1__SellerMetrics *ex2_before = e2e_metrics(c, "", "ex2", NULL);
+    assert_float_equal(rate_of(c, "ex1", false), 1.0 / 11, 1e-9);
+
+    char d[512];
+    Grading__V1__DeclareExemptionResponse *r = NULL;
+    assert_int_equal(declare(c, "strike-1", "2026-10-09", "2026-10-11", "cancels_seller_fault", &r, d, sizeof d),
+                     GRPC_STATUS_OK);
+    assert_false(r->already_declared);
+    assert_int_equal(r->sellers_changed, 1);
+    assert_int_equal(r->orders_changed, 11);   /* every order paid in range carries the mask */
+    assert_true(r->sellers_walked >= 2);
+    assert_string_equal(r->exemption->from, "2026-10-09");
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    assert_float_equal(rate_of(c, "ex1", false), 0, 1e-9);
+    assert_float_equal(rate_of(c, "ex1", true), 1.0 / 11, 1e-9);
+    Grading__V1__SellerMetrics *ex2_after = e2e_metrics(c, "", "ex2", NULL);
+    e2e_metrics_assert_same(ex2_before, ex2_after);   /* exactly the sellers it touches */
+    e2e_metrics_free(ex2_after);
+
+    /* an order paid in the range that arrives after the declaration */
+    seed_seller(c, "ex1", "2026-10-10T05:00:00Z", 1, 1, "late");
+    assert_float_equal(rate_of(c, "ex1", false), 0, 1e-9);
+    assert_float_equal(rate_of(c, "ex1", true), 2.0 / 12, 1e-9);
+
+    /* the same declaration again: nothing to do; bad ones change nothing */
+    assert_int_equal(declare(c, "strike-1", "2026-10-09", "2026-10-11", "cancels_seller_fault", &r, d, sizeof d),
+                     GRPC_STATUS_OK);
+    assert_true(r->already_declared);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    Grading__V1__SellerMetrics *before = e2e_metrics(c, "", "ex1", NULL);
+    assert_int_equal(declare(c, "strike-2", "2026-10-12", "2026-10-01", "all", NULL, d, sizeof d),
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    e2e_assert_contains(d, "to:");
+    assert_int_equal(declare(c, "strike-1", "2026-10-09", "2026-10-12", "cancels_seller_fault", NULL, d, sizeof d),
+                     GRPC_STATUS_ALREADY_EXISTS);
+    assert_int_equal(declare(c, "strike-3", "2026-10-09", "2026-10-12", "no_metric", NULL, d, sizeof d),
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    e2e_assert_contains(d, "metrics[0]");
+    assert_int_equal(declare(c, "strike-4", "2026-02-30", "2026-10-12", "all", NULL, d, sizeof d),
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    e2e_assert_contains(d, "from:");
+    assert_int_equal(revoke(c, "no-such", NULL, d, sizeof d), GRPC_STATUS_NOT_FOUND);
+    e2e_assert_contains(d, "id:");
+    Grading__V1__SellerMetrics *after = e2e_metrics(c, "", "ex1", NULL);
+    e2e_metrics_assert_same(before, after);
+    e2e_metrics_free(before);
+    e2e_metrics_free(after);
+    assert_int_equal(list_count(c), 1);
+
+    /* a restart keeps it: loaded into the writer's table at start */
+    e2e_server_stop_ok(s);
+    e2e_server_restart(s);
+    c = s->client;
+    assert_int_equal(list_count(c), 1);
+    seed_seller(c, "ex1", "2026-10-11T05:00:00Z", 1, 1, "after-restart");
+    assert_float_equal(rate_of(c, "ex1", false), 0, 1e-9);
+    assert_float_equal(rate_of(c, "ex1", true), 3.0 / 13, 1e-9);
+
+    /* revoke: everything counts again */
+    Grading__V1__RevokeExemptionResponse *rv = NULL;
+    assert_int_equal(revoke(c, "strike-1", &rv, d, sizeof d), GRPC_STATUS_OK);
+    assert_int_equal(rv->sellers_changed, 1);
+    assert_int_equal(rv->orders_changed, 13);
+    protobuf_c_message_free_unpacked(&rv->base, NULL);
+    assert_float_equal(rate_of(c, "ex1", false), 3.0 / 13, 1e-9);
+    assert_int_equal(list_count(c), 0);
+    assert_true(audit_has(c, "DeclareExemption", "id=strike-1"));
+    assert_true(audit_has(c, "RevokeExemption", "id=strike-1"));
+    ex2_after = e2e_metrics(c, "", "ex2", NULL);
+    e2e_metrics_assert_same(ex2_before, ex2_after);
+    e2e_metrics_free(ex2_after);
+    e2e_metrics_free(ex2_before);
+    e2e_server_stop_ok(s);
+    e2e_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_appeal_lifts_the_grade_restore_drops_it_bad_input_changes_nothing),
+        cmocka_unit_test(test_exemption_regrades_exactly_the_sellers_it_touches_and_later_orders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
