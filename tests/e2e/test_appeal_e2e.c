@@ -518,6 +518,20 @@ static void test_exemption_regrades_exactly_the_sellers_it_touches_and_later_ord
     assert_float_equal(rate_of(c, "ex1", false), 0, 1e-9);
     assert_float_equal(rate_of(c, "ex1", true), 3.0 / 13, 1e-9);
 
+    /* gradectl: the list, and a declaration refused naming its field */
+    e2e_run_t run;
+    e2e_gradectl(s, &run, "exemption", "list", NULL);
+    assert_int_equal(run.code, 0);
+    e2e_assert_contains(run.out, "strike-1");
+    e2e_assert_contains(run.out, "2026-10-09..2026-10-11");
+    e2e_run_destroy(&run);
+    e2e_gradectl(s, &run, "exemption", "declare", "cli-1", "--from", "2026-10-05", "--to", "2026-10-01", "--metric",
+                 "all", "--reason", "x", NULL);
+    assert_int_equal(run.code, 1);
+    e2e_assert_contains(run.err, "INVALID_ARGUMENT");
+    e2e_assert_contains(run.err, "to:");
+    e2e_run_destroy(&run);
+
     /* revoke: everything counts again */
     Grading__V1__RevokeExemptionResponse *rv = NULL;
     assert_int_equal(revoke(c, "strike-1", &rv, d, sizeof d), GRPC_STATUS_OK);
