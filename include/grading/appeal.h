@@ -66,6 +66,11 @@ grading_err_t grading_appeal_mask(const grading_rules_t *r, const char *const *m
 grading_err_t grading_appeal_run(grading_ingest_t *in, const grading_policy_t *p, const grading_appeal_req_t *req,
                                  grading_appeal_result_t *res, grading_error_t *e);
 
+/* The same inside the caller's write transaction txn (tools, the
+ * scenario runner), as of now_ms; on an error the caller aborts txn. */
+grading_err_t grading_appeal_apply(grading_txn_t *txn, const grading_policy_t *p, const grading_appeal_req_t *req,
+                                   int64_t now_ms, grading_appeal_result_t *res, grading_error_t *e);
+
 void grading_appeal_result_free(grading_appeal_result_t *res);
 
 /* "late_shipment,shipped" style names of mask's counters into buf. */

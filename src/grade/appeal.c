@@ -222,8 +222,9 @@ static grading_err_t apply_appeal(void *ctx, grading_txn_t *txn, int64_t now_ms)
     return audit_appeal(x, txn, now_ms, changed);
 }
 
-grading_err_t grading_appeal_run(grading_ingest_t *in, const grading_policy_t *p, const grading_appeal_req_t *req,
-                                 grading_appeal_result_t *res, grading_error_t *e)
+/* Everything before the writer: the request judged, res's items made. */
+static grading_err_t prepare(const grading_policy_t *p, const grading_appeal_req_t *req, grading_appeal_result_t *res,
+                             run_t *x, grading_error_t *e)
 {
     memset(res, 0, sizeof *res);
     const grading_marketplace_t *mp = grading_policy_marketplace(p, req->marketplace);
@@ -241,7 +242,29 @@ grading_err_t grading_appeal_run(grading_ingest_t *in, const grading_policy_t *p
         res->items[i].inquiry = i >= req->norders;
         res->items[i].id = i < req->norders ? req->order_ids[i] : req->inquiry_ids[i - req->norders];
     }
-    run_t x = {p, mp, req, mask, res, e};
+    *x = (run_t){p, mp, req, mask, res, e};
+    return GRADING_OK;
+}
+
+grading_err_t grading_appeal_apply(grading_txn_t *txn, const grading_policy_t *p, const grading_appeal_req_t *req,
+                                   int64_t now_ms, grading_appeal_result_t *res, grading_error_t *e)
+{
+    run_t x;
+    grading_err_t err = prepare(p, req, res, &x, e);
+    if (err) return err;
+    e->code = GRADING_OK;
+    if ((err = apply_appeal(&x, txn, now_ms)) && !e->code)
+        grading_error_set(e, err, "", "the change was not stored: %s", grading_err_name(err));
+    if (err) grading_appeal_result_free(res);
+    return err;
+}
+
+grading_err_t grading_appeal_run(grading_ingest_t *in, const grading_policy_t *p, const grading_appeal_req_t *req,
+                                 grading_appeal_result_t *res, grading_error_t *e)
+{
+    run_t x;
+    grading_err_t err = prepare(p, req, res, &x, e);
+    if (err) return err;
     grading_ingest_batch_t b = {.n = 0, .apply = apply_appeal, .apply_ctx = &x};
     e->code = GRADING_OK;
     err = grading_ingest_run(in, &b, NULL, NULL);
