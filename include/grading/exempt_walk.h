@@ -49,6 +49,14 @@ grading_err_t grading_exempt_revoke(grading_store_t *st, grading_ingest_t *in, c
                                     const char *mp, const char *id, const char *caller, grading_exempt_result_t *res,
                                     grading_error_t *e);
 
+/* Makes the store's exemptions with the policy-file prefix
+ * (GRADING_POLICY_EXEMPTION_PREFIX) what p's `exemptions:` sections say:
+ * revokes the ones it no longer declares, declares the new, each walked.
+ * At start-up and after each reload (the refresh thread). *changed counts
+ * declarations and revocations. Errors: as declare and revoke (e says). */
+grading_err_t grading_exempt_sync_policy(grading_store_t *st, grading_ingest_t *in, const grading_policy_t *p,
+                                         int64_t now_ms, size_t *changed, grading_error_t *e);
+
 /* The walk alone (declare and revoke end with it; the benchmark times
  * it). Counts go to res. Errors: the writer's and the store's. */
 grading_err_t grading_exempt_walk(grading_store_t *st, grading_ingest_t *in, const grading_policy_t *p,

@@ -42,6 +42,7 @@
 #include "grading/calendar.h"
 #include "grading/counters.h"
 #include "grading/err.h"
+#include "grading/exemption.h"
 #include "grading/expr.h"
 #include "grading/order.h"
 #include "grading/tz.h"
@@ -277,6 +278,10 @@ typedef struct {
 } grading_appeals_def_t;
 
 #define GRADING_APPEALS_MAX_PER_ORDER 1000
+#define GRADING_RULES_MAX_EXEMPTIONS 16   /* shipped in a policy file, per marketplace */
+/* A policy file's exemption is stored under this prefix and its id, so a
+ * reload can tell the file's from those declared by RPC. */
+#define GRADING_POLICY_EXEMPTION_PREFIX "policy."
 
 typedef struct {
     size_t nwindows;
@@ -302,6 +307,8 @@ typedef struct {
     grading_deadlines_def_t deadlines;
     grading_points_def_t points;
     grading_appeals_def_t appeals;
+    size_t nexemptions;         /* `exemptions:` (issue 15); marketplace and declared_ms unset */
+    grading_exemption_t exemptions[GRADING_RULES_MAX_EXEMPTIONS];
     /* custom counters the expressions name, for symbol ids */
     size_t ncustom;
     const char *custom[GRADING_RULES_MAX_METRICS];

@@ -272,8 +272,63 @@ grading_err_t grading_exempt_declare(grading_store_t *st, grading_ingest_t *in, 
     grading_exemption_t x;
     grading_err_t err = build(mp, req, now_ms, &x, e);
     if (err) return err;
+    if (strncmp(x.id, GRADING_POLICY_EXEMPTION_PREFIX, strlen(GRADING_POLICY_EXEMPTION_PREFIX)) == 0)
+        return grading_error_set(e, GRADING_EINVAL, "id", "ids starting \"%s\" are the policy file's",
+                                 GRADING_POLICY_EXEMPTION_PREFIX);
     change_t c = {p, &x, false, req->caller, res, e};
     return change_and_walk(st, in, &c, mp);
+}
+
+/* True when the policy's marketplace still declares x as it is stored. */
+static bool policy_keeps(const grading_marketplace_t *mp, const grading_exemption_t *x)
+{
+    for (size_t i = 0; i < mp->rules->nexemptions; i++) {
+        grading_exemption_t want = mp->rules->exemptions[i];
+        snprintf(want.marketplace, sizeof want.marketplace, "%s", mp->name);
+        if (grading_exemption_same(&want, x)) return true;
+    }
+    return false;
+}
+
+grading_err_t grading_exempt_sync_policy(grading_store_t *st, grading_ingest_t *in, const grading_policy_t *p,
+                                         int64_t now_ms, size_t *changed, grading_error_t *e)
+{
+    grading_exemption_t *stored = calloc(GRADING_EXEMPTIONS_MAX, sizeof *stored);
+    grading_store_reader_t *rd = NULL;
+    grading_err_t err = stored ? grading_store_reader_new(st, &rd) : GRADING_ENOMEM;
+    size_t prefix = strlen(GRADING_POLICY_EXEMPTION_PREFIX);
+    *changed = 0;
+    for (size_t m = 0; !err && m < grading_policy_marketplace_count(p); m++) {
+        const grading_marketplace_t *mp = grading_policy_marketplace_at(p, m);
+        grading_txn_t *txn;
+        size_t n = 0;
+        if ((err = grading_store_read_begin(rd, &txn))) break;
+        err = grading_store_exemptions_list(txn, mp->name, stored, GRADING_EXEMPTIONS_MAX, &n);
+        grading_store_read_end(rd);
+        grading_exempt_result_t res;
+        /* the file's exemptions it no longer declares (or declares otherwise) go */
+        for (size_t i = 0; !err && i < n; i++) {
+            if (strncmp(stored[i].id, GRADING_POLICY_EXEMPTION_PREFIX, prefix) != 0 || policy_keeps(mp, &stored[i]))
+                continue;
+            grading_exemption_t x = stored[i];
+            change_t c = {p, &x, true, "policy", &res, e};
+            memset(&res, 0, sizeof res);
+            if (!(err = change_and_walk(st, in, &c, mp))) (*changed)++;
+        }
+        /* and those it declares come (the same again: nothing to do) */
+        for (size_t i = 0; !err && i < mp->rules->nexemptions; i++) {
+            grading_exemption_t x = mp->rules->exemptions[i];
+            snprintf(x.marketplace, sizeof x.marketplace, "%s", mp->name);
+            x.declared_ms = now_ms;
+            change_t c = {p, &x, false, "policy", &res, e};
+            memset(&res, 0, sizeof res);
+            if (!(err = change_and_walk(st, in, &c, mp)) && !res.already) (*changed)++;
+        }
+    }
+    if (rd) grading_store_reader_free(rd);
+    free(stored);
+    if (err && !e->code) grading_error_set(e, err, "", "policy exemptions: %s", grading_err_name(err));
+    return err;
 }
 
 grading_err_t grading_exempt_revoke(grading_store_t *st, grading_ingest_t *in, const grading_policy_t *p,

@@ -30,13 +30,22 @@
 #define SELLER "ap"
 
 /* The e2e policy with an appeals section for testmart, as GRADING_POLICY. */
+static void use_policy_with(const char *dir, const char *extra);
+
 static void use_policy_with_appeals(const char *dir)
+{
+    use_policy_with(dir, "");
+}
+
+/* The e2e policy with testmart's appeals section and extra (more testmart
+ * keys), as GRADING_POLICY. */
+static void use_policy_with(const char *dir, const char *extra)
 {
     static char path[E2E_PATH_MAX], original[E2E_PATH_MAX];
     if (!original[0]) snprintf(original, sizeof original, "%s", e2e_env("GRADING_POLICY"));
     FILE *f = fopen(original, "rb");
     assert_non_null(f);
-    char *text = calloc(1, 1 << 20), *out = calloc(1, (1 << 20) + 256);
+    char *text = calloc(1, 1 << 20), *out = calloc(1, (1 << 20) + 4096);
     assert_non_null(text);
     assert_non_null(out);
     size_t n = fread(text, 1, (1 << 20) - 1, f);
@@ -46,7 +55,7 @@ static void use_policy_with_appeals(const char *dir)
     char *at = strstr(text, anchor);
     assert_non_null(at);
     at += strlen(anchor);
-    snprintf(out, (1 << 20) + 256, "%.*s    appeals: {max_per_order: 2}\n%s", (int)(at - text), text, at);
+    snprintf(out, (1 << 20) + 4096, "%.*s    appeals: {max_per_order: 2}\n%s%s", (int)(at - text), text, extra, at);
     e2e_write_file(dir, "policy-appeals.yaml", out, path);
     setenv("GRADING_POLICY", path, 1);
     free(text);
@@ -550,11 +559,40 @@ static void test_exemption_regrades_exactly_the_sellers_it_touches_and_later_ord
     e2e_server_free(s);
 }
 
+/* An exemption shipped in the policy file: declared by the refresh at
+ * start (stored as policy.ID), it exempts the orders paid in range; an RPC
+ * cannot take that prefix. */
+static void test_policy_file_exemption_is_declared_at_start(void **state)
+{
+    (void)state;
+    e2e_server_t *s = e2e_server_new((const char *const[]){"--test-clock", CLOCK, NULL});
+    use_policy_with(s->dir, "    exemptions:\n"
+                            "      - {id: storm, from: 2026-10-09, to: 2026-10-11, metrics: [cancels_seller_fault],\n"
+                            "         reason: typhoon}\n");
+    e2e_server_start(s);
+    grading_client_t *c = s->client;
+    size_t n = 0;
+    for (int tries = 0; tries < 100 && (n = list_count(c)) == 0; tries++) e2e_sleep_ms(100);
+    assert_int_equal(n, 1);
+    seed_seller(c, "ex1", "2026-10-10T03:00:00Z", 11, 1, "p");
+    assert_float_equal(rate_of(c, "ex1", false), 0, 1e-9);
+    assert_float_equal(rate_of(c, "ex1", true), 1.0 / 11, 1e-9);
+    char d[512];
+    assert_int_equal(declare(c, "policy.mine", "2026-10-09", "2026-10-11", "all", NULL, d, sizeof d),
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    e2e_assert_contains(d, "id:");
+    assert_int_equal(revoke(c, "policy.storm", NULL, d, sizeof d), GRPC_STATUS_OK);   /* until the next reload */
+    assert_float_equal(rate_of(c, "ex1", false), 1.0 / 11, 1e-9);
+    e2e_server_stop_ok(s);
+    e2e_server_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_appeal_lifts_the_grade_restore_drops_it_bad_input_changes_nothing),
         cmocka_unit_test(test_exemption_regrades_exactly_the_sellers_it_touches_and_later_orders),
+        cmocka_unit_test(test_policy_file_exemption_is_declared_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

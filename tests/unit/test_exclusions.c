@@ -96,6 +96,48 @@ static void test_bad_appeals_section_is_diagnosed(void **state)
     grading_policy_unref(p);
 }
 
+/* `exemptions:` in a policy file: parsed with the policy prefix on the id,
+ * the metrics resolved to counters; bad ones diagnosed naming the field. */
+static void test_policy_exemptions_parse_and_bad_ones_are_diagnosed(void **state)
+{
+    (void)state;
+    char text[4096];
+    snprintf(text, sizeof text, "%s    exemptions:\n"
+             "      - {id: strike, from: 2026-12-01, to: 2026-12-05, metrics: [delay_rate, orders],\n"
+             "         scope: domestic, reason: carrier_strike, note: CJ}\n", POLICY);
+    grading_policy_diags_t d;
+    grading_policy_t *p = load(text, &d);
+    if (!p) fail_msg("%s: %s", d.diags[0].where, d.diags[0].message);
+    const grading_rules_t *r = grading_policy_marketplace(p, "m")->rules;
+    assert_int_equal(r->nexemptions, 1);
+    const grading_exemption_t *x = &r->exemptions[0];
+    assert_string_equal(x->id, GRADING_POLICY_EXEMPTION_PREFIX "strike");
+    assert_int_equal(x->to_day - x->from_day, 4);
+    assert_true(x->mask == (GRADING_C_BIT(GRADING_C_SHIPPED) | GRADING_C_BIT(GRADING_C_SHIPPED_ON_TIME) |
+                            GRADING_C_BIT(GRADING_C_ORDERS)));
+    assert_int_equal(x->overseas, GRADING_EXEMPT_DOMESTIC);
+    assert_string_equal(x->reason, "carrier_strike");
+    grading_policy_unref(p);
+
+    static const char *const bad[] = {
+        "{id: a, from: 2026-12-05, to: 2026-12-01, metrics: [orders], reason: x}",
+        "{id: a, from: 2026-12-01, to: 2026-12-05, metrics: [nope], reason: x}",
+        "{id: a, from: 2026-12-01, to: 2026-12-05, metrics: [orders]}",
+        "{id: a, from: 2026-02-30, to: 2026-12-05, metrics: [orders], reason: x}",
+        "{id: a, from: 2026-12-01, to: 2026-12-05, metrics: [orders], reason: x, scope: moon}"};
+    static const char *const says[] = {"the range is inverted", "\"nope\" is no metric", "reason",
+                                       "not a day of the calendar", "scope must be"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "%s    exemptions:\n      - %s\n", POLICY, bad[i]);
+        p = load(text, &d);
+        if (p) fail_msg("exemption %s loaded", bad[i]);
+        bool found = false;
+        for (size_t k = 0; k < d.count && k < GRADING_POLICY_MAX_DIAGS; k++)
+            found |= strstr(d.diags[k].message, says[i]) != NULL;
+        if (!found) fail_msg("exemption %s: no diagnostic says \"%s\" (first: %s)", bad[i], says[i], d.diags[0].message);
+    }
+}
+
 /* The split: what the mask holds goes to excl, the rest (customs too) to
  * kept; a mask change moves exactly the masked contributions. */
 static void test_contributions_split_by_the_records_mask(void **state)
@@ -155,6 +197,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metric_counters_follow_metrics_transitively),
         cmocka_unit_test(test_bad_appeals_section_is_diagnosed),
+        cmocka_unit_test(test_policy_exemptions_parse_and_bad_ones_are_diagnosed),
         cmocka_unit_test(test_contributions_split_by_the_records_mask),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
