@@ -57,6 +57,10 @@ grading_err_t grading_exempt_revoke(grading_store_t *st, grading_ingest_t *in, c
 grading_err_t grading_exempt_sync_policy(grading_store_t *st, grading_ingest_t *in, const grading_policy_t *p,
                                          int64_t now_ms, size_t *changed, grading_error_t *e);
 
+/* Up to cap exemptions of mp ("" or NULL: all) through rd, in key order. */
+grading_err_t grading_exempt_list(grading_store_reader_t *rd, const char *mp, grading_exemption_t *out, size_t cap,
+                                  size_t *n);
+
 /* The walk alone (declare and revoke end with it; the benchmark times
  * it). Counts go to res. Errors: the writer's and the store's. */
 grading_err_t grading_exempt_walk(grading_store_t *st, grading_ingest_t *in, const grading_policy_t *p,

@@ -348,3 +348,15 @@ grading_err_t grading_exempt_revoke(grading_store_t *st, grading_ingest_t *in, c
     change_t c = {p, &x, true, caller, res, e};
     return change_and_walk(st, in, &c, mp);
 }
+
+grading_err_t grading_exempt_list(grading_store_reader_t *rd, const char *mp, grading_exemption_t *out, size_t cap,
+                                  size_t *n)
+{
+    grading_txn_t *txn;
+    *n = 0;
+    grading_err_t err = grading_store_read_begin(rd, &txn);
+    if (err) return err;
+    err = grading_store_exemptions_list(txn, mp, out, cap, n);
+    grading_store_read_end(rd);
+    return err;
+}

@@ -7,7 +7,6 @@
 
 #include "convert.h"
 #include "grading/exempt_walk.h"
-#include "grading/store_exemptions.h"
 #include "grading/v1/grading.pb-c.h"
 #include "server_internal.h"
 
@@ -121,14 +120,10 @@ static void list(call_slot_t *s, const Grading__V1__ListExemptionsRequest *req, 
     grading_exemption_t *xs = calloc(GRADING_EXEMPTIONS_MAX, sizeof *xs);
     exemption_pb_t *pbs = calloc(GRADING_EXEMPTIONS_MAX, sizeof *pbs);
     Grading__V1__Exemption **ptrs = calloc(GRADING_EXEMPTIONS_MAX, sizeof *ptrs);
-    grading_store_reader_t *rd = rpc_thread_reader(s);
-    grading_txn_t *txn;
     size_t n = 0;
-    grading_err_t err = !xs || !pbs || !ptrs ? GRADING_ENOMEM : grading_store_read_begin(rd, &txn);
-    if (!err) {
-        err = grading_store_exemptions_list(txn, req->marketplace, xs, GRADING_EXEMPTIONS_MAX, &n);
-        grading_store_read_end(rd);
-    }
+    grading_err_t err = !xs || !pbs || !ptrs ? GRADING_ENOMEM
+                                             : grading_exempt_list(rpc_thread_reader(s), req->marketplace, xs,
+                                                                   GRADING_EXEMPTIONS_MAX, &n);
     if (err) {
         grading_error_set(e, err, "", "cannot read the exemptions: %s", grading_err_name(err));
         goto done;
