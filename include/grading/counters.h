@@ -183,6 +183,45 @@ grading_err_t grading_order_cell_contribs(const grading_order_t *o, const gradin
 grading_err_t grading_inquiry_contribs(const grading_inquiry_t *q, const grading_tz_t *tz,
                                        int sign, grading_contrib_t *out, size_t cap, size_t *n);
 
+/* ---- exclusions (appeals, exemptions: issue 15) ----
+ * A record's contribution to a counter its exclusion mask holds does not
+ * count in the seller's days (`daily`) but in the excluded days (`xdaily`),
+ * so daily stays the adjusted truth and raw = daily + xdaily. */
+
+/* The bit of counter c in a mask. */
+#define GRADING_C_BIT(c) (UINT64_C(1) << (c))
+/* Every base counter. */
+#define GRADING_C_MASK_ALL (GRADING_C_COUNT >= 64 ? UINT64_MAX : (UINT64_C(1) << GRADING_C_COUNT) - 1)
+
+/* Splits ks[0..n) by mask: a base counter's contribution whose bit is set
+ * is appended to excl, every other one (customs included) to kept; each
+ * never past its cap. Errors: GRADING_EFULL (a cap too small). */
+grading_err_t grading_contribs_split(const grading_contrib_t *ks, size_t n, uint64_t mask,
+                                     grading_contrib_t *kept, size_t kcap, size_t *nkept,
+                                     grading_contrib_t *excl, size_t xcap, size_t *nexcl);
+
+/* grading_order_contribs split by the record's own mask (appeal_mask |
+ * exempt_mask): appends to kept / excl as grading_contribs_split. */
+grading_err_t grading_order_contribs_split(const grading_order_t *o, const grading_tz_t *tz, int sign,
+                                           grading_contrib_t *kept, size_t kcap, size_t *nkept,
+                                           grading_contrib_t *excl, size_t xcap, size_t *nexcl);
+
+/* The same for an inquiry record. */
+grading_err_t grading_inquiry_contribs_split(const grading_inquiry_t *q, const grading_tz_t *tz, int sign,
+                                             grading_contrib_t *kept, size_t kcap, size_t *nkept,
+                                             grading_contrib_t *excl, size_t xcap, size_t *nexcl);
+
+/* A record's change from old to now, each split by its own mask: old's
+ * negated and now's added, appended to kept / excl (each up to
+ * GRADING_MAX_CONTRIBS). What ingest applies for an event and an appeal or
+ * exemption for a mask change. Errors: GRADING_EFULL. */
+grading_err_t grading_order_change_split(const grading_order_t *old, const grading_order_t *now,
+                                         const grading_tz_t *tz, grading_contrib_t *kept, size_t *nkept,
+                                         grading_contrib_t *excl, size_t *nexcl);
+grading_err_t grading_inquiry_change_split(const grading_inquiry_t *old, const grading_inquiry_t *now,
+                                           const grading_tz_t *tz, grading_contrib_t *kept, size_t *nkept,
+                                           grading_contrib_t *excl, size_t *nexcl);
+
 /* The contributions of an event that keeps no record (review, delivery
  * satisfaction, platform revenue, custom). Others append nothing. */
 grading_err_t grading_event_contribs(const grading_event_t *ev, const grading_tz_t *tz,

@@ -19,7 +19,8 @@ typedef enum {
     GRADING_ESHUTDOWN = -7,   /* shutting down: UNAVAILABLE */
     GRADING_ECORRUPT = -8,    /* stored record fails to decode */
     GRADING_EUNIMPL = -9,     /* not implemented yet */
-    GRADING_ERANGE = -10      /* a sum or time out of range: OUT_OF_RANGE */
+    GRADING_ERANGE = -10,     /* a sum or time out of range: OUT_OF_RANGE */
+    GRADING_EEXIST = -11      /* the id exists with other content: ALREADY_EXISTS (issue 15) */
 } grading_err_t;
 
 #define GRADING_ERROR_FIELD_MAX 128

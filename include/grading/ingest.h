@@ -99,6 +99,13 @@ void grading_ingest_stop(grading_ingest_t *in);
 grading_err_t grading_ingest_apply(grading_txn_t *txn, const grading_ingest_batch_t *b,
                                    int64_t stored_ms, uint32_t *accepted, uint32_t *duplicates);
 
+/* Applies one record's change (grading_order_change_split's halves: ks to
+ * the seller's days, xs to the excluded days) inside txn, as applying an
+ * event does; for appeals and exemptions, which change a record's mask.
+ * ks and xs are netted in place. Errors: the store's; GRADING_ERANGE. */
+grading_err_t grading_ingest_record_change(grading_txn_t *txn, const char *mp, const char *seller,
+                                           grading_contrib_t *ks, size_t nk, grading_contrib_t *xs, size_t nx);
+
 /* ---- orphans (unpaid orders holding lifecycle events; src/ingest/orphans.c) ---- */
 
 /* Keeps the orphans index in step with an order record's change from

@@ -46,11 +46,18 @@ typedef struct {
     uint32_t rating, score;
     int32_t recommendation;
     uint32_t shipping_rating, inquiry_rating;   /* the held review's aspects (11st); 0 = not rated */
+    /* Exclusions (issue 15): base counters (bit i = grading_counter_t i)
+     * this record's contributions do not count in, by appeals and by
+     * exemptions in force; and how many appeals changed it. */
+    uint64_t appeal_mask, exempt_mask;
+    uint32_t appeals;
 } grading_order_t;
 
 /* An inquiry's timeline: received and first answer. */
 typedef struct {
     int64_t received_ms, answered_ms;  /* 0 = not yet */
+    uint64_t appeal_mask, exempt_mask;  /* as an order's */
+    uint32_t appeals;
 } grading_inquiry_t;
 
 void grading_order_init(grading_order_t *o);

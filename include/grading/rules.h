@@ -46,6 +46,7 @@
 #include "grading/calendar.h"
 #include "grading/counters.h"
 #include "grading/err.h"
+#include "grading/exemption.h"
 #include "grading/expr.h"
 #include "grading/order.h"
 #include "grading/tz.h"
@@ -283,6 +284,18 @@ typedef struct {
 /* "dispatch", "delivery", ... */
 const char *grading_points_rule_name(int rule);
 
+/* Appeals (issue 15): ExcludeEvents / RestoreEvents. */
+typedef struct {
+    bool reopen_closed;         /* closed periods an appeal touches are re-published */
+    uint32_t max_per_order;     /* appeals that change one record; 0: unlimited */
+} grading_appeals_def_t;
+
+#define GRADING_APPEALS_MAX_PER_ORDER 1000
+#define GRADING_RULES_MAX_EXEMPTIONS 16   /* shipped in a policy file, per marketplace */
+/* A policy file's exemption is stored under this prefix and its id, so a
+ * reload can tell the file's from those declared by RPC. */
+#define GRADING_POLICY_EXEMPTION_PREFIX "policy."
+
 typedef struct {
     size_t nwindows;
     grading_window_t windows[GRADING_RULES_MAX_WINDOWS];
@@ -306,6 +319,9 @@ typedef struct {
     grading_calendar_t calendar;
     grading_deadlines_def_t deadlines;
     grading_points_def_t points;
+    grading_appeals_def_t appeals;
+    size_t nexemptions;         /* `exemptions:` (issue 15); marketplace and declared_ms unset */
+    grading_exemption_t exemptions[GRADING_RULES_MAX_EXEMPTIONS];
     /* custom counters the expressions name, for symbol ids */
     size_t ncustom;
     const char *custom[GRADING_RULES_MAX_METRICS];

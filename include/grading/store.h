@@ -4,7 +4,8 @@
  * daily (marketplace, seller, day -> that day's counters), orders
  * (marketplace, seller, order_id -> timeline), inquiries (marketplace,
  * seller, inquiry_id -> timeline), meta (name -> value; "schema_version"),
- * orphans (first held event's time, marketplace, seller, order -> "").
+ * orphans (first held event's time, marketplace, seller, order -> ""),
+ * xdaily (as daily: the contributions appeals and exemptions excluded).
  *
  * Threads: one writer at a time (the ingest thread); any number of readers,
  * each with its own grading_store_reader_t (LMDB readers never block). The
@@ -131,6 +132,12 @@ typedef grading_err_t (*grading_store_order_cb)(void *ctx, const char *order_id,
 grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, const char *seller,
                                            grading_store_order_cb cb, void *ctx);
 
+/* The same for the seller's inquiries. */
+typedef grading_err_t (*grading_store_inquiry_cb)(void *ctx, const char *inquiry_id,
+                                                  const grading_inquiry_t *q);
+grading_err_t grading_store_inquiries_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                              grading_store_inquiry_cb cb, void *ctx);
+
 grading_err_t grading_store_inquiry_get(grading_txn_t *txn, const char *mp, const char *seller,
                                         const char *inquiry_id, grading_inquiry_t *out,
                                         bool *found);
@@ -166,6 +173,17 @@ typedef grading_err_t (*grading_store_day_cb)(void *ctx, int32_t day,
 grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, const char *seller,
                                          int32_t from_day, int32_t to_day,
                                          grading_store_day_cb cb, void *ctx);
+
+/* The same over `xdaily`: what appeals and exemptions excluded from the
+ * seller's days (counters.h), keyed and encoded as daily. */
+grading_err_t grading_store_xday_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t day, grading_day_counters_t *out, bool *found);
+grading_err_t grading_store_xday_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t day, const grading_day_counters_t *d);
+grading_err_t grading_store_xdays_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                          int32_t from_day, int32_t to_day, grading_store_day_cb cb, void *ctx);
+grading_err_t grading_store_xdays_sum(grading_txn_t *txn, const char *mp, const char *seller,
+                                      int32_t from_day, int32_t to_day, grading_day_counters_t *acc);
 
 /* ---- sellers: the derived answer per seller (what hot reads need) ---- */
 

@@ -32,6 +32,9 @@ typedef bool (*grading_prune_inquiry_fn)(void *ctx, const char *mp, const gradin
 
 grading_err_t grading_store_prune_days(grading_txn_t *txn, grading_prune_pos_t *pos, uint32_t max,
                                        grading_prune_day_fn fn, void *ctx, uint64_t *removed);
+/* The same over the excluded days (xdaily: appeals, exemptions; issue 15). */
+grading_err_t grading_store_prune_xdays(grading_txn_t *txn, grading_prune_pos_t *pos, uint32_t max,
+                                        grading_prune_day_fn fn, void *ctx, uint64_t *removed);
 grading_err_t grading_store_prune_orders(grading_txn_t *txn, grading_prune_pos_t *pos, uint32_t max,
                                          grading_prune_order_fn fn, void *ctx, uint64_t *removed);
 grading_err_t grading_store_prune_inquiries(grading_txn_t *txn, grading_prune_pos_t *pos, uint32_t max,

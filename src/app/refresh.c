@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grading/exempt_walk.h"
 #include "grading/log.h"
 #include "grading/metrics.h"
 #include "grading/rederive.h"
@@ -81,6 +82,13 @@ static void *refresh_main(void *arg)
             grading_policy_unref(p);
             break;
         }
+        /* the policy file's exemptions first: cheap when they are as stored */
+        size_t exempt_changed = 0;
+        grading_error_t ee = {0};
+        if (grading_exempt_sync_policy(r->st, r->in, p, r->now_ms(r->clock_ctx), &exempt_changed, &ee))
+            grading_log(GRADING_LOG_ERROR, "policy exemptions not applied: %s: %s", ee.field, ee.message);
+        else if (exempt_changed)
+            grading_log(GRADING_LOG_INFO, "policy exemptions: %zu declared or revoked", exempt_changed);
         if (if_changed && grading_rederive_is_current(rd, p)) {
             grading_policy_unref(p);
             continue;

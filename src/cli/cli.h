@@ -62,6 +62,8 @@ extern const cli_command_t cli_cmd_forecast;
 extern const cli_command_t cli_cmd_audit;
 extern const cli_command_t cli_cmd_watch;
 extern const cli_command_t cli_cmd_evidence;
+extern const cli_command_t cli_cmd_appeal;   /* issue 15 */
+extern const cli_command_t cli_cmd_exemption;
 /* gradectl policy diff FILE (cmd_policy_diff.c); the strings may be NULL. */
 int cli_policy_diff(cli_ctx_t *ctx, const cli_command_t *cmd, const char *file, const char *mp, const char *as_of,
                     const char *sample);

@@ -62,17 +62,35 @@ static void pivot_free(pivot_t *p)
 /* "12", or "3.1% (3/96)" when the value is a ratio (a percentage, as
  * every command prints rates); "*" marks a value below the policy's
  * minimum volume. */
-static void format_cell(const Grading__V1__MetricValue *v, char *buf, size_t len, bool *insufficient)
+static void format_value(double value, double numerator, double denominator, bool sufficient, char *buf,
+                         size_t len)
 {
     char val[40], num[40], den[40];
-    cli_format_number(v->value, val, sizeof val);
-    if (v->denominator != 0) {
-        cli_format_percent(v->value, val, sizeof val);
-        cli_format_number(v->numerator, num, sizeof num);
-        cli_format_number(v->denominator, den, sizeof den);
-        snprintf(buf, len, "%s%% (%s/%s)%s", val, num, den, v->sufficient ? "" : "*");
+    cli_format_number(value, val, sizeof val);
+    if (denominator != 0) {
+        cli_format_percent(value, val, sizeof val);
+        cli_format_number(numerator, num, sizeof num);
+        cli_format_number(denominator, den, sizeof den);
+        snprintf(buf, len, "%s%% (%s/%s)%s", val, num, den, sufficient ? "" : "*");
     } else {
-        snprintf(buf, len, "%s%s", val, v->sufficient ? "" : "*");
+        snprintf(buf, len, "%s%s", val, sufficient ? "" : "*");
+    }
+}
+
+/* With exclusions (appeals, exemptions), a value they move shows its raw
+ * one beside it: "2.0% (2/100) raw 3.0% (3/100)". */
+static void format_cell(const Grading__V1__MetricValue *v, bool excluded, char *buf, size_t len,
+                        bool *insufficient)
+{
+    char adj[128], raw[128];
+    format_value(v->value, v->numerator, v->denominator, v->sufficient, adj, sizeof adj);
+    bool moved = excluded && (v->raw_value != v->value || v->raw_numerator != v->numerator ||
+                              v->raw_denominator != v->denominator);
+    if (moved) {
+        format_value(v->raw_value, v->raw_numerator, v->raw_denominator, v->raw_sufficient, raw, sizeof raw);
+        snprintf(buf, len, "%s raw %s", adj, raw);
+    } else {
+        snprintf(buf, len, "%s", adj);
     }
     if (!v->sufficient) *insufficient = true;
 }
@@ -102,14 +120,14 @@ static int print_table(const ProtobufCMessage *reply, const void *arg)
     for (size_t w = 0; w < p.nwindows; w++) head[w + 1] = p.windows[w];
     if (!(t = cli_table_new_with_head(p.nwindows + 1, align, head))) goto fail;
 
-    char cells[METRICS_MAX_WINDOWS][128];
+    char cells[METRICS_MAX_WINDOWS][300];
     const char *row[METRICS_MAX_WINDOWS];
     for (size_t r = 0; r < p.nnames; r++) {
         row[0] = p.names[r];
         for (size_t w = 0; w < p.nwindows; w++) {
             const Grading__V1__MetricValue *v = p.grid[r * p.nwindows + w];
             if (v) {
-                format_cell(v, cells[w], sizeof cells[w], &insufficient);
+                format_cell(v, m->excluded_records > 0, cells[w], sizeof cells[w], &insufficient);
                 row[w + 1] = cells[w];
             } else {
                 row[w + 1] = NULL;   /* prints "-" */
@@ -119,6 +137,9 @@ static int print_table(const ProtobufCMessage *reply, const void *arg)
     }
     cli_table_print(t, stdout);
     if (insufficient) printf("\n* below the policy's minimum volume: not enough data to judge\n");
+    if (m->excluded_records)
+        printf("\n%u order(s) or inquiry(ies) with exclusions (appeals, exemptions): values they move show \"raw\" beside them\n",
+               m->excluded_records);
     rc = CLI_EXIT_OK;
 fail:
     if (rc) fprintf(stderr, "gradectl: out of memory\n");
@@ -155,6 +176,8 @@ const cli_command_t cli_cmd_metrics = {
             "Prints one row per metric and one column per window (30d, 90d, 365d, month:\n"
             "the calendar month holding the as-of time). A ratio shows its numerator and\n"
             "denominator, as a percentage like every rate gradectl prints: 3.1% (3/96).\n"
+            "When appeals or exemptions exclude some of the seller's orders, a value they\n"
+            "move shows the raw one (nothing excluded) beside it: 2.0% (2/100) raw 3.0% (3/100).\n"
             "With --json, the SellerMetrics reply as JSON (ratios as fractions).\n",
     .run = run_metrics,
 };

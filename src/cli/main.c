@@ -31,6 +31,8 @@ static const cli_command_t *const commands[] = {
     &cli_cmd_watch,
     &cli_cmd_evidence,
     &cli_cmd_backup,
+    &cli_cmd_appeal,
+    &cli_cmd_exemption,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -19,6 +19,7 @@ const char *grading_err_name(grading_err_t err)
     case GRADING_ECORRUPT: return "ECORRUPT";
     case GRADING_EUNIMPL: return "EUNIMPL";
     case GRADING_ERANGE: return "ERANGE";
+    case GRADING_EEXIST: return "EEXIST";
     }
     return "EUNKNOWN";
 }

@@ -234,6 +234,21 @@ grading_err_t grading_assess_finish(grading_txn_t *txn, const grading_marketplac
     return grading_rules_assess_with(r, x->sums, &x->hist, &x->a, e);
 }
 
+grading_err_t grading_assess_raw(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                 const grading_assess_t *x, grading_assess_t *raw, grading_error_t *e)
+{
+    const grading_rules_t *r = mp->rules;
+    *raw = *x;   /* history and order facts are the same; only the days differ */
+    int32_t first, last;
+    grading_rules_span(r, x->today, &first, &last);
+    scan_t s = {r, raw};
+    grading_err_t err = r->nwindows
+                            ? grading_store_xdays_foreach(txn, mp->name, seller, first, last, add_day, &s)
+                            : GRADING_OK;
+    if (err) return grading_error_set(e, err, "seller_id", "cannot read the seller's excluded counters");
+    return grading_rules_assess_with(r, raw->sums, &raw->hist, &raw->a, e);
+}
+
 /* Logs what moved in the seller's stored answer (changes.h), in the
  * derive's transaction, so a watcher sees it exactly when it is stored. */
 static grading_err_t note_change(grading_txn_t *txn, const grading_marketplace_t *mp, const char *mp_name,

@@ -36,6 +36,7 @@
 
 #include "grading/counters.h"
 #include "grading/metrics.h"
+#include "grading/store_exemptions.h"
 #include "ingest_internal.h"
 
 /* ---- applying one batch ---- */
@@ -55,18 +56,21 @@ typedef struct {
     grading_txn_t *txn;
     day_slot_t *slots;
     unsigned victim;   /* round-robin eviction */
+    bool excluded;     /* the excluded days (xdaily), not daily */
 } day_cache_t;
 
 static grading_err_t slot_flush(day_cache_t *c, day_slot_t *s)
 {
     if (!s->used || !s->dirty) return GRADING_OK;
-    grading_err_t err = grading_store_day_put(c->txn, s->mp, s->seller, s->day, &s->d);
+    grading_err_t err = c->excluded ? grading_store_xday_put(c->txn, s->mp, s->seller, s->day, &s->d)
+                                    : grading_store_day_put(c->txn, s->mp, s->seller, s->day, &s->d);
     if (!err) s->dirty = false;
     return err;
 }
 
 static grading_err_t cache_flush(day_cache_t *c)
 {
+    if (!c->slots) return GRADING_OK;
     for (unsigned i = 0; i < DAY_CACHE_SLOTS; i++) {
         grading_err_t err = slot_flush(c, &c->slots[i]);
         if (err) return err;
@@ -98,7 +102,8 @@ static grading_err_t cache_day(day_cache_t *c, const char *mp, const char *selle
     }
     bool found;
     s->used = false;
-    grading_err_t err = grading_store_day_get(c->txn, mp, seller, day, &s->d, &found);
+    grading_err_t err = c->excluded ? grading_store_xday_get(c->txn, mp, seller, day, &s->d, &found)
+                                    : grading_store_day_get(c->txn, mp, seller, day, &s->d, &found);
     if (err) return err;
     s->mp = mp;
     s->seller = seller;
@@ -144,13 +149,16 @@ static grading_err_t apply_contribs(day_cache_t *c, const char *mp, const char *
     return GRADING_OK;
 }
 
-/* The contributions an event makes: a record's change, or the event's own. */
+/* The contributions an event makes: a record's change, or the event's own;
+ * xs gets what the record's exclusions keep out of daily. */
 static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev, const char *mp,
-                                   const grading_tz_t *tz, grading_contrib_t *ks, size_t *nk)
+                                   const grading_tz_t *tz, grading_contrib_t *ks, size_t *nk,
+                                   grading_contrib_t *xs, size_t *nx)
 {
     grading_err_t err = GRADING_OK;
     bool found;
     *nk = 0;
+    *nx = 0;
     if (grading_event_is_order(ev->kind)) {
         grading_order_t o, old;
         if ((err = grading_store_order_get(txn, mp, ev->seller_id, ev->ref_id, &o, &found)))
@@ -159,8 +167,9 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
         old = o;
         if (!grading_order_apply(&o, ev)) return GRADING_OK;
         o.flags |= GRADING_ORDER_HOLDS_UNPAID;
-        if ((err = grading_order_contribs(&old, tz, -1, ks, GRADING_MAX_CONTRIBS, nk)) ||
-            (err = grading_order_contribs(&o, tz, +1, ks, GRADING_MAX_CONTRIBS, nk)))
+        /* an order paid in an exemption's range is exempt whenever it arrives */
+        o.exempt_mask = grading_store_exempt_mask(grading_txn_store(txn), mp, &o, tz);
+        if (grading_order_change_split(&old, &o, tz, ks, nk, xs, nx))
             return GRADING_EINVAL;   /* more contributions than any record makes */
         if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
         return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);
@@ -174,9 +183,8 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
             old = o;
             if (!grading_order_hold(&o, ev)) return GRADING_OK;
             o.flags |= GRADING_ORDER_HOLDS_UNPAID;
-            if ((err = grading_order_contribs(&old, tz, -1, ks, GRADING_MAX_CONTRIBS, nk)) ||
-                (err = grading_order_contribs(&o, tz, +1, ks, GRADING_MAX_CONTRIBS, nk)))
-                return GRADING_EINVAL;
+            o.exempt_mask = grading_store_exempt_mask(grading_txn_store(txn), mp, &o, tz);
+            if (grading_order_change_split(&old, &o, tz, ks, nk, xs, nx)) return GRADING_EINVAL;
             if ((err = grading_ingest_orphan_index(txn, mp, ev->seller_id, ev->ref_id, &old, &o))) return err;
             return grading_store_order_put(txn, mp, ev->seller_id, ev->ref_id, &o);
         }
@@ -188,13 +196,32 @@ static grading_err_t event_effects(grading_txn_t *txn, const grading_event_t *ev
         if (!found) grading_inquiry_init(&q);
         old = q;
         if (!grading_inquiry_apply(&q, ev)) return GRADING_OK;
-        if ((err = grading_inquiry_contribs(&old, tz, -1, ks, GRADING_MAX_CONTRIBS, nk)) ||
-            (err = grading_inquiry_contribs(&q, tz, +1, ks, GRADING_MAX_CONTRIBS, nk)))
-            return GRADING_EINVAL;
+        if (grading_inquiry_change_split(&old, &q, tz, ks, nk, xs, nx)) return GRADING_EINVAL;
         return grading_store_inquiry_put(txn, mp, ev->seller_id, ev->ref_id, &q);
     }
     if (grading_event_contribs(ev, tz, ks, GRADING_MAX_CONTRIBS, nk)) return GRADING_EINVAL;
     return GRADING_OK;
+}
+
+grading_err_t grading_ingest_record_change(grading_txn_t *txn, const char *mp, const char *seller,
+                                           grading_contrib_t *ks, size_t nk, grading_contrib_t *xs, size_t nx)
+{
+    day_cache_t cache = {txn, NULL, 0, false}, xcache = {txn, NULL, 0, true};
+    size_t bad = 0;
+    grading_err_t err = GRADING_ENOMEM;
+    cache.slots = calloc(DAY_CACHE_SLOTS, sizeof *cache.slots);
+    xcache.slots = calloc(DAY_CACHE_SLOTS, sizeof *xcache.slots);
+    if (!cache.slots || !xcache.slots) goto done;
+    net_contribs(ks, nk);
+    net_contribs(xs, nx);
+    if ((err = apply_contribs(&cache, mp, seller, ks, nk, &bad)) ||
+        (err = apply_contribs(&xcache, mp, seller, xs, nx, &bad)) || (err = cache_flush(&cache)))
+        goto done;
+    err = cache_flush(&xcache);
+done:
+    free(cache.slots);
+    free(xcache.slots);
+    return err;
 }
 
 /* Sorting accepted events by (marketplace, seller) to derive each once. */
@@ -272,7 +299,7 @@ static grading_err_t apply_batch(grading_txn_t *txn, const grading_ingest_batch_
                                  grading_ingest_refset_t *later, uint32_t *accepted, uint32_t *duplicates)
 {
     grading_err_t err = GRADING_OK;
-    day_cache_t cache = {txn, NULL, 0};
+    day_cache_t cache = {txn, NULL, 0, false}, xcache = {txn, NULL, 0, true};
     uint32_t acc = 0, dup = 0, conflicts = 0;
     seller_ref_t *refs = NULL;
     size_t later_n = later ? later->n : 0;   /* dropped again if the batch fails */
@@ -300,8 +327,8 @@ static grading_err_t apply_batch(grading_txn_t *txn, const grading_ingest_batch_
         const grading_event_t *ev = &b->events[i];
         const char *mp = b->marketplaces[i];
         const grading_tz_t *tz = b->zones[i];
-        grading_contrib_t ks[GRADING_MAX_CONTRIBS];
-        size_t nk, bad = 0;
+        grading_contrib_t ks[GRADING_MAX_CONTRIBS], xs[GRADING_MAX_CONTRIBS];
+        size_t nk, nx, bad = 0;
         event_fate_t fate;
 
         if (!mp || !tz) {
@@ -325,22 +352,33 @@ static grading_err_t apply_batch(grading_txn_t *txn, const grading_ingest_batch_
             continue;
         }
         if ((err = grading_store_event_put_hashed(txn, ev->event_id, stored_ms, hash))) goto fail;
-        if ((err = event_effects(txn, ev, mp, tz, ks, &nk))) goto fail;
+        if ((err = event_effects(txn, ev, mp, tz, ks, &nk, xs, &nx))) goto fail;
         net_contribs(ks, nk);
+        net_contribs(xs, nx);
         if ((err = apply_contribs(&cache, mp, ev->seller_id, ks, nk, &bad))) {
             if (err == GRADING_ERANGE) report_range(b, i, &ks[bad]);
+            goto fail;
+        }
+        /* excluded days only for records with exclusions: allocated on first use */
+        if (nx && !xcache.slots && !(xcache.slots = calloc(DAY_CACHE_SLOTS, sizeof *xcache.slots))) {
+            err = GRADING_ENOMEM;
+            goto fail;
+        }
+        if ((err = apply_contribs(&xcache, mp, ev->seller_id, xs, nx, &bad))) {
+            if (err == GRADING_ERANGE) report_range(b, i, &xs[bad]);
             goto fail;
         }
         if (refs) refs[acc] = (seller_ref_t){mp, ev->seller_id};
         if (later) grading_ingest_refset_add(later, b, mp, ev->seller_id);
         acc++;
     }
-    if ((err = cache_flush(&cache))) goto fail;
+    if ((err = cache_flush(&cache)) || (err = cache_flush(&xcache))) goto fail;
 derive:
     if (b->derive && !later && (err = derive_all(txn, b, refs, acc, stored_ms))) goto fail;
     if (b->apply && (err = b->apply(b->apply_ctx, txn, stored_ms))) goto fail;
     if (b->audit && (err = b->audit(b->audit_ctx, txn, stored_ms, acc, dup))) goto fail;
     free(cache.slots);
+    free(xcache.slots);
     free(refs);
     if (b->report) b->report->nconflicts = conflicts;
     *accepted = acc;
@@ -348,6 +386,7 @@ derive:
     return GRADING_OK;
 fail:
     free(cache.slots);
+    free(xcache.slots);
     free(refs);
     if (later) later->n = later_n;
     if (b->report) b->report->nconflicts = 0;

@@ -42,7 +42,9 @@ typedef struct {
     grading_err_t cb_err;   /* a callback's failure: the page fails */
 } pass_t;
 
-enum { STAGE_DAYS, STAGE_ORDERS, STAGE_INQUIRIES, STAGE_EVENTS, STAGE_PERIODS, STAGE_END };
+/* STAGE_XDAYS (issue 15) is last so the others keep their metric kinds;
+ * it counts as days. */
+enum { STAGE_DAYS, STAGE_ORDERS, STAGE_INQUIRIES, STAGE_EVENTS, STAGE_PERIODS, STAGE_XDAYS, STAGE_END };
 #define PERIOD_KINDS 3   /* month, quarter, year (period.h) */
 
 int32_t grading_prune_oldest_day(const grading_marketplace_t *mp, int32_t margin_days, int64_t now_ms)
@@ -143,6 +145,9 @@ static grading_err_t apply_page(void *ctx, grading_txn_t *txn, int64_t now_ms)
     case STAGE_DAYS:
         err = grading_store_prune_days(txn, &p->pos, p->page, day_old, p, &p->removed);
         return err ? err : p->cb_err;
+    case STAGE_XDAYS:
+        err = grading_store_prune_xdays(txn, &p->pos, p->page, day_old, p, &p->removed);
+        return err ? err : p->cb_err;
     case STAGE_ORDERS:
         err = grading_store_prune_orders(txn, &p->pos, p->page, order_old, p, &p->removed);
         return err ? err : p->cb_err;
@@ -197,7 +202,7 @@ grading_err_t grading_prune_pass(grading_ingest_t *in, const grading_policy_t *p
     p->page = opts->page ? opts->page : GRADING_PRUNE_PAGE;
     p->events_before_ms = opts->dedup_horizon_ms > 0 ? now_ms - opts->dedup_horizon_ms : INT64_MIN;
     uint64_t *counts[STAGE_END] = {&stats->days, &stats->orders, &stats->inquiries, &stats->events,
-                                   &stats->periods};
+                                   &stats->periods, &stats->days};
     for (p->stage = STAGE_DAYS; p->stage < STAGE_END; p->stage++) {
         memset(&p->pos, 0, sizeof p->pos);
         while (!p->pos.done) {
@@ -214,7 +219,8 @@ grading_err_t grading_prune_pass(grading_ingest_t *in, const grading_policy_t *p
             }
             stats->pages++;
             *counts[p->stage] += p->removed;
-            grading_metrics_pruned((grading_pruned_kind_t)p->stage, p->removed);
+            grading_metrics_pruned((grading_pruned_kind_t)(p->stage == STAGE_XDAYS ? STAGE_DAYS : p->stage),
+                                   p->removed);
             for (size_t i = 0; i < n; i++)   /* bounds this page committed */
                 if (cut[i].raised_page == p->page_no) grading_metrics_oldest_day(cut[i].name, cut[i].oldest_ms);
         }

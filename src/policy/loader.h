@@ -55,6 +55,7 @@ const char *arena_dup(build_t *b, const char *s);
 typedef struct {
     yaml_node_t *metrics, *scores, *programs, *penalties, *benefits, *history;
     yaml_node_t *calendar, *deadlines, *service_points;
+    yaml_node_t *appeals, *exemptions;   /* issue 15 */
 } rules_nodes_t;
 
 void rules_load(loader_t *l, build_t *b, const rules_nodes_t *n, grading_rules_t *r);

@@ -190,6 +190,8 @@ static void visit_market_key(loader_t *l, const char *key, yaml_node_t *k, yaml_
                             : strcmp(key, "calendar") == 0  ? &c->rules.calendar
                             : strcmp(key, "deadlines") == 0 ? &c->rules.deadlines
                             : strcmp(key, "service_points") == 0 ? &c->rules.service_points
+                            : strcmp(key, "appeals") == 0 ? &c->rules.appeals
+                            : strcmp(key, "exemptions") == 0 ? &c->rules.exemptions
                                                             : NULL;
     if (section) {
         *section = v;
@@ -207,7 +209,7 @@ static void visit_market_key(loader_t *l, const char *key, yaml_node_t *k, yaml_
 
 static const char *const market_keys[] = {"display_name", "time_zone", "currency", "metrics",
                                           "scores", "programs", "penalties", "benefits", "history",
-                                          "calendar", "deadlines", "service_points", NULL};
+                                          "calendar", "deadlines", "service_points", "appeals", "exemptions", NULL};
 
 const char *arena_dup(build_t *b, const char *s)
 {

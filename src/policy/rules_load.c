@@ -1115,6 +1115,121 @@ static void check_cycles(rl_t *x, grading_sym_kind_t kind, size_t n, const decl_
         if (color[i] == 0 && on_cycle(x, kind, i, color, path, 0, decls)) return;
 }
 
+/* ---- appeals (issue 15) ---- */
+
+static const char *const appeals_keys[] = {"reopen_closed", "max_per_order", NULL};
+
+static void load_appeals(rl_t *x, yaml_node_t *n)
+{
+    grading_appeals_def_t *a = &x->r->appeals;
+    if (!n || !keys_ok(x, n, appeals_keys, "appeals")) return;
+    yaml_node_t *ro = get(x->l, n, "reopen_closed"), *mx = get(x->l, n, "max_per_order");
+    if (ro) {
+        const char *s = scalar(ro);
+        if (!s || (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
+            diag(x->l, ro, "appeals.reopen_closed must be true or false, got \"%s\"", s ? s : "(not a scalar)");
+        a->reopen_closed = literally_true(ro);
+        /* not built yet: refusing beats a key that silently does nothing */
+        if (a->reopen_closed)
+            diag(x->l, ro, "appeals.reopen_closed: true is not supported yet (published grades of closed "
+                           "periods stay as published)");
+    }
+    double d;
+    if (mx && number_of(x, mx, "appeals.max_per_order", &d)) {
+        if (d != floor(d) || d < 1 || d > GRADING_APPEALS_MAX_PER_ORDER)
+            diag(x->l, mx, "appeals.max_per_order must be a whole number 1..%d, got %s",
+                 GRADING_APPEALS_MAX_PER_ORDER, scalar(mx));
+        else
+            a->max_per_order = (uint32_t)d;
+    }
+}
+
+/* ---- exemptions (issue 15): orders paid in a date range x metrics ---- */
+
+static const char *const exemption_keys[] = {"id", "from", "to", "metrics", "scope", "product_id", "reason",
+                                             "note", NULL};
+
+static bool code_of(rl_t *x, yaml_node_t *n, const char *what, char *out, size_t cap)
+{
+    const char *s = scalar(n);
+    size_t len = s ? strlen(s) : 0;
+    bool ok = len > 0 && len < cap;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || strchr("_-.", s[i]);
+    if (!ok) {
+        diag(x->l, n, "%s must be 1..%zu characters of a-z, 0-9, _ - .", what, cap - 1);
+        return false;
+    }
+    memcpy(out, s, len + 1);
+    return true;
+}
+
+static void load_exemption(rl_t *x, yaml_node_t *n, grading_exemption_t *e)
+{
+    yaml_node_t *v;
+    memset(e, 0, sizeof *e);
+    e->overseas = GRADING_EXEMPT_ANY;
+    if (!keys_ok(x, n, exemption_keys, "an exemption")) return;
+    /* the stored id carries the prefix: room for it */
+    char id[GRADING_MAX_ID_LEN + 1 - sizeof GRADING_POLICY_EXEMPTION_PREFIX];
+    if (!(v = get(x->l, n, "id"))) diag(x->l, n, "exemption: id is required");
+    else if (code_of(x, v, "exemption id", id, sizeof id))
+        snprintf(e->id, sizeof e->id, "%s%s", GRADING_POLICY_EXEMPTION_PREFIX, id);
+    yaml_node_t *from = get(x->l, n, "from"), *to = get(x->l, n, "to");
+    if (!from || !to) diag(x->l, n, "exemption: from and to (local dates of the payment) are required");
+    else if (date_of(x, from, &e->from_day) && date_of(x, to, &e->to_day) && e->to_day < e->from_day)
+        diag(x->l, to, "exemption: to is before from: the range is inverted");
+    if (!(v = get(x->l, n, "metrics")) || !is_seq(x, v, "exemption metrics")) {
+        if (!v) diag(x->l, n, "exemption: metrics (a list) is required");
+    } else {
+        for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+            yaml_node_t *m = node_at(x->l, *it);
+            const char *name = scalar(m);
+            uint64_t mask = 0;
+            if (name && strcmp(name, "all") == 0) mask = GRADING_C_MASK_ALL;
+            else if (!name || grading_rules_metric_counters(x->r, name, &mask) != GRADING_OK || !mask)
+                diag(x->l, m, "exemption: \"%s\" is no metric, base counter or all", name ? name : "");
+            e->mask |= mask;
+        }
+    }
+    if ((v = get(x->l, n, "scope"))) {
+        const char *s = scalar(v);
+        if (s && strcmp(s, "overseas") == 0) e->overseas = GRADING_EXEMPT_OVERSEAS;
+        else if (s && strcmp(s, "domestic") == 0) e->overseas = GRADING_EXEMPT_DOMESTIC;
+        else if (!s || strcmp(s, "all") != 0) diag(x->l, v, "exemption: scope must be all, overseas or domestic");
+    }
+    if ((v = get(x->l, n, "product_id"))) {
+        const char *s = scalar(v);
+        if (!s || !*s || strlen(s) > GRADING_MAX_ID_LEN) diag(x->l, v, "exemption: product_id must be an id");
+        else snprintf(e->product_id, sizeof e->product_id, "%s", s);
+    }
+    if (!(v = get(x->l, n, "reason"))) diag(x->l, n, "exemption: reason (a short code) is required");
+    else code_of(x, v, "exemption reason", e->reason, sizeof e->reason);
+    if ((v = get(x->l, n, "note"))) {
+        const char *s = scalar(v);
+        if (!s || strlen(s) > GRADING_EXEMPTION_NOTE_MAX)
+            diag(x->l, v, "exemption: note must be at most %d bytes", GRADING_EXEMPTION_NOTE_MAX);
+        else snprintf(e->note, sizeof e->note, "%s", s);
+    }
+}
+
+static void load_exemptions(rl_t *x, yaml_node_t *n)
+{
+    if (!n || !is_seq(x, n, "exemptions")) return;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+        if (x->r->nexemptions >= GRADING_RULES_MAX_EXEMPTIONS) {
+            diag(x->l, n, "at most %d exemptions per marketplace in a policy file", GRADING_RULES_MAX_EXEMPTIONS);
+            return;
+        }
+        grading_exemption_t *e = &x->r->exemptions[x->r->nexemptions++];
+        load_exemption(x, node_at(x->l, *it), e);
+        for (size_t k = 0; k + 1 < x->r->nexemptions; k++)
+            if (e->id[0] && strcmp(x->r->exemptions[k].id, e->id) == 0)
+                diag(x->l, node_at(x->l, *it), "exemption: id \"%s\" is used twice",
+                     e->id + strlen(GRADING_POLICY_EXEMPTION_PREFIX));
+    }
+}
+
 /* ---- the marketplace ---- */
 
 void rules_load(loader_t *l, build_t *b, const rules_nodes_t *nodes, grading_rules_t *r)
@@ -1150,6 +1265,7 @@ void rules_load(loader_t *l, build_t *b, const rules_nodes_t *nodes, grading_rul
     load_calendar(&x, nodes->calendar);
     load_deadlines(&x, nodes->deadlines);
     load_points(&x, nodes->service_points);
+    load_appeals(&x, nodes->appeals);
     /* a score's type, from its first band, before any expression names it */
     for (size_t i = 0; i < r->nscores; i++) {
         yaml_node_t *bands = get(l, sd[i].val, "bands");
@@ -1160,6 +1276,7 @@ void rules_load(loader_t *l, build_t *b, const rules_nodes_t *nodes, grading_rul
         r->scores[i].type = first && get(l, first, "verdict") ? GRADING_EXPR_STRING : GRADING_EXPR_NUMBER;
     }
     for (size_t i = 0; i < r->nmetrics; i++) load_metric(&x, &md[i], &r->metrics[i]);
+    load_exemptions(&x, nodes->exemptions);   /* names metrics: after them */
     for (size_t i = 0; i < r->nscores; i++) load_score(&x, &sd[i], &r->scores[i]);
     for (size_t i = 0; i < r->nprograms; i++) load_program(&x, &pd[i], &r->programs[i]);
     load_history(&x, nodes->history);

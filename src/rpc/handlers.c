@@ -150,7 +150,8 @@ typedef struct {
     size_t n, cap;
 } metric_list_t;
 
-static void metric_add(metric_list_t *l, const char *name, const char *window, double value)
+/* A counter-like value; raw: the same with nothing excluded (issue 15). */
+static void metric_add_raw(metric_list_t *l, const char *name, const char *window, double value, double raw)
 {
     if (l->n >= l->cap) return;
     Grading__V1__MetricValue *v = &l->values[l->n];
@@ -160,7 +161,14 @@ static void metric_add(metric_list_t *l, const char *name, const char *window, d
     v->value = value;
     v->numerator = value;
     v->sufficient = true;
+    v->raw_value = v->raw_numerator = raw;
+    v->raw_sufficient = true;
     l->ptrs[l->n++] = v;
+}
+
+static void metric_add(metric_list_t *l, const char *name, const char *window, double value)
+{
+    metric_add_raw(l, name, window, value, value);
 }
 
 static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *msg)
@@ -195,11 +203,12 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     }
     for (int c = 0; c < GRADING_C_COUNT; c++)
         for (size_t w = 0; w < NWINDOWS; w++) {
+            double raw = (double)sums[w].c[c] + (double)sm->xsums[w].c[c];
             /* the 26 cells only where non-zero: most sellers have none, and
              * listing them all made every reply 70% longer */
-            if (c >= GRADING_C_CELLS_ADDED && !sums[w].c[c]) continue;
-            metric_add(&l, grading_counter_name((grading_counter_t)c), grading_seller_metrics_windows[w].name,
-                       (double)sums[w].c[c]);
+            if (c >= GRADING_C_CELLS_ADDED && !sums[w].c[c] && !raw) continue;
+            metric_add_raw(&l, grading_counter_name((grading_counter_t)c), grading_seller_metrics_windows[w].name,
+                           (double)sums[w].c[c], raw);
         }
     size_t k = 0;
     for (size_t w = 0; w < NWINDOWS; w++)
@@ -219,6 +228,11 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
         v->numerator = mv->numerator;
         v->denominator = mv->denominator;
         v->sufficient = mv->available;
+        const grading_metric_val_t *rv = &sm->raw->a.metrics[m];
+        v->raw_value = rv->value;
+        v->raw_numerator = rv->numerator;
+        v->raw_denominator = rv->denominator;
+        v->raw_sufficient = rv->available;
         l.ptrs[l.n++] = v;
     }
 
@@ -249,6 +263,7 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
     resp.metrics = l.ptrs;
     resp.pending_orphans = sm->pending_orphans;
     resp.dropped_orphans = sm->dropped_orphans;
+    resp.excluded_records = sm->excluded_records;
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
     goto done;
 fail:
@@ -307,5 +322,10 @@ const rpc_method_t grading_rpc_methods[] = {
      rpc_handle_list_metric_events, 2},
     {SVC "GetGradeForecast", &grading__v1__get_grade_forecast_request__descriptor,
      rpc_handle_get_grade_forecast, 2},
+    {SVC "ExcludeEvents", &grading__v1__exclude_events_request__descriptor, rpc_handle_appeal, 1},
+    {SVC "RestoreEvents", &grading__v1__restore_events_request__descriptor, rpc_handle_appeal, 1},
+    {SVC "DeclareExemption", &grading__v1__declare_exemption_request__descriptor, rpc_handle_exemption, 1},
+    {SVC "RevokeExemption", &grading__v1__revoke_exemption_request__descriptor, rpc_handle_exemption, 1},
+    {SVC "ListExemptions", &grading__v1__list_exemptions_request__descriptor, rpc_handle_exemption, 1},
 };
 const int grading_rpc_method_count = sizeof grading_rpc_methods / sizeof grading_rpc_methods[0];

@@ -93,6 +93,10 @@ void rpc_whatif_run(call_slot_t *s);
 
 /* ListMetricEvents (handlers_evidence.c). */
 void rpc_handle_list_metric_events(call_slot_t *s, const ProtobufCMessage *msg);
+/* ExcludeEvents, RestoreEvents (handlers_appeal.c): queued to the close worker. */
+void rpc_handle_appeal(call_slot_t *s, const ProtobufCMessage *msg);
+/* DeclareExemption, RevokeExemption, ListExemptions (handlers_exempt.c): the close worker. */
+void rpc_handle_exemption(call_slot_t *s, const ProtobufCMessage *msg);
 
 /* For a call that may last (a watch stream): requests a new call in the
  * slot's place, so the method keeps its calls requested, and marks s to be

@@ -17,7 +17,13 @@
  *                present (non-zero) one as a zigzag varint | u8 n +
  *                product_id | u8 n + currency. What is written now: most of
  *                an order's times and codes are zero until late in its life
+ *   order v4:    v3 with version byte 4 | exclusions (below). Written only
+ *                when a record has an exclusion or an appeal, so every
+ *                other record stays v3 and older builds read it
  *   inquiry v1:  u8 1 | i64 received | i64 answered
+ *   inquiry v2:  v1 with version byte 2 | exclusions; written as v4 is
+ *   exclusions:  u8 presence bitmap of appeal_mask, exempt_mask, appeals |
+ *                each present one as a zigzag varint (a mask's bits as i64)
  *   day v1:      u8 1 | u16 ncounters | ncounters x i64 | u8 ncustom |
  *                ncustom x (u8 n + name | f64 bits as u64)
  *   day v2:      u8 2 | u16 ncounters | presence bitmap, (ncounters + 7) / 8
@@ -196,6 +202,40 @@ static grading_err_t rd_end(const rd_t *r)
     return r->bad || r->pos != r->len ? GRADING_ECORRUPT : GRADING_OK;
 }
 
+/* ---- exclusions (order v4, inquiry v2) ---- */
+
+static bool has_exclusions(uint64_t appeal, uint64_t exempt, uint32_t appeals)
+{
+    return appeal || exempt || appeals;
+}
+
+static void put_exclusions(wr_t *w, uint64_t appeal, uint64_t exempt, uint32_t appeals)
+{
+    const int64_t f[3] = {(int64_t)appeal, (int64_t)exempt, appeals};
+    uint8_t bits = 0;
+    for (int i = 0; i < 3; i++)
+        if (f[i]) bits |= (uint8_t)(1u << i);
+    put_u8(w, bits);
+    for (int i = 0; i < 3; i++)
+        if (f[i]) put_varint_i64(w, f[i]);
+}
+
+static void get_exclusions(rd_t *r, uint64_t *appeal, uint64_t *exempt, uint32_t *appeals)
+{
+    uint8_t bits = get_u8(r);
+    int64_t f[3] = {0};
+    if (bits >> 3) r->bad = true;
+    for (int i = 0; i < 3 && !r->bad; i++) {
+        if (!(bits >> i & 1)) continue;
+        f[i] = get_varint_i64(r);
+        if (!f[i]) r->bad = true;   /* canonical: a zero is never written */
+    }
+    *appeal = (uint64_t)f[0];
+    *exempt = (uint64_t)f[1];
+    if (f[2] < 0 || f[2] > UINT32_MAX) r->bad = true;
+    else *appeals = (uint32_t)f[2];
+}
+
 /* ---- order ---- */
 
 grading_err_t grading_codec_order_encode_dense(const grading_order_t *o, uint8_t *buf, size_t *out_len)
@@ -252,7 +292,8 @@ grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf,
     uint32_t bits = 0;
     for (int i = 0; i < GRADING_CODEC_ORDER_FIELDS; i++)
         if (f[i]) bits |= UINT32_C(1) << i;
-    put_u8(&w, GRADING_CODEC_ORDER_V3);
+    bool excl = has_exclusions(o->appeal_mask, o->exempt_mask, o->appeals);
+    put_u8(&w, excl ? GRADING_CODEC_ORDER_V4 : GRADING_CODEC_ORDER_V3);
     for (int i = 0; i < 3; i++) put_u8(&w, (uint8_t)(bits >> (8 * i)));
     for (int i = 0; i < GRADING_CODEC_ORDER_FIELDS; i++)
         if (f[i]) put_varint_i64(&w, f[i]);
@@ -260,6 +301,7 @@ grading_err_t grading_codec_order_encode(const grading_order_t *o, uint8_t *buf,
     if (err) return err;
     err = put_str(&w, o->currency, sizeof o->currency, GRADING_CURRENCY_MAX - 1);
     if (err) return err;
+    if (excl) put_exclusions(&w, o->appeal_mask, o->exempt_mask, o->appeals);
     *out_len = w.n;
     return GRADING_OK;
 }
@@ -277,7 +319,7 @@ static void set_i32(rd_t *r, int32_t *dst, int64_t v)
     else *dst = (int32_t)v;
 }
 
-static grading_err_t order_decode_v3(rd_t *r, grading_order_t *out)
+static grading_err_t order_decode_v3(rd_t *r, bool v4, grading_order_t *out)
 {
     grading_order_t o;
     grading_order_init(&o);
@@ -308,6 +350,10 @@ static grading_err_t order_decode_v3(rd_t *r, grading_order_t *out)
     set_u32(r, &o.inquiry_rating, f[21]);
     get_str(r, o.product_id, sizeof o.product_id, 0, GRADING_MAX_ID_LEN);
     get_str(r, o.currency, sizeof o.currency, 0, GRADING_CURRENCY_MAX - 1);
+    if (v4) {
+        get_exclusions(r, &o.appeal_mask, &o.exempt_mask, &o.appeals);
+        if (!has_exclusions(o.appeal_mask, o.exempt_mask, o.appeals)) r->bad = true;   /* v3's record */
+    }
     grading_err_t err = rd_end(r);
     if (err) return err;
     *out = o;
@@ -320,7 +366,8 @@ grading_err_t grading_codec_order_decode(const uint8_t *buf, size_t len, grading
     grading_order_t o;
     grading_order_init(&o);
     uint8_t version = get_u8(&r);
-    if (version == GRADING_CODEC_ORDER_V3) return order_decode_v3(&r, out);
+    if (version == GRADING_CODEC_ORDER_V3 || version == GRADING_CODEC_ORDER_V4)
+        return order_decode_v3(&r, version == GRADING_CODEC_ORDER_V4, out);
     if (version != GRADING_CODEC_ORDER_V1 && version != GRADING_CODEC_ORDER_V2) return GRADING_ECORRUPT;
     o.paid_ms = get_i64(&r);
     o.shipped_ms = get_i64(&r);
@@ -358,9 +405,11 @@ grading_err_t grading_codec_inquiry_encode(const grading_inquiry_t *q, uint8_t *
                                            size_t *out_len)
 {
     wr_t w = {buf, 0};
-    put_u8(&w, GRADING_CODEC_INQUIRY_V1);
+    bool excl = has_exclusions(q->appeal_mask, q->exempt_mask, q->appeals);
+    put_u8(&w, excl ? GRADING_CODEC_INQUIRY_V2 : GRADING_CODEC_INQUIRY_V1);
     put_i64(&w, q->received_ms);
     put_i64(&w, q->answered_ms);
+    if (excl) put_exclusions(&w, q->appeal_mask, q->exempt_mask, q->appeals);
     *out_len = w.n;
     return GRADING_OK;
 }
@@ -368,10 +417,16 @@ grading_err_t grading_codec_inquiry_encode(const grading_inquiry_t *q, uint8_t *
 grading_err_t grading_codec_inquiry_decode(const uint8_t *buf, size_t len, grading_inquiry_t *out)
 {
     rd_t r = {buf, len, 0, false};
-    if (get_u8(&r) != GRADING_CODEC_INQUIRY_V1) return GRADING_ECORRUPT;
+    uint8_t version = get_u8(&r);
+    if (version != GRADING_CODEC_INQUIRY_V1 && version != GRADING_CODEC_INQUIRY_V2) return GRADING_ECORRUPT;
     grading_inquiry_t q;
+    grading_inquiry_init(&q);
     q.received_ms = get_i64(&r);
     q.answered_ms = get_i64(&r);
+    if (version == GRADING_CODEC_INQUIRY_V2) {
+        get_exclusions(&r, &q.appeal_mask, &q.exempt_mask, &q.appeals);
+        if (!has_exclusions(q.appeal_mask, q.exempt_mask, q.appeals)) r.bad = true;
+    }
     grading_err_t err = rd_end(&r);
     if (err) return err;
     *out = q;

@@ -17,7 +17,9 @@
 #define GRADING_CODEC_ORDER_V1 1
 #define GRADING_CODEC_ORDER_V2 2   /* v1 and a held review and satisfaction score */
 #define GRADING_CODEC_ORDER_V3 3   /* sparse: presence bitmap + zigzag varints (held review aspects too) */
+#define GRADING_CODEC_ORDER_V4 4   /* v3 and the exclusion masks and appeal count (issue 15) */
 #define GRADING_CODEC_INQUIRY_V1 1
+#define GRADING_CODEC_INQUIRY_V2 2   /* v1 and the exclusion masks and appeal count */
 #define GRADING_CODEC_DAY_V1 1
 #define GRADING_CODEC_DAY_V2 2   /* sparse: presence bitmap + zigzag varints */
 
@@ -26,8 +28,10 @@
 /* v3's worst case (bitmap, every field a 10-byte varint, the strings) is
  * above v1/v2's 1 + 9 * 8 + 4 + strings + 4 + 4 * 4 + 8 + 4 + 4 + 8 + 4. */
 #define GRADING_CODEC_ORDER_MAX \
-    (1 + 3 + GRADING_CODEC_ORDER_FIELDS * 10 + 1 + GRADING_MAX_ID_LEN + 1 + GRADING_CURRENCY_MAX)
-#define GRADING_CODEC_INQUIRY_MAX (1 + 2 * 8)
+    (1 + 3 + GRADING_CODEC_ORDER_FIELDS * 10 + 1 + GRADING_MAX_ID_LEN + 1 + GRADING_CURRENCY_MAX + \
+     GRADING_CODEC_ORDER_V4_EXTRA)
+#define GRADING_CODEC_ORDER_V4_EXTRA (1 + 3 * 10)   /* u8 bitmap + three varints */
+#define GRADING_CODEC_INQUIRY_MAX (1 + 2 * 8 + GRADING_CODEC_ORDER_V4_EXTRA)
 #define GRADING_CODEC_DAY_BITMAP ((GRADING_C_COUNT + 7) / 8)
 #define GRADING_CODEC_VARINT_MAX 10
 /* v2's worst case (every counter present, 10-byte varints) is v1's bound too. */

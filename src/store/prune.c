@@ -117,6 +117,13 @@ grading_err_t grading_store_prune_days(grading_txn_t *txn, grading_prune_pos_t *
     return prune_page(txn, DB_DAILY, pos, max, &j, removed);
 }
 
+grading_err_t grading_store_prune_xdays(grading_txn_t *txn, grading_prune_pos_t *pos, uint32_t max,
+                                        grading_prune_day_fn fn, void *ctx, uint64_t *removed)
+{
+    judge_t j = {KIND_DAY, (void *)fn, ctx, 0};
+    return prune_page(txn, DB_XDAILY, pos, max, &j, removed);
+}
+
 grading_err_t grading_store_prune_orders(grading_txn_t *txn, grading_prune_pos_t *pos, uint32_t max,
                                          grading_prune_order_fn fn, void *ctx, uint64_t *removed)
 {

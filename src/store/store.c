@@ -59,6 +59,7 @@ static const char *const db_names[DB_COUNT] = {
     [DB_AUDIT] = "audit",
     [DB_ORPHANS] = "orphans",
     [DB_CHANGES] = "changes", [DB_LIVE] = "live",
+    [DB_XDAILY] = "xdaily", [DB_EXEMPTIONS] = "exemptions",
 };
 
 
@@ -169,6 +170,8 @@ static void store_free(grading_store_t *st)
     if (!st) return;
     if (st->env) mdb_env_close(st->env);
     store_boosts_free(st->boosts);
+    if (st->exempt_mu_ready) pthread_mutex_destroy(&st->exempt_mu);
+    free(st->exempt);
     if (st->write_mu_ready) pthread_mutex_destroy(&st->write_mu);
     if (st->map_lock_ready) pthread_rwlock_destroy(&st->map_lock);
     if (st->lock_fd >= 0) close(st->lock_fd);   /* drops the flock */
@@ -262,6 +265,16 @@ grading_err_t grading_store_open(const grading_store_options_t *opts, grading_st
         }
     }
     if ((err = check_schema(st, txn, opts->dir, e))) goto fail;
+    if (!(st->exempt = calloc(GRADING_EXEMPTIONS_MAX, sizeof *st->exempt)) ||
+        pthread_mutex_init(&st->exempt_mu, NULL) != 0) {
+        err = grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    st->exempt_mu_ready = true;
+    if ((err = store_exemptions_load(st, txn))) {
+        grading_error_set(e, err, "", "cannot load the exemptions from %s", opts->dir);
+        goto fail;
+    }
     if ((err = load_boosts(st, txn))) {
         grading_error_set(e, err, "", "cannot load the sellers' boosts from %s", opts->dir);
         goto fail;
@@ -721,14 +734,14 @@ grading_err_t grading_store_inquiry_put(grading_txn_t *txn, const char *mp, cons
     return store_put_raw(txn, DB_INQUIRIES, key, klen, val, vlen);
 }
 
-grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const char *seller,
-                                    int32_t day, grading_day_counters_t *out, bool *found)
+static grading_err_t day_get_db(grading_txn_t *txn, int db, const char *mp, const char *seller,
+                                int32_t day, grading_day_counters_t *out, bool *found)
 {
     uint8_t key[GRADING_KEY_MAX];
     size_t klen;
     MDB_val v;
     grading_err_t err = grading_key_day(key, mp, seller, day, &klen);
-    if (!err) err = store_get_raw(txn, DB_DAILY, key, klen, &v, found);
+    if (!err) err = store_get_raw(txn, db, key, klen, &v, found);
     if (err) return err;
     if (!*found) {
         grading_day_counters_init(out);
@@ -737,15 +750,39 @@ grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const ch
     return grading_codec_day_decode(v.mv_data, v.mv_size, out);
 }
 
-grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const char *seller,
-                                    int32_t day, const grading_day_counters_t *d)
+static grading_err_t day_put_db(grading_txn_t *txn, int db, const char *mp, const char *seller,
+                                int32_t day, const grading_day_counters_t *d)
 {
     uint8_t key[GRADING_KEY_MAX], val[GRADING_CODEC_DAY_MAX];
     size_t klen, vlen;
     grading_err_t err = grading_key_day(key, mp, seller, day, &klen);
     if (!err) err = grading_codec_day_encode(d, val, &vlen);
     if (err) return err;
-    return store_put_raw(txn, DB_DAILY, key, klen, val, vlen);
+    return store_put_raw(txn, db, key, klen, val, vlen);
+}
+
+grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                    int32_t day, grading_day_counters_t *out, bool *found)
+{
+    return day_get_db(txn, DB_DAILY, mp, seller, day, out, found);
+}
+
+grading_err_t grading_store_day_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                    int32_t day, const grading_day_counters_t *d)
+{
+    return day_put_db(txn, DB_DAILY, mp, seller, day, d);
+}
+
+grading_err_t grading_store_xday_get(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t day, grading_day_counters_t *out, bool *found)
+{
+    return day_get_db(txn, DB_XDAILY, mp, seller, day, out, found);
+}
+
+grading_err_t grading_store_xday_put(grading_txn_t *txn, const char *mp, const char *seller,
+                                     int32_t day, const grading_day_counters_t *d)
+{
+    return day_put_db(txn, DB_XDAILY, mp, seller, day, d);
 }
 
 grading_err_t grading_store_first_day(grading_txn_t *txn, const char *mp, const char *seller,
@@ -771,9 +808,8 @@ grading_err_t grading_store_first_day(grading_txn_t *txn, const char *mp, const 
     return err;
 }
 
-grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, const char *seller,
-                                         int32_t from_day, int32_t to_day,
-                                         grading_store_day_cb cb, void *ctx)
+static grading_err_t days_foreach_db(grading_txn_t *txn, int db, const char *mp, const char *seller,
+                                     int32_t from_day, int32_t to_day, grading_store_day_cb cb, void *ctx)
 {
     uint8_t from_key[GRADING_KEY_MAX];
     size_t from_len;
@@ -785,7 +821,7 @@ grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, con
      * that starts with this seller's prefix is one of this seller's days. */
     size_t prefix_len = from_len - 4;
 
-    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[DB_DAILY], &cur);
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[db], &cur);
     if (rc) return store_from_mdb(rc);
     MDB_val k = {from_len, from_key}, v;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -813,11 +849,30 @@ static grading_err_t sum_day(void *ctx, int32_t day, const grading_day_counters_
     return grading_day_counters_add(ctx, d);
 }
 
+grading_err_t grading_store_days_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                         int32_t from_day, int32_t to_day,
+                                         grading_store_day_cb cb, void *ctx)
+{
+    return days_foreach_db(txn, DB_DAILY, mp, seller, from_day, to_day, cb, ctx);
+}
+
 grading_err_t grading_store_days_sum(grading_txn_t *txn, const char *mp, const char *seller,
                                      int32_t from_day, int32_t to_day,
                                      grading_day_counters_t *acc)
 {
-    return grading_store_days_foreach(txn, mp, seller, from_day, to_day, sum_day, acc);
+    return days_foreach_db(txn, DB_DAILY, mp, seller, from_day, to_day, sum_day, acc);
+}
+
+grading_err_t grading_store_xdays_foreach(grading_txn_t *txn, const char *mp, const char *seller,
+                                          int32_t from_day, int32_t to_day, grading_store_day_cb cb, void *ctx)
+{
+    return days_foreach_db(txn, DB_XDAILY, mp, seller, from_day, to_day, cb, ctx);
+}
+
+grading_err_t grading_store_xdays_sum(grading_txn_t *txn, const char *mp, const char *seller,
+                                      int32_t from_day, int32_t to_day, grading_day_counters_t *acc)
+{
+    return days_foreach_db(txn, DB_XDAILY, mp, seller, from_day, to_day, sum_day, acc);
 }
 
 /* ---- sellers: the derived answer the hot path reads ----
@@ -969,4 +1024,9 @@ grading_err_t grading_store_sellers_page(grading_txn_t *txn, const char *mp, con
     }
     mdb_cursor_close(cur);
     return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? GRADING_OK : store_from_mdb(rc);
+}
+
+grading_store_t *grading_txn_store(grading_txn_t *txn)
+{
+    return txn->st;
 }

@@ -10,12 +10,15 @@
 #include <stdint.h>
 
 #include "boosts.h"
+#include "grading/exemption.h"
 #include "grading/store.h"
 
 enum { DB_EVENTS, DB_DAILY, DB_ORDERS, DB_INQUIRIES, DB_SELLERS, DB_PERIODS, DB_CLOSES, DB_DUE,
        DB_META, DB_AUDIT,
        DB_ORPHANS,   /* unpaid orders holding lifecycle events (issue 9) */
        DB_CHANGES, DB_LIVE,   /* the change log and the live levels it last logged (issue 14) */
+       DB_XDAILY,             /* what appeals and exemptions excluded, as daily (issue 15) */
+       DB_EXEMPTIONS,         /* declared exemptions (issue 15) */
        DB_COUNT };
 
 struct grading_store {
@@ -34,7 +37,16 @@ struct grading_store {
     bool write_mu_ready;
     _Atomic int64_t changes_max_age_ms;     /* change log limits (changes.h) */
     _Atomic uint64_t changes_max_entries;
+    /* exemptions in force (store_exemptions.h), for the writer */
+    pthread_mutex_t exempt_mu;
+    bool exempt_mu_ready;
+    size_t nexempt;
+    _Atomic size_t nexempt_pub;
+    grading_exemption_t *exempt;   /* GRADING_EXEMPTIONS_MAX */
 };
+
+/* Loads the exemptions table from txn (at open). */
+grading_err_t store_exemptions_load(grading_store_t *st, MDB_txn *txn);
 
 struct grading_txn {
     grading_store_t *st;

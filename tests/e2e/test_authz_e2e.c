@@ -78,7 +78,7 @@ static void write_authz(const char *dir, bool search_may_grade)
              "    allow: [\"grading.v1.GradingService/Get*\", \"grading.v1.GradingService/ListMetricEvents\"]\n"
              "  ops-admin:\n"
              "    match: {cn: grading-admin}\n"
-             "    allow: [\"grading.v1.GradingService/ListAudit\"]\n",
+             "    allow: [\"grading.v1.GradingService/ListAudit\", \"grading.v1.GradingService/ListExemptions\"]\n",
              search_may_grade ? ", \"grading.v1.GradingService/GetGrade\"" : "", hex);
     /* replaced whole, the way an editor or a ConfigMap update does */
     char tmp[E2E_PATH_MAX];
@@ -151,7 +151,7 @@ static void test_roles(void **state)
         {"search", e2e_tls_options(&ca, &search), {"GetRankingBoosts", "GetGrade"}},
         {"ad-billing", e2e_tls_options(&ca, &ads), {"GetAdCreditEligibility"}},
         {"settlement", e2e_tls_options(&ca, &settlement), {"ClosePeriod", "GetSettlementTerms", "GetGradeHistory"}},
-        {"ops-admin", e2e_tls_options(&ca, &admin), {"ListAudit"}},
+        {"ops-admin", e2e_tls_options(&ca, &admin), {"ListAudit", "ListExemptions"}},
     };
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) check_role(s, &roles[i]);
 

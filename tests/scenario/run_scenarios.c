@@ -213,6 +213,10 @@ static bool run_case(grading_store_t *shared, const scn_file_t *file, size_t i)
         printf("FAIL - %s: events not applied: %s\n", c->name, msg);
         goto out;
     }
+    if (scn_case_appeals(st, file, i, msg, sizeof msg)) {
+        printf("FAIL - %s: appeals not applied: %s\n", c->name, msg);
+        goto out;
+    }
     /* the closes' differences first, then the expectations' */
     bool closed = !c->ncloses || scn_case_close(st, file, i, msg, sizeof msg);
     bool matched = scn_case_check(st, file, i, checked, sizeof checked);

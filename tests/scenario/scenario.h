@@ -62,6 +62,12 @@ typedef struct {
     int32_t recommendation;
     bool satisfaction;
     uint32_t satisfaction_score;
+    /* issue 15 (scenario_appeal.c): after the case's events, these orders
+     * are appealed (ExcludeEvents of `appealed`, a metric or counter)
+     * appeal_times times, then restored when `restored`. "": none. */
+    char appealed[GRADING_RULES_MAX_METRICS];
+    uint32_t appeal_times;
+    bool restored;
 } scn_orders_t;
 
 typedef struct {
@@ -228,6 +234,11 @@ grading_err_t scn_events_apply(grading_store_t *st, const scn_file_t *f, size_t 
                                const scn_events_t *ev, size_t phase, char *msg, size_t msglen);
 
 /* scn_events_apply of the case's own events. */
+/* Applies the case's appeals (orders items with `appealed`) after its
+ * events, each in a write transaction as the server's writer would
+ * (scenario_appeal.c). Errors: the appeal's, said in msg. */
+grading_err_t scn_case_appeals(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg, size_t msglen);
+
 grading_err_t scn_case_apply(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg,
                              size_t msglen);
 

@@ -350,13 +350,26 @@ static bool at_of(px_t *p, yaml_node_t *n, const char *what, const scn_orders_t 
     return true;
 }
 
+/* issue 15: `appealed: METRIC`, `appeal_times: N` (default 1), `restored: true`. */
+static bool appeal_of(px_t *p, yaml_node_t *m, scn_orders_t *o)
+{
+    yaml_node_t *n;
+    o->appeal_times = 1;
+    if ((n = get(p, m, "appealed")) && !text_of(p, n, "appealed", o->appealed, sizeof o->appealed)) return false;
+    if ((n = get(p, m, "appeal_times")) && !u32_of(p, n, "appeal_times", 1, 8, &o->appeal_times)) return false;
+    if ((n = get(p, m, "restored")) && !bool_of(p, n, "restored", &o->restored)) return false;
+    if (!o->appealed[0] && (get(p, m, "appeal_times") || get(p, m, "restored")))
+        return fail_at(p, m, "orders: appeal_times and restored need appealed (a metric)");
+    return true;
+}
+
 static bool orders_of(px_t *p, yaml_node_t *m, const grading_tz_t *tz, scn_orders_t *o)
 {
     static const char *const keys[] = {
         "count", "months", "paid", "amount", "ship_within_days", "reserved_ship_date", "product_id",
         "overseas", "shipped_after_hours", "shipped_at", "unshipped", "tracking_valid",
         "delivered_after_hours", "delivered_at", "auto_completed", "cancelled", "returned",
-        "exchanged", "non_receipt", "review", "satisfaction", NULL};
+        "exchanged", "non_receipt", "review", "satisfaction", "appealed", "appeal_times", "restored", NULL};
     yaml_node_t *n;
     memset(o, 0, sizeof *o);
     o->line = (int)m->start_mark.line + 1;
@@ -375,6 +388,7 @@ static bool orders_of(px_t *p, yaml_node_t *m, const grading_tz_t *tz, scn_order
         return false;
     if (n && o->months > 1)
         return fail_at(p, n, "orders: reserved_ship_date is one date; it cannot repeat with months");
+    if (!appeal_of(p, m, o)) return false;
     snprintf(o->product_id, sizeof o->product_id, "p1");
     if ((n = get(p, m, "product_id")) &&
         !text_of(p, n, "product_id", o->product_id, sizeof o->product_id))

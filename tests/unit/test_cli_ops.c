@@ -26,7 +26,7 @@ static void test_rates_print_as_the_same_percentage(void **state)
     v.numerator = 1;
     v.denominator = 3;
     v.sufficient = true;
-    format_cell(&v, cell, sizeof cell, &insufficient);
+    format_cell(&v, false, cell, sizeof cell, &insufficient);
     close_format_share(1, 3, share, sizeof share);
     assert_string_equal(cell, "33.3% (1/3)");
     assert_string_equal(share, "33.3");
@@ -35,15 +35,35 @@ static void test_rates_print_as_the_same_percentage(void **state)
     v.numerator = 3;
     v.denominator = 96;
     v.sufficient = false;
-    format_cell(&v, cell, sizeof cell, &insufficient);
+    format_cell(&v, false, cell, sizeof cell, &insufficient);
     assert_string_equal(cell, "3.1% (3/96)*");
     assert_true(insufficient);
     /* a count is not a rate */
     Grading__V1__MetricValue c = GRADING__V1__METRIC_VALUE__INIT;
     c.value = 12;
     c.sufficient = true;
-    format_cell(&c, cell, sizeof cell, &insufficient);
+    format_cell(&c, false, cell, sizeof cell, &insufficient);
     assert_string_equal(cell, "12");
+}
+
+/* Appeals: a value exclusions moved shows its raw one beside it; an
+ * unmoved one, or a reply without exclusions, shows only the value. */
+static void test_raw_values_show_beside_moved_ones(void **state)
+{
+    (void)state;
+    char cell[300];
+    bool insufficient = false;
+    Grading__V1__MetricValue v = GRADING__V1__METRIC_VALUE__INIT;
+    v.value = 0.02, v.numerator = 2, v.denominator = 100, v.sufficient = true;
+    v.raw_value = 0.03, v.raw_numerator = 3, v.raw_denominator = 100, v.raw_sufficient = true;
+    format_cell(&v, true, cell, sizeof cell, &insufficient);
+    assert_string_equal(cell, "2.0% (2/100) raw 3.0% (3/100)");
+    format_cell(&v, false, cell, sizeof cell, &insufficient);
+    assert_string_equal(cell, "2.0% (2/100)");
+    v.raw_value = v.value, v.raw_numerator = v.numerator;
+    format_cell(&v, true, cell, sizeof cell, &insufficient);
+    assert_string_equal(cell, "2.0% (2/100)");
+    assert_false(insufficient);
 }
 
 static bool confirm_with(const char *answer, char **prompt)
@@ -81,6 +101,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rates_print_as_the_same_percentage),
+        cmocka_unit_test(test_raw_values_show_beside_moved_ones),
         cmocka_unit_test(test_close_confirmation_takes_only_yes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,10 +193,59 @@ static void test_inquiry_round_trips(void **state)
     uint8_t buf[GRADING_CODEC_INQUIRY_MAX];
     size_t len;
     assert_int_equal(grading_codec_inquiry_encode(&q, buf, &len), GRADING_OK);
-    assert_int_equal(len, GRADING_CODEC_INQUIRY_MAX);
+    assert_int_equal(len, 1 + 2 * 8);   /* no exclusions: v1, as older builds wrote */
+    assert_int_equal(buf[0], GRADING_CODEC_INQUIRY_V1);
     assert_int_equal(grading_codec_inquiry_decode(buf, len, &back), GRADING_OK);
     assert_true(back.received_ms == q.received_ms);
     assert_true(back.answered_ms == q.answered_ms);
+}
+
+/* Issue 15: exclusions make an order v4 and an inquiry v2; without them
+ * the record stays v3 / v1 (older builds read it), and a v4 that carries
+ * no exclusion is not canonical. */
+static void test_exclusions_round_trip_in_v4_and_inquiry_v2(void **state)
+{
+    (void)state;
+    grading_order_t o, back;
+    grading_order_init(&o);
+    o.paid_ms = 1700000000000;
+    o.amount = 5000;
+    snprintf(o.product_id, sizeof o.product_id, "p1");
+    uint8_t buf[GRADING_CODEC_ORDER_MAX];
+    size_t len;
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V3);
+    o.appeal_mask = UINT64_C(1) << 3 | UINT64_C(1) << 63;   /* the top bit survives the zigzag */
+    o.exempt_mask = 0;
+    o.appeals = 2;
+    assert_int_equal(grading_codec_order_encode(&o, buf, &len), GRADING_OK);
+    assert_true(len <= GRADING_CODEC_ORDER_MAX);
+    assert_int_equal(buf[0], GRADING_CODEC_ORDER_V4);
+    assert_int_equal(grading_codec_order_decode(buf, len, &back), GRADING_OK);
+    assert_true(back.appeal_mask == o.appeal_mask);
+    assert_true(back.exempt_mask == 0);
+    assert_int_equal(back.appeals, 2);
+    assert_true(back.paid_ms == o.paid_ms);
+    assert_string_equal(back.product_id, "p1");
+    /* a v4 whose exclusions byte says "none" is corrupt (it would be v3) */
+    grading_order_t plain = o;
+    plain.appeal_mask = 0, plain.appeals = 0;
+    assert_int_equal(grading_codec_order_encode(&plain, buf, &len), GRADING_OK);
+    buf[len] = 0;
+    buf[0] = GRADING_CODEC_ORDER_V4;
+    assert_int_equal(grading_codec_order_decode(buf, len + 1, &back), GRADING_ECORRUPT);
+
+    grading_inquiry_t q = {.received_ms = 1, .answered_ms = 2, .exempt_mask = UINT64_MAX}, qb;
+    uint8_t qbuf[GRADING_CODEC_INQUIRY_MAX];
+    assert_int_equal(grading_codec_inquiry_encode(&q, qbuf, &len), GRADING_OK);
+    assert_true(len <= GRADING_CODEC_INQUIRY_MAX);
+    assert_int_equal(qbuf[0], GRADING_CODEC_INQUIRY_V2);
+    assert_int_equal(grading_codec_inquiry_decode(qbuf, len, &qb), GRADING_OK);
+    assert_true(qb.exempt_mask == UINT64_MAX);
+    assert_true(qb.appeal_mask == 0);
+    assert_int_equal(qb.appeals, 0);
+    /* truncated: corrupt, not a guess */
+    assert_int_equal(grading_codec_inquiry_decode(qbuf, len - 1, &qb), GRADING_ECORRUPT);
 }
 
 static void test_day_round_trips_counters_and_customs(void **state)
@@ -301,7 +351,7 @@ static void test_every_truncation_and_extension_is_corrupt(void **state)
         dbuf[GRADING_CODEC_DAY_MAX + 1];
     size_t olen, qlen, dlen;
     grading_order_t o = sample_order(), ob = sample_order();
-    grading_inquiry_t q = {1, 2}, qb = {77, 88};
+    grading_inquiry_t q = {.received_ms = 1, .answered_ms = 2}, qb = {.received_ms = 77, .answered_ms = 88};
     grading_day_counters_t d = sample_day(), db;
     assert_int_equal(grading_codec_order_encode(&o, obuf, &olen), GRADING_OK);
     assert_int_equal(grading_codec_inquiry_encode(&q, qbuf, &qlen), GRADING_OK);
@@ -335,7 +385,7 @@ static void test_unknown_versions_are_corrupt(void **state)
     uint8_t buf[GRADING_CODEC_DAY_MAX];
     size_t len;
     grading_order_t o = sample_order();
-    grading_inquiry_t q = {1, 2};
+    grading_inquiry_t q = {.received_ms = 1, .answered_ms = 2};
     grading_day_counters_t d = sample_day();
     assert_int_equal(grading_codec_order_encode_dense(&o, buf, &len), GRADING_OK);
     buf[0] = 2;
@@ -629,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_order_holding_a_review_round_trips_as_v2),
         cmocka_unit_test(test_order_holding_a_review_keeps_its_aspects_in_v3),
         cmocka_unit_test(test_inquiry_round_trips),
+        cmocka_unit_test(test_exclusions_round_trip_in_v4_and_inquiry_v2),
         cmocka_unit_test(test_day_round_trips_counters_and_customs),
         cmocka_unit_test(test_day_with_the_most_customs_fits_its_bound),
         cmocka_unit_test(test_older_day_record_with_fewer_counters_reads_as_zeros),

@@ -257,6 +257,34 @@ static void test_each_presets_boundary_day_kept_and_the_day_before_deleted(void 
     }
 }
 
+/* Issue 15: the excluded days (xdaily) go with the days. */
+static void test_excluded_days_older_than_retention_go_too(void **state)
+{
+    fixture_t *f = *state;
+    grading_policy_t *p = load_preset(presets[0]);
+    const grading_marketplace_t *mp = grading_policy_marketplace_at(p, 0);
+    int32_t inside = grading_prune_oldest_day(mp, 0, f->now), outside = inside - 1;
+    grading_day_counters_t d = one_order();
+    grading_txn_t *t;
+    assert_int_equal(grading_store_write_begin(f->st, NULL, &t), GRADING_OK);
+    assert_int_equal(grading_store_xday_put(t, mp->name, "x1", inside, &d), GRADING_OK);
+    assert_int_equal(grading_store_xday_put(t, mp->name, "x1", outside, &d), GRADING_OK);
+    assert_int_equal(grading_txn_commit(t), GRADING_OK);
+    grading_prune_stats_t st = pass(f, p, 0, 0, 0);
+    assert_true(st.days >= 1);
+    grading_store_reader_t *r;
+    bool found;
+    assert_int_equal(grading_store_reader_new(f->st, &r), GRADING_OK);
+    assert_int_equal(grading_store_read_begin(r, &t), GRADING_OK);
+    assert_int_equal(grading_store_xday_get(t, mp->name, "x1", outside, &d, &found), GRADING_OK);
+    assert_false(found);
+    assert_int_equal(grading_store_xday_get(t, mp->name, "x1", inside, &d, &found), GRADING_OK);
+    assert_true(found);
+    grading_store_read_end(r);
+    grading_store_reader_free(r);
+    grading_policy_unref(p);
+}
+
 /* ---- orders, inquiries, event ids ---- */
 
 static void put_order(fixture_t *f, const char *id, int64_t paid, int64_t shipped, int64_t delivered)
@@ -308,7 +336,8 @@ static void test_finished_orders_older_than_retention_go_open_and_unpaid_stay(vo
 
     /* inquiries: by their last event */
     grading_txn_t *t;
-    grading_inquiry_t old = {long_ago, oldest_ms - 1}, recent = {long_ago, oldest_ms};
+    grading_inquiry_t old = {.received_ms = long_ago, .answered_ms = oldest_ms - 1},
+                      recent = {.received_ms = long_ago, .answered_ms = oldest_ms};
     assert_int_equal(grading_store_write_begin(f->st, NULL, &t), GRADING_OK);
     assert_int_equal(grading_store_inquiry_put(t, "m", "s", "q-old", &old), GRADING_OK);
     assert_int_equal(grading_store_inquiry_put(t, "m", "s", "q-recent", &recent), GRADING_OK);
@@ -582,6 +611,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookback_covers_every_window_of_every_preset),
         cmocka_unit_test(test_lookback_is_at_least_the_metrics_apis_365_days),
+        cmocka_unit_test_setup_teardown(test_excluded_days_older_than_retention_go_too, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_presets_boundary_day_kept_and_the_day_before_deleted, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_finished_orders_older_than_retention_go_open_and_unpaid_stay, setup,

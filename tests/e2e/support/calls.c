@@ -16,7 +16,10 @@
 const char *const e2e_methods[] = {"RecordEvents",    "GetSellerMetrics",       "GetGrade",
                                    "GetPenaltyState", "GetRankingBoosts",       "GetAdCreditEligibility",
                                    "GetSettlementTerms", "ClosePeriod",         "GetGradeHistory",
-                                   "ListAudit",       "ListMetricEvents", "GetGradeForecast"};
+                                   "ListAudit",       "ListMetricEvents",       "GetGradeForecast",
+                                   /* issue 15: appeals and exemptions */
+                                   "ExcludeEvents",   "RestoreEvents",          "DeclareExemption",
+                                   "RevokeExemption", "ListExemptions"};
 const size_t e2e_method_count = sizeof e2e_methods / sizeof e2e_methods[0];
 
 grading_client_t *e2e_client_with(const char *addr, const grading_client_options_t *o)
@@ -50,6 +53,11 @@ grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const 
     Grading__V1__ListAuditRequest aud = GRADING__V1__LIST_AUDIT_REQUEST__INIT;
     Grading__V1__ListMetricEventsRequest evi = GRADING__V1__LIST_METRIC_EVENTS_REQUEST__INIT;
     Grading__V1__GetGradeForecastRequest fc = GRADING__V1__GET_GRADE_FORECAST_REQUEST__INIT;
+    Grading__V1__ExcludeEventsRequest exc = GRADING__V1__EXCLUDE_EVENTS_REQUEST__INIT;
+    Grading__V1__RestoreEventsRequest rst = GRADING__V1__RESTORE_EVENTS_REQUEST__INIT;
+    Grading__V1__DeclareExemptionRequest dex = GRADING__V1__DECLARE_EXEMPTION_REQUEST__INIT;
+    Grading__V1__RevokeExemptionRequest rex = GRADING__V1__REVOKE_EXEMPTION_REQUEST__INIT;
+    Grading__V1__ListExemptionsRequest lex = GRADING__V1__LIST_EXEMPTIONS_REQUEST__INIT;
     char *m = (char *)mp;
 
     if (strcmp(method, "RecordEvents") == 0) {
@@ -93,6 +101,20 @@ grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const 
     } else if (strcmp(method, "GetGradeForecast") == 0) {
         fc.marketplace = m, fc.seller_id = seller, fc.days = 3;
         req = &fc.base, resp = &grading__v1__grade_forecast__descriptor;
+    } else if (strcmp(method, "ExcludeEvents") == 0) {   /* an unknown order: NOT_FOUND when allowed */
+        exc.marketplace = m, exc.seller_id = seller;
+        req = &exc.base, resp = &grading__v1__exclude_events_response__descriptor;
+    } else if (strcmp(method, "RestoreEvents") == 0) {
+        rst.marketplace = m, rst.seller_id = seller;
+        req = &rst.base, resp = &grading__v1__restore_events_response__descriptor;
+    } else if (strcmp(method, "DeclareExemption") == 0) {   /* no exemption: INVALID_ARGUMENT when allowed */
+        req = &dex.base, resp = &grading__v1__declare_exemption_response__descriptor;
+    } else if (strcmp(method, "RevokeExemption") == 0) {
+        rex.marketplace = m, rex.id = "authz-none";
+        req = &rex.base, resp = &grading__v1__revoke_exemption_response__descriptor;
+    } else if (strcmp(method, "ListExemptions") == 0) {
+        lex.marketplace = m;
+        req = &lex.base, resp = &grading__v1__list_exemptions_response__descriptor;
     } else {
         snprintf(details, len, "no such method in the test: %s", method);
         return GRPC_STATUS_UNKNOWN;
