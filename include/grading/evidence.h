@@ -34,6 +34,7 @@ typedef struct {
     int32_t day;
     grading_counter_t counter;
     int64_t delta;
+    bool excluded;                  /* the record's appeal/exemption mask holds the counter */
 } grading_evidence_contrib_t;
 
 typedef struct {

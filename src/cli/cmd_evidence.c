@@ -46,10 +46,10 @@ static void csv_field(FILE *out, const char *s, bool last)
     fputs(last ? "\r\n" : ",", out);
 }
 
-#define CSV_COLS 16
+#define CSV_COLS 17
 static const char *const csv_head[CSV_COLS] = {
     "kind", "id", "paid", "shipped", "delivered", "cancelled", "cancel_fault", "cancel_reason", "returned",
-    "exchanged", "non_receipt", "inquiry_received", "inquiry_answered", "counter", "day", "delta"};
+    "exchanged", "non_receipt", "inquiry_received", "inquiry_answered", "counter", "day", "delta", "excluded"};
 
 static void csv_row(FILE *out, const char *const *cells)
 {
@@ -77,7 +77,7 @@ static void csv_event(FILE *out, const Grading__V1__MetricEvent *m)
         const Grading__V1__CounterDelta *d = m->contributions[k];
         snprintf(delta, sizeof delta, "%lld", (long long)d->delta);
         const char *cells[CSV_COLS] = {kind, m->id, t[0], t[1], t[2], t[3], fault, reason, t[4], t[5], t[6],
-                                       t[7], t[8], d->counter, d->day, delta};
+                                       t[7], t[8], d->counter, d->day, delta, d->excluded ? "true" : "false"};
         csv_row(out, cells);
     }
 }
@@ -122,9 +122,10 @@ static int table_event(cli_table_t *t, const Grading__V1__MetricEvent *m)
     stages_text(m, stages, sizeof stages);
     counted[0] = 0;
     for (size_t k = 0; k < m->n_contributions && n < sizeof counted; k++)
-        n += (size_t)snprintf(counted + n, sizeof counted - n, "%s%s %s %+lld", k ? ", " : "",
+        n += (size_t)snprintf(counted + n, sizeof counted - n, "%s%s %s %+lld%s", k ? ", " : "",
                               m->contributions[k]->counter, m->contributions[k]->day,
-                              (long long)m->contributions[k]->delta);
+                              (long long)m->contributions[k]->delta,
+                              m->contributions[k]->excluded ? " (excluded)" : "");
     const char *cells[4] = {m->kind == GRADING__V1__EVIDENCE_KIND__EVIDENCE_KIND_INQUIRY ? "inquiry" : "order", m->id,
                             stages, counted};
     return cli_table_add_row(t, cells);

@@ -75,18 +75,25 @@ static bool after_token(const scan_t *sc, grading_evidence_kind_t kind, const ch
     return strcmp(id, sc->after_id) > 0;
 }
 
-/* Keeps the record's contributions that count in the window; lists it
- * when it has some and falls on this page. */
-static grading_err_t take(scan_t *sc, const grading_contrib_t *k, size_t n)
+/* Keeps the record's contributions that count in the window (those its
+ * appeal/exemption mask excludes marked so, and not counted as listed: the
+ * days hold them apart); lists it when it has some and falls on this page. */
+static void take_one(scan_t *sc, const grading_contrib_t *k, bool excluded)
+{
+    grading_evidence_entry_t *c = &sc->cur;
+    if (k->custom || k->delta == 0 || k->day < sc->first || k->day > sc->last) return;
+    if (!(sc->mask >> k->counter & 1) || c->ncontribs == GRADING_MAX_CONTRIBS) return;
+    c->contribs[c->ncontribs++] = (grading_evidence_contrib_t){k->day, k->counter, k->delta, excluded};
+    if (!excluded) sc->listed[k->counter] += k->delta;
+}
+
+static grading_err_t take(scan_t *sc, const grading_contrib_t *kept, size_t nkept, const grading_contrib_t *excl,
+                          size_t nexcl)
 {
     grading_evidence_entry_t *c = &sc->cur;
     c->ncontribs = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (k[i].custom || k[i].delta == 0 || k[i].day < sc->first || k[i].day > sc->last) continue;
-        if (!(sc->mask >> k[i].counter & 1)) continue;
-        c->contribs[c->ncontribs++] = (grading_evidence_contrib_t){k[i].day, k[i].counter, k[i].delta};
-        sc->listed[k[i].counter] += k[i].delta;
-    }
+    for (size_t i = 0; i < nkept; i++) take_one(sc, &kept[i], false);
+    for (size_t i = 0; i < nexcl; i++) take_one(sc, &excl[i], true);
     if (c->ncontribs == 0 || !after_token(sc, c->kind, c->id)) return GRADING_OK;
     if (sc->ev->nentries == sc->cap) {
         sc->more = true;
@@ -99,29 +106,31 @@ static grading_err_t take(scan_t *sc, const grading_contrib_t *k, size_t n)
 static grading_err_t on_order(void *ctx, const char *id, const grading_order_t *o)
 {
     scan_t *sc = ctx;
-    grading_contrib_t k[GRADING_MAX_CONTRIBS];
-    size_t n = 0;
-    grading_err_t err = grading_order_contribs(o, &sc->mp->tz, +1, k, GRADING_MAX_CONTRIBS, &n);
+    grading_contrib_t k[GRADING_MAX_CONTRIBS], x[GRADING_MAX_CONTRIBS];
+    size_t n = 0, nx = 0;
+    grading_err_t err =
+        grading_order_contribs_split(o, &sc->mp->tz, +1, k, GRADING_MAX_CONTRIBS, &n, x, GRADING_MAX_CONTRIBS, &nx);
     if (err) return err;
     memset(&sc->cur, 0, offsetof(grading_evidence_entry_t, contribs));
     sc->cur.kind = GRADING_EVIDENCE_ORDER;
     snprintf(sc->cur.id, sizeof sc->cur.id, "%s", id);
     sc->cur.order = *o;
-    return take(sc, k, n);
+    return take(sc, k, n, x, nx);
 }
 
 static grading_err_t on_inquiry(void *ctx, const char *id, const grading_inquiry_t *q)
 {
     scan_t *sc = ctx;
-    grading_contrib_t k[GRADING_MAX_CONTRIBS];
-    size_t n = 0;
-    grading_err_t err = grading_inquiry_contribs(q, &sc->mp->tz, +1, k, GRADING_MAX_CONTRIBS, &n);
+    grading_contrib_t k[GRADING_MAX_CONTRIBS], x[GRADING_MAX_CONTRIBS];
+    size_t n = 0, nx = 0;
+    grading_err_t err =
+        grading_inquiry_contribs_split(q, &sc->mp->tz, +1, k, GRADING_MAX_CONTRIBS, &n, x, GRADING_MAX_CONTRIBS, &nx);
     if (err) return err;
     memset(&sc->cur, 0, offsetof(grading_evidence_entry_t, contribs));
     sc->cur.kind = GRADING_EVIDENCE_INQUIRY;
     snprintf(sc->cur.id, sizeof sc->cur.id, "%s", id);
     sc->cur.inquiry = *q;
-    return take(sc, k, n);
+    return take(sc, k, n, x, nx);
 }
 
 /* ---- the per-counter split ---- */

@@ -137,6 +137,7 @@ grading_err_t rpc_evidence_pb_build(rpc_evidence_pb_t *pb, const grading_evidenc
             day_text(en->contribs[k].day, pb->days[d]);
             pb->deltas[d].day = pb->days[d];
             pb->deltas[d].delta = en->contribs[k].delta;
+            pb->deltas[d].excluded = en->contribs[k].excluded;
             pb->delta_ptrs[d] = &pb->deltas[d];
         }
         pb->event_ptrs[i] = m;

@@ -261,17 +261,17 @@ static void test_gradectl_evidence_csv_and_table(void **state)
     static char *lines[1000];
     size_t n = crlf_lines(r.out, lines, 1000);
     assert_string_equal(lines[0], "kind,id,paid,shipped,delivered,cancelled,cancel_fault,cancel_reason,returned,"
-                                  "exchanged,non_receipt,inquiry_received,inquiry_answered,counter,day,delta");
+                                  "exchanged,non_receipt,inquiry_received,inquiry_answered,counter,day,delta,excluded");
     /* every order once for `orders`, the cancelled ones again */
     assert_int_equal(n, 1 + ORDERS + CANCELLED);
     assert_string_equal(lines[1], "order,o-000,2026-10-20T01:00:00Z,,,2026-10-20T01:00:00Z,seller,out_of_stock,"
-                                  ",,,,,orders,2026-10-20,1");
+                                  ",,,,,orders,2026-10-20,1,false");
     assert_string_equal(lines[2], "order,o-000,2026-10-20T01:00:00Z,,,2026-10-20T01:00:00Z,seller,out_of_stock,"
-                                  ",,,,,cancels_seller_fault,2026-10-20,1");
-    assert_string_equal(lines[3], "order,o-001,2026-10-20T01:00:00Z,2026-10-20T01:00:00Z,,,,,,,,,,orders,2026-10-20,1");
+                                  ",,,,,cancels_seller_fault,2026-10-20,1,false");
+    assert_string_equal(lines[3], "order,o-001,2026-10-20T01:00:00Z,2026-10-20T01:00:00Z,,,,,,,,,,orders,2026-10-20,1,false");
     /* RFC 4180: the field with a comma and a quote is quoted, the quote doubled */
     assert_string_equal(lines[n - 1], "order,\"o-999,\"\"q\",2026-10-20T01:00:00Z,2026-10-20T01:00:00Z,,,,,,,,,,"
-                                      "orders,2026-10-20,1");
+                                      "orders,2026-10-20,1,false");
     assert_string_equal(r.err, "");   /* nothing unlisted */
     e2e_run_destroy(&r);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grading/appeal.h"
 #include "grading/evidence.h"
 #include "grading/policy.h"
 #include "grading/store.h"
@@ -292,12 +293,46 @@ static void test_window_before_retention(void **state)
     assert_int_equal(grading_txn_commit(txn), GRADING_OK);
 }
 
+/* An appealed order (ExcludeEvents) is still listed, its contributions
+ * marked excluded and not counted as listed: the days hold them apart, so
+ * listed + unlisted stays the window's total. */
+static void test_appealed_order_listed_as_excluded(void **state)
+{
+    fx_t *fx = *state;
+    grading_txn_t *txn;
+    const char *orders[] = {"a2"}, *metrics[] = {"late_rate"};
+    grading_appeal_req_t req = {.marketplace = "m", .seller = "s", .order_ids = orders, .norders = 1,
+                                .metrics = metrics, .nmetrics = 1, .reason = "carrier_delay"};
+    grading_appeal_result_t res = {0};
+    grading_error_t e;
+    assert_int_equal(grading_store_write_begin(fx->st, NULL, &txn), GRADING_OK);
+    assert_int_equal(grading_appeal_apply(txn, fx->p, &req, AS_OF, &res, &e), GRADING_OK);
+    assert_int_equal(grading_txn_commit(txn), GRADING_OK);
+    assert_true(res.changed);
+    grading_appeal_result_free(&res);
+
+    grading_evidence_t *ev;
+    assert_int_equal(ask(fx, (grading_evidence_query_t){.metric = "late_rate"}, &ev, &e), GRADING_OK);
+    assert_true(ev->value.value == 1.0 / 2.0);   /* a3 late of a1, a3 */
+    assert_int_equal(ev->nentries, 3);
+    assert_string_equal(ev->entries[1].id, "a2");
+    assert_true(ev->entries[1].ncontribs > 0);
+    for (uint32_t i = 0; i < ev->entries[1].ncontribs; i++) assert_true(ev->entries[1].contribs[i].excluded);
+    for (uint32_t i = 0; i < ev->entries[0].ncontribs; i++) assert_false(ev->entries[0].contribs[i].excluded);
+    assert_int_equal(counter(ev, GRADING_C_SHIPPED)->total, 2);
+    assert_int_equal(counter(ev, GRADING_C_SHIPPED)->listed, 2);
+    assert_int_equal(counter(ev, GRADING_C_SHIPPED)->unlisted, 0);
+    assert_int_equal(counter(ev, GRADING_C_SHIPPED_ON_TIME)->unlisted, 0);
+    grading_evidence_free(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metric_over_metrics),  cmocka_unit_test(test_several_windows_need_one),
         cmocka_unit_test(test_custom_counters_are_unlisted), cmocka_unit_test(test_pages_and_tokens),
         cmocka_unit_test(test_bad_queries),          cmocka_unit_test(test_window_before_retention),
+        cmocka_unit_test_setup_teardown(test_appealed_order_listed_as_excluded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
