@@ -106,6 +106,7 @@ static void deadline_after(struct timespec *ts, long ns)
 static void *syncer_main(void *arg)
 {
     grading_syncer_t *s = arg;
+    pthread_setname_np(pthread_self(), "grading-syncer");
     pthread_mutex_lock(&s->mu);
     for (;;) {
         committed_t *done = take_answered(s, s->durable);
