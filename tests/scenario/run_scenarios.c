@@ -195,18 +195,19 @@ static void temp_store_remove(char dir[4096], grading_store_t *st)
     dir[0] = '\0';
 }
 
-/* Runs case i in st (the file's store, or for a case with closes a store
- * of its own) and prints its line. Returns true when it passed. */
+/* Runs case i in st (the file's store, or for a case with closes or
+ * exemptions a store of its own) and prints its line. Returns true when
+ * it passed. */
 static bool run_case(grading_store_t *shared, const scn_file_t *file, size_t i)
 {
-    static char msg[16384], checked[16384];
+    static char msg[16384], exempted[16384], checked[16384];
     const scn_case_t *c = &file->cases[i];
     grading_store_t *st = shared;
     char dir[4096] = "";
     bool ok = false;
 
-    if (c->ncloses && temp_store_open(dir, &st, msg, sizeof msg)) {
-        printf("FAIL - %s: no store for its closes: %s\n", c->name, msg);
+    if (scn_case_own_store(c) && temp_store_open(dir, &st, msg, sizeof msg)) {
+        printf("FAIL - %s: no store of its own: %s\n", c->name, msg);
         goto out;
     }
     if (scn_case_apply(st, file, i, msg, sizeof msg)) {
@@ -217,15 +218,20 @@ static bool run_case(grading_store_t *shared, const scn_file_t *file, size_t i)
         printf("FAIL - %s: appeals not applied: %s\n", c->name, msg);
         goto out;
     }
-    /* the closes' differences first, then the expectations' */
+    /* the exemptions' differences first, then the closes', then the expectations' */
+    bool exempt = !c->nexemptions || scn_case_exempt(st, file, i, exempted, sizeof exempted);
     bool closed = !c->ncloses || scn_case_close(st, file, i, msg, sizeof msg);
     bool matched = scn_case_check(st, file, i, checked, sizeof checked);
-    if (closed && matched) {
+    if (exempt && closed && matched) {
         printf("ok - %s\n", c->name);
         ok = true;
     } else {
-        printf("FAIL - %s: %s%s%s\n", c->name, closed ? "" : msg, !closed && !matched ? "; " : "",
-               matched ? "" : checked);
+        const char *parts[] = {exempt ? NULL : exempted, closed ? NULL : msg, matched ? NULL : checked};
+        const char *sep = "";
+        printf("FAIL - %s: ", c->name);
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+            if (parts[k]) printf("%s%s", sep, parts[k]), sep = "; ";
+        printf("\n");
     }
 out:
     if (st != shared) temp_store_remove(dir, st);
