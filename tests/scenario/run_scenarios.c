@@ -19,9 +19,9 @@
  * runs) or the store cannot be used. Each case has its own seller
  * (scenario-seller-0001, -0002, ... by position) in one store, created in
  * a fresh mkdtemp directory under $TMPDIR (or /tmp) and removed at exit.
- * A case with closes runs in a store of its own (a close covers every
- * seller of the marketplace, and its periods must hold only this case's
- * seller), opened for the case and removed after it.
+ * A case with closes or exemptions runs in a store of its own (a close
+ * or an exemption covers every seller of the marketplace, and must see
+ * only this case's seller), opened for the case and removed after it.
  *
  * FORMAT (YAML; unknown or duplicate keys are errors):
  *
@@ -71,6 +71,13 @@
  *           evaluated: 1          # sellers evaluated (optional)
  *           dry_run: false        # count only, write nothing
  *         - {kind: month, period: "2026-12", error: not ended}  # expected error text
+ *       exemptions:         # optional: declared after the events (scenario_exempt.c)
+ *         - {id: storm, from: 2026-10-05, to: 2026-10-05, metrics: [shipping_delay_rate],
+ *            scope: overseas, product_id: p2,      # optional filters (scope: any)
+ *            sellers_changed: 1, orders_changed: 1, # the walk's answer (optional)
+ *            orders: [...]}                         # recorded after the declaration
+ *         - {id: bad, from: 2026-10-05, to: 2026-10-04, metrics: all, error: "to:"}
+ *       revoked: [storm]    # or {id: storm, orders_changed: 1}; after every declaration
  *       expect:             # at least one item; names must exist in the policy
  *         metrics: {shipping_delay_rate: 0.0049, inquiry_answer_rate: insufficient}
  *         scores: {shipping_delay_points: 5, inquiry_verdict: fit}  # or unavailable
