@@ -19,9 +19,9 @@
  * runs) or the store cannot be used. Each case has its own seller
  * (scenario-seller-0001, -0002, ... by position) in one store, created in
  * a fresh mkdtemp directory under $TMPDIR (or /tmp) and removed at exit.
- * A case with closes runs in a store of its own (a close covers every
- * seller of the marketplace, and its periods must hold only this case's
- * seller), opened for the case and removed after it.
+ * A case with closes or exemptions runs in a store of its own (a close
+ * or an exemption covers every seller of the marketplace, and must see
+ * only this case's seller), opened for the case and removed after it.
  *
  * FORMAT (YAML; unknown or duplicate keys are errors):
  *
@@ -71,6 +71,13 @@
  *           evaluated: 1          # sellers evaluated (optional)
  *           dry_run: false        # count only, write nothing
  *         - {kind: month, period: "2026-12", error: not ended}  # expected error text
+ *       exemptions:         # optional: declared after the events (scenario_exempt.c)
+ *         - {id: storm, from: 2026-10-05, to: 2026-10-05, metrics: [shipping_delay_rate],
+ *            scope: overseas, product_id: p2,      # optional filters (scope: any)
+ *            sellers_changed: 1, orders_changed: 1, # the walk's answer (optional)
+ *            orders: [...]}                         # recorded after the declaration
+ *         - {id: bad, from: 2026-10-05, to: 2026-10-04, metrics: all, error: "to:"}
+ *       revoked: [storm]    # or {id: storm, orders_changed: 1}; after every declaration
  *       expect:             # at least one item; names must exist in the policy
  *         metrics: {shipping_delay_rate: 0.0049, inquiry_answer_rate: insufficient}
  *         scores: {shipping_delay_points: 5, inquiry_verdict: fit}  # or unavailable
@@ -195,18 +202,19 @@ static void temp_store_remove(char dir[4096], grading_store_t *st)
     dir[0] = '\0';
 }
 
-/* Runs case i in st (the file's store, or for a case with closes a store
- * of its own) and prints its line. Returns true when it passed. */
+/* Runs case i in st (the file's store, or for a case with closes or
+ * exemptions a store of its own) and prints its line. Returns true when
+ * it passed. */
 static bool run_case(grading_store_t *shared, const scn_file_t *file, size_t i)
 {
-    static char msg[16384], checked[16384];
+    static char msg[16384], exempted[16384], checked[16384];
     const scn_case_t *c = &file->cases[i];
     grading_store_t *st = shared;
     char dir[4096] = "";
     bool ok = false;
 
-    if (c->ncloses && temp_store_open(dir, &st, msg, sizeof msg)) {
-        printf("FAIL - %s: no store for its closes: %s\n", c->name, msg);
+    if (scn_case_own_store(c) && temp_store_open(dir, &st, msg, sizeof msg)) {
+        printf("FAIL - %s: no store of its own: %s\n", c->name, msg);
         goto out;
     }
     if (scn_case_apply(st, file, i, msg, sizeof msg)) {
@@ -217,15 +225,20 @@ static bool run_case(grading_store_t *shared, const scn_file_t *file, size_t i)
         printf("FAIL - %s: appeals not applied: %s\n", c->name, msg);
         goto out;
     }
-    /* the closes' differences first, then the expectations' */
+    /* the exemptions' differences first, then the closes', then the expectations' */
+    bool exempt = !c->nexemptions || scn_case_exempt(st, file, i, exempted, sizeof exempted);
     bool closed = !c->ncloses || scn_case_close(st, file, i, msg, sizeof msg);
     bool matched = scn_case_check(st, file, i, checked, sizeof checked);
-    if (closed && matched) {
+    if (exempt && closed && matched) {
         printf("ok - %s\n", c->name);
         ok = true;
     } else {
-        printf("FAIL - %s: %s%s%s\n", c->name, closed ? "" : msg, !closed && !matched ? "; " : "",
-               matched ? "" : checked);
+        const char *parts[] = {exempt ? NULL : exempted, closed ? NULL : msg, matched ? NULL : checked};
+        const char *sep = "";
+        printf("FAIL - %s: ", c->name);
+        for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++)
+            if (parts[k]) printf("%s%s", sep, parts[k]), sep = "; ";
+        printf("\n");
     }
 out:
     if (st != shared) temp_store_remove(dir, st);

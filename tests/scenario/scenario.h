@@ -24,6 +24,8 @@
 #define SCN_MAX_EVENTS_PER_TXN 5000     /* events applied in one write transaction */
 #define SCN_MAX_MONTHS 120              /* `months` of one generator */
 #define SCN_MAX_CLOSES 64               /* `closes` of one case */
+#define SCN_MAX_EXEMPTIONS 16           /* `exemptions` (and `revoked`) of one case */
+#define SCN_EXEMPT_MAX_METRICS 8        /* `metrics` of one exemption */
 #define SCN_MSG_LEN 1024
 #define SCN_NAME_LEN 256
 #define SCN_TEXT_LEN GRADING_RULES_REASON_LEN
@@ -189,6 +191,34 @@ typedef struct {
     scn_events_t ev;                    /* recorded just before this close */
 } scn_close_t;
 
+/* One item of `exemptions` (issue 15 §2): declared after the case's
+ * events through grading_exempt_declare (what DeclareExemption runs), so
+ * it applies retroactively; then its own events are recorded (arriving
+ * after the declaration). scenario_exempt.c. */
+typedef struct {
+    int line;
+    char id[GRADING_MAX_ID_LEN + 1];
+    char from[16], to[16];              /* local dates, checked by the declaration */
+    size_t nmetrics;
+    char metrics[SCN_EXEMPT_MAX_METRICS][64];
+    int32_t scope;                      /* GRADING_EXEMPT_ANY / _DOMESTIC / _OVERSEAS */
+    char product_id[GRADING_MAX_ID_LEN + 1];   /* "": any */
+    bool has_sellers_changed, has_orders_changed;
+    uint64_t sellers_changed, orders_changed;  /* the walk's answer, expected */
+    bool expect_error;
+    char error[SCN_TEXT_LEN];           /* text the declaration's error must contain */
+    scn_events_t ev;                    /* recorded after this declaration */
+} scn_exemption_t;
+
+/* One item of `revoked`: an exemption id of the case, revoked after every
+ * declaration, with the walk's answer optionally expected. */
+typedef struct {
+    int line;
+    char id[GRADING_MAX_ID_LEN + 1];
+    bool has_orders_changed;
+    uint64_t orders_changed;
+} scn_revoke_t;
+
 typedef struct {
     char name[SCN_NAME_LEN];
     int line;
@@ -198,6 +228,9 @@ typedef struct {
     scn_events_t ev;
     size_t ncloses, nexpect;
     scn_close_t *closes;               /* non-empty: the case runs in its own store */
+    size_t nexemptions, nrevoked;
+    scn_exemption_t *exemptions;       /* non-empty: the case runs in its own store */
+    scn_revoke_t *revoked;
     scn_expect_t *expect;
 } scn_case_t;
 
@@ -233,14 +266,46 @@ bool scn_shift_months(const grading_tz_t *tz, int64_t ms, uint32_t k, int64_t *o
 grading_err_t scn_events_apply(grading_store_t *st, const scn_file_t *f, size_t ci,
                                const scn_events_t *ev, size_t phase, char *msg, size_t msglen);
 
-/* scn_events_apply of the case's own events. */
 /* Applies the case's appeals (orders items with `appealed`) after its
  * events, each in a write transaction as the server's writer would
  * (scenario_appeal.c). Errors: the appeal's, said in msg. */
 grading_err_t scn_case_appeals(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg, size_t msglen);
 
+/* scn_events_apply of the case's own events. */
 grading_err_t scn_case_apply(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg,
                              size_t msglen);
+
+/* True when case c must run in a store of its own: closes and exemptions
+ * reach every seller of the marketplace, so in the file's shared store
+ * they would change (and count) the other cases' sellers. */
+bool scn_case_own_store(const scn_case_t *c);
+
+/* A list of differences, "; "-separated, into a caller's buffer. */
+typedef struct {
+    char *msg;
+    size_t len, cap;
+    bool ok;            /* nothing differed yet */
+} scn_diffs_t;
+
+void scn_differ(scn_diffs_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* An answer that may be an expected error: err (e says why) against
+ * expect_error and the text the error must contain ("CODE: field:
+ * message"); a difference goes to d, named by what. True when the call
+ * succeeded as expected, so its answer is to be compared. */
+bool scn_answer_check(scn_diffs_t *d, const char *what, grading_err_t err, const grading_error_t *e,
+                      bool expect_error, const char *text);
+
+/* An ingest writer's clock that reads the int64_t ms ctx points to (the
+ * case's as_of). */
+int64_t scn_clock(void *ctx);
+
+/* Declares the case's exemptions in order (each followed by its own
+ * events), then revokes `revoked`, each through the ingest writer with
+ * its clock at as_of, as the server runs DeclareExemption and
+ * RevokeExemption. Returns true when every answer was as expected (the
+ * walk's counts, an expected error); otherwise msg lists what differed. */
+bool scn_case_exempt(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg, size_t msglen);
 
 /* Runs the case's closes in order (each after its own events), with an
  * ingest writer whose clock is the case's as_of, then re-derives the

@@ -15,7 +15,6 @@
  * A close answers with an error, already_closed or the sellers evaluated;
  * every difference from what the file expects is listed, and a close that
  * fails does not stop the later ones (their answers are still reported). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,83 +22,41 @@
 #include "grading/ingest.h"
 #include "scenario.h"
 
-typedef struct {
-    char *msg;
-    size_t len, cap;
-    bool ok;
-} diffs_t;
-
-static void differ(diffs_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void differ(diffs_t *d, const char *fmt, ...)
-{
-    if (d->len < d->cap) {
-        if (!d->ok) d->len += (size_t)snprintf(d->msg + d->len, d->cap - d->len, "; ");
-        if (d->len < d->cap) {
-            va_list ap;
-            va_start(ap, fmt);
-            d->len += (size_t)vsnprintf(d->msg + d->len, d->cap - d->len, fmt, ap);
-            va_end(ap);
-        }
-    }
-    d->ok = false;
-}
-
-/* The writer's clock: the case's as_of. */
-static int64_t case_clock(void *ctx)
-{
-    return *(const int64_t *)ctx;
-}
-
 /* Runs close k and compares its answer. */
 static void run_close(grading_store_t *st, const scn_file_t *f, const scn_case_t *c, size_t k,
-                      diffs_t *d)
+                      scn_diffs_t *d)
 {
     const scn_close_t *cl = &c->closes[k];
     const char *kind = grading_period_kind_name(cl->kind);
     grading_ingest_t *in = NULL;
     grading_close_result_t res;
     grading_error_t e;
-    char why[GRADING_ERROR_FIELD_MAX + GRADING_ERROR_MSG_MAX + 32];
     char what[GRADING_PERIOD_NAME_MAX + 64];   /* "close 2 (month 2026-10, line 13)" */
     int64_t now = c->as_of_ms;
 
     memset(&e, 0, sizeof e);
     snprintf(what, sizeof what, "close %zu (%s %s, line %d)", k + 1, kind, cl->period, cl->line);
-    grading_err_t err = grading_ingest_start(st, case_clock, &now, &in);
+    grading_err_t err = grading_ingest_start(st, scn_clock, &now, &in);
     if (err) {
-        differ(d, "%s: cannot start the ingest writer: %s", what, grading_err_name(err));
+        scn_differ(d, "%s: cannot start the ingest writer: %s", what, grading_err_name(err));
         return;
     }
     err = grading_close_period(st, in, f->policy, c->mp, cl->kind, cl->period, cl->dry_run, now, 0,
                                &res, &e);
     grading_ingest_stop(in);
 
-    if (err) {
-        char detail[GRADING_ERROR_FIELD_MAX + GRADING_ERROR_MSG_MAX + 4];
-        grading_error_format(&e, detail, sizeof detail);
-        snprintf(why, sizeof why, "%s: %s", grading_err_name(err), detail);
-        if (!cl->expect_error)
-            differ(d, "%s failed: %s", what, why);
-        else if (!strstr(why, cl->error))
-            differ(d, "%s: expected an error containing \"%s\", got \"%s\"", what, cl->error, why);
-        return;
-    }
-    if (cl->expect_error) {
-        differ(d, "%s: expected an error containing \"%s\", got success", what, cl->error);
-        return;
-    }
+    if (!scn_answer_check(d, what, err, &e, cl->expect_error, cl->error)) return;
     if (res.already_closed != cl->already_closed)
-        differ(d, "%s: already_closed (expected %s, got %s)", what, cl->already_closed ? "true" : "false",
+        scn_differ(d, "%s: already_closed (expected %s, got %s)", what, cl->already_closed ? "true" : "false",
                res.already_closed ? "true" : "false");
     if (cl->has_evaluated && res.state.evaluated != cl->evaluated)
-        differ(d, "%s: evaluated (expected %u, got %u)", what, cl->evaluated, res.state.evaluated);
+        scn_differ(d, "%s: evaluated (expected %u, got %u)", what, cl->evaluated, res.state.evaluated);
 }
 
 bool scn_case_close(grading_store_t *st, const scn_file_t *f, size_t ci, char *msg, size_t msglen)
 {
     const scn_case_t *c = &f->cases[ci];
-    diffs_t d = {msg, 0, msglen, true};
+    scn_diffs_t d = {msg, 0, msglen, true};
     char why[SCN_MSG_LEN];
     static const scn_events_t none;
     msg[0] = '\0';
@@ -108,7 +65,7 @@ bool scn_case_close(grading_store_t *st, const scn_file_t *f, size_t ci, char *m
         const scn_events_t *ev = &cl->ev;
         if ((ev->norders || ev->ninquiries || ev->nrevenue || ev->ncustom) &&
             scn_events_apply(st, f, ci, ev, k + 1, why, sizeof why)) {
-            differ(&d, "events before close %zu (%s %s, line %d) not applied: %s", k + 1,
+            scn_differ(&d, "events before close %zu (%s %s, line %d) not applied: %s", k + 1,
                    grading_period_kind_name(cl->kind), cl->period, cl->line, why);
             continue;
         }
@@ -116,6 +73,6 @@ bool scn_case_close(grading_store_t *st, const scn_file_t *f, size_t ci, char *m
     }
     /* the refresh after a close: phase ncloses + 1 records nothing */
     if (scn_events_apply(st, f, ci, &none, c->ncloses + 1, why, sizeof why))
-        differ(&d, "the stored record was not derived again after the closes: %s", why);
+        scn_differ(&d, "the stored record was not derived again after the closes: %s", why);
     return d.ok;
 }

@@ -58,7 +58,8 @@ static void take_page(out_t *o, const grading_evidence_t *ev, bool first, seen_t
         for (uint32_t k = 0; k < e->ncontribs; k++) {
             if (e->contribs[k].day < ev->first_day || e->contribs[k].day > ev->last_day)
                 differ(o, "%s contributes on day %d, outside the window", e->id, (int)e->contribs[k].day);
-            s->listed[e->contribs[k].counter] += e->contribs[k].delta;
+            /* an appealed or exempt contribution is shown but not counted as listed */
+            if (!e->contribs[k].excluded) s->listed[e->contribs[k].counter] += e->contribs[k].delta;
         }
         s->entries++;
     }

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "grading/appeal.h"
+#include "grading/exemption.h"
 #include "grading/forecast.h"
 #include "scenario.h"
 
@@ -1275,13 +1277,140 @@ static bool closes_of(px_t *p, yaml_node_t *seq, scn_case_t *c)
     return true;
 }
 
+/* ---- exemptions (issue 15 §2) ---- */
+
+static const char *const scope_words[] = {"", "any", "domestic", "overseas", NULL};
+
+/* A walk count: a whole number, kept as uint64_t. */
+static bool walk_count_of(px_t *p, yaml_node_t *m, const char *key, bool *has, uint64_t *out)
+{
+    yaml_node_t *n = get(p, m, key);
+    int64_t v;
+    if (!n) return true;
+    if (!int_of(p, n, key, 0, INT64_C(1) << 52, &v)) return false;
+    *has = true;
+    *out = (uint64_t)v;
+    return true;
+}
+
+/* `metrics`: one word or a list; each a metric, a base counter or `all`
+ * (grading_appeal_mask decides, as the declaration will). */
+static bool exempt_metrics_of(px_t *p, yaml_node_t *n, const scn_case_t *c, scn_exemption_t *x)
+{
+    bool single = scalar(n) != NULL;
+    size_t cnt = 1;
+    if (!single) {
+        if (!want_seq(p, n, "exemptions.metrics")) return false;
+        cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+        if (cnt == 0 || cnt > SCN_EXEMPT_MAX_METRICS)
+            return fail_at(p, n, "exemptions.metrics: 1..%d names", SCN_EXEMPT_MAX_METRICS);
+    }
+    const char *names[SCN_EXEMPT_MAX_METRICS];
+    for (size_t i = 0; i < cnt; i++) {
+        yaml_node_t *m = single ? n : node(p, n->data.sequence.items.start[i]);
+        if (!text_of(p, m, "exemptions.metrics", x->metrics[i], sizeof x->metrics[i])) return false;
+        names[i] = x->metrics[i];
+    }
+    x->nmetrics = cnt;
+    uint64_t mask;
+    grading_error_t e = {0};
+    if (!x->expect_error && grading_appeal_mask(c->mp->rules, names, cnt, &mask, &e))
+        return fail_at(p, n, "exemptions.metrics: %s", e.message);
+    return true;
+}
+
+static bool exemption_of(px_t *p, yaml_node_t *m, const scn_case_t *c, scn_exemption_t *x)
+{
+    static const char *const keys[] = {"id", "from", "to", "metrics", "scope", "product_id", "sellers_changed",
+                                       "orders_changed", "error", "orders", "inquiries", "revenue", "custom",
+                                       NULL};
+    yaml_node_t *n;
+    int32_t scope = 1;
+    x->line = (int)m->start_mark.line + 1;
+    if (!want_map(p, m, "an exemptions item") || !check_keys(p, m, "exemptions", keys)) return false;
+    if (!(n = get(p, m, "id"))) return fail_at(p, m, "exemptions: id is required");
+    if (!text_of(p, n, "exemptions.id", x->id, sizeof x->id)) return false;
+    for (const scn_exemption_t *o = c->exemptions; o < x; o++)
+        if (strcmp(o->id, x->id) == 0) return fail_at(p, n, "exemptions: \"%s\" twice", x->id);
+    if (!(n = get(p, m, "from"))) return fail_at(p, m, "exemptions: from (a local date YYYY-MM-DD) is required");
+    if (!text_of(p, n, "exemptions.from", x->from, sizeof x->from)) return false;
+    if (!(n = get(p, m, "to"))) return fail_at(p, m, "exemptions: to (a local date YYYY-MM-DD) is required");
+    if (!text_of(p, n, "exemptions.to", x->to, sizeof x->to)) return false;
+    if ((n = get(p, m, "error"))) {
+        if (!text_of(p, n, "exemptions.error", x->error, sizeof x->error)) return false;
+        if (!x->error[0]) return fail_at(p, n, "exemptions.error: say which text the error must contain");
+        if (get(p, m, "sellers_changed") || get(p, m, "orders_changed"))
+            return fail_at(p, n, "exemptions: a declaration that expects an error has no walk counts");
+        x->expect_error = true;
+    }
+    if (!(n = get(p, m, "metrics"))) return fail_at(p, m, "exemptions: metrics (names or all) is required");
+    if (!exempt_metrics_of(p, n, c, x)) return false;
+    if ((n = get(p, m, "scope")) && !word_of(p, n, "exemptions.scope", scope_words, &scope)) return false;
+    x->scope = scope - 2;   /* any -1, domestic 0, overseas 1: GRADING_EXEMPT_* */
+    if ((n = get(p, m, "product_id")) && !text_of(p, n, "exemptions.product_id", x->product_id, sizeof x->product_id))
+        return false;
+    if (!walk_count_of(p, m, "sellers_changed", &x->has_sellers_changed, &x->sellers_changed) ||
+        !walk_count_of(p, m, "orders_changed", &x->has_orders_changed, &x->orders_changed))
+        return false;
+    return events_of(p, m, &c->mp->tz, &x->ev);
+}
+
+/* `revoked`: ids of the case's exemptions, or {id, orders_changed}. */
+static bool revoke_of(px_t *p, yaml_node_t *m, const scn_case_t *c, scn_revoke_t *r)
+{
+    static const char *const keys[] = {"id", "orders_changed", NULL};
+    yaml_node_t *n = m;
+    r->line = (int)m->start_mark.line + 1;
+    if (!scalar(m)) {
+        if (!want_map(p, m, "a revoked item") || !check_keys(p, m, "revoked", keys)) return false;
+        if (!(n = get(p, m, "id"))) return fail_at(p, m, "revoked: id is required");
+        if (!walk_count_of(p, m, "orders_changed", &r->has_orders_changed, &r->orders_changed)) return false;
+    }
+    if (!text_of(p, n, "revoked.id", r->id, sizeof r->id)) return false;
+    bool declared = false;
+    for (size_t i = 0; i < c->nexemptions && !declared; i++)
+        declared = !c->exemptions[i].expect_error && strcmp(c->exemptions[i].id, r->id) == 0;
+    if (!declared) return fail_at(p, n, "revoked: the case declares no exemption \"%s\"", r->id);
+    for (const scn_revoke_t *o = c->revoked; o < r; o++)
+        if (strcmp(o->id, r->id) == 0) return fail_at(p, n, "revoked: \"%s\" twice", r->id);
+    return true;
+}
+
+static bool exemptions_of(px_t *p, yaml_node_t *m, scn_case_t *c)
+{
+    yaml_node_t *seq = get(p, m, "exemptions"), *rv = get(p, m, "revoked");
+    if (rv && !seq) return fail_at(p, rv, "revoked needs exemptions");
+    if (!seq) return true;
+    for (int pass = 0; pass < 2; pass++) {
+        yaml_node_t *n = pass ? rv : seq;
+        const char *what = pass ? "revoked" : "exemptions";
+        if (!n) break;
+        if (!want_seq(p, n, what)) return false;
+        size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+        if (cnt == 0) return fail_at(p, n, "%s must not be empty (leave it out instead)", what);
+        if (cnt > SCN_MAX_EXEMPTIONS) return fail_at(p, n, "%s: at most %d per case", what, SCN_MAX_EXEMPTIONS);
+        void *list = calloc(cnt, pass ? sizeof *c->revoked : sizeof *c->exemptions);
+        if (!list) return fail_at(p, n, "out of memory");
+        if (pass) c->revoked = list;
+        else c->exemptions = list;
+        for (size_t i = 0; i < cnt; i++) {
+            yaml_node_t *item = node(p, n->data.sequence.items.start[i]);
+            if (pass) c->nrevoked = i + 1;
+            else c->nexemptions = i + 1;
+            if (pass ? !revoke_of(p, item, c, &c->revoked[i]) : !exemption_of(p, item, c, &c->exemptions[i]))
+                return false;
+        }
+    }
+    return true;
+}
+
 /* ---- cases ---- */
 
 static bool case_of(px_t *p, yaml_node_t *m, const grading_marketplace_t *def_mp, size_t index,
                     scn_case_t *c)
 {
     static const char *const keys[] = {"name", "as_of", "marketplace", "orders", "inquiries",
-                                       "revenue", "custom", "closes", "expect", NULL};
+                                       "revenue", "custom", "closes", "exemptions", "revoked", "expect", NULL};
     yaml_node_t *n;
     c->line = (int)m->start_mark.line + 1;
     snprintf(c->seller, sizeof c->seller, "scenario-seller-%04zu", index + 1);
@@ -1299,8 +1428,10 @@ static bool case_of(px_t *p, yaml_node_t *m, const grading_marketplace_t *def_mp
     }
     if (!events_of(p, m, &c->mp->tz, &c->ev)) return false;
     if ((n = get(p, m, "closes")) && !closes_of(p, n, c)) return false;
+    if (!exemptions_of(p, m, c)) return false;
     uint64_t items = events_items(&c->ev);
     for (size_t i = 0; i < c->ncloses; i++) items += events_items(&c->closes[i].ev);
+    for (size_t i = 0; i < c->nexemptions; i++) items += events_items(&c->exemptions[i].ev);
     if (items > SCN_MAX_CASE_ITEMS)
         return fail_at(p, m, "case \"%s\" generates %llu items, more than %d", c->name,
                        (unsigned long long)items, SCN_MAX_CASE_ITEMS);
@@ -1418,6 +1549,9 @@ void scn_file_destroy(scn_file_t *f)
         events_destroy(&c->ev);
         for (size_t k = 0; k < c->ncloses; k++) events_destroy(&c->closes[k].ev);
         free(c->closes);
+        for (size_t k = 0; k < c->nexemptions; k++) events_destroy(&c->exemptions[k].ev);
+        free(c->exemptions);
+        free(c->revoked);
         for (size_t k = 0; k < c->nexpect; k++) free(c->expect[k].products);
         free(c->expect);
     }
