@@ -570,7 +570,9 @@ static void test_exemption_regrades_exactly_the_sellers_it_touches_and_later_ord
 
 /* ---- appeals.reopen_closed ---- */
 
-static void close_october(grading_client_t *c)
+/* Closes October 2026 (or reads its close): how many sellers it published
+ * at level in the first programme. */
+static uint32_t close_october(grading_client_t *c, int32_t level)
 {
     Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
     req.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
@@ -582,7 +584,13 @@ static void close_october(grading_client_t *c)
                      GRADING_OK);
     if (res.status != GRPC_STATUS_OK) fail_msg("ClosePeriod: %s %s", grading_status_name(res.status), res.details);
     grading_call_result_destroy(&res);
+    const Grading__V1__ClosePeriodResponse *r = (const void *)out;
+    uint32_t n = UINT32_MAX;
+    for (size_t i = 0; i < r->n_distribution && n == UINT32_MAX; i++)
+        if (strcmp(r->distribution[i]->program, r->distribution[0]->program) == 0 && r->distribution[i]->level == level)
+            n = r->distribution[i]->sellers;
     protobuf_c_message_free_unpacked(out, NULL);
+    return n;
 }
 
 /* The level GetGradeHistory shows for SELLER's month `period`; -1: none. */
@@ -637,7 +645,7 @@ static void test_reopen_closed_publishes_the_closed_period_again(void **state)
     e2e_server_start(s);
     grading_client_t *c = s->client;
     seed(c);
-    close_october(c);
+    assert_int_equal(close_october(c, 2), 1);
     assert_int_equal(published_level(c, "2026-10"), 2);
 
     appeal_t a = {.orders = {"o0"}, .metrics = {"cancels_seller_fault"}, .reason = "carrier_strike"};
@@ -648,6 +656,9 @@ static void test_reopen_closed_publishes_the_closed_period_again(void **state)
     protobuf_c_message_free_unpacked(&r->base, NULL);
     assert_int_equal(published_level(c, "2026-10"), 1);
     assert_int_equal(live_level(c), 1);
+    /* the close's distribution moved with the seller */
+    assert_int_equal(close_october(c, 1), 1);
+    assert_int_equal(close_october(c, 2), 0);
     assert_int_equal(audit_period_count(c, "ExcludeEvents", "2026-10", "reopened seller=ap month: "), 1);
     assert_int_equal(audit_period_count(c, "ExcludeEvents", "2026-10", "2->1"), 1);
 
@@ -672,6 +683,8 @@ static void test_reopen_closed_publishes_the_closed_period_again(void **state)
     protobuf_c_message_free_unpacked(&r->base, NULL);
     assert_int_equal(published_level(c, "2026-10"), 2);
     assert_int_equal(live_level(c), 2);
+    assert_int_equal(close_october(c, 2), 1);
+    assert_int_equal(close_october(c, 1), 0);
     assert_int_equal(audit_period_count(c, "RestoreEvents", "2026-10", "1->2"), 1);
 
     /* it survives a restart */
@@ -692,7 +705,7 @@ static void test_closed_period_stays_without_reopen_closed(void **state)
     e2e_server_start(s);
     grading_client_t *c = s->client;
     seed(c);
-    close_october(c);
+    assert_int_equal(close_october(c, 2), 1);
     assert_int_equal(published_level(c, "2026-10"), 2);
     appeal_t a = {.orders = {"o0"}, .metrics = {"cancels_seller_fault"}, .reason = "carrier_strike"};
     Grading__V1__ExcludeEventsResponse *r = appeal_ok(c, false, &a);
@@ -701,6 +714,7 @@ static void test_closed_period_stays_without_reopen_closed(void **state)
     protobuf_c_message_free_unpacked(&r->base, NULL);
     assert_int_equal(live_level(c), 1);
     assert_int_equal(published_level(c, "2026-10"), 2);
+    assert_int_equal(close_october(c, 2), 1);
     assert_int_equal(audit_period_count(c, "ExcludeEvents", "2026-10", "reopened"), 0);
     e2e_server_stop_ok(s);
     e2e_server_free(s);
