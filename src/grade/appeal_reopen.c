@@ -63,7 +63,8 @@ static grading_err_t closed_periods(grading_txn_t *txn, const grading_marketplac
             grading_period_rec_t rec;
             bool closed = false, held = false;
             grading_err_t err = grading_store_close_get(txn, mp->name, kind, name, &c, &closed);
-            if (!err && closed && c.done) err = grading_store_period_get(txn, mp->name, kind, name, seller, &rec, &held);
+            if (!err && closed && c.done)
+                err = grading_store_period_get(txn, mp->name, kind, name, seller, &rec, &held);
             if (err) return err;
             if (closed && c.done && held) {
                 if (*n == cap) {
@@ -134,7 +135,11 @@ grading_err_t grading_appeal_reopen(grading_txn_t *txn, const grading_policy_t *
         int64_t as_of = grading_tz_day_start_ms(&mp->tz, cs[i].last + 1) - 1;
         grading_error_t pruned = {0};
         /* its days are gone: a new grade would be half-counted */
-        if ((err = grading_retention_check(txn, mp, as_of, &pruned)) == GRADING_ESTATE) continue;
+        err = grading_retention_check(txn, mp, as_of, &pruned);
+        if (err == GRADING_ESTATE) {
+            err = GRADING_OK;
+            continue;
+        }
         if (err) goto done;
         if ((err = grading_close_seller_rec(txn, mp, (grading_period_kind_t)r->kind, seller, as_of, x, &r->after, e)))
             goto done;

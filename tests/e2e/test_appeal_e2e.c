@@ -579,8 +579,9 @@ static uint32_t close_october(grading_client_t *c, int32_t level)
     req.period = "2026-10";
     ProtobufCMessage *out = NULL;
     grading_call_result_t res = {0};
-    assert_int_equal(grading_client_call(c, SVC "ClosePeriod", &req.base, &grading__v1__close_period_response__descriptor,
-                                         E2E_CALL_TIMEOUT_MS, &out, &res),
+    assert_int_equal(grading_client_call(c, SVC "ClosePeriod", &req.base,
+                                         &grading__v1__close_period_response__descriptor, E2E_CALL_TIMEOUT_MS, &out,
+                                         &res),
                      GRADING_OK);
     if (res.status != GRPC_STATUS_OK) fail_msg("ClosePeriod: %s %s", grading_status_name(res.status), res.details);
     grading_call_result_destroy(&res);
