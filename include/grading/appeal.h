@@ -15,6 +15,7 @@
 #include "grading/err.h"
 #include "grading/ingest.h"
 #include "grading/policy.h"
+#include "grading/store.h"
 
 #define GRADING_APPEAL_MAX_IDS 1000
 #define GRADING_APPEAL_REASON_MAX 32
@@ -46,9 +47,18 @@ typedef struct {
     uint32_t appeals;                 /* the record's appeal count after */
 } grading_appeal_item_t;
 
+/* A closed period the appeal published again (appeals.reopen_closed). */
+typedef struct {
+    int kind;                                  /* grading_period_kind_t */
+    char period[GRADING_STORE_PERIOD_MAX];
+    grading_period_rec_t before, after;
+} grading_reopened_t;
+
 typedef struct {
     size_t n;
     grading_appeal_item_t *items;     /* owned: grading_appeal_result_free */
+    size_t nreopened;
+    grading_reopened_t *reopened;     /* owned, oldest period first */
     uint64_t mask;                    /* what the metrics resolved to */
     bool changed;                     /* any record changed */
 } grading_appeal_result_t;
@@ -57,6 +67,18 @@ typedef struct {
  * GRADING_EINVAL naming metrics[i] (unknown, or none given). */
 grading_err_t grading_appeal_mask(const grading_rules_t *r, const char *const *metrics, size_t n,
                                   uint64_t *mask, grading_error_t *e);
+
+/* With the policy's appeals.reopen_closed (appeal_reopen.c), inside the
+ * appeal's write transaction: each closed period (any kind) of mp that
+ * holds a published record for seller and ends on or after from_day is
+ * assessed again as of its end, oldest first; those whose record changed
+ * are stored, logged (changes.h) and audited (method, caller: the
+ * appeal's) and appended to res->reopened. Periods whose days the pruner
+ * deleted stay as published. Errors: the store's, GRADING_ENOMEM, the
+ * rules' (with *e). */
+grading_err_t grading_appeal_reopen(grading_txn_t *txn, const grading_policy_t *p, const grading_marketplace_t *mp,
+                                    const char *seller, int32_t from_day, int64_t now_ms, const char *method,
+                                    const char *caller, grading_appeal_result_t *res, grading_error_t *e);
 
 /* Checks req and applies it through the writer. Nothing is written on any
  * error: GRADING_EINVAL (a malformed field, event_ids given),

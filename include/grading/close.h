@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "grading/assess.h"
 #include "grading/err.h"
 #include "grading/ingest.h"
 #include "grading/period.h"
@@ -64,5 +65,19 @@ grading_err_t grading_close_period_as(grading_store_t *st, grading_ingest_t *in,
 grading_err_t grading_close_check(grading_store_t *st, const grading_marketplace_t *mp,
                                   grading_period_kind_t kind, const char *period, int64_t now_ms,
                                   grading_close_result_t *out, grading_error_t *e);
+
+/* One seller's published record of a period of kind ending at as_of_ms
+ * (close_seller.c): what the close freezes and an appeal with
+ * appeals.reopen_closed freezes again. x is scratch. Errors: the store's,
+ * the rules' (with *e). */
+grading_err_t grading_close_seller_rec(grading_txn_t *txn, const grading_marketplace_t *mp,
+                                       grading_period_kind_t kind, const char *seller, int64_t as_of_ms,
+                                       grading_assess_t *x, grading_period_rec_t *rec, grading_error_t *e);
+
+/* Logs rec as the levels published for seller in period (changes.h), in
+ * the transaction that stores them. Errors: the store's. */
+grading_err_t grading_close_note_published(grading_txn_t *txn, const grading_policy_t *p, const char *mp,
+                                           grading_period_kind_t kind, const char *period, const char *seller,
+                                           const grading_period_rec_t *rec, int64_t now_ms);
 
 #endif

@@ -70,6 +70,11 @@ static int print_appeal(const ProtobufCMessage *reply, const void *arg)
     cli_table_free(t);
     printf(r->changed ? "\nThe seller's counters and stored grade were recomputed.\n"
                       : "\nNothing changed: every record was already so.\n");
+    if (r->n_reopened_periods) {   /* appeals.reopen_closed */
+        char periods[512];
+        join(periods, sizeof periods, r->reopened_periods, r->n_reopened_periods);
+        printf("Closed periods published again: %s\n", periods);
+    }
     return CLI_EXIT_OK;
 oom:
     cli_table_free(t);

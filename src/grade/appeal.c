@@ -52,8 +52,10 @@ void grading_appeal_result_free(grading_appeal_result_t *res)
 {
     if (!res) return;
     free(res->items);
+    free(res->reopened);
     res->items = NULL;
-    res->n = 0;
+    res->reopened = NULL;
+    res->n = res->nreopened = 0;
 }
 
 /* A reason is a code: 1..32 of a-z 0-9 _ - . */
@@ -113,6 +115,7 @@ typedef struct {
     uint64_t mask;
     grading_appeal_result_t *res;
     grading_error_t *e;
+    int32_t first_day;   /* the earliest day whose counters changed; INT32_MAX: none */
 } run_t;
 
 static uint64_t next_mask(const run_t *x, uint64_t before)
@@ -141,6 +144,18 @@ static grading_err_t judge(run_t *x, const char *field, uint64_t *mask, uint32_t
     return GRADING_OK;
 }
 
+/* Moves a record's contributions between the seller's days and the
+ * excluded days, noting the earliest day touched. */
+static grading_err_t move(run_t *x, grading_txn_t *txn, grading_contrib_t *ks, size_t nk, grading_contrib_t *xs,
+                          size_t nx)
+{
+    for (size_t i = 0; i < nk; i++)
+        if (ks[i].day < x->first_day) x->first_day = ks[i].day;
+    for (size_t i = 0; i < nx; i++)
+        if (xs[i].day < x->first_day) x->first_day = xs[i].day;
+    return grading_ingest_record_change(txn, x->mp->name, x->req->seller, ks, nk, xs, nx);
+}
+
 static grading_err_t appeal_order(run_t *x, grading_txn_t *txn, size_t i, grading_appeal_item_t *it)
 {
     const char *seller = x->req->seller;
@@ -159,7 +174,7 @@ static grading_err_t appeal_order(run_t *x, grading_txn_t *txn, size_t i, gradin
     grading_contrib_t ks[GRADING_MAX_CONTRIBS], xs[GRADING_MAX_CONTRIBS];
     size_t nk = 0, nx = 0;
     if (grading_order_change_split(&old, &o, &x->mp->tz, ks, &nk, xs, &nx)) return GRADING_EINVAL;
-    if ((err = grading_ingest_record_change(txn, x->mp->name, seller, ks, nk, xs, nx))) return err;
+    if ((err = move(x, txn, ks, nk, xs, nx))) return err;
     return grading_store_order_put(txn, x->mp->name, seller, it->id, &o);
 }
 
@@ -181,8 +196,13 @@ static grading_err_t appeal_inquiry(run_t *x, grading_txn_t *txn, size_t i, grad
     grading_contrib_t ks[GRADING_MAX_CONTRIBS], xs[GRADING_MAX_CONTRIBS];
     size_t nk = 0, nx = 0;
     if (grading_inquiry_change_split(&old, &q, &x->mp->tz, ks, &nk, xs, &nx)) return GRADING_EINVAL;
-    if ((err = grading_ingest_record_change(txn, x->mp->name, seller, ks, nk, xs, nx))) return err;
+    if ((err = move(x, txn, ks, nk, xs, nx))) return err;
     return grading_store_inquiry_put(txn, x->mp->name, seller, it->id, &q);
+}
+
+static const char *method_of(const grading_appeal_req_t *req)
+{
+    return req->restore ? "RestoreEvents" : "ExcludeEvents";
 }
 
 static grading_err_t audit_appeal(run_t *x, grading_txn_t *txn, int64_t now_ms, size_t changed)
@@ -190,7 +210,7 @@ static grading_err_t audit_appeal(run_t *x, grading_txn_t *txn, int64_t now_ms, 
     const grading_appeal_req_t *req = x->req;
     grading_audit_entry_t a = {.time_ms = now_ms};
     snprintf(a.caller, sizeof a.caller, "%s", req->caller && req->caller[0] ? req->caller : "local");
-    snprintf(a.method, sizeof a.method, "%s", req->restore ? "RestoreEvents" : "ExcludeEvents");
+    snprintf(a.method, sizeof a.method, "%s", method_of(req));
     snprintf(a.marketplace, sizeof a.marketplace, "%s", x->mp->name);
     snprintf(a.policy_version, sizeof a.policy_version, "%s", grading_policy_version(x->p));
     snprintf(a.detail, sizeof a.detail, "seller=%s reason=%s%s%s", req->seller, req->reason,
@@ -199,6 +219,7 @@ static grading_err_t audit_appeal(run_t *x, grading_txn_t *txn, int64_t now_ms, 
     grading_audit_count(&a, "inquiries", (int64_t)req->ninquiries);
     grading_audit_count(&a, "changed", (int64_t)changed);
     grading_audit_count(&a, "counter_mask", (int64_t)x->mask);
+    grading_audit_count(&a, "reopened", (int64_t)x->res->nreopened);
     return grading_store_audit_put(txn, &a);
 }
 
@@ -210,6 +231,10 @@ static grading_err_t apply_appeal(void *ctx, grading_txn_t *txn, int64_t now_ms)
     size_t changed = 0;
     grading_err_t err;
     res->changed = false;
+    x->first_day = INT32_MAX;
+    free(res->reopened);   /* the writer may run a batch again */
+    res->reopened = NULL;
+    res->nreopened = 0;
     for (size_t i = 0; i < res->n; i++) {
         grading_appeal_item_t *it = &res->items[i];
         bool inquiry = i >= x->req->norders;
@@ -218,6 +243,11 @@ static grading_err_t apply_appeal(void *ctx, grading_txn_t *txn, int64_t now_ms)
         changed += it->changed;
     }
     res->changed = changed > 0;
+    /* before the derive: the live grade reads the latest published one */
+    if (changed && x->first_day != INT32_MAX && x->mp->rules->appeals.reopen_closed &&
+        (err = grading_appeal_reopen(txn, x->p, x->mp, x->req->seller, x->first_day, now_ms,
+                                     method_of(x->req), x->req->caller, res, x->e)))
+        return err;
     if (changed && (err = grading_assess_derive(txn, x->p, x->mp->name, x->req->seller, now_ms))) return err;
     return audit_appeal(x, txn, now_ms, changed);
 }
@@ -242,7 +272,7 @@ static grading_err_t prepare(const grading_policy_t *p, const grading_appeal_req
         res->items[i].inquiry = i >= req->norders;
         res->items[i].id = i < req->norders ? req->order_ids[i] : req->inquiry_ids[i - req->norders];
     }
-    *x = (run_t){p, mp, req, mask, res, e};
+    *x = (run_t){p, mp, req, mask, res, e, INT32_MAX};
     return GRADING_OK;
 }
 

@@ -8,7 +8,6 @@
 
 #include "grading/assess.h"
 #include "grading/audit.h"
-#include "grading/changes.h"
 
 typedef struct {
     /* what the page writes */
@@ -50,32 +49,6 @@ static grading_err_t audit_close(grading_txn_t *txn, const page_t *pg, const gra
     return grading_store_audit_put(txn, &e);
 }
 
-/* Logs the levels the close published for one seller (changes.h), in the
- * transaction that stores them. */
-static grading_err_t note_published(grading_txn_t *txn, const page_t *pg, size_t i, int64_t now_ms)
-{
-    const grading_period_rec_t *rec = &pg->recs[i];
-    grading_change_t ch = {.time_ms = now_ms, .kinds = GRADING_CHANGE_PUBLISHED, .period_kind = pg->kind};
-    ch.nlevels = rec->n < GRADING_STORE_MAX_PROGRAMS ? rec->n : GRADING_STORE_MAX_PROGRAMS;
-    for (uint32_t p = 0; p < ch.nlevels; p++) ch.levels[p] = rec->p[p].level;
-    snprintf(ch.mp, sizeof ch.mp, "%s", pg->mp);
-    snprintf(ch.seller, sizeof ch.seller, "%s", pg->ids[i]);
-    snprintf(ch.period, sizeof ch.period, "%s", pg->period);
-    /* the boost and suspension of a published change are the stored ones */
-    grading_seller_state_t st;
-    bool found;
-    grading_err_t err = grading_store_seller_get(txn, pg->mp, pg->ids[i], &st, &found);
-    if (err) return err;
-    if (found) {
-        ch.boost = st.boost;
-        ch.suspended = st.suspended;
-    } else {   /* never derived: what an unknown seller gets */
-        const grading_marketplace_t *m = grading_policy_marketplace(pg->policy, pg->mp);
-        ch.boost = m ? m->rules->neutral_boost : 1.0;
-    }
-    return grading_store_change_append(txn, &ch);
-}
-
 /* On the writer thread, inside the page's transaction. */
 static grading_err_t write_page(void *ctx, grading_txn_t *txn, int64_t now_ms)
 {
@@ -93,7 +66,9 @@ static grading_err_t write_page(void *ctx, grading_txn_t *txn, int64_t now_ms)
         if (found) continue;   /* closed already: never twice */
         if ((err = grading_store_period_put(txn, pg->mp, pg->kind, pg->period, pg->ids[i], &pg->recs[i])))
             return err;
-        if ((err = note_published(txn, pg, i, now_ms))) return err;
+        if ((err = grading_close_note_published(txn, pg->policy, pg->mp, (grading_period_kind_t)pg->kind,
+                                                pg->period, pg->ids[i], &pg->recs[i], now_ms)))
+            return err;
         count(&c, &pg->recs[i]);
         c.evaluated++;
     }
@@ -216,20 +191,9 @@ grading_err_t grading_close_period_as(grading_store_t *st, grading_ingest_t *in,
             bool seen;
             if ((err = grading_store_first_day(txn, mp->name, pg.ids[i], &first_day, &seen))) break;
             if (!seen || first_day > last) continue;
-            /* grades and points only: no stage runs */
-            if ((err = grading_assess_once(txn, mp, pg.ids[i], as_of, x, e))) break;
+            if ((err = grading_close_seller_rec(txn, mp, kind, pg.ids[i], as_of, x, &pg.recs[kept], e))) break;
             if (kept != i) memcpy(pg.ids[kept], pg.ids[i], sizeof pg.ids[kept]);
-            grading_period_rec_t *rec = &pg.recs[kept++];
-            rec->n = (uint32_t)r->nprograms;
-            /* a month's service points, frozen with it (points.last_month) */
-            rec->has_points = kind == GRADING_PERIOD_MONTH && x->hist.orders != NULL && r->points.enabled;
-            rec->points = rec->has_points ? x->facts.value[GRADING_OF_POINTS_MONTH] : 0;
-            for (size_t q = 0; q < r->nprograms; q++) {
-                rec->p[q].level = x->a.grades[q].level;
-                rec->p[q].has_score = x->a.grades[q].has_score;
-                rec->p[q].new_seller = x->a.grades[q].new_seller;
-                rec->p[q].score = x->a.grades[q].score;
-            }
+            kept++;
         }
         grading_store_read_end(rd);
         if (err) goto store_fail;

@@ -1129,10 +1129,6 @@ static void load_appeals(rl_t *x, yaml_node_t *n)
         if (!s || (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
             diag(x->l, ro, "appeals.reopen_closed must be true or false, got \"%s\"", s ? s : "(not a scalar)");
         a->reopen_closed = literally_true(ro);
-        /* not built yet: refusing beats a key that silently does nothing */
-        if (a->reopen_closed)
-            diag(x->l, ro, "appeals.reopen_closed: true is not supported yet (published grades of closed "
-                           "periods stay as published)");
     }
     double d;
     if (mx && number_of(x, mx, "appeals.max_per_order", &d)) {

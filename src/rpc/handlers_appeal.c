@@ -42,7 +42,7 @@ static void appeal_run(call_slot_t *s)
     grading_error_t e = {0};
     grading_appeal_result_t res = {0};
     Grading__V1__AppealedRecord *recs = NULL, **ptrs = NULL;
-    char **names = NULL;
+    char **names = NULL, **periods = NULL;
     if (rpc_kafka(s)) {
         rpc_reply(s, GRPC_STATUS_FAILED_PRECONDITION,
                   "appeals are not supported in Kafka mode (the log is the writer): run them on a replica-less server",
@@ -69,7 +69,8 @@ static void appeal_run(call_slot_t *s)
     recs = calloc(res.n ? res.n : 1, sizeof *recs);
     ptrs = calloc(res.n ? res.n : 1, sizeof *ptrs);
     names = calloc(per * (1 + 2 * res.n), sizeof *names);
-    if (!recs || !ptrs || !names) {
+    periods = calloc(res.nreopened ? res.nreopened : 1, sizeof *periods);
+    if (!recs || !ptrs || !names || !periods) {
         grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
         goto fail;
     }
@@ -93,11 +94,15 @@ static void appeal_run(call_slot_t *s)
     resp.records = ptrs;
     resp.n_records = res.n;
     resp.changed = res.changed;
+    for (size_t i = 0; i < res.nreopened; i++) periods[i] = res.reopened[i].period;
+    resp.reopened_periods = periods;
+    resp.n_reopened_periods = res.nreopened;
     if (restore) {   /* the same fields under Restore's descriptor */
         Grading__V1__RestoreEventsResponse rr = GRADING__V1__RESTORE_EVENTS_RESPONSE__INIT;
         rr.records = resp.records, rr.n_records = resp.n_records;
         rr.counters = resp.counters, rr.n_counters = resp.n_counters;
         rr.changed = resp.changed;
+        rr.reopened_periods = resp.reopened_periods, rr.n_reopened_periods = resp.n_reopened_periods;
         rpc_reply(s, GRPC_STATUS_OK, NULL, &rr.base);
     } else {
         rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
@@ -109,5 +114,6 @@ done:
     free(recs);
     free(ptrs);
     free(names);
+    free(periods);
     grading_appeal_result_free(&res);
 }

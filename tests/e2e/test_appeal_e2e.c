@@ -37,9 +37,17 @@ static void use_policy_with_appeals(const char *dir)
     use_policy_with(dir, "");
 }
 
+static void use_policy_appeals(const char *dir, const char *appeals, const char *extra);
+
 /* The e2e policy with testmart's appeals section and extra (more testmart
  * keys), as GRADING_POLICY. */
 static void use_policy_with(const char *dir, const char *extra)
+{
+    use_policy_appeals(dir, "{max_per_order: 2}", extra);
+}
+
+/* The same with the appeals section given. */
+static void use_policy_appeals(const char *dir, const char *appeals, const char *extra)
 {
     static char path[E2E_PATH_MAX], original[E2E_PATH_MAX];
     if (!original[0]) snprintf(original, sizeof original, "%s", e2e_env("GRADING_POLICY"));
@@ -55,7 +63,8 @@ static void use_policy_with(const char *dir, const char *extra)
     char *at = strstr(text, anchor);
     assert_non_null(at);
     at += strlen(anchor);
-    snprintf(out, (1 << 20) + 4096, "%.*s    appeals: {max_per_order: 2}\n%s%s", (int)(at - text), text, extra, at);
+    snprintf(out, (1 << 20) + 4096, "%.*s    appeals: %s\n%s%s", (int)(at - text), text, appeals, extra,
+             at);
     e2e_write_file(dir, "policy-appeals.yaml", out, path);
     setenv("GRADING_POLICY", path, 1);
     free(text);
@@ -559,6 +568,159 @@ static void test_exemption_regrades_exactly_the_sellers_it_touches_and_later_ord
     e2e_server_free(s);
 }
 
+/* ---- appeals.reopen_closed ---- */
+
+/* Closes October 2026 (or reads its close): how many sellers it published
+ * at level in the first programme. */
+static uint32_t close_october(grading_client_t *c, int32_t level)
+{
+    Grading__V1__ClosePeriodRequest req = GRADING__V1__CLOSE_PERIOD_REQUEST__INIT;
+    req.kind = GRADING__V1__PERIOD_KIND__PERIOD_KIND_MONTH;
+    req.period = "2026-10";
+    ProtobufCMessage *out = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(c, SVC "ClosePeriod", &req.base,
+                                         &grading__v1__close_period_response__descriptor, E2E_CALL_TIMEOUT_MS, &out,
+                                         &res),
+                     GRADING_OK);
+    if (res.status != GRPC_STATUS_OK) fail_msg("ClosePeriod: %s %s", grading_status_name(res.status), res.details);
+    grading_call_result_destroy(&res);
+    const Grading__V1__ClosePeriodResponse *r = (const void *)out;
+    uint32_t n = UINT32_MAX;
+    for (size_t i = 0; i < r->n_distribution && n == UINT32_MAX; i++)
+        if (strcmp(r->distribution[i]->program, r->distribution[0]->program) == 0 && r->distribution[i]->level == level)
+            n = r->distribution[i]->sellers;
+    protobuf_c_message_free_unpacked(out, NULL);
+    return n;
+}
+
+/* The level GetGradeHistory shows for SELLER's month `period`; -1: none. */
+static int32_t published_level(grading_client_t *c, const char *period)
+{
+    Grading__V1__GetGradeHistoryRequest req = GRADING__V1__GET_GRADE_HISTORY_REQUEST__INIT;
+    req.seller_id = SELLER;
+    ProtobufCMessage *out = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(c, SVC "GetGradeHistory", &req.base, &grading__v1__grade_history__descriptor,
+                                         E2E_CALL_TIMEOUT_MS, &out, &res),
+                     GRADING_OK);
+    assert_int_equal(res.status, GRPC_STATUS_OK);
+    grading_call_result_destroy(&res);
+    const Grading__V1__GradeHistory *h = (const void *)out;
+    int32_t level = -1;
+    for (size_t i = 0; i < h->n_grades; i++)
+        if (strcmp(h->grades[i]->period, period) == 0) level = h->grades[i]->grade->level;
+    protobuf_c_message_free_unpacked(out, NULL);
+    return level;
+}
+
+/* Audit entries of method naming period with detail containing text. */
+static size_t audit_period_count(grading_client_t *c, const char *method, const char *period, const char *text)
+{
+    Grading__V1__ListAuditRequest req = GRADING__V1__LIST_AUDIT_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(c, SVC "ListAudit", &req.base, &grading__v1__list_audit_response__descriptor,
+                                         E2E_CALL_TIMEOUT_MS, &out, &res),
+                     GRADING_OK);
+    assert_int_equal(res.status, GRPC_STATUS_OK);
+    grading_call_result_destroy(&res);
+    const Grading__V1__ListAuditResponse *r = (const void *)out;
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_entries; i++)
+        n += strcmp(r->entries[i]->method, method) == 0 && strcmp(r->entries[i]->period, period) == 0 &&
+             strstr(r->entries[i]->detail, text) != NULL;
+    protobuf_c_message_free_unpacked(out, NULL);
+    return n;
+}
+
+/* October closed with ap at Silver (2). reopen: true publishes October
+ * again at Gold when its cancel is excluded, and Silver again on restore,
+ * with an audit entry naming the period each time; the same appeal again
+ * reopens nothing. */
+static void test_reopen_closed_publishes_the_closed_period_again(void **state)
+{
+    (void)state;
+    e2e_server_t *s = e2e_server_new((const char *const[]){"--test-clock", CLOCK, NULL});
+    use_policy_appeals(s->dir, "{max_per_order: 2, reopen_closed: true}", "");
+    e2e_server_start(s);
+    grading_client_t *c = s->client;
+    seed(c);
+    assert_int_equal(close_october(c, 2), 1);
+    assert_int_equal(published_level(c, "2026-10"), 2);
+
+    appeal_t a = {.orders = {"o0"}, .metrics = {"cancels_seller_fault"}, .reason = "carrier_strike"};
+    Grading__V1__ExcludeEventsResponse *r = appeal_ok(c, false, &a);
+    assert_true(r->changed);
+    assert_int_equal(r->n_reopened_periods, 1);
+    assert_string_equal(r->reopened_periods[0], "2026-10");
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    assert_int_equal(published_level(c, "2026-10"), 1);
+    assert_int_equal(live_level(c), 1);
+    /* the close's distribution moved with the seller */
+    assert_int_equal(close_october(c, 1), 1);
+    assert_int_equal(close_october(c, 2), 0);
+    assert_int_equal(audit_period_count(c, "ExcludeEvents", "2026-10", "reopened seller=ap month: "), 1);
+    assert_int_equal(audit_period_count(c, "ExcludeEvents", "2026-10", "2->1"), 1);
+
+    /* the same again: nothing changes, nothing reopens */
+    r = appeal_ok(c, false, &a);
+    assert_false(r->changed);
+    assert_int_equal(r->n_reopened_periods, 0);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    assert_int_equal(audit_period_count(c, "ExcludeEvents", "2026-10", "reopened"), 1);
+
+    /* a refused appeal reopens nothing */
+    appeal_t bad = a;
+    bad.orders[1] = "no-such-order";
+    refused(c, true, &bad, GRPC_STATUS_NOT_FOUND, "order_ids[1]");
+    assert_int_equal(published_level(c, "2026-10"), 1);
+
+    /* restore: October back to Silver */
+    r = appeal_ok(c, true, &a);
+    assert_true(r->changed);
+    assert_int_equal(r->n_reopened_periods, 1);
+    assert_string_equal(r->reopened_periods[0], "2026-10");
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    assert_int_equal(published_level(c, "2026-10"), 2);
+    assert_int_equal(live_level(c), 2);
+    assert_int_equal(close_october(c, 2), 1);
+    assert_int_equal(close_october(c, 1), 0);
+    assert_int_equal(audit_period_count(c, "RestoreEvents", "2026-10", "1->2"), 1);
+
+    /* it survives a restart */
+    e2e_server_stop_ok(s);
+    e2e_server_restart(s);
+    assert_int_equal(published_level(s->client, "2026-10"), 2);
+    e2e_server_stop_ok(s);
+    e2e_server_free(s);
+}
+
+/* Without reopen_closed (the default) the published October stays Silver
+ * while the live grade moves to Gold. */
+static void test_closed_period_stays_without_reopen_closed(void **state)
+{
+    (void)state;
+    e2e_server_t *s = e2e_server_new((const char *const[]){"--test-clock", CLOCK, NULL});
+    use_policy_appeals(s->dir, "{max_per_order: 2, reopen_closed: false}", "");
+    e2e_server_start(s);
+    grading_client_t *c = s->client;
+    seed(c);
+    assert_int_equal(close_october(c, 2), 1);
+    assert_int_equal(published_level(c, "2026-10"), 2);
+    appeal_t a = {.orders = {"o0"}, .metrics = {"cancels_seller_fault"}, .reason = "carrier_strike"};
+    Grading__V1__ExcludeEventsResponse *r = appeal_ok(c, false, &a);
+    assert_true(r->changed);
+    assert_int_equal(r->n_reopened_periods, 0);
+    protobuf_c_message_free_unpacked(&r->base, NULL);
+    assert_int_equal(live_level(c), 1);
+    assert_int_equal(published_level(c, "2026-10"), 2);
+    assert_int_equal(close_october(c, 2), 1);
+    assert_int_equal(audit_period_count(c, "ExcludeEvents", "2026-10", "reopened"), 0);
+    e2e_server_stop_ok(s);
+    e2e_server_free(s);
+}
+
 /* An exemption shipped in the policy file: declared by the refresh at
  * start (stored as policy.ID), it exempts the orders paid in range; an RPC
  * cannot take that prefix. */
@@ -593,6 +755,8 @@ int main(void)
         cmocka_unit_test(test_appeal_lifts_the_grade_restore_drops_it_bad_input_changes_nothing),
         cmocka_unit_test(test_exemption_regrades_exactly_the_sellers_it_touches_and_later_orders),
         cmocka_unit_test(test_policy_file_exemption_is_declared_at_start),
+        cmocka_unit_test(test_reopen_closed_publishes_the_closed_period_again),
+        cmocka_unit_test(test_closed_period_stays_without_reopen_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

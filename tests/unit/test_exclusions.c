@@ -66,10 +66,10 @@ static void test_bad_appeals_section_is_diagnosed(void **state)
 {
     (void)state;
     static const char *const bad[] = {"{max_per_order: 0}", "{max_per_order: 1.5}", "{reopen_closed: maybe}",
-                                      "{max_per_order: 2, typo: 1}", "[1, 2]", "{reopen_closed: true}"};
+                                      "{max_per_order: 2, typo: 1}", "[1, 2]", "{reopen_closed: 1}"};
     static const char *const says[] = {"max_per_order must be a whole number", "max_per_order must be a whole number",
                                        "reopen_closed must be true or false", "typo", "appeals must be a mapping",
-                                       "reopen_closed: true is not supported yet"};
+                                       "reopen_closed must be true or false"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[2048];
         snprintf(text, sizeof text,
@@ -93,6 +93,13 @@ static void test_bad_appeals_section_is_diagnosed(void **state)
     assert_non_null(p);
     assert_false(grading_policy_marketplace(p, "m")->rules->appeals.reopen_closed);
     assert_int_equal(grading_policy_marketplace(p, "m")->rules->appeals.max_per_order, 0);
+    grading_policy_unref(p);
+    /* reopen_closed: true loads (appeal_reopen.c publishes closed periods again) */
+    p = load("version: 1\ndefault_marketplace: m\nmarketplaces:\n  m:\n    time_zone: Asia/Seoul\n    currency: KRW\n"
+             "    appeals: {reopen_closed: true}\n",
+             &d);
+    assert_non_null(p);
+    assert_true(grading_policy_marketplace(p, "m")->rules->appeals.reopen_closed);
     grading_policy_unref(p);
 }
 
