@@ -115,6 +115,24 @@ grading_err_t grading_kafka_close_period(grading_kafka_t *k, const grading_marke
  * Set before grading_kafka_consume. */
 void grading_kafka_on_closed(grading_kafka_t *k, void (*closed)(void *ctx, const char *mp), void *ctx);
 
+/* Commands (issue 15 in Kafka mode, command.c): appeals and exemptions go
+ * through the topic like events, so every replica applies them. */
+typedef enum {
+    GRADING_KAFKA_CMD_EXCLUDE = 1,    /* ExcludeEventsRequest, keyed by seller_id */
+    GRADING_KAFKA_CMD_RESTORE,        /* RestoreEventsRequest, keyed by seller_id */
+    GRADING_KAFKA_CMD_DECLARE,        /* DeclareExemptionRequest, keyed by marketplace */
+    GRADING_KAFKA_CMD_REVOKE          /* RevokeExemptionRequest, keyed by marketplace */
+} grading_kafka_command_t;
+
+/* Produces req (already judged valid here) as one command message keyed
+ * by key, caller (for the audit entries) in a header; done follows once
+ * the brokers acknowledged it and this replica applied it (logged 1).
+ * Errors (done is then not called; why says what happened): as
+ * grading_kafka_produce's. */
+grading_err_t grading_kafka_produce_command(grading_kafka_t *k, grading_kafka_command_t cmd, const char *key,
+                                            const ProtobufCMessage *req, const char *caller,
+                                            grading_kafka_done_cb done, void *ctx, char *why, size_t why_len);
+
 /* Messages this replica has not applied yet (over every partition, from
  * the brokers' high watermarks last seen); -1 before the first fetch. */
 int64_t grading_kafka_lag(grading_kafka_t *k);
