@@ -109,25 +109,6 @@ static void add_orders(e2e_batch_t *b, const char *seller, int n, const char *ta
     }
 }
 
-/* RecordEvents with wait_applied; returns the status. */
-static grpc_status_code record_wait_applied(grading_client_t *c, const e2e_batch_t *b, uint32_t *logged)
-{
-    Grading__V1__RecordEventsRequest req = GRADING__V1__RECORD_EVENTS_REQUEST__INIT;
-    req.n_events = b->n;
-    req.events = b->ev;
-    req.wait_applied = true;
-    ProtobufCMessage *resp = NULL;
-    grading_call_result_t res = {0};
-    grading_err_t err = grading_client_call(c, SVC "RecordEvents", &req.base,
-                                            &grading__v1__record_events_response__descriptor, E2E_RECORD_TIMEOUT_MS,
-                                            &resp, &res);
-    grpc_status_code st = err ? GRPC_STATUS_UNKNOWN : res.status;
-    if (resp) *logged = ((const Grading__V1__RecordEventsResponse *)resp)->logged;
-    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
-    grading_call_result_destroy(&res);
-    return st;
-}
-
 static void test_recorded_through_one_is_visible_through_every_replica(void **state)
 {
     fx_t *fx = *state;
@@ -171,7 +152,7 @@ static void test_recorded_through_one_is_visible_through_every_replica(void **st
     e2e_batch_init(&w);
     add_orders(&w, "ryw-1", 4, "w");
     uint32_t logged = 0;
-    assert_int_equal(record_wait_applied(fx->b->client, &w, &logged), GRPC_STATUS_OK);
+    assert_int_equal(e2e_kafka_record_applied(fx->b->client, &w, &logged), GRPC_STATUS_OK);
     assert_int_equal(logged, 4);
     assert_orders(fx->b, "ryw-1", 4);
     wait_orders(fx->a, "ryw-1", 4);
@@ -189,7 +170,7 @@ static void test_a_large_batch_of_one_seller_is_split_and_applied_whole(void **s
     assert_true(e2e_kafka_wait_applied(fx->a, 0, 0, CATCH_UP_MS));   /* nothing else in flight */
     double before = e2e_scrape(fx->a, "grading_kafka_messages_applied_total");
     uint32_t logged = 0;
-    assert_int_equal(record_wait_applied(fx->a->client, &b, &logged), GRPC_STATUS_OK);
+    assert_int_equal(e2e_kafka_record_applied(fx->a->client, &b, &logged), GRPC_STATUS_OK);
     assert_int_equal(logged, 5000);
     assert_true(e2e_scrape(fx->a, "grading_kafka_messages_applied_total") == before + 5);   /* 5 x 1,000 */
     assert_orders(fx->a, "big-1", 5000);
