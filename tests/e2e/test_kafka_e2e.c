@@ -84,19 +84,7 @@ static void assert_orders(e2e_server_t *s, const char *seller, double want)
  * asynchronous); fails the test with what it saw last. */
 static void wait_orders(e2e_server_t *s, const char *seller, double want)
 {
-    int64_t deadline = e2e_now_ms() + CATCH_UP_MS;
-    double got = -1;
-    do {
-        Grading__V1__SellerMetrics *m = NULL;
-        char details[200];
-        if (e2e_metrics_try(s->client, "testmart", seller, AS_OF, &m, details, sizeof details) == GRPC_STATUS_OK) {
-            got = e2e_metric(m, "orders", "30d");
-            e2e_metrics_free(m);
-            if (got == want) return;
-        }
-        e2e_sleep_ms(50);
-    } while (e2e_now_ms() < deadline);
-    fail_msg("seller %s: %g orders through %s after %d ms, expected %g", seller, got, s->addr, CATCH_UP_MS, want);
+    e2e_kafka_wait_orders(s, seller, AS_OF, want, CATCH_UP_MS);
 }
 
 static void add_orders(e2e_batch_t *b, const char *seller, int n, const char *tag)

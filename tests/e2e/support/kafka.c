@@ -197,3 +197,21 @@ grpc_status_code e2e_kafka_record_applied(grading_client_t *c, const e2e_batch_t
     grading_call_result_destroy(&res);
     return st;
 }
+
+void e2e_kafka_wait_orders(e2e_server_t *s, const char *seller, const char *as_of, double want, int64_t timeout_ms)
+{
+    int64_t deadline = e2e_now_ms() + timeout_ms;
+    double got = -1;
+    do {
+        Grading__V1__SellerMetrics *m = NULL;
+        char details[200];
+        if (e2e_metrics_try(s->client, "testmart", seller, as_of, &m, details, sizeof details) == GRPC_STATUS_OK) {
+            got = e2e_metric(m, "orders", "30d");
+            e2e_metrics_free(m);
+            if (got == want) return;
+        }
+        e2e_sleep_ms(50);
+    } while (e2e_now_ms() < deadline);
+    fail_msg("seller %s: %g orders through %s after %lld ms, expected %g", seller, got, s->addr, (long long)timeout_ms,
+             want);
+}

@@ -55,4 +55,9 @@ bool e2e_kafka_wait_applied(const e2e_server_t *s, double applied, double dead, 
  * on OK, *logged. No asserts. */
 grpc_status_code e2e_kafka_record_applied(grading_client_t *c, const e2e_batch_t *b, uint32_t *logged);
 
+/* Waits until testmart's seller has want orders in 30d (as of as_of, NULL:
+ * now) through s (replicas apply asynchronously); fails the test with what
+ * it saw last after timeout_ms. */
+void e2e_kafka_wait_orders(e2e_server_t *s, const char *seller, const char *as_of, double want, int64_t timeout_ms);
+
 #endif
