@@ -76,7 +76,8 @@ typedef enum {
     GRADING_KAFKA_LOGGED = 0,       /* every message acknowledged (and applied, with wait_applied) */
     GRADING_KAFKA_UNAVAILABLE,      /* the brokers did not acknowledge in time (message.timeout.ms) */
     GRADING_KAFKA_NOT_APPLIED,      /* acknowledged, not applied here within GRADING_KAFKA_APPLY_WAIT_MS */
-    GRADING_KAFKA_SHUTDOWN          /* this replica is stopping */
+    GRADING_KAFKA_SHUTDOWN,         /* this replica is stopping */
+    GRADING_KAFKA_DEAD_LETTERED     /* a command: logged, but this replica dead-lettered it */
 } grading_kafka_result_t;
 
 /* Called once per grading_kafka_produce, on a Kafka thread; why says what

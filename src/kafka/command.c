@@ -200,6 +200,7 @@ grading_err_t grading_kafka_produce_command(grading_kafka_t *k, grading_kafka_co
     }
     protobuf_c_message_pack(req, buf);
     c->events_in[0] = 1;
+    c->command = true;
     rd_kafka_header_add(h, COMMAND_HEADER, -1, COMMANDS[command_at(cmd)].name, -1);
     if (caller && caller[0]) rd_kafka_header_add(h, CALLER_HEADER, -1, caller, -1);
     /* handed over (copied) before its report can finish c */

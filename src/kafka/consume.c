@@ -220,6 +220,11 @@ dead:
         goto done;
     }
     atomic_fetch_add(&k->dead_lettered, 1);
+    pthread_mutex_lock(&k->mu);
+    uint32_t slot = k->dead_next++ % KAFKA_DEAD_RECENT;
+    k->dead_recent[slot].partition = m->partition;
+    k->dead_recent[slot].offset = m->offset;
+    pthread_mutex_unlock(&k->mu);
     mark_applied(k, m->partition, off.next);
 done:
     free(events);

@@ -9,6 +9,7 @@
 #include "grading/kafka.h"
 
 #define KAFKA_NAME_MAX 250
+#define KAFKA_DEAD_RECENT 64
 
 /* What a delivery report's opaque points at: a produce call's message or a
  * dead letter waited for by the consumer. */
@@ -25,6 +26,7 @@ typedef struct kafka_call {
     grading_kafka_result_t result;
     char why[200];
     bool wait_applied;
+    bool command;                /* a command: its dead letter here fails the call */
     int64_t apply_deadline_ms;   /* monotonic */
     grading_kafka_done_cb done;
     void *ctx;
@@ -59,6 +61,10 @@ struct grading_kafka {
     kafka_call_t *waiting;       /* under mu: acknowledged, waiting to be applied */
 
     atomic_uint_fast64_t applied, dead_lettered;
+    /* under mu: the last KAFKA_DEAD_RECENT messages dead-lettered here, for
+     * a command call waiting on one of them */
+    struct { int32_t partition; int64_t offset; } dead_recent[KAFKA_DEAD_RECENT];
+    uint32_t dead_next;
 
     pthread_cond_t close_cv;     /* with mu: broadcast when a marker close ends */
     uint64_t closes_run;         /* under mu */

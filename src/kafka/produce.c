@@ -42,6 +42,16 @@ static void call_finish(kafka_call_t *c)
     kafka_call_free(c);
 }
 
+/* Whether one of c's messages was dead-lettered here (recently). Under k->mu. */
+static bool call_dead(const grading_kafka_t *k, const kafka_call_t *c)
+{
+    uint32_t n = k->dead_next < KAFKA_DEAD_RECENT ? k->dead_next : KAFKA_DEAD_RECENT;
+    for (uint32_t i = 0; i < c->nmsgs; i++)
+        for (uint32_t j = 0; j < n; j++)
+            if (k->dead_recent[j].partition == c->parts[i] && k->dead_recent[j].offset == c->offs[i]) return true;
+    return false;
+}
+
 /* Whether every message of c is applied here. Under k->mu. */
 static bool call_applied(const grading_kafka_t *k, const kafka_call_t *c)
 {
@@ -59,7 +69,11 @@ void kafka_waiters_check(grading_kafka_t *k, bool stopping)
     pthread_mutex_lock(&k->mu);
     for (kafka_call_t **pp = &k->waiting; *pp;) {
         kafka_call_t *c = *pp;
-        if (call_applied(k, c)) {
+        if (call_applied(k, c) && c->command && call_dead(k, c)) {
+            c->result = GRADING_KAFKA_DEAD_LETTERED;
+            snprintf(c->why, sizeof c->why, "logged, but this replica refused it when applying it (the state "
+                                             "changed since it was judged): the reason is in the dead-letter topic");
+        } else if (call_applied(k, c)) {
             c->result = GRADING_KAFKA_LOGGED;
         } else if (stopping) {
             c->result = GRADING_KAFKA_SHUTDOWN;

@@ -7,8 +7,11 @@
 bool rpc_kafka_failed(call_slot_t *s, grading_kafka_result_t result, const char *why)
 {
     if (result == GRADING_KAFKA_LOGGED) return false;
-    rpc_reply(s, result == GRADING_KAFKA_NOT_APPLIED ? GRPC_STATUS_DEADLINE_EXCEEDED : GRPC_STATUS_UNAVAILABLE, why,
-              NULL);
+    rpc_reply(s,
+              result == GRADING_KAFKA_NOT_APPLIED     ? GRPC_STATUS_DEADLINE_EXCEEDED
+              : result == GRADING_KAFKA_DEAD_LETTERED ? GRPC_STATUS_FAILED_PRECONDITION
+                                                      : GRPC_STATUS_UNAVAILABLE,
+              why, NULL);
     return true;
 }
 
