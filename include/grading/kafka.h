@@ -8,7 +8,8 @@
  * write transaction as the events: a crash replays nothing twice and loses
  * nothing. A message that fails validation goes to the dead-letter topic
  * with the reason in its "reason" header, and its offset is stored: it
- * never blocks its partition.
+ * never blocks its partition. Close markers (close_marker.c) and commands
+ * (appeals and exemptions, command.c) are messages told apart by a header.
  *
  * The producer writes RecordEvents' batches to the topic, one message per
  * seller (split beyond GRADING_KAFKA_MAX_EVENTS_PER_MESSAGE) keyed by
