@@ -49,6 +49,14 @@ grading_err_t grading_exempt_revoke(grading_store_t *st, grading_ingest_t *in, c
                                     const char *mp, const char *id, const char *caller, grading_exempt_result_t *res,
                                     grading_error_t *e);
 
+/* Kafka mode (the change goes through the topic): declare's checks of
+ * req or (revoke) revoke's of req->marketplace and req->id alone, against
+ * the store as read now; nothing written. res->x: what would be stored
+ * (declare) or is stored; res->already as declare's. Errors: as declare's
+ * and revoke's. */
+grading_err_t grading_exempt_check(grading_store_t *st, const grading_policy_t *p, const grading_exempt_req_t *req,
+                                   bool revoke, int64_t now_ms, grading_exempt_result_t *res, grading_error_t *e);
+
 /* Makes the store's exemptions with the policy-file prefix
  * (GRADING_POLICY_EXEMPTION_PREFIX) what p's `exemptions:` sections say:
  * revokes the ones it no longer declares, declares the new, each walked.

@@ -8,7 +8,8 @@
  * write transaction as the events: a crash replays nothing twice and loses
  * nothing. A message that fails validation goes to the dead-letter topic
  * with the reason in its "reason" header, and its offset is stored: it
- * never blocks its partition.
+ * never blocks its partition. Close markers (close_marker.c) and commands
+ * (appeals and exemptions, command.c) are messages told apart by a header.
  *
  * The producer writes RecordEvents' batches to the topic, one message per
  * seller (split beyond GRADING_KAFKA_MAX_EVENTS_PER_MESSAGE) keyed by
@@ -76,7 +77,8 @@ typedef enum {
     GRADING_KAFKA_LOGGED = 0,       /* every message acknowledged (and applied, with wait_applied) */
     GRADING_KAFKA_UNAVAILABLE,      /* the brokers did not acknowledge in time (message.timeout.ms) */
     GRADING_KAFKA_NOT_APPLIED,      /* acknowledged, not applied here within GRADING_KAFKA_APPLY_WAIT_MS */
-    GRADING_KAFKA_SHUTDOWN          /* this replica is stopping */
+    GRADING_KAFKA_SHUTDOWN,         /* this replica is stopping */
+    GRADING_KAFKA_DEAD_LETTERED     /* a command: logged, but this replica dead-lettered it */
 } grading_kafka_result_t;
 
 /* Called once per grading_kafka_produce, on a Kafka thread; why says what
@@ -114,6 +116,24 @@ grading_err_t grading_kafka_close_period(grading_kafka_t *k, const grading_marke
  * close run at the markers (stored boosts may follow the published grades).
  * Set before grading_kafka_consume. */
 void grading_kafka_on_closed(grading_kafka_t *k, void (*closed)(void *ctx, const char *mp), void *ctx);
+
+/* Commands (issue 15 in Kafka mode, command.c): appeals and exemptions go
+ * through the topic like events, so every replica applies them. */
+typedef enum {
+    GRADING_KAFKA_CMD_EXCLUDE = 1,    /* ExcludeEventsRequest, keyed by seller_id */
+    GRADING_KAFKA_CMD_RESTORE,        /* RestoreEventsRequest, keyed by seller_id */
+    GRADING_KAFKA_CMD_DECLARE,        /* DeclareExemptionRequest, keyed by marketplace */
+    GRADING_KAFKA_CMD_REVOKE          /* RevokeExemptionRequest, keyed by marketplace */
+} grading_kafka_command_t;
+
+/* Produces req (already judged valid here) as one command message keyed
+ * by key, caller (for the audit entries) in a header; done follows once
+ * the brokers acknowledged it and this replica applied it (logged 1).
+ * Errors (done is then not called; why says what happened): as
+ * grading_kafka_produce's. */
+grading_err_t grading_kafka_produce_command(grading_kafka_t *k, grading_kafka_command_t cmd, const char *key,
+                                            const ProtobufCMessage *req, const char *caller,
+                                            grading_kafka_done_cb done, void *ctx, char *why, size_t why_len);
 
 /* Messages this replica has not applied yet (over every partition, from
  * the brokers' high watermarks last seen); -1 before the first fetch. */

@@ -208,31 +208,48 @@ static grading_err_t audit_change(change_t *c, grading_txn_t *txn, int64_t now_m
     return grading_store_audit_put(txn, &a);
 }
 
-/* On the writer: the record and its audit entry (the table follows). */
-static grading_err_t apply_change(void *ctx, grading_txn_t *txn, int64_t now_ms)
+/* The checks against what is stored (read or write txn): revoke needs
+ * the id; declare a new id, or the same declaration (already). */
+static grading_err_t judge_change(change_t *c, grading_txn_t *txn, grading_exemption_t *old)
 {
-    change_t *c = ctx;
-    grading_exemption_t old;
     bool found;
-    grading_err_t err = grading_store_exemption_get(txn, c->x->marketplace, c->x->id, &old, &found);
+    grading_err_t err = grading_store_exemption_get(txn, c->x->marketplace, c->x->id, old, &found);
     if (err) return err;
     if (c->revoke) {
         if (!found)
             return grading_error_set(c->e, GRADING_ENOTFOUND, "id", "%s has no exemption \"%s\"", c->x->marketplace,
                                      c->x->id);
-        *c->x = old;
-        if ((err = grading_store_exemption_del(txn, old.marketplace, old.id, &found))) return err;
-        return audit_change(c, txn, now_ms);
+        return GRADING_OK;
     }
-    if (found && grading_exemption_same(&old, c->x)) {
+    if (found && grading_exemption_same(old, c->x)) {
         c->res->already = true;
-        *c->x = old;
         return GRADING_OK;
     }
     if (found)
         return grading_error_set(c->e, GRADING_EEXIST, "id",
                                  "%s already has an exemption \"%s\" that declares otherwise; revoke it first",
                                  c->x->marketplace, c->x->id);
+    return GRADING_OK;
+}
+
+/* On the writer: the record and its audit entry (the table follows). */
+static grading_err_t apply_change(void *ctx, grading_txn_t *txn, int64_t now_ms)
+{
+    change_t *c = ctx;
+    grading_exemption_t old;
+    bool found;
+    c->res->already = false;
+    grading_err_t err = judge_change(c, txn, &old);
+    if (err) return err;
+    if (c->revoke) {
+        *c->x = old;
+        if ((err = grading_store_exemption_del(txn, old.marketplace, old.id, &found))) return err;
+        return audit_change(c, txn, now_ms);
+    }
+    if (c->res->already) {
+        *c->x = old;
+        return GRADING_OK;
+    }
     if ((err = grading_store_exemption_put(txn, c->x)) == GRADING_EFULL)
         return grading_error_set(c->e, GRADING_ESTATE, "id", "at most %d exemptions are in force at once",
                                  GRADING_EXEMPTIONS_MAX);
@@ -260,23 +277,64 @@ static grading_err_t change_and_walk(grading_store_t *st, grading_ingest_t *in, 
     return GRADING_OK;
 }
 
+/* Declare's (or revoke's) checks of req alone: x as it would be stored
+ * (revoke: marketplace and id). */
+static grading_err_t prepare(const grading_policy_t *p, const grading_exempt_req_t *req, bool revoke, int64_t now_ms,
+                             grading_exemption_t *x, const grading_marketplace_t **mp, grading_error_t *e)
+{
+    *mp = grading_policy_marketplace(p, req->marketplace);
+    if (!*mp)
+        return grading_error_set(e, GRADING_ENOTFOUND, "marketplace", "unknown marketplace \"%s\"",
+                                 req->marketplace ? req->marketplace : "");
+    if (revoke) {
+        const char *why = grading_id_problem(req->id, req->id ? strlen(req->id) : 0, GRADING_MAX_ID_LEN, NULL);
+        if (why) return grading_error_set(e, GRADING_EINVAL, "id", "%s", why);
+        memset(x, 0, sizeof *x);
+        snprintf(x->marketplace, sizeof x->marketplace, "%s", (*mp)->name);
+        snprintf(x->id, sizeof x->id, "%s", req->id);
+        return GRADING_OK;
+    }
+    grading_err_t err = build(*mp, req, now_ms, x, e);
+    if (err) return err;
+    if (strncmp(x->id, GRADING_POLICY_EXEMPTION_PREFIX, strlen(GRADING_POLICY_EXEMPTION_PREFIX)) == 0)
+        return grading_error_set(e, GRADING_EINVAL, "id", "ids starting \"%s\" are the policy file's",
+                                 GRADING_POLICY_EXEMPTION_PREFIX);
+    return GRADING_OK;
+}
+
 grading_err_t grading_exempt_declare(grading_store_t *st, grading_ingest_t *in, const grading_policy_t *p,
                                      const grading_exempt_req_t *req, int64_t now_ms, grading_exempt_result_t *res,
                                      grading_error_t *e)
 {
     memset(res, 0, sizeof *res);
-    const grading_marketplace_t *mp = grading_policy_marketplace(p, req->marketplace);
-    if (!mp)
-        return grading_error_set(e, GRADING_ENOTFOUND, "marketplace", "unknown marketplace \"%s\"",
-                                 req->marketplace ? req->marketplace : "");
+    const grading_marketplace_t *mp;
     grading_exemption_t x;
-    grading_err_t err = build(mp, req, now_ms, &x, e);
+    grading_err_t err = prepare(p, req, false, now_ms, &x, &mp, e);
     if (err) return err;
-    if (strncmp(x.id, GRADING_POLICY_EXEMPTION_PREFIX, strlen(GRADING_POLICY_EXEMPTION_PREFIX)) == 0)
-        return grading_error_set(e, GRADING_EINVAL, "id", "ids starting \"%s\" are the policy file's",
-                                 GRADING_POLICY_EXEMPTION_PREFIX);
     change_t c = {p, &x, false, req->caller, res, e};
     return change_and_walk(st, in, &c, mp);
+}
+
+grading_err_t grading_exempt_check(grading_store_t *st, const grading_policy_t *p, const grading_exempt_req_t *req,
+                                   bool revoke, int64_t now_ms, grading_exempt_result_t *res, grading_error_t *e)
+{
+    memset(res, 0, sizeof *res);
+    const grading_marketplace_t *mp;
+    grading_err_t err = prepare(p, req, revoke, now_ms, &res->x, &mp, e);
+    if (err) return err;
+    grading_exemption_t x = res->x, old;
+    change_t c = {p, &x, revoke, req->caller, res, e};
+    grading_store_reader_t *rd = NULL;
+    grading_txn_t *txn;
+    e->code = GRADING_OK;
+    if (!(err = grading_store_reader_new(st, &rd)) && !(err = grading_store_read_begin(rd, &txn))) {
+        err = judge_change(&c, txn, &old);
+        grading_store_read_end(rd);
+    }
+    grading_store_reader_free(rd);
+    if (!err && (revoke || res->already)) res->x = old;
+    if (err && !e->code) grading_error_set(e, err, "", "cannot read the exemptions: %s", grading_err_name(err));
+    return err;
 }
 
 /* True when the policy's marketplace still declares x as it is stored. */
@@ -336,15 +394,11 @@ grading_err_t grading_exempt_revoke(grading_store_t *st, grading_ingest_t *in, c
                                     grading_error_t *e)
 {
     memset(res, 0, sizeof *res);
-    const grading_marketplace_t *mp = grading_policy_marketplace(p, mpname);
-    if (!mp)
-        return grading_error_set(e, GRADING_ENOTFOUND, "marketplace", "unknown marketplace \"%s\"",
-                                 mpname ? mpname : "");
-    const char *why = grading_id_problem(id, id ? strlen(id) : 0, GRADING_MAX_ID_LEN, NULL);
-    if (why) return grading_error_set(e, GRADING_EINVAL, "id", "%s", why);
-    grading_exemption_t x = {0};
-    snprintf(x.marketplace, sizeof x.marketplace, "%s", mp->name);
-    snprintf(x.id, sizeof x.id, "%s", id);
+    const grading_marketplace_t *mp;
+    grading_exemption_t x;
+    grading_exempt_req_t req = {.marketplace = mpname, .id = id, .caller = caller};
+    grading_err_t err = prepare(p, &req, true, 0, &x, &mp, e);
+    if (err) return err;
     change_t c = {p, &x, true, caller, res, e};
     return change_and_walk(st, in, &c, mp);
 }

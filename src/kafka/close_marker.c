@@ -35,11 +35,9 @@ static int marker_text(char *out, size_t len, const char *mp, int kind, const ch
 
 int kafka_marker_parse(const rd_kafka_message_t *m, kafka_marker_t *out, char *why, size_t len)
 {
-    rd_kafka_headers_t *h = NULL;
     const void *v = NULL;
     size_t vlen = 0;
-    if (rd_kafka_message_headers(m, &h) || !h) return 0;
-    if (rd_kafka_header_get_last(h, MARKER_HEADER, &v, &vlen)) return 0;
+    if (!kafka_header(m, MARKER_HEADER, &v, &vlen)) return 0;
     if (!v || vlen != strlen(MARKER_VERSION) || memcmp(v, MARKER_VERSION, vlen) != 0) {
         snprintf(why, len, "close marker: header %s must be \"" MARKER_VERSION "\"", MARKER_HEADER);
         return -1;
@@ -79,6 +77,13 @@ bool kafka_marker_fields(const char *value, kafka_marker_t *out)
     snprintf(out->period, sizeof out->period, "%s", f[3]);
     out->now_ms = (int64_t)now;
     return true;
+}
+
+bool kafka_header(const rd_kafka_message_t *m, const char *name, const void **v, size_t *vlen)
+{
+    rd_kafka_headers_t *h = NULL;
+    if (rd_kafka_message_headers(m, &h) || !h) return false;
+    return rd_kafka_header_get_last(h, name, v, vlen) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 /* ---- the consumer's side ---- */

@@ -17,8 +17,7 @@
 #define WATERMARK_EVERY_MS 250
 #define RETRY_MS 500
 
-/* Sleeps up to ms, waking early when stopping (a retry's back-off). */
-static void backoff(grading_kafka_t *k, int ms)
+void kafka_backoff(grading_kafka_t *k, int ms)
 {
     for (int slept = 0; slept < ms && !atomic_load(&k->stopping); slept += 50) {
         struct timespec ts = {0, 50 * 1000000L};
@@ -57,10 +56,7 @@ static void mark_applied(grading_kafka_t *k, int32_t partition, int64_t next)
     kafka_waiters_check(k, false);
 }
 
-/* Runs b (with the message's offset) until it is on disk or fails on its
- * data; retries what the disk refused. Returns OK, the data's error (the
- * report says why) or GRADING_ESHUTDOWN. */
-static grading_err_t run_batch(grading_kafka_t *k, const grading_policy_t *p, grading_ingest_batch_t *b)
+grading_err_t kafka_run_batch(grading_kafka_t *k, const grading_policy_t *p, grading_ingest_batch_t *b)
 {
     for (;;) {
         grading_err_t err = p ? grading_record_run(k->o.ingest, p, b, NULL, NULL)
@@ -68,7 +64,7 @@ static grading_err_t run_batch(grading_kafka_t *k, const grading_policy_t *p, gr
         if (!err || (b->report && b->report->error.code)) return err;
         if (err == GRADING_ESHUTDOWN || atomic_load(&k->stopping)) return GRADING_ESHUTDOWN;
         grading_log(GRADING_LOG_ERROR, "kafka: applying a message failed (%s); retrying", grading_err_name(err));
-        backoff(k, RETRY_MS);
+        kafka_backoff(k, RETRY_MS);
     }
 }
 
@@ -108,7 +104,7 @@ static bool dead_letter(grading_kafka_t *k, const rd_kafka_message_t *m, const c
         if (!err) return true;
         grading_log(GRADING_LOG_ERROR, "kafka: dead-lettering partition %s offset %s failed (%s); retrying", part,
                     off, rd_kafka_err2str(err));
-        backoff(k, RETRY_MS);
+        kafka_backoff(k, RETRY_MS);
     }
     return false;
 }
@@ -127,7 +123,7 @@ static bool apply_message(grading_kafka_t *k, const rd_kafka_message_t *m)
     /* the app answers with a policy once serving; wait rather than drop */
     while (!(p = k->policy(k->policy_ctx))) {
         if (atomic_load(&k->stopping)) return false;
-        backoff(k, RETRY_MS);
+        kafka_backoff(k, RETRY_MS);
     }
     ProtobufCMessage *msg = NULL;
     grading_event_t *events = NULL;
@@ -145,6 +141,27 @@ static bool apply_message(grading_kafka_t *k, const rd_kafka_message_t *m)
             atomic_fetch_add(&k->applied, 1);
             mark_applied(k, m->partition, off.next);
         }
+        goto done;
+    }
+
+    /* judged against the message's own time, so every replica judges alike */
+    rd_kafka_timestamp_type_t tst;
+    int64_t when = rd_kafka_message_timestamp(m, &tst);
+    if (when <= 0) when = k->o.now_ms(k->o.clock_ctx);
+
+    /* an appeal or exemption (command.c) */
+    grading_kafka_command_t cmd;
+    int command = kafka_command_parse(m, &cmd, reason, sizeof reason);
+    if (command < 0) goto dead;
+    if (command > 0) {
+        grading_err_t cerr = kafka_apply_command(k, p, m, cmd, when, store_offset, &off, reason, sizeof reason);
+        if (cerr == GRADING_ESHUTDOWN) {
+            ok = false;
+            goto done;
+        }
+        if (cerr) goto dead;
+        atomic_fetch_add(&k->applied, 1);
+        mark_applied(k, m->partition, off.next);
         goto done;
     }
 
@@ -169,10 +186,6 @@ static bool apply_message(grading_kafka_t *k, const rd_kafka_message_t *m)
         goto dead;
     }
     for (uint32_t i = 0; i < n; i++) rpc_event_from_pb(req->events[i], &events[i]);
-    /* judged against the message's own time, so every replica judges alike */
-    rd_kafka_timestamp_type_t tst;
-    int64_t when = rd_kafka_message_timestamp(m, &tst);
-    if (when <= 0) when = k->o.now_ms(k->o.clock_ctx);
     /* no dedup horizon here: the stored offsets already apply each message
      * once, and a backfill through the topic must not be refused */
     if (grading_record_check(p, events, n, when, k->o.max_future_skew_ms, 0, mps, zones, &e)) {
@@ -182,7 +195,7 @@ static bool apply_message(grading_kafka_t *k, const rd_kafka_message_t *m)
     grading_ingest_report_t report = {0};
     grading_ingest_batch_t b = {.events = events, .marketplaces = mps, .zones = zones, .n = n,
                                 .apply = store_offset, .apply_ctx = &off, .report = &report};
-    grading_err_t err = run_batch(k, p, &b);
+    grading_err_t err = kafka_run_batch(k, p, &b);
     if (err == GRADING_ESHUTDOWN) {
         ok = false;
         goto done;
@@ -202,11 +215,16 @@ dead:
         goto done;
     }
     grading_ingest_batch_t skip = {.n = 0, .apply = store_offset, .apply_ctx = &off};
-    if (run_batch(k, NULL, &skip)) {
+    if (kafka_run_batch(k, NULL, &skip)) {
         ok = false;
         goto done;
     }
     atomic_fetch_add(&k->dead_lettered, 1);
+    pthread_mutex_lock(&k->mu);
+    uint32_t slot = k->dead_next++ % KAFKA_DEAD_RECENT;
+    k->dead_recent[slot].partition = m->partition;
+    k->dead_recent[slot].offset = m->offset;
+    pthread_mutex_unlock(&k->mu);
     mark_applied(k, m->partition, off.next);
 done:
     free(events);
@@ -305,7 +323,7 @@ void *kafka_consumer_main(void *arg)
     int32_t np = 0;
     while (!atomic_load(&k->stopping)) {
         if ((np = partition_count(k)) > 0 && assign_from_store(k, np)) break;
-        backoff(k, RETRY_MS);
+        kafka_backoff(k, RETRY_MS);
     }
     /* partitions sealed before a crash wait again; a close all of whose
      * markers were reached comes first */

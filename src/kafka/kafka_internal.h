@@ -9,6 +9,7 @@
 #include "grading/kafka.h"
 
 #define KAFKA_NAME_MAX 250
+#define KAFKA_DEAD_RECENT 64
 
 /* What a delivery report's opaque points at: a produce call's message or a
  * dead letter waited for by the consumer. */
@@ -25,6 +26,7 @@ typedef struct kafka_call {
     grading_kafka_result_t result;
     char why[200];
     bool wait_applied;
+    bool command;                /* a command: its dead letter here fails the call */
     int64_t apply_deadline_ms;   /* monotonic */
     grading_kafka_done_cb done;
     void *ctx;
@@ -59,6 +61,10 @@ struct grading_kafka {
     kafka_call_t *waiting;       /* under mu: acknowledged, waiting to be applied */
 
     atomic_uint_fast64_t applied, dead_lettered;
+    /* under mu: the last KAFKA_DEAD_RECENT messages dead-lettered here, for
+     * a command call waiting on one of them */
+    struct { int32_t partition; int64_t offset; } dead_recent[KAFKA_DEAD_RECENT];
+    uint32_t dead_next;
 
     pthread_cond_t close_cv;     /* with mu: broadcast when a marker close ends */
     uint64_t closes_run;         /* under mu */
@@ -96,6 +102,36 @@ void kafka_holds_load(grading_kafka_t *k);
 /* Runs (resumes) the close stored as pending, if any, and clears it.
  * Returns false when stopping. */
 bool kafka_close_pending(grading_kafka_t *k);
+
+/* Whether m has header name (its last value in *v, *vlen): what tells a
+ * close marker or a command from a RecordEventsRequest. */
+bool kafka_header(const rd_kafka_message_t *m, const char *name, const void **v, size_t *vlen);
+
+/* 0: m is not a command (no command header); 1: a command, in *cmd; -1:
+ * a command header with an unknown value (why says; dead-letter it). */
+int kafka_command_parse(const rd_kafka_message_t *m, grading_kafka_command_t *cmd, char *why, size_t len);
+
+/* Applies the command m judged against p as of when (the message's time)
+ * with offset(ctx) (the partition's next offset): an appeal in the same
+ * transaction, an exemption's declaration and walk before it. Returns OK,
+ * GRADING_ESHUTDOWN (stopping, nothing stored) or the data's error (why
+ * says; dead-letter it). */
+grading_err_t kafka_apply_command(grading_kafka_t *k, const grading_policy_t *p, const rd_kafka_message_t *m,
+                                  grading_kafka_command_t cmd, int64_t when,
+                                  grading_err_t (*offset)(void *ctx, grading_txn_t *txn, int64_t now_ms),
+                                  void *offset_ctx, char *why, size_t len);
+
+/* Runs b until it is on disk or fails on its data (b->report->error set);
+ * retries what the disk refused. Returns OK, the data's error or
+ * GRADING_ESHUTDOWN. With p, b's events are recorded under it. */
+grading_err_t kafka_run_batch(grading_kafka_t *k, const grading_policy_t *p, grading_ingest_batch_t *b);
+
+/* Sleeps up to ms, waking early when stopping (a retry's back-off). */
+void kafka_backoff(grading_kafka_t *k, int ms);
+
+/* A produce call of n messages (kafka_call_free frees it). */
+kafka_call_t *kafka_call_new(uint32_t n, bool wait_applied, grading_kafka_done_cb done, void *ctx);
+void kafka_call_free(kafka_call_t *c);
 
 int64_t kafka_mono_ms(void);
 

@@ -6,7 +6,7 @@
 
 #include "kafka_internal.h"
 
-static void call_free(kafka_call_t *c)
+void kafka_call_free(kafka_call_t *c)
 {
     if (!c) return;
     free(c->events_in);
@@ -15,10 +15,41 @@ static void call_free(kafka_call_t *c)
     free(c);
 }
 
+kafka_call_t *kafka_call_new(uint32_t n, bool wait_applied, grading_kafka_done_cb done, void *ctx)
+{
+    kafka_call_t *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->kind = KAFKA_OPAQUE_CALL;
+    c->nmsgs = c->remaining = n;
+    c->events_in = calloc(n ? n : 1, sizeof *c->events_in);
+    c->parts = calloc(n ? n : 1, sizeof *c->parts);
+    c->offs = calloc(n ? n : 1, sizeof *c->offs);
+    if (!c->events_in || !c->parts || !c->offs) {
+        kafka_call_free(c);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++) c->parts[i] = -1;
+    c->wait_applied = wait_applied;
+    c->done = done;
+    c->ctx = ctx;
+    c->result = GRADING_KAFKA_LOGGED;
+    return c;
+}
+
 static void call_finish(kafka_call_t *c)
 {
     c->done(c->ctx, c->result, c->why, c->logged);
-    call_free(c);
+    kafka_call_free(c);
+}
+
+/* Whether one of c's messages was dead-lettered here (recently). Under k->mu. */
+static bool call_dead(const grading_kafka_t *k, const kafka_call_t *c)
+{
+    uint32_t n = k->dead_next < KAFKA_DEAD_RECENT ? k->dead_next : KAFKA_DEAD_RECENT;
+    for (uint32_t i = 0; i < c->nmsgs; i++)
+        for (uint32_t j = 0; j < n; j++)
+            if (k->dead_recent[j].partition == c->parts[i] && k->dead_recent[j].offset == c->offs[i]) return true;
+    return false;
 }
 
 /* Whether every message of c is applied here. Under k->mu. */
@@ -38,7 +69,11 @@ void kafka_waiters_check(grading_kafka_t *k, bool stopping)
     pthread_mutex_lock(&k->mu);
     for (kafka_call_t **pp = &k->waiting; *pp;) {
         kafka_call_t *c = *pp;
-        if (call_applied(k, c)) {
+        if (call_applied(k, c) && c->command && call_dead(k, c)) {
+            c->result = GRADING_KAFKA_DEAD_LETTERED;
+            snprintf(c->why, sizeof c->why, "logged, but this replica refused it when applying it (the state "
+                                             "changed since it was judged): the reason is in the dead-letter topic");
+        } else if (call_applied(k, c)) {
             c->result = GRADING_KAFKA_LOGGED;
         } else if (stopping) {
             c->result = GRADING_KAFKA_SHUTDOWN;
@@ -137,8 +172,8 @@ grading_err_t grading_kafka_produce(grading_kafka_t *k, const Grading__V1__Recor
     uint32_t *first = calloc(n + 1, sizeof *first);   /* run starts in idx, then n */
     Grading__V1__SellerEvent **evs = calloc(n ? n : 1, sizeof *evs);
     uint8_t *buf = NULL;
-    kafka_call_t *c = calloc(1, sizeof *c);
-    if (!idx || !first || !evs || !c) goto fail;
+    kafka_call_t *c = NULL;
+    if (!idx || !first || !evs) goto fail;
     order_by_seller(req, idx);
     /* one message per seller, split at GRADING_KAFKA_MAX_EVENTS_PER_MESSAGE
      * (under librdkafka's message.max.bytes; same key, so still in order) */
@@ -148,17 +183,7 @@ grading_err_t grading_kafka_produce(grading_kafka_t *k, const Grading__V1__Recor
             i - first[nsellers - 1] == GRADING_KAFKA_MAX_EVENTS_PER_MESSAGE)
             first[nsellers++] = i;
     first[nsellers] = (uint32_t)n;
-    c->kind = KAFKA_OPAQUE_CALL;
-    c->nmsgs = c->remaining = nsellers;
-    c->events_in = calloc(nsellers ? nsellers : 1, sizeof *c->events_in);
-    c->parts = calloc(nsellers ? nsellers : 1, sizeof *c->parts);
-    c->offs = calloc(nsellers ? nsellers : 1, sizeof *c->offs);
-    if (!c->events_in || !c->parts || !c->offs) goto fail;
-    for (uint32_t s = 0; s < nsellers; s++) c->parts[s] = -1;
-    c->wait_applied = wait_applied;
-    c->done = done;
-    c->ctx = ctx;
-    c->result = GRADING_KAFKA_LOGGED;
+    if (!(c = kafka_call_new(nsellers, wait_applied, done, ctx))) goto fail;
 
     /* Every message is handed to librdkafka (copied) before any report can
      * finish c: reports come on the producer thread, after produce. */
@@ -207,7 +232,7 @@ grading_err_t grading_kafka_produce(grading_kafka_t *k, const Grading__V1__Recor
         free(evs);
         free(buf);
         if (none) {
-            call_free(c);
+            kafka_call_free(c);
             return err;
         }
         return GRADING_OK;   /* done follows with UNAVAILABLE */
@@ -222,6 +247,6 @@ fail:
     free(idx);
     free(first);
     free(evs);
-    call_free(c);
+    kafka_call_free(c);
     return err;
 }

@@ -1,12 +1,16 @@
 /* ExcludeEvents / RestoreEvents: transport only. The request becomes a
  * grading_appeal_req_t, the work (checks, the write through the single
  * writer, re-derive, audit) is src/grade/appeal.c's, on the close worker
- * so no completion-queue thread waits on the writer. */
+ * so no completion-queue thread waits on the writer. In Kafka mode the
+ * appeal is judged here (appeal_check.h, nothing written), then goes
+ * through the topic and every replica applies it (src/kafka/command.c);
+ * the call answers once this replica applied it. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "grading/appeal.h"
+#include "appeal_pb.h"
+#include "grading/appeal_check.h"
 #include "grading/v1/grading.pb-c.h"
 #include "server_internal.h"
 
@@ -19,13 +23,6 @@ void rpc_handle_appeal(call_slot_t *s, const ProtobufCMessage *msg)
     rpc_close_worker_submit(rpc_close_worker(s), s);
 }
 
-/* The two requests have the same fields; Restore's is read through
- * Exclude's layout only after checking the generated structs agree. */
-_Static_assert(offsetof(Grading__V1__ExcludeEventsRequest, note) ==
-                   offsetof(Grading__V1__RestoreEventsRequest, note) &&
-               sizeof(Grading__V1__ExcludeEventsRequest) == sizeof(Grading__V1__RestoreEventsRequest),
-               "ExcludeEventsRequest and RestoreEventsRequest must keep the same fields");
-
 /* Names of mask's counters, pointing into the counter name table. */
 static size_t mask_names(uint64_t mask, char **out)
 {
@@ -35,50 +32,26 @@ static size_t mask_names(uint64_t mask, char **out)
     return n;
 }
 
-static void appeal_run(call_slot_t *s)
+/* Answers with res (ExcludeEventsResponse or, restore, RestoreEventsResponse). */
+static void reply_result(call_slot_t *s, bool restore, const grading_appeal_result_t *res)
 {
-    bool restore = s->request->descriptor == &grading__v1__restore_events_request__descriptor;
-    const Grading__V1__ExcludeEventsRequest *req = (const void *)s->request;
-    grading_error_t e = {0};
-    grading_appeal_result_t res = {0};
-    Grading__V1__AppealedRecord *recs = NULL, **ptrs = NULL;
-    char **names = NULL, **periods = NULL;
-    if (rpc_kafka(s)) {
-        rpc_reply(s, GRPC_STATUS_FAILED_PRECONDITION,
-                  "appeals are not supported in Kafka mode (the log is the writer): run them on a replica-less server",
-                  NULL);
-        return;
-    }
-    grading_appeal_req_t ar = {.restore = restore,
-                               .marketplace = req->marketplace,
-                               .seller = req->seller_id,
-                               .order_ids = (const char *const *)req->order_ids,
-                               .norders = req->n_order_ids,
-                               .inquiry_ids = (const char *const *)req->inquiry_ids,
-                               .ninquiries = req->n_inquiry_ids,
-                               .event_ids = (const char *const *)req->event_ids,
-                               .nevents = req->n_event_ids,
-                               .metrics = (const char *const *)req->metrics,
-                               .nmetrics = req->n_metrics,
-                               .reason = req->reason,
-                               .note = req->note,
-                               .caller = s->caller};
-    if (grading_appeal_run(rpc_ingest(s), s->policy, &ar, &res, &e)) goto fail;
     /* names: the request's counters, then each record's before and after */
     size_t per = (size_t)GRADING_C_COUNT;
-    recs = calloc(res.n ? res.n : 1, sizeof *recs);
-    ptrs = calloc(res.n ? res.n : 1, sizeof *ptrs);
-    names = calloc(per * (1 + 2 * res.n), sizeof *names);
-    periods = calloc(res.nreopened ? res.nreopened : 1, sizeof *periods);
+    Grading__V1__AppealedRecord *recs = calloc(res->n ? res->n : 1, sizeof *recs);
+    Grading__V1__AppealedRecord **ptrs = calloc(res->n ? res->n : 1, sizeof *ptrs);
+    char **names = calloc(per * (1 + 2 * res->n), sizeof *names);
+    char **periods = calloc(res->nreopened ? res->nreopened : 1, sizeof *periods);
     if (!recs || !ptrs || !names || !periods) {
+        grading_error_t e = {0};
         grading_error_set(&e, GRADING_ENOMEM, "", "out of memory");
-        goto fail;
+        rpc_reply_error(s, &e);
+        goto done;
     }
     Grading__V1__ExcludeEventsResponse resp = GRADING__V1__EXCLUDE_EVENTS_RESPONSE__INIT;
     resp.counters = names;
-    resp.n_counters = mask_names(res.mask, names);
-    for (size_t i = 0; i < res.n; i++) {
-        const grading_appeal_item_t *it = &res.items[i];
+    resp.n_counters = mask_names(res->mask, names);
+    for (size_t i = 0; i < res->n; i++) {
+        const grading_appeal_item_t *it = &res->items[i];
         Grading__V1__AppealedRecord *r = &recs[i];
         grading__v1__appealed_record__init(r);
         r->id = (char *)it->id;
@@ -92,11 +65,11 @@ static void appeal_run(call_slot_t *s)
         ptrs[i] = r;
     }
     resp.records = ptrs;
-    resp.n_records = res.n;
-    resp.changed = res.changed;
-    for (size_t i = 0; i < res.nreopened; i++) periods[i] = res.reopened[i].period;
+    resp.n_records = res->n;
+    resp.changed = res->changed;
+    for (size_t i = 0; i < res->nreopened; i++) periods[i] = res->reopened[i].period;
     resp.reopened_periods = periods;
-    resp.n_reopened_periods = res.nreopened;
+    resp.n_reopened_periods = res->nreopened;
     if (restore) {   /* the same fields under Restore's descriptor */
         Grading__V1__RestoreEventsResponse rr = GRADING__V1__RESTORE_EVENTS_RESPONSE__INIT;
         rr.records = resp.records, rr.n_records = resp.n_records;
@@ -107,13 +80,69 @@ static void appeal_run(call_slot_t *s)
     } else {
         rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
     }
-    goto done;
-fail:
-    rpc_reply_error(s, &e);
 done:
     free(recs);
     free(ptrs);
     free(names);
     free(periods);
+}
+
+/* A Kafka-mode appeal waiting for the brokers and this replica. */
+typedef struct {
+    call_slot_t *s;
+    bool restore;
+    grading_appeal_result_t res;   /* as judged before producing */
+} kafka_appeal_t;
+
+/* On a Kafka thread, once. */
+static void kafka_appeal_done(void *ctx, grading_kafka_result_t result, const char *why, uint32_t logged)
+{
+    (void)logged;
+    kafka_appeal_t *a = ctx;
+    if (!rpc_kafka_failed(a->s, result, why)) reply_result(a->s, a->restore, &a->res);
+    grading_appeal_result_free(&a->res);
+    free(a);
+}
+
+static void appeal_to_kafka(call_slot_t *s, const grading_appeal_req_t *ar, grading_error_t *e)
+{
+    kafka_appeal_t *a = calloc(1, sizeof *a);
+    if (!a) {
+        grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+        return;
+    }
+    a->s = s;
+    a->restore = ar->restore;
+    if (grading_appeal_check(rpc_ingest(s), s->policy, ar, &a->res, e)) {
+        free(a);
+        return;
+    }
+    char why[300];
+    grading_err_t err = grading_kafka_produce_command(
+        rpc_kafka(s), ar->restore ? GRADING_KAFKA_CMD_RESTORE : GRADING_KAFKA_CMD_EXCLUDE, ar->seller, s->request,
+        s->caller, kafka_appeal_done, a, why, sizeof why);
+    if (!err) return;
+    grading_appeal_result_free(&a->res);
+    free(a);
+    rpc_kafka_refused(s, err, why);
+}
+
+static void appeal_run(call_slot_t *s)
+{
+    bool restore = s->request->descriptor == &grading__v1__restore_events_request__descriptor;
+    grading_error_t e = {0};
+    grading_appeal_result_t res = {0};
+    grading_appeal_req_t ar;
+    rpc_appeal_req_from_pb((const void *)s->request, restore, s->caller, &ar);
+    if (rpc_kafka(s)) {
+        appeal_to_kafka(s, &ar, &e);
+        if (e.code) rpc_reply_error(s, &e);
+        return;
+    }
+    if (grading_appeal_run(rpc_ingest(s), s->policy, &ar, &res, &e)) {
+        rpc_reply_error(s, &e);
+        return;
+    }
+    reply_result(s, restore, &res);
     grading_appeal_result_free(&res);
 }

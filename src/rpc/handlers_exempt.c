@@ -1,10 +1,14 @@
 /* DeclareExemption, RevokeExemption, ListExemptions: transport only; the
  * work is src/grade/exempt_walk.c's (the writes and the walk on the close
- * worker, off the completion-queue threads). */
+ * worker, off the completion-queue threads). In Kafka mode a declaration
+ * or revocation is checked here (nothing written), goes through the topic
+ * keyed by marketplace, and every replica applies it and walks
+ * (src/kafka/command.c); the call answers once this replica has. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "appeal_pb.h"
 #include "convert.h"
 #include "grading/exempt_walk.h"
 #include "grading/v1/grading.pb-c.h"
@@ -59,58 +63,93 @@ void rpc_handle_exemption(call_slot_t *s, const ProtobufCMessage *msg)
     rpc_close_worker_submit(rpc_close_worker(s), s);
 }
 
-static void declare(call_slot_t *s, const Grading__V1__DeclareExemptionRequest *req, grading_error_t *e)
+/* Answers a declaration's or revocation's result. */
+static void reply_change(call_slot_t *s, bool revoke, const grading_exempt_result_t *res)
 {
-    const Grading__V1__Exemption *x = req->exemption;
-    if (!x) {
-        grading_error_set(e, GRADING_EINVAL, "exemption", "required");
-        return;
-    }
-    if (x->scope < GRADING__V1__EXEMPTION_SCOPE__EXEMPTION_SCOPE_UNSPECIFIED ||
-        x->scope > GRADING__V1__EXEMPTION_SCOPE__EXEMPTION_SCOPE_DOMESTIC) {
-        grading_error_set(e, GRADING_EINVAL, "exemption.scope", "unknown scope %d", (int)x->scope);
-        return;
-    }
-    grading_exempt_req_t r = {
-        .marketplace = x->marketplace,
-        .id = x->id,
-        .from = x->from,
-        .to = x->to,
-        .metrics = (const char *const *)x->metrics,
-        .nmetrics = x->n_metrics,
-        .overseas = x->scope == GRADING__V1__EXEMPTION_SCOPE__EXEMPTION_SCOPE_OVERSEAS   ? GRADING_EXEMPT_OVERSEAS
-                    : x->scope == GRADING__V1__EXEMPTION_SCOPE__EXEMPTION_SCOPE_DOMESTIC ? GRADING_EXEMPT_DOMESTIC
-                                                                                        : GRADING_EXEMPT_ANY,
-        .product_id = x->product_id,
-        .reason = x->reason,
-        .note = x->note,
-        .caller = s->caller};
-    grading_exempt_result_t res;
-    if (grading_exempt_declare(rpc_store(s), rpc_ingest(s), s->policy, &r, rpc_now_ms(s), &res, e)) return;
     exemption_pb_t out;
-    to_pb(&res.x, &out);
+    to_pb(&res->x, &out);
+    if (revoke) {
+        Grading__V1__RevokeExemptionResponse resp = GRADING__V1__REVOKE_EXEMPTION_RESPONSE__INIT;
+        resp.exemption = &out.pb;
+        resp.sellers_walked = res->sellers_walked;
+        resp.sellers_changed = res->sellers_changed;
+        resp.orders_changed = res->orders_changed;
+        rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+        return;
+    }
     Grading__V1__DeclareExemptionResponse resp = GRADING__V1__DECLARE_EXEMPTION_RESPONSE__INIT;
     resp.exemption = &out.pb;
-    resp.already_declared = res.already;
-    resp.sellers_walked = res.sellers_walked;
-    resp.sellers_changed = res.sellers_changed;
-    resp.orders_changed = res.orders_changed;
+    resp.already_declared = res->already;
+    resp.sellers_walked = res->sellers_walked;
+    resp.sellers_changed = res->sellers_changed;
+    resp.orders_changed = res->orders_changed;
     rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+}
+
+/* A Kafka-mode change waiting for the brokers and this replica. */
+typedef struct {
+    call_slot_t *s;
+    bool revoke;
+    grading_exempt_result_t res;   /* as checked before producing */
+} kafka_change_t;
+
+/* On a Kafka thread, once. */
+static void kafka_change_done(void *ctx, grading_kafka_result_t result, const char *why, uint32_t logged)
+{
+    (void)logged;
+    kafka_change_t *c = ctx;
+    if (!rpc_kafka_failed(c->s, result, why)) reply_change(c->s, c->revoke, &c->res);
+    free(c);
+}
+
+/* Checks r here, then produces the request; the walk's counts are this
+ * replica's to see (ListExemptions, GetSellerMetrics), not in the answer. */
+static void change_to_kafka(call_slot_t *s, const grading_exempt_req_t *r, bool revoke, grading_error_t *e)
+{
+    kafka_change_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+        return;
+    }
+    c->s = s;
+    c->revoke = revoke;
+    if (grading_exempt_check(rpc_store(s), s->policy, r, revoke, rpc_now_ms(s), &c->res, e)) {
+        free(c);
+        return;
+    }
+    char why[300];
+    grading_err_t err = grading_kafka_produce_command(
+        rpc_kafka(s), revoke ? GRADING_KAFKA_CMD_REVOKE : GRADING_KAFKA_CMD_DECLARE, c->res.x.marketplace,
+        s->request, s->caller, kafka_change_done, c, why, sizeof why);
+    if (!err) return;
+    free(c);
+    rpc_kafka_refused(s, err, why);
+}
+
+static void declare(call_slot_t *s, const Grading__V1__DeclareExemptionRequest *req, grading_error_t *e)
+{
+    grading_exempt_req_t r;
+    if (rpc_exempt_req_from_pb(req, s->caller, &r, e)) return;
+    if (rpc_kafka(s)) {
+        change_to_kafka(s, &r, false, e);
+        return;
+    }
+    grading_exempt_result_t res;
+    if (grading_exempt_declare(rpc_store(s), rpc_ingest(s), s->policy, &r, rpc_now_ms(s), &res, e)) return;
+    reply_change(s, false, &res);
 }
 
 static void revoke(call_slot_t *s, const Grading__V1__RevokeExemptionRequest *req, grading_error_t *e)
 {
+    if (rpc_kafka(s)) {
+        grading_exempt_req_t r = {.marketplace = req->marketplace, .id = req->id, .caller = s->caller};
+        change_to_kafka(s, &r, true, e);
+        return;
+    }
     grading_exempt_result_t res;
     if (grading_exempt_revoke(rpc_store(s), rpc_ingest(s), s->policy, req->marketplace, req->id, s->caller, &res, e))
         return;
-    exemption_pb_t out;
-    to_pb(&res.x, &out);
-    Grading__V1__RevokeExemptionResponse resp = GRADING__V1__REVOKE_EXEMPTION_RESPONSE__INIT;
-    resp.exemption = &out.pb;
-    resp.sellers_walked = res.sellers_walked;
-    resp.sellers_changed = res.sellers_changed;
-    resp.orders_changed = res.orders_changed;
-    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
+    reply_change(s, true, &res);
 }
 
 static void list(call_slot_t *s, const Grading__V1__ListExemptionsRequest *req, grading_error_t *e)
@@ -146,11 +185,6 @@ static void exempt_run(call_slot_t *s)
 {
     grading_error_t e = {0};
     const ProtobufCMessageDescriptor *d = s->request->descriptor;
-    bool writes = d != &grading__v1__list_exemptions_request__descriptor;
-    if (writes && rpc_kafka(s)) {
-        rpc_reply(s, GRPC_STATUS_FAILED_PRECONDITION, "exemptions are not supported in Kafka mode yet", NULL);
-        return;
-    }
     if (d == &grading__v1__declare_exemption_request__descriptor) declare(s, (const void *)s->request, &e);
     else if (d == &grading__v1__revoke_exemption_request__descriptor) revoke(s, (const void *)s->request, &e);
     else list(s, (const void *)s->request, &e);

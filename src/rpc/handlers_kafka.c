@@ -4,26 +4,32 @@
  * src/kafka's. */
 #include "server_internal.h"
 
+bool rpc_kafka_failed(call_slot_t *s, grading_kafka_result_t result, const char *why)
+{
+    if (result == GRADING_KAFKA_LOGGED) return false;
+    rpc_reply(s,
+              result == GRADING_KAFKA_NOT_APPLIED     ? GRPC_STATUS_DEADLINE_EXCEEDED
+              : result == GRADING_KAFKA_DEAD_LETTERED ? GRPC_STATUS_FAILED_PRECONDITION
+                                                      : GRPC_STATUS_UNAVAILABLE,
+              why, NULL);
+    return true;
+}
+
+void rpc_kafka_refused(call_slot_t *s, grading_err_t err, const char *why)
+{
+    rpc_reply(s, err == GRADING_EFULL || err == GRADING_ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_UNAVAILABLE,
+              why, NULL);
+}
+
 /* On a Kafka thread, once per call. */
 static void kafka_done(void *ctx, grading_kafka_result_t result, const char *why, uint32_t logged)
 {
     call_slot_t *s = ctx;
-    switch (result) {
-    case GRADING_KAFKA_LOGGED: {
-        Grading__V1__RecordEventsResponse resp = GRADING__V1__RECORD_EVENTS_RESPONSE__INIT;
-        resp.logged = logged;
-        rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
-        return;
-    }
-    case GRADING_KAFKA_NOT_APPLIED:
-        rpc_reply(s, GRPC_STATUS_DEADLINE_EXCEEDED, why, NULL);
-        return;
-    case GRADING_KAFKA_UNAVAILABLE:
-    case GRADING_KAFKA_SHUTDOWN:
-        break;
-    }
-    rpc_count_events(s, GRADING_ESHUTDOWN);
-    rpc_reply(s, GRPC_STATUS_UNAVAILABLE, why, NULL);
+    if (result == GRADING_KAFKA_UNAVAILABLE || result == GRADING_KAFKA_SHUTDOWN) rpc_count_events(s, GRADING_ESHUTDOWN);
+    if (rpc_kafka_failed(s, result, why)) return;
+    Grading__V1__RecordEventsResponse resp = GRADING__V1__RECORD_EVENTS_RESPONSE__INIT;
+    resp.logged = logged;
+    rpc_reply(s, GRPC_STATUS_OK, NULL, &resp.base);
 }
 
 void rpc_record_to_kafka(call_slot_t *s, const Grading__V1__RecordEventsRequest *req)
@@ -32,6 +38,5 @@ void rpc_record_to_kafka(call_slot_t *s, const Grading__V1__RecordEventsRequest 
     grading_err_t err = grading_kafka_produce(rpc_kafka(s), req, req->wait_applied, kafka_done, s, why, sizeof why);
     if (!err) return;
     rpc_count_events(s, err);
-    rpc_reply(s, err == GRADING_EFULL || err == GRADING_ENOMEM ? GRPC_STATUS_RESOURCE_EXHAUSTED : GRPC_STATUS_UNAVAILABLE,
-              why, NULL);
+    rpc_kafka_refused(s, err, why);
 }

@@ -124,6 +124,10 @@ bool rpc_backfill_requested(const call_slot_t *s);
 grading_kafka_t *rpc_kafka(call_slot_t *s);
 /* RecordEvents in Kafka mode (handlers_kafka.c): produces the judged batch. */
 void rpc_record_to_kafka(call_slot_t *s, const Grading__V1__RecordEventsRequest *req);
+/* Answers a Kafka call that did not end logged (and applied): true then. */
+bool rpc_kafka_failed(call_slot_t *s, grading_kafka_result_t result, const char *why);
+/* Answers a call whose message the producer refused (err, why). */
+void rpc_kafka_refused(call_slot_t *s, grading_err_t err, const char *why);
 bool rpc_shutting_down(call_slot_t *s);
 pthread_mutex_t *rpc_close_lock(call_slot_t *s);
 grading_store_t *rpc_store(call_slot_t *s);

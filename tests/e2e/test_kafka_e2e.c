@@ -84,19 +84,7 @@ static void assert_orders(e2e_server_t *s, const char *seller, double want)
  * asynchronous); fails the test with what it saw last. */
 static void wait_orders(e2e_server_t *s, const char *seller, double want)
 {
-    int64_t deadline = e2e_now_ms() + CATCH_UP_MS;
-    double got = -1;
-    do {
-        Grading__V1__SellerMetrics *m = NULL;
-        char details[200];
-        if (e2e_metrics_try(s->client, "testmart", seller, AS_OF, &m, details, sizeof details) == GRPC_STATUS_OK) {
-            got = e2e_metric(m, "orders", "30d");
-            e2e_metrics_free(m);
-            if (got == want) return;
-        }
-        e2e_sleep_ms(50);
-    } while (e2e_now_ms() < deadline);
-    fail_msg("seller %s: %g orders through %s after %d ms, expected %g", seller, got, s->addr, CATCH_UP_MS, want);
+    e2e_kafka_wait_orders(s, seller, AS_OF, want, CATCH_UP_MS);
 }
 
 static void add_orders(e2e_batch_t *b, const char *seller, int n, const char *tag)
@@ -107,25 +95,6 @@ static void add_orders(e2e_batch_t *b, const char *seller, int n, const char *ta
         snprintf(order, sizeof order, "%s-o%d", tag, i);
         e2e_add_paid(b, id, "testmart", seller, WHEN, order, 1000, "KRW", 2);
     }
-}
-
-/* RecordEvents with wait_applied; returns the status. */
-static grpc_status_code record_wait_applied(grading_client_t *c, const e2e_batch_t *b, uint32_t *logged)
-{
-    Grading__V1__RecordEventsRequest req = GRADING__V1__RECORD_EVENTS_REQUEST__INIT;
-    req.n_events = b->n;
-    req.events = b->ev;
-    req.wait_applied = true;
-    ProtobufCMessage *resp = NULL;
-    grading_call_result_t res = {0};
-    grading_err_t err = grading_client_call(c, SVC "RecordEvents", &req.base,
-                                            &grading__v1__record_events_response__descriptor, E2E_RECORD_TIMEOUT_MS,
-                                            &resp, &res);
-    grpc_status_code st = err ? GRPC_STATUS_UNKNOWN : res.status;
-    if (resp) *logged = ((const Grading__V1__RecordEventsResponse *)resp)->logged;
-    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
-    grading_call_result_destroy(&res);
-    return st;
 }
 
 static void test_recorded_through_one_is_visible_through_every_replica(void **state)
@@ -171,7 +140,7 @@ static void test_recorded_through_one_is_visible_through_every_replica(void **st
     e2e_batch_init(&w);
     add_orders(&w, "ryw-1", 4, "w");
     uint32_t logged = 0;
-    assert_int_equal(record_wait_applied(fx->b->client, &w, &logged), GRPC_STATUS_OK);
+    assert_int_equal(e2e_kafka_record_applied(fx->b->client, &w, &logged), GRPC_STATUS_OK);
     assert_int_equal(logged, 4);
     assert_orders(fx->b, "ryw-1", 4);
     wait_orders(fx->a, "ryw-1", 4);
@@ -189,7 +158,7 @@ static void test_a_large_batch_of_one_seller_is_split_and_applied_whole(void **s
     assert_true(e2e_kafka_wait_applied(fx->a, 0, 0, CATCH_UP_MS));   /* nothing else in flight */
     double before = e2e_scrape(fx->a, "grading_kafka_messages_applied_total");
     uint32_t logged = 0;
-    assert_int_equal(record_wait_applied(fx->a->client, &b, &logged), GRPC_STATUS_OK);
+    assert_int_equal(e2e_kafka_record_applied(fx->a->client, &b, &logged), GRPC_STATUS_OK);
     assert_int_equal(logged, 5000);
     assert_true(e2e_scrape(fx->a, "grading_kafka_messages_applied_total") == before + 5);   /* 5 x 1,000 */
     assert_orders(fx->a, "big-1", 5000);

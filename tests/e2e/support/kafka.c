@@ -179,3 +179,39 @@ void e2e_kafka_produce_to(const e2e_kafka_t *k, const char *topic, int32_t parti
         fail_msg("produce to %s[%d]: not acknowledged within 10 s", topic, (int)partition);
     rd_kafka_destroy(rk);
 }
+
+grpc_status_code e2e_kafka_record_applied(grading_client_t *c, const e2e_batch_t *b, uint32_t *logged)
+{
+    Grading__V1__RecordEventsRequest req = GRADING__V1__RECORD_EVENTS_REQUEST__INIT;
+    req.n_events = b->n;
+    req.events = b->ev;
+    req.wait_applied = true;
+    ProtobufCMessage *resp = NULL;
+    grading_call_result_t res = {0};
+    grading_err_t err = grading_client_call(c, "/grading.v1.GradingService/RecordEvents", &req.base,
+                                            &grading__v1__record_events_response__descriptor, E2E_RECORD_TIMEOUT_MS,
+                                            &resp, &res);
+    grpc_status_code st = err ? GRPC_STATUS_UNKNOWN : res.status;
+    if (resp) *logged = ((const Grading__V1__RecordEventsResponse *)resp)->logged;
+    if (resp) protobuf_c_message_free_unpacked(resp, NULL);
+    grading_call_result_destroy(&res);
+    return st;
+}
+
+void e2e_kafka_wait_orders(e2e_server_t *s, const char *seller, const char *as_of, double want, int64_t timeout_ms)
+{
+    int64_t deadline = e2e_now_ms() + timeout_ms;
+    double got = -1;
+    do {
+        Grading__V1__SellerMetrics *m = NULL;
+        char details[200];
+        if (e2e_metrics_try(s->client, "testmart", seller, as_of, &m, details, sizeof details) == GRPC_STATUS_OK) {
+            got = e2e_metric(m, "orders", "30d");
+            e2e_metrics_free(m);
+            if (got == want) return;
+        }
+        e2e_sleep_ms(50);
+    } while (e2e_now_ms() < deadline);
+    fail_msg("seller %s: %g orders through %s after %lld ms, expected %g", seller, got, s->addr, (long long)timeout_ms,
+             want);
+}

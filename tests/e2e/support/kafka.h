@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "events.h"
 #include "testsrv.h"
 
 typedef struct {
@@ -49,5 +50,14 @@ size_t e2e_kafka_read_reasons(const e2e_kafka_t *k, const char *topic, size_t wa
 /* Waits until replica s has applied at least applied messages and dead-
  * lettered at least dead (its /metrics) and its lag is 0; false on timeout. */
 bool e2e_kafka_wait_applied(const e2e_server_t *s, double applied, double dead, int64_t timeout_ms);
+
+/* RecordEvents of b's events with wait_applied; returns the status and,
+ * on OK, *logged. No asserts. */
+grpc_status_code e2e_kafka_record_applied(grading_client_t *c, const e2e_batch_t *b, uint32_t *logged);
+
+/* Waits until testmart's seller has want orders in 30d (as of as_of, NULL:
+ * now) through s (replicas apply asynchronously); fails the test with what
+ * it saw last after timeout_ms. */
+void e2e_kafka_wait_orders(e2e_server_t *s, const char *seller, const char *as_of, double want, int64_t timeout_ms);
 
 #endif
