@@ -19,7 +19,7 @@ grading_err_t grading_appeal_mask(const grading_rules_t *r, const char *const *m
         return grading_error_set(e, GRADING_EINVAL, "metrics",
                                  "name at least one metric, base counter, or \"all\"");
     for (size_t i = 0; i < n; i++) {
-        char field[32];
+        char field[GRADING_ERROR_FIELD_MAX];
         snprintf(field, sizeof field, "metrics[%zu]", i);
         uint64_t m = 0;
         if (metrics[i] && strcmp(metrics[i], "all") == 0) m = GRADING_C_MASK_ALL;
@@ -72,7 +72,7 @@ static grading_err_t ids_ok(const char *const *ids, size_t n, const char *what, 
 {
     for (size_t i = 0; i < n; i++) {
         const char *why = grading_id_problem(ids[i], ids[i] ? strlen(ids[i]) : 0, GRADING_MAX_ID_LEN, NULL);
-        char field[32];
+        char field[GRADING_ERROR_FIELD_MAX];
         snprintf(field, sizeof field, "%s[%zu]", what, i);
         if (why) return grading_error_set(e, GRADING_EINVAL, field, "%s", why);
     }
@@ -159,7 +159,7 @@ static grading_err_t move(run_t *x, grading_txn_t *txn, grading_contrib_t *ks, s
 static grading_err_t appeal_order(run_t *x, grading_txn_t *txn, size_t i, grading_appeal_item_t *it)
 {
     const char *seller = x->req->seller;
-    char field[32];
+    char field[GRADING_ERROR_FIELD_MAX];
     snprintf(field, sizeof field, "order_ids[%zu]", i);
     grading_order_t old, o;
     bool found;
@@ -181,7 +181,7 @@ static grading_err_t appeal_order(run_t *x, grading_txn_t *txn, size_t i, gradin
 static grading_err_t appeal_inquiry(run_t *x, grading_txn_t *txn, size_t i, grading_appeal_item_t *it)
 {
     const char *seller = x->req->seller;
-    char field[32];
+    char field[GRADING_ERROR_FIELD_MAX];
     snprintf(field, sizeof field, "inquiry_ids[%zu]", i);
     grading_inquiry_t old, q;
     bool found;
