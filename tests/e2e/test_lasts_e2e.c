@@ -18,37 +18,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calls.h"
 #include "events.h"
 #include "testsrv.h"
 
 #define SVC "/grading.v1.GradingService/"
 #define MP "pointmart"
 
-static double boost_of(grading_client_t *c, const char *seller)
-{
-    char *ids[] = {(char *)seller};
-    Grading__V1__GetRankingBoostsRequest req = GRADING__V1__GET_RANKING_BOOSTS_REQUEST__INIT;
-    req.marketplace = MP;
-    req.seller_ids = ids;
-    req.n_seller_ids = 1;
-    ProtobufCMessage *out = NULL;
-    grading_call_result_t res = {0};
-    assert_int_equal(grading_client_call(c, SVC "GetRankingBoosts", &req.base,
-                                         &grading__v1__get_ranking_boosts_response__descriptor,
-                                         E2E_CALL_TIMEOUT_MS, &out, &res), GRADING_OK);
-    assert_int_equal(res.status, GRPC_STATUS_OK);
-    double b = ((Grading__V1__GetRankingBoostsResponse *)out)->boosts[0];
-    protobuf_c_message_free_unpacked(out, NULL);
-    grading_call_result_destroy(&res);
-    return b;
-}
-
 /* Polls the stored boost (bounded) until it is within 1e-9 of want. */
 static bool wait_boost(grading_client_t *c, double want, int64_t timeout_ms)
 {
     int64_t end = e2e_now_ms() + timeout_ms;
     while (e2e_now_ms() < end) {
-        double b = boost_of(c, "lasting");
+        double b = e2e_boost_of(c, MP, "lasting");
         if (b > want - 1e-9 && b < want + 1e-9) return true;
         e2e_sleep_ms(20);
     }
@@ -112,7 +94,7 @@ static void test_stage_lapses_without_traffic(void **state)
 
     int64_t t0 = e2e_now_ms(), until;
     /* stage 2 (suspended): stored boost 0, lapsing at 10-15 00:00 JST */
-    assert_true(boost_of(c, "lasting") == 0);
+    assert_true(e2e_boost_of(c, MP, "lasting") == 0);
     assert_int_equal(stage_now(c, &until), 2);
     assert_true(until == e2e_time_ms("2026-10-15T00:00:00+09:00"));
     /* the lapse: 14 days of test clock, 3.5 s; nothing but the sweep moves it */
@@ -127,7 +109,7 @@ static void test_stage_lapses_without_traffic(void **state)
     int64_t end = e2e_now_ms() + 20000;
     while ((stage = stage_now(c, &until)) != 0 && e2e_now_ms() < end) e2e_sleep_ms(50);
     assert_int_equal(stage, 0);
-    assert_true(boost_of(c, "lasting") > 0.88 - 1e-9 && boost_of(c, "lasting") < 0.88 + 1e-9);
+    assert_true(e2e_boost_of(c, MP, "lasting") > 0.88 - 1e-9 && e2e_boost_of(c, MP, "lasting") < 0.88 + 1e-9);
 
     /* gradectl penalties as of a day inside stage 2's run: since and until */
     e2e_run_t r;

@@ -15,36 +15,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "calls.h"
 #include "events.h"
 #include "testsrv.h"
 
 #define SVC "/grading.v1.GradingService/"
-
-static double boost_of(grading_client_t *c, const char *seller)
-{
-    char *ids[] = {(char *)seller};
-    Grading__V1__GetRankingBoostsRequest req = GRADING__V1__GET_RANKING_BOOSTS_REQUEST__INIT;
-    req.marketplace = "deadmart";
-    req.seller_ids = ids;
-    req.n_seller_ids = 1;
-    ProtobufCMessage *out = NULL;
-    grading_call_result_t res = {0};
-    assert_int_equal(grading_client_call(c, SVC "GetRankingBoosts", &req.base,
-                                         &grading__v1__get_ranking_boosts_response__descriptor,
-                                         E2E_CALL_TIMEOUT_MS, &out, &res), GRADING_OK);
-    assert_int_equal(res.status, GRPC_STATUS_OK);
-    double b = ((Grading__V1__GetRankingBoostsResponse *)out)->boosts[0];
-    protobuf_c_message_free_unpacked(out, NULL);
-    grading_call_result_destroy(&res);
-    return b;
-}
 
 /* Polls the stored boost (bounded) until it equals want. */
 static bool wait_boost(grading_client_t *c, double want, int64_t timeout_ms)
 {
     int64_t end = e2e_now_ms() + timeout_ms;
     while (e2e_now_ms() < end) {
-        if (boost_of(c, "late") == want) return true;
+        if (e2e_boost_of(c, "deadmart", "late") == want) return true;
         e2e_sleep_ms(50);
     }
     return false;
@@ -74,7 +56,7 @@ static void test_time_alone_moves_the_seller(void **state)
 
     int64_t t0 = e2e_now_ms();
     /* right after payment: nothing is late */
-    assert_true(boost_of(c, "late") == 1.0);
+    assert_true(e2e_boost_of(c, "deadmart", "late") == 1.0);
     /* warning: Tue 2026-11-10 00:00 JST, about 3.6 s of test clock away */
     assert_true(wait_boost(c, 0.8, 20000));
     /* restriction: Wed 2026-11-11 00:00 JST, half a second later */
@@ -113,7 +95,7 @@ static void test_time_alone_moves_the_seller(void **state)
     e2e_add_shipped(&b, "late-ship", "deadmart", "late", "2026-11-10T15:30:00Z", "o1", true);
     e2e_record_ok(c, b.ev, b.n, 1, 0);
     e2e_batch_destroy(&b);
-    assert_true(boost_of(c, "late") == 1.0);
+    assert_true(e2e_boost_of(c, "deadmart", "late") == 1.0);
 }
 
 int main(void)

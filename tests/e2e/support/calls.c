@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "events.h"
+#include "testsrv.h"
 #include "grading/v1/grading.pb-c.h"
 
 const char *const e2e_methods[] = {"RecordEvents",    "GetSellerMetrics",       "GetGrade",
@@ -147,4 +148,24 @@ int32_t e2e_live_level(grading_client_t *c, const char *seller)
     int32_t level = r->programs[0]->live->level;
     protobuf_c_message_free_unpacked(out, NULL);
     return level;
+}
+
+double e2e_boost_of(grading_client_t *c, const char *mp, const char *seller)
+{
+    char *ids[] = {(char *)seller};
+    Grading__V1__GetRankingBoostsRequest req = GRADING__V1__GET_RANKING_BOOSTS_REQUEST__INIT;
+    req.marketplace = (char *)mp;
+    req.seller_ids = ids;
+    req.n_seller_ids = 1;
+    ProtobufCMessage *out = NULL;
+    grading_call_result_t res = {0};
+    assert_int_equal(grading_client_call(c, "/grading.v1.GradingService/GetRankingBoosts", &req.base,
+                                         &grading__v1__get_ranking_boosts_response__descriptor, E2E_CALL_TIMEOUT_MS, &out,
+                                         &res),
+                     GRADING_OK);
+    assert_int_equal(res.status, GRPC_STATUS_OK);
+    double b = ((Grading__V1__GetRankingBoostsResponse *)out)->boosts[0];
+    protobuf_c_message_free_unpacked(out, NULL);
+    grading_call_result_destroy(&res);
+    return b;
 }

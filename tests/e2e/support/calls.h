@@ -24,6 +24,10 @@ grpc_status_code e2e_call_method(grading_client_t *c, const char *method, const 
  * programme's live level. Fails the test unless the call is OK. */
 int32_t e2e_live_level(grading_client_t *c, const char *seller);
 
+/* The seller's stored boost in marketplace mp (GetRankingBoosts); fails
+ * the test on any error. */
+double e2e_boost_of(grading_client_t *c, const char *mp, const char *seller);
+
 /* A new client for addr with o; fails the test when it cannot be made. */
 grading_client_t *e2e_client_with(const char *addr, const grading_client_options_t *o);
 
