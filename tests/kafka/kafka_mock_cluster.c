@@ -7,7 +7,9 @@
  * with P partitions (default 3), prints the bootstrap address as its first
  * line on stdout and runs until SIGTERM or SIGINT. SIGUSR1 takes every
  * broker down (connections closed, new ones refused), SIGUSR2 brings them
- * back: the "brokers down" tests. Exit 2 on a bad option. */
+ * back: the "brokers down" tests. Each is acknowledged by a line on stdout
+ * ("brokers down" / "brokers up") once done, so a test can wait for it
+ * rather than race the signal. Exit 2 on a bad option. */
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -42,6 +44,9 @@ static void set_brokers(rd_kafka_mock_cluster_t *mc, int n, int up)
         if (err) fprintf(stderr, "kafka_mock_cluster: broker %d: %s\n", id, rd_kafka_err2str(err));
     }
     fprintf(stderr, "kafka_mock_cluster: brokers %s\n", up ? "up" : "down");
+    /* the acknowledgement; a reader that stopped listening gets EPIPE, not us killed */
+    printf("brokers %s\n", up ? "up" : "down");
+    fflush(stdout);
 }
 
 int main(int argc, char **argv)
@@ -74,6 +79,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
 
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();

@@ -45,7 +45,7 @@ void e2e_kafka_start(e2e_kafka_t *k, int brokers, int partitions, const char *to
         if (n <= 0) break;
         got += (size_t)n;
     }
-    close(fds[0]);   /* the program writes nothing more to stdout */
+    k->out = fds[0];   /* kept: brokers down/up are acknowledged there */
     char *nl = memchr(k->bootstrap, '\n', got);
     if (!nl) {
         e2e_kafka_stop(k);
@@ -54,17 +54,39 @@ void e2e_kafka_start(e2e_kafka_t *k, int brokers, int partitions, const char *to
     *nl = '\0';
 }
 
-static void signal_it(e2e_kafka_t *k, int sig)
+/* Signals the program and reads its stdout up to the line `ack`: the
+ * signal alone would let the test run ahead of the brokers' state. */
+static void signal_and_wait(e2e_kafka_t *k, int sig, const char *ack)
 {
     if (k->pid <= 0 || kill(k->pid, sig) != 0) fail_msg("cannot signal kafka_mock_cluster");
+    char line[128];
+    size_t got = 0;
+    int64_t deadline = e2e_now_ms() + E2E_START_TIMEOUT_MS;
+    for (;;) {
+        int64_t left = deadline - e2e_now_ms();
+        struct pollfd p = {.fd = k->out, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) break;
+        char c;
+        if (read(k->out, &c, 1) != 1) break;
+        if (c != '\n') {
+            if (got < sizeof line - 1) line[got++] = c;
+            continue;
+        }
+        line[got] = '\0';
+        if (!strcmp(line, ack)) return;
+        got = 0;   /* an earlier acknowledgement: read on */
+    }
+    fail_msg("kafka_mock_cluster did not say \"%s\" within %d ms", ack, E2E_START_TIMEOUT_MS);
 }
 
-void e2e_kafka_brokers_down(e2e_kafka_t *k) { signal_it(k, SIGUSR1); }
-void e2e_kafka_brokers_up(e2e_kafka_t *k) { signal_it(k, SIGUSR2); }
+void e2e_kafka_brokers_down(e2e_kafka_t *k) { signal_and_wait(k, SIGUSR1, "brokers down"); }
+void e2e_kafka_brokers_up(e2e_kafka_t *k) { signal_and_wait(k, SIGUSR2, "brokers up"); }
 
 void e2e_kafka_stop(e2e_kafka_t *k)
 {
     if (k->pid <= 0) return;
+    if (k->out > 0) close(k->out);
+    k->out = -1;
     kill(k->pid, SIGTERM);
     int64_t deadline = e2e_now_ms() + E2E_STOP_TIMEOUT_MS;
     int st;

@@ -15,6 +15,7 @@
 
 typedef struct {
     pid_t pid;
+    int out;               /* the program's stdout: its acknowledgements */
     char bootstrap[512];   /* the first line the program printed */
 } e2e_kafka_t;
 
@@ -23,7 +24,8 @@ typedef struct {
  * test otherwise. */
 void e2e_kafka_start(e2e_kafka_t *k, int brokers, int partitions, const char *topic);
 
-/* SIGUSR1 / SIGUSR2: every broker down / up again. */
+/* SIGUSR1 / SIGUSR2: every broker down / up again; returns once the
+ * program says it is done (bounded), fails the test otherwise. */
 void e2e_kafka_brokers_down(e2e_kafka_t *k);
 void e2e_kafka_brokers_up(e2e_kafka_t *k);
 
