@@ -48,7 +48,7 @@
 #define LOAD_MAX_BATCHES 2000
 #define LOAD_MAX_OPS 90          /* the cut lands within the first ~30 commits */
 #define CUT_TIMEOUT_MS 120000
-#define CLOSE_SELLERS 6000       /* 6 pages of GRADING_CLOSE_PAGE */
+#define CLOSE_SELLERS 6000       /* 30 pages of GRADING_CLOSE_PAGE */
 #define SEED_BATCH 3000
 #define DEFAULT_SEED UINT64_C(17)
 
