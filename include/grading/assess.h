@@ -86,9 +86,11 @@ grading_err_t grading_assess_finish(grading_txn_t *txn, const grading_marketplac
 /* The assessment x (grading_assess_seller's) with what appeals and
  * exemptions excluded counted again (the excluded days added to its
  * windows): the raw values GetSellerMetrics shows beside the adjusted.
- * *raw is the caller's. Errors: as grading_assess_seller. */
-grading_err_t grading_assess_raw(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
-                                 const grading_assess_t *x, grading_assess_t *raw, grading_error_t *e);
+ * *out is NULL when nothing is excluded in the rules' span (x's values are
+ * the raw ones), else a new assessment the caller frees with
+ * grading_assess_free. Errors: as grading_assess_seller. */
+grading_err_t grading_assess_raw_new(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                     const grading_assess_t *x, grading_assess_t **out, grading_error_t *e);
 
 /* Assesses as of now_ms and stores the hot-path record (boost, suspension)
  * with the policy's version, in the write transaction txn. */

@@ -21,7 +21,8 @@ typedef struct {
     grading_day_counters_t sums[GRADING_SELLER_METRICS_WINDOWS];   /* by window */
     grading_day_counters_t xsums[GRADING_SELLER_METRICS_WINDOWS];  /* excluded (raw = sums + xsums) */
     grading_assess_t *x;             /* the policy's assessment as of as_of_ms */
-    grading_assess_t *raw;           /* the same with nothing excluded (appeals, exemptions) */
+    grading_assess_t *raw;           /* the same with nothing excluded (appeals, exemptions);
+                                        NULL when nothing is: x's values are the raw ones */
     uint32_t excluded_records;       /* the seller's orders and inquiries with an exclusion */
     uint32_t pending_orphans;        /* unpaid orders holding events (365 days) */
     uint32_t dropped_orphans;

@@ -132,23 +132,24 @@ typedef grading_err_t (*grading_store_order_cb)(void *ctx, const char *order_id,
 grading_err_t grading_store_orders_foreach(grading_txn_t *txn, const char *mp, const char *seller,
                                            grading_store_order_cb cb, void *ctx);
 
-/* The same for the seller's inquiries. */
+/* The same for the seller's inquiries, in inquiry-id order. */
 typedef grading_err_t (*grading_store_inquiry_cb)(void *ctx, const char *inquiry_id,
                                                   const grading_inquiry_t *q);
 grading_err_t grading_store_inquiries_foreach(grading_txn_t *txn, const char *mp, const char *seller,
                                               grading_store_inquiry_cb cb, void *ctx);
+
+/* How many of the seller's orders and inquiries carry an appeal or an
+ * exemption (a non-zero appeal_mask or exempt_mask). Only records written
+ * with exclusions (order v4, inquiry v2) are decoded; the rest are skipped
+ * by their version byte. */
+grading_err_t grading_store_excluded_records(grading_txn_t *txn, const char *mp, const char *seller,
+                                             uint32_t *out);
 
 grading_err_t grading_store_inquiry_get(grading_txn_t *txn, const char *mp, const char *seller,
                                         const char *inquiry_id, grading_inquiry_t *out,
                                         bool *found);
 grading_err_t grading_store_inquiry_put(grading_txn_t *txn, const char *mp, const char *seller,
                                         const char *inquiry_id, const grading_inquiry_t *q);
-
-/* The same for the seller's inquiries, in inquiry-id order. */
-typedef grading_err_t (*grading_store_inquiry_cb)(void *ctx, const char *inquiry_id,
-                                                  const grading_inquiry_t *q);
-grading_err_t grading_store_inquiries_foreach(grading_txn_t *txn, const char *mp, const char *seller,
-                                              grading_store_inquiry_cb cb, void *ctx);
 
 grading_err_t grading_store_day_get(grading_txn_t *txn, const char *mp, const char *seller,
                                     int32_t day, grading_day_counters_t *out, bool *found);

@@ -234,19 +234,40 @@ grading_err_t grading_assess_finish(grading_txn_t *txn, const grading_marketplac
     return grading_rules_assess_with(r, x->sums, &x->hist, &x->a, e);
 }
 
-grading_err_t grading_assess_raw(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
-                                 const grading_assess_t *x, grading_assess_t *raw, grading_error_t *e)
+static grading_err_t count_day(void *ctx, int32_t day, const grading_day_counters_t *d)
+{
+    (void)day, (void)d;
+    (*(uint32_t *)ctx)++;
+    return GRADING_OK;
+}
+
+grading_err_t grading_assess_raw_new(grading_txn_t *txn, const grading_marketplace_t *mp, const char *seller,
+                                     const grading_assess_t *x, grading_assess_t **out, grading_error_t *e)
 {
     const grading_rules_t *r = mp->rules;
-    *raw = *x;   /* history and order facts are the same; only the days differ */
+    *out = NULL;
+    if (!r->nwindows) return GRADING_OK;
     int32_t first, last;
     grading_rules_span(r, x->today, &first, &last);
-    scan_t s = {r, raw};
-    grading_err_t err = r->nwindows
-                            ? grading_store_xdays_foreach(txn, mp->name, seller, first, last, add_day, &s)
-                            : GRADING_OK;
+    /* most sellers have nothing excluded: one seek says so, and x serves */
+    uint32_t rows = 0;
+    grading_err_t err = grading_store_xdays_foreach(txn, mp->name, seller, first, last, count_day, &rows);
     if (err) return grading_error_set(e, err, "seller_id", "cannot read the seller's excluded counters");
-    return grading_rules_assess_with(r, raw->sums, &raw->hist, &raw->a, e);
+    if (!rows) return GRADING_OK;
+    grading_assess_t *raw = malloc(sizeof *raw);
+    if (!raw) return grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
+    *raw = *x;   /* history and order facts are the same; only the days differ */
+    scan_t s = {r, raw};
+    if ((err = grading_store_xdays_foreach(txn, mp->name, seller, first, last, add_day, &s))) {
+        grading_error_set(e, err, "seller_id", "cannot read the seller's excluded counters");
+        goto fail;
+    }
+    if ((err = grading_rules_assess_with(r, raw->sums, &raw->hist, &raw->a, e))) goto fail;
+    *out = raw;
+    return GRADING_OK;
+fail:
+    free(raw);
+    return err;
 }
 
 /* Logs what moved in the seller's stored answer (changes.h), in the

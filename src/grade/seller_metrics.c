@@ -33,20 +33,6 @@ static grading_err_t add_to_windows(void *ctx, int32_t day, const grading_day_co
     return GRADING_OK;
 }
 
-static grading_err_t count_excluded(void *ctx, const char *order_id, const grading_order_t *o)
-{
-    (void)order_id;
-    if (o->appeal_mask | o->exempt_mask) (*(uint32_t *)ctx)++;
-    return GRADING_OK;
-}
-
-static grading_err_t count_excluded_inquiry(void *ctx, const char *inquiry_id, const grading_inquiry_t *q)
-{
-    (void)inquiry_id;
-    if (q->appeal_mask | q->exempt_mask) (*(uint32_t *)ctx)++;
-    return GRADING_OK;
-}
-
 grading_err_t grading_seller_metrics_new(grading_store_reader_t *rd, const grading_marketplace_t *mp,
                                          const char *seller, int64_t as_of_ms, grading_seller_metrics_t **out,
                                          grading_error_t *e)
@@ -54,7 +40,7 @@ grading_err_t grading_seller_metrics_new(grading_store_reader_t *rd, const gradi
     bool reading = false;
     grading_err_t err;
     grading_seller_metrics_t *m = calloc(1, sizeof *m);
-    if (!m || !(m->x = grading_assess_new()) || !(m->raw = grading_assess_new())) {
+    if (!m || !(m->x = grading_assess_new())) {
         err = grading_error_set(e, GRADING_ENOMEM, "", "out of memory");
         goto fail;
     }
@@ -87,10 +73,8 @@ grading_err_t grading_seller_metrics_new(grading_store_reader_t *rd, const gradi
     /* the policy's metrics, in the same read transaction; no stage runs
      * (they read earlier days, and metrics do not depend on them) */
     if ((err = grading_assess_once(txn, mp, seller, as_of_ms, m->x, e))) goto fail;
-    if ((err = grading_assess_raw(txn, mp, seller, m->x, m->raw, e))) goto fail;
-    if ((err = grading_store_orders_foreach(txn, mp->name, seller, count_excluded, &m->excluded_records)) ||
-        (err = grading_store_inquiries_foreach(txn, mp->name, seller, count_excluded_inquiry,
-                                               &m->excluded_records))) {
+    if ((err = grading_assess_raw_new(txn, mp, seller, m->x, &m->raw, e))) goto fail;
+    if ((err = grading_store_excluded_records(txn, mp->name, seller, &m->excluded_records))) {
         grading_error_set(e, err, "seller_id", "cannot read the seller's orders");
         goto fail;
     }

@@ -228,7 +228,7 @@ static void handle_get_seller_metrics(call_slot_t *s, const ProtobufCMessage *ms
         v->numerator = mv->numerator;
         v->denominator = mv->denominator;
         v->sufficient = mv->available;
-        const grading_metric_val_t *rv = &sm->raw->a.metrics[m];
+        const grading_metric_val_t *rv = &(sm->raw ? sm->raw : sm->x)->a.metrics[m];
         v->raw_value = rv->value;
         v->raw_numerator = rv->numerator;
         v->raw_denominator = rv->denominator;

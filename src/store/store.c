@@ -682,6 +682,44 @@ grading_err_t grading_store_inquiries_foreach(grading_txn_t *txn, const char *mp
     return records_foreach(txn, DB_INQUIRIES, mp, seller, inquiry_raw, &sc);
 }
 
+/* Counts the records with a mask set; the version byte says which records
+ * can have one (codec.c writes exclusions only then). */
+typedef struct {
+    uint8_t with_exclusions;   /* the version byte of records that have them */
+    bool inquiry;
+    uint32_t n;
+} excluded_scan_t;
+
+static grading_err_t excluded_raw(void *ctx, const char *id, const MDB_val *v)
+{
+    (void)id;
+    excluded_scan_t *sc = ctx;
+    if (!v->mv_size || ((const uint8_t *)v->mv_data)[0] != sc->with_exclusions) return GRADING_OK;
+    uint64_t appeal, exempt;
+    grading_err_t err;
+    if (sc->inquiry) {
+        grading_inquiry_t q;
+        err = grading_codec_inquiry_decode(v->mv_data, v->mv_size, &q);
+        appeal = q.appeal_mask, exempt = q.exempt_mask;
+    } else {
+        grading_order_t o;
+        err = grading_codec_order_decode(v->mv_data, v->mv_size, &o);
+        appeal = o.appeal_mask, exempt = o.exempt_mask;
+    }
+    if (!err && (appeal | exempt)) sc->n++;
+    return err;
+}
+
+grading_err_t grading_store_excluded_records(grading_txn_t *txn, const char *mp, const char *seller,
+                                             uint32_t *out)
+{
+    excluded_scan_t orders = {GRADING_CODEC_ORDER_V4, false, 0}, inquiries = {GRADING_CODEC_INQUIRY_V2, true, 0};
+    grading_err_t err = records_foreach(txn, DB_ORDERS, mp, seller, excluded_raw, &orders);
+    if (!err) err = records_foreach(txn, DB_INQUIRIES, mp, seller, excluded_raw, &inquiries);
+    *out = err ? 0 : orders.n + inquiries.n;
+    return err;
+}
+
 grading_err_t grading_store_order_del(grading_txn_t *txn, const char *mp, const char *seller,
                                       const char *order_id)
 {

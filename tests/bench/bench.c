@@ -3,7 +3,7 @@
  *   grading_bench [--addr HOST:PORT | --gradingd PATH] [--threads N]
  *                 [--seconds S] [--sellers K] [--policy FILE] [--marketplace M]
  *                 [--cases LIST] [--neutral-boost B] [--admin HOST:PORT]
- *                 [--peer redis]
+ *                 [--peer redis] [--h2load]
  *
  * Closed loop: N threads, each owning one blocking client, keep exactly one
  * call in flight for S seconds per case (bench_run.c says how calls are
@@ -34,6 +34,10 @@
  * --peer redis runs the matching Redis workload right after each write and
  * boost case (bench_redis.c) and prints a table of both with their ratio;
  * without redis-server and redis-benchmark on PATH it says so and skips.
+ *
+ * --h2load runs each GetRankingBoosts case again with h2load as the client
+ * (bench_h2load.c): the bench's own grpc clients share the two cores with
+ * the server and cap small batches at the client's rate.
  *
  * Without --addr the bench starts its own gradingd (bench_server.c) and
  * stops it at the end. Any failed call or wrong reply is printed (the
@@ -91,7 +95,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: grading_bench [--addr HOST:PORT | --gradingd PATH] [--threads N] [--seconds S]\n"
             "                     [--sellers K] [--policy FILE] [--marketplace M] [--cases LIST]\n"
-            "                     [--neutral-boost B] [--admin HOST:PORT] [--peer redis]\n"
+            "                     [--neutral-boost B] [--admin HOST:PORT] [--peer redis] [--h2load]\n"
             "  --addr HOST:PORT   benchmark a running server (else start gradingd on 127.0.0.1:0)\n"
             "  --gradingd PATH    the gradingd to start (default $GRADINGD, else the build dir's)\n"
             "  --threads N        calls in flight, one client each, 1..%d (default %d)\n"
@@ -107,6 +111,8 @@ static void usage(FILE *out)
             "                     instead of through RecordEvents (up to %d sellers)\n"
             "  --peer redis       after each write and boost case, the same workload on a private\n"
             "                     redis-server (HINCRBY, AOF fsync always; GET/MGET), and a ratio column\n"
+            "  --h2load           each GetRankingBoosts case again with h2load as the client (1 connection,\n"
+            "                     N streams): the server's rate without the bench's own clients' cost\n"
             "Exit status 1 if any call failed, 2 on bad flags or when the server cannot be started.\n",
             BENCH_MAX_THREADS, BENCH_DEFAULT_THREADS, BENCH_MAX_SECONDS, BENCH_DEFAULT_SECONDS,
             BENCH_ORDER_EVENTS * BENCH_SEED_ORDERS, BENCH_MAX_SELLERS, BENCH_DEFAULT_SELLERS,
@@ -175,6 +181,10 @@ static int opts_parse(int argc, char **argv, bench_opts_t *o)
         }
         if (strcmp(f, "--seed-in-process") == 0) {
             o->seed_in_process = true;
+            continue;
+        }
+        if (strcmp(f, "--h2load") == 0) {
+            o->h2load = true;
             continue;
         }
         static const char *const valued[] = {"--addr",    "--gradingd", "--policy", "--marketplace", "--threads",
@@ -338,7 +348,9 @@ int main(int argc, char **argv)
     char run_tag[48];
     bench_case_result_t results[NCASES];
     bench_peer_result_t peers[NCASES];
+    bench_h2load_result_t h2[NCASES];
     bench_redis_t redis = {0};
+    char h2load[PATH_MAX] = "";
     uint64_t errors = 0;
     bool seeded = false;
 
@@ -377,6 +389,9 @@ int main(int argc, char **argv)
 
     memset(results, 0, sizeof results);
     memset(peers, 0, sizeof peers);
+    memset(h2, 0, sizeof h2);
+    if (o.h2load && !bench_h2load_find(h2load, sizeof h2load))
+        fprintf(stderr, "grading_bench: --h2load: h2load not on PATH; no h2load table (apt-get install nghttp2-client)\n");
     if (o.peer && !bench_redis_find(&redis))
         fprintf(stderr, "grading_bench: --peer redis: redis-server or redis-benchmark not on PATH; "
                         "no Redis column (apt-get install redis-server redis-tools)\n");
@@ -415,6 +430,7 @@ int main(int argc, char **argv)
         if (run_rc) goto done;
         errors += results[i].errors;
         /* Right after the case, while the machine is in the same state. */
+        if (h2load[0] && !bench_stop && bench_h2load_run_case(h2load, &cases[i], &o, &names, addr, &h2[i])) errors++;
         if (redis.available && !bench_stop && bench_redis_run_case(&redis, &cases[i], &o, &peers[i])) errors++;
         if (printed > BENCH_PRINTED_ERRORS)
             fprintf(stderr, "grading_bench: %s: %u more errors not shown\n", cases[i].name,
@@ -429,6 +445,7 @@ int main(int argc, char **argv)
     bench_print_report(results, NCASES, &o, addr, bin, policy, seeded);
     if (!o.addr) bench_print_memory(&srv, &o);
     if (o.peer) bench_print_peer_report(results, redis.available ? peers : NULL, NCASES);
+    if (o.h2load) bench_print_h2load_report(results, h2load[0] ? h2 : NULL, redis.available ? peers : NULL, NCASES);
     if (bench_stop) {
         fprintf(stderr, "grading_bench: interrupted; the figures above are partial\n");
         rc = 1;

@@ -84,6 +84,7 @@ typedef struct {
     const char *admin;         /* --admin: the admin server to scrape (with --addr) */
     const char *peer;          /* --peer redis: the same workloads on Redis; NULL: none */
     bool seed_in_process;      /* seed the store before gradingd starts (bench_seed.c) */
+    bool h2load;               /* --h2load: the boost cases again, driven by h2load (bench_h2load.c) */
 } bench_opts_t;
 
 /* ---- clocks and randomness ---- */
@@ -237,6 +238,10 @@ typedef struct {
 /* Runs one case on every worker (each thread's client and stream); fills
  * *r. Returns -1 when a thread cannot start or memory runs out (printed). */
 int bench_run_case(bench_worker_t *ws, int nthreads, const bench_case_ctx_t *cc, bench_case_result_t *r);
+/* n seller ids of a GetRankingBoosts call into ids (borrowed from names):
+ * seeded sellers at random, about 1 in BENCH_UNKNOWN_ONE_IN unknown (those
+ * flagged in unknown). */
+void bench_pick_ids(const bench_names_t *names, uint64_t *rng, uint32_t n, char **ids, bool *unknown);
 
 /* ---- our own gradingd (bench_server.c) ---- */
 
@@ -306,6 +311,28 @@ bool bench_redis_find(bench_redis_t *r);
 int bench_redis_run_case(const bench_redis_t *r, const bench_case_def_t *cd, const bench_opts_t *o,
                          bench_peer_result_t *out);
 
+/* ---- GetRankingBoosts driven by h2load (bench_h2load.c) ---- */
+
+/* A boost case again, with nghttp2's h2load as the client: one connection,
+ * as many streams in flight as the bench has threads. */
+typedef struct {
+    bool ran;
+    double calls_per_s, items_per_s;
+    double mean_ms, max_ms;   /* h2load's "time for request" (it gives no percentiles) */
+    uint64_t calls;
+} bench_h2load_result_t;
+
+/* h2load on PATH into buf; false when absent. */
+bool bench_h2load_find(char *buf, size_t len);
+/* Runs boost case cd (not the scraped one) against addr (HOST:PORT,
+ * plaintext) for o->seconds: one request body of cd->batch ids picked as
+ * the bench's threads pick them, sent over and over. Every answer must be
+ * HTTP 200 with a message of cd->batch boosts (a gRPC error has none), else
+ * it fails. Other cases leave out->ran false and return 0. Returns -1
+ * (printed) when h2load could not run or an answer was wrong. */
+int bench_h2load_run_case(const char *h2load, const bench_case_def_t *cd, const bench_opts_t *o,
+                          const bench_names_t *names, const char *addr, bench_h2load_result_t *out);
+
 /* ---- the report (bench_report.c) ---- */
 
 /* Prints the table of the cases that ran. bin and policy: the started
@@ -317,5 +344,9 @@ void bench_print_memory(const bench_server_t *srv, const bench_opts_t *o);
 /* Prints grading beside Redis, case by case, with the ratio of items/s;
  * peer NULL: says Redis was not found and prints nothing else. */
 void bench_print_peer_report(const bench_case_result_t *rs, const bench_peer_result_t *peer, int nr);
+/* Prints the boost cases as h2load drove them, beside the bench's own
+ * client and (peer not NULL) Redis; h2 NULL: says h2load was not found. */
+void bench_print_h2load_report(const bench_case_result_t *rs, const bench_h2load_result_t *h2,
+                               const bench_peer_result_t *peer, int nr);
 
 #endif

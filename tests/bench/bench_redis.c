@@ -34,28 +34,11 @@
 #define REDIS_SEED_CHUNK 1000           /* SETs written before their replies are read */
 #define REDIS_PORT_TRIES 3
 
-/* The name on PATH into buf; false when absent. */
-static bool on_path(const char *name, char *buf, size_t len)
-{
-    const char *path = getenv("PATH");
-    if (!path) return false;
-    for (const char *p = path; *p;) {
-        size_t n = strcspn(p, ":");
-        if (n) {
-            snprintf(buf, len, "%.*s/%s", (int)n, p, name);
-            if (access(buf, X_OK) == 0) return true;
-        }
-        p += n;
-        if (*p == ':') p++;
-    }
-    return false;
-}
-
 bool bench_redis_find(bench_redis_t *r)
 {
     memset(r, 0, sizeof *r);
-    r->available = on_path("redis-server", r->server, sizeof r->server) &&
-                   on_path("redis-benchmark", r->benchmark, sizeof r->benchmark);
+    r->available = grading_bench_on_path("redis-server", r->server, sizeof r->server) &&
+                   grading_bench_on_path("redis-benchmark", r->benchmark, sizeof r->benchmark);
     return r->available;
 }
 
@@ -261,15 +244,7 @@ static int run_benchmark(const bench_redis_t *r, const redis_srv_t *s, int clien
     argv[at++] = "--csv";
     for (int i = 0; i < ncmd; i++) argv[at++] = cmd[i];
     argv[at] = NULL;
-    if (grading_bench_proc_spawn(PROG, &proc, argv, out)) goto done;
-    int64_t deadline = bench_mono_ns() + (int64_t)REDIS_RUN_MS * 1000000;
-    while (!grading_bench_proc_exited(&proc, &status) && bench_mono_ns() < deadline && !bench_stop)
-        bench_sleep_ms(BENCH_POLL_MS);
-    if (proc.pid > 0) {
-        fprintf(stderr, "%s: redis-benchmark did not finish; stopping it\n", PROG);
-        grading_bench_proc_stop(PROG, &proc, REDIS_STOP_MS);
-        goto done;
-    }
+    if (grading_bench_proc_run(PROG, &proc, argv, out, REDIS_RUN_MS, REDIS_STOP_MS, &bench_stop, &status)) goto done;
     if (parse_csv(out, f) != 0) {
         fprintf(stderr, "%s: redis-benchmark gave no figures (status 0x%x)\n", PROG, (unsigned)status);
         grading_bench_proc_print_log(PROG, &proc, 10);

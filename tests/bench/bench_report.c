@@ -174,6 +174,34 @@ void bench_print_peer_report(const bench_case_result_t *rs, const bench_peer_res
            "no gRPC: the comparison is what a team would build instead.\n");
 }
 
+void bench_print_h2load_report(const bench_case_result_t *rs, const bench_h2load_result_t *h2,
+                               const bench_peer_result_t *peer, int nr)
+{
+    if (!h2) {
+        printf("\nh2load table skipped: h2load is not on PATH (apt-get install nghttp2-client)\n");
+        return;
+    }
+    printf("\nGetRankingBoosts driven by h2load (one connection, as many streams in flight as threads; "
+           "one request body repeated):\n\n");
+    printf("%-22s | %10s | %12s | %14s | %12s | %12s | %6s\n", "case", "calls/s", "ids/s", "mean / max ms",
+           "bench client", "Redis /s", "ratio");
+    printf("-----------------------|------------|--------------|----------------|--------------|--------------|"
+           "-------\n");
+    for (int i = 0; i < nr; i++) {
+        if (!h2[i].ran) continue;
+        double bench_ips = rs[i].ran && rs[i].seconds > 0 ? (double)rs[i].items / rs[i].seconds : 0;
+        char redis[16] = "-", ratio[16] = "-";
+        if (peer && peer[i].ran && peer[i].items_per_s > 0) {
+            snprintf(redis, sizeof redis, "%.0f", peer[i].items_per_s);
+            snprintf(ratio, sizeof ratio, "%.2f", h2[i].items_per_s / peer[i].items_per_s);
+        }
+        printf("%-22s | %10.0f | %12.0f | %6.3f / %6.2f | %12.0f | %12s | %6s\n", rs[i].name, h2[i].calls_per_s,
+               h2[i].items_per_s, h2[i].mean_ms, h2[i].max_ms, bench_ips, redis, ratio);
+    }
+    printf("\nids/s: seller ids answered; bench client: the same case's ids/s with the bench's own grpc clients; "
+           "ratio: h2load-driven grading over Redis (with --peer redis).\n");
+}
+
 void bench_print_memory(const bench_server_t *srv, const bench_opts_t *o)
 {
     uint64_t rss, anon, file;

@@ -130,16 +130,19 @@ static void call_record(bench_worker_t *w, uint32_t n)
     send_batch(w, n);
 }
 
-/* n ids: seeded sellers at random, about 1 in BENCH_UNKNOWN_ONE_IN unknown. */
+void bench_pick_ids(const bench_names_t *names, uint64_t *rng, uint32_t n, char **ids, bool *unknown)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        unknown[i] = bench_rng_below(rng, BENCH_UNKNOWN_ONE_IN) == 0;
+        ids[i] = unknown[i] ? names->unknown[bench_rng_below(rng, BENCH_UNKNOWN_POOL)]
+                            : names->known[bench_rng_below(rng, (uint32_t)names->nknown)];
+    }
+}
+
 static void call_boosts(bench_worker_t *w, uint32_t n)
 {
-    const bench_names_t *names = w->cc->names;
     double neutral = w->cc->o->neutral_boost;
-    for (uint32_t i = 0; i < n; i++) {
-        w->unknown[i] = bench_rng_below(&w->stream.rng, BENCH_UNKNOWN_ONE_IN) == 0;
-        w->ids[i] = w->unknown[i] ? names->unknown[bench_rng_below(&w->stream.rng, BENCH_UNKNOWN_POOL)]
-                                  : random_seller(w);
-    }
+    bench_pick_ids(w->cc->names, &w->stream.rng, n, w->ids, w->unknown);
     Grading__V1__GetRankingBoostsRequest req = GRADING__V1__GET_RANKING_BOOSTS_REQUEST__INIT;
     req.marketplace = (char *)w->cc->o->marketplace;
     req.n_seller_ids = n;

@@ -59,6 +59,13 @@ int grading_bench_proc_wait_port(const char *prog, grading_bench_proc_t *p, cons
  * exited with status 0 (or was not running), -1 otherwise (printed with the
  * log's tail). */
 int grading_bench_proc_stop(const char *prog, grading_bench_proc_t *p, int timeout_ms);
+/* Runs a program to its end: spawned as above, waited for at most
+ * timeout_ms (or until *stop), stopped (SIGTERM, then SIGKILL after
+ * stop_ms) when it overruns. Returns 0 with its wait status in *status, or
+ * -1 (printed) when it could not start or did not finish. */
+int grading_bench_proc_run(const char *prog, grading_bench_proc_t *p, const char *const argv[],
+                           const char *log_path, int timeout_ms, int stop_ms, volatile sig_atomic_t *stop,
+                           int *status);
 /* Prints the last max_lines lines of the child's log to stderr. */
 void grading_bench_proc_print_log(const char *prog, const grading_bench_proc_t *p, int max_lines);
 /* True when the child's log holds needle so far. */
@@ -69,6 +76,8 @@ int grading_bench_read_port(const char *path);
  * the process's own), file-backed (mapped files such as LMDB's map).
  * False when /proc/<pid>/status cannot be read. */
 bool grading_bench_rss_kib(pid_t pid, uint64_t *rss, uint64_t *anon, uint64_t *file);
+/* The program `name` found on PATH, its path into buf; false when absent. */
+bool grading_bench_on_path(const char *name, char *buf, size_t len);
 /* A TCP port free on 127.0.0.1 right now (bound to port 0, then released),
  * for servers that cannot report the port they chose; 0 on failure. */
 int grading_bench_free_loopback_port(void);

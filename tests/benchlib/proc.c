@@ -73,6 +73,22 @@ bool grading_bench_proc_exited(grading_bench_proc_t *p, int *status)
     return false;
 }
 
+int grading_bench_proc_run(const char *prog, grading_bench_proc_t *p, const char *const argv[],
+                           const char *log_path, int timeout_ms, int stop_ms, volatile sig_atomic_t *stop,
+                           int *status)
+{
+    *status = 0;
+    if (grading_bench_proc_spawn(prog, p, argv, log_path)) return -1;
+    int64_t deadline = mono_ms() + timeout_ms;
+    while (!grading_bench_proc_exited(p, status) && mono_ms() < deadline && !(stop && *stop)) sleep_ms(POLL_MS);
+    if (p->pid > 0) {
+        fprintf(stderr, "%s: %s did not finish; stopping it\n", prog, argv[0]);
+        grading_bench_proc_stop(prog, p, stop_ms);
+        return -1;
+    }
+    return 0;
+}
+
 void grading_bench_proc_print_log(const char *prog, const grading_bench_proc_t *p, int max_lines)
 {
     FILE *f = fopen(p->log_path, "r");
@@ -172,6 +188,22 @@ bool grading_bench_rss_kib(pid_t pid, uint64_t *rss, uint64_t *anon, uint64_t *f
             }
     fclose(f);
     return got == 3;
+}
+
+bool grading_bench_on_path(const char *name, char *buf, size_t len)
+{
+    const char *path = getenv("PATH");
+    if (!path) return false;
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        if (n) {
+            snprintf(buf, len, "%.*s/%s", (int)n, p, name);
+            if (access(buf, X_OK) == 0) return true;
+        }
+        p += n;
+        if (*p == ':') p++;
+    }
+    return false;
 }
 
 int grading_bench_free_loopback_port(void)

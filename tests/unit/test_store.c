@@ -703,6 +703,42 @@ static void test_unsynced_commit_is_visible_and_stands_after_sync(void **state)
     grading_store_close(st);
 }
 
+/* Counted: records with a mask set, orders and inquiries, of this seller
+ * only; a record whose appeals were all restored (an appeal count, no
+ * mask) is written with exclusions but is not counted. */
+static void test_excluded_records_counts_masks_of_one_seller(void **state)
+{
+    fixture_t *f = *state;
+    grading_store_t *st = open_store(f->dir, 0, 0);
+    grading_txn_t *t;
+    assert_int_equal(grading_store_write_begin(st, NULL, &t), GRADING_OK);
+    grading_order_t plain = an_order(1700000000000), appealed = plain, exempt = plain, restored = plain;
+    appealed.appeal_mask = 1u << 3;
+    exempt.exempt_mask = 1u << 5;
+    restored.appeals = 2;   /* appealed and restored twice: no mask left */
+    grading_inquiry_t q = {.received_ms = 1700000000000}, qx = q;
+    qx.exempt_mask = 1;
+    assert_int_equal(grading_store_order_put(t, "kr", "s1", "o1", &plain), GRADING_OK);
+    assert_int_equal(grading_store_order_put(t, "kr", "s1", "o2", &appealed), GRADING_OK);
+    assert_int_equal(grading_store_order_put(t, "kr", "s1", "o3", &exempt), GRADING_OK);
+    assert_int_equal(grading_store_order_put(t, "kr", "s1", "o4", &restored), GRADING_OK);
+    assert_int_equal(grading_store_inquiry_put(t, "kr", "s1", "q1", &q), GRADING_OK);
+    assert_int_equal(grading_store_inquiry_put(t, "kr", "s1", "q2", &qx), GRADING_OK);
+    /* neighbours in key order: another seller, another marketplace */
+    assert_int_equal(grading_store_order_put(t, "kr", "s10", "o1", &appealed), GRADING_OK);
+    assert_int_equal(grading_store_order_put(t, "kr", "s", "o1", &exempt), GRADING_OK);
+    assert_int_equal(grading_store_order_put(t, "jp", "s1", "o1", &appealed), GRADING_OK);
+    uint32_t n = 99;
+    assert_int_equal(grading_store_excluded_records(t, "kr", "s1", &n), GRADING_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(grading_store_excluded_records(t, "kr", "s2", &n), GRADING_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(grading_store_excluded_records(t, "jp", "s1", &n), GRADING_OK);
+    assert_int_equal(n, 1);
+    grading_txn_abort(t);
+    grading_store_close(st);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -720,6 +756,7 @@ int main(void)
         T(test_full_map_is_efull_and_grows_to_its_maximum),
         T(test_map_grown_by_another_process_is_adopted),
         T(test_unsynced_commit_is_visible_and_stands_after_sync),
+        T(test_excluded_records_counts_masks_of_one_seller),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
