@@ -31,13 +31,15 @@ void grading_ingest_refset_add(grading_ingest_refset_t *s, const grading_ingest_
     s->refs[s->n++] = (grading_ingest_ref_t){b->derive, b->derive_ctx, mp, seller};
 }
 
+/* By seller before marketplace: most groups hold one marketplace, whose
+ * name would be compared to its end in every comparison of the sort. */
 static int ref_cmp(const void *a, const void *b)
 {
     const grading_ingest_ref_t *x = a, *y = b;
     uintptr_t cx = (uintptr_t)x->ctx, cy = (uintptr_t)y->ctx;
     if (cx != cy) return cx < cy ? -1 : 1;
-    int c = strcmp(x->mp, y->mp);
-    return c ? c : strcmp(x->seller, y->seller);
+    int c = strcmp(x->seller, y->seller);
+    return c ? c : strcmp(x->mp, y->mp);
 }
 
 grading_err_t grading_ingest_refset_derive(grading_ingest_refset_t *s, grading_txn_t *txn, int64_t now)
