@@ -84,10 +84,14 @@ static void call_health(bench_worker_t *w)
     protobuf_c_message_free_unpacked(&h->base, NULL);
 }
 
+static char *pick_known(const bench_names_t *n, uint64_t *rng)
+{
+    return n->known[bench_rng_below(rng, (uint32_t)n->nknown)];
+}
+
 static char *random_seller(bench_worker_t *w)
 {
-    const bench_names_t *n = w->cc->names;
-    return n->known[bench_rng_below(&w->stream.rng, (uint32_t)n->nknown)];
+    return pick_known(w->cc->names, &w->stream.rng);
 }
 
 static void call_metrics(bench_worker_t *w)
@@ -135,7 +139,7 @@ void bench_pick_ids(const bench_names_t *names, uint64_t *rng, uint32_t n, char 
     for (uint32_t i = 0; i < n; i++) {
         unknown[i] = bench_rng_below(rng, BENCH_UNKNOWN_ONE_IN) == 0;
         ids[i] = unknown[i] ? names->unknown[bench_rng_below(rng, BENCH_UNKNOWN_POOL)]
-                            : names->known[bench_rng_below(rng, (uint32_t)names->nknown)];
+                            : pick_known(names, rng);
     }
 }
 
